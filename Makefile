@@ -1,0 +1,30 @@
+# mlgate: the two commands are `make demo` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-fast up bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip==26.3"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)   ## run the real DAGs over six months of 2013 (fresh state in .mlgate/)
+	$(BIN)/mlgate demo
+
+test: $(STAMP)   ## the whole suite (what CI runs)
+	$(BIN)/python -m pytest -q
+
+up: $(STAMP)     ## Airflow standalone + MLflow UI on the demo's state
+	$(BIN)/mlgate up
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_train_score.py
+
+clean:
+	rm -rf .mlgate

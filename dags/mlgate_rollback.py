@@ -1,0 +1,45 @@
+"""
+### mlgate rollback: move the champion one step back
+
+Manual only. Moves the `champion` alias back to the previous champion in the promotion
+history, after checking that the previous model still loads and answers rows with the
+current feature schema. The reason is recorded on both model versions.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag, task
+
+from mlgate import dagkit
+from mlgate.spec import load_all_specs
+
+
+def build(spec):
+    @dag(
+        dag_id=dagkit.dag_id(spec, "rollback"),
+        description=f"Roll the {spec.model} champion back one step",
+        doc_md=__doc__,
+        schedule=None,
+        start_date=dagkit.start_date(spec),
+        catchup=False,
+        tags=dagkit.tags(spec, "rollback"),
+        default_args={**dagkit.DEFAULT_ARGS, "retries": 0},
+        params={"reason": Param("", type="string", minLength=3, description="Why the champion is rolled back.")},
+    )
+    def rollback():
+        @task(outlets=[dagkit.champion_asset(spec)])
+        def roll_back(**context) -> dict:
+            from mlgate.rollback import roll_back as roll_back_model
+
+            lake, settings = dagkit.lake_and_settings()
+            moved = roll_back_model(lake, settings, spec, context["params"]["reason"])
+            print(f"champion moved from v{moved['from']} back to v{moved['to']}")
+            return moved
+
+        roll_back()
+
+    return rollback()
+
+
+for _spec in load_all_specs():
+    build(_spec)

@@ -1,0 +1,54 @@
+"""
+### mlgate score: batch-score the day with the champion
+
+Waits for the day's validated partition, loads the registered `champion` (as
+`mlflow.pyfunc`), and writes `predictions/<model>/ds=D/` where each prediction carries a
+prediction id, the model version, the MLflow run id and a hash of its inputs.
+A day already scored is left unchanged (backfills are safe) unless `rescore` is set.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, PokeReturnValue, dag, task
+
+from mlgate import dagkit
+from mlgate.spec import load_all_specs
+
+
+def build(spec):
+    @dag(
+        dag_id=dagkit.dag_id(spec, "score"),
+        description=f"Score the day's validated {spec.model} rows with the champion",
+        doc_md=__doc__,
+        schedule="@daily",
+        start_date=dagkit.start_date(spec),
+        catchup=False,
+        max_active_runs=4,
+        tags=dagkit.tags(spec, "score"),
+        default_args=dagkit.DEFAULT_ARGS,
+        params={"rescore": Param(False, type="boolean", description="Score again a day that was already scored.")},
+    )
+    def score():
+        @task.sensor(poke_interval=120, timeout=60 * int(spec.section("schedule")["sensor_timeout_minutes"]), mode="reschedule")
+        def wait_for_validated(**context) -> PokeReturnValue:
+            lake, _ = dagkit.lake_and_settings()
+            return PokeReturnValue(is_done=lake.exists("validated", spec.model, dagkit.run_ds(context)))
+
+        @task
+        def score_day(**context) -> dict:
+            from mlgate.score import score_day as score_one_day
+
+            lake, settings = dagkit.lake_and_settings()
+            lineage = score_one_day(lake, settings, spec, dagkit.run_ds(context), dagkit.run_info(context),
+                                    rescore=bool(context["params"].get("rescore")))
+            print(f"{lineage['rows']} predictions by v{lineage['model_version']}"
+                  + (" (already scored, unchanged)" if lineage.get("unchanged") else ""))
+            return {"rows": lineage["rows"], "model_version": lineage["model_version"]}
+
+        wait_for_validated() >> score_day()
+
+    return score()
+
+
+for _spec in load_all_specs():
+    build(_spec)

@@ -1,0 +1,216 @@
+"""The `mlgate` command line. `mlgate --help` lists the commands; each has its own --help.
+
+Exit codes: 0 success (validate: the gate passed), 1 the gate rejected the data,
+2 usage error (bad arguments, unknown spec, missing path)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad arguments: printed and exit code 2."""
+
+
+def _date(text: str) -> str:
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _spec(name: str):
+    from mlgate.spec import SpecError, load_spec
+
+    try:
+        return load_spec(name)
+    except SpecError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _data_files(path: Path) -> list[Path]:
+    """A file, or the CSV/Parquet files under a directory of partitions."""
+    if not path.exists():
+        raise UsageError(f"{path}: no such file or directory")
+    if path.is_file():
+        return [path]
+    files = sorted(p for p in path.rglob("*") if p.suffix in (".csv", ".parquet") and p.is_file())
+    if not files:
+        raise UsageError(f"{path}: no .csv or .parquet files under it")
+    return files
+
+
+def _history_counts(history_dir: Path | None, ds: str) -> dict[str, int]:
+    """Row counts of the partitions `ds=YYYY-MM-DD/...` under the history folder, before ds."""
+    from mlgate.gate import read_partition
+
+    if history_dir is None:
+        return {}
+    if not history_dir.is_dir():
+        raise UsageError(f"--history {history_dir}: not a directory")
+    counts = {}
+    for part in sorted(history_dir.glob("ds=*")):
+        day = part.name[3:]
+        if day >= ds:
+            continue
+        for f in _data_files(part):
+            frame, failure = read_partition(f.read_bytes(), f.name)
+            if failure is None:
+                counts[day] = counts.get(day, 0) + len(frame)
+    return counts
+
+
+def cmd_validate(args) -> int:
+    from mlgate import gate
+
+    spec = _spec(args.spec)
+    path = Path(args.data)
+    if not path.is_file():
+        raise UsageError(f"--data {path}: no such file")
+    result, _ = gate.validate_bytes(path.read_bytes(), path.name, spec.contract("features"), args.ds,
+                                    _history_counts(Path(args.history) if args.history else None, args.ds),
+                                    spec.section("keys").get("date_columns"), suite_name=f"{spec.model}.features")
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
+    return EXIT_OK if result.success else EXIT_REJECTED
+
+
+def _read_all(path: Path):
+    import pandas as pd
+
+    from mlgate.gate import read_partition
+
+    frames = []
+    for f in _data_files(path):
+        frame, failure = read_partition(f.read_bytes(), f.name)
+        if failure is not None:
+            raise UsageError(f"{f}: {failure.reason}")
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def cmd_drift(args) -> int:
+    from mlgate import drift
+    from mlgate.features import model_matrix, schema_for
+
+    spec = _spec(args.spec)
+    reference, current = _read_all(Path(args.reference)), _read_all(Path(args.current))
+    schema = schema_for(spec, reference)
+    try:
+        ref_matrix, cur_matrix = model_matrix(reference, schema), model_matrix(current, schema)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    cfg = spec.section("monitoring")["drift"]
+    ref_profile = drift.profile(ref_matrix, schema.numeric + list(schema.derived), schema.categorical, int(cfg["bins"]))
+    result = drift.summarize(drift.compare(ref_profile, cur_matrix, float(cfg["threshold"])), float(cfg["min_drifted_share"]))
+    result.update({"reference_rows": int(len(reference)), "current_rows": int(len(current))})
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"drift: {'YES' if result['drift'] else 'no'} ({result['drifted_share']:.0%} of features drifted)")
+        for f in result["features"]:
+            print(f"  {f['name']:<16} {f['method']} {f['statistic']:>9.4f}  threshold {f['threshold']}  {'DRIFT' if f['drifted'] else ''}")
+    return EXIT_OK
+
+
+def cmd_simulate(args) -> int:
+    from mlgate import simulator
+    from mlgate.lake import Lake
+    from mlgate.settings import load_settings
+
+    lake = Lake.from_uri(args.lake or load_settings().lake_uri)
+    days = simulator.simulate(lake, args.start, args.end, outcomes=not args.no_outcomes)
+    print(f"delivered {len(days)} day(s) into {lake.root}/landing")
+    return EXIT_OK
+
+
+def cmd_rollback(args) -> int:
+    from mlgate.lake import Lake
+    from mlgate.registry import PromotionError
+    from mlgate.rollback import roll_back
+    from mlgate.settings import load_settings
+
+    spec = _spec(args.model)
+    settings = load_settings()
+    try:
+        moved = roll_back(Lake.from_uri(settings.lake_uri), settings, spec, args.reason)
+    except PromotionError as exc:
+        print(f"rollback refused: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(f"{spec.model}: champion moved from v{moved['from']} back to v{moved['to']}")
+    return EXIT_OK
+
+
+def cmd_demo(args) -> int:
+    from mlgate.demo import run_demo
+
+    return run_demo(args.start, args.end, fresh=not args.keep)
+
+
+def cmd_up(args) -> int:
+    from mlgate.up import run_up
+
+    return run_up(args.airflow_port, args.mlflow_port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlgate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="run the real DAGs over a compressed 2013 timeline and print the timeline")
+    p.add_argument("--start", type=_date, default="2013-01-01")
+    p.add_argument("--end", type=_date, default="2013-06-30")
+    p.add_argument("--keep", action="store_true", help="keep the existing state in MLGATE_HOME instead of starting fresh")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("validate", help="validate one features partition against the gate")
+    p.add_argument("--spec", required=True, help="spec name (include/specs/NAME.yaml) or path")
+    p.add_argument("--ds", required=True, type=_date, help="the partition date, YYYY-MM-DD")
+    p.add_argument("--data", required=True, help="the partition file (CSV or Parquet)")
+    p.add_argument("--history", help="folder of earlier partitions laid out as ds=YYYY-MM-DD/...")
+    p.add_argument("--json", action="store_true", help='print {"success", "ds", "rows", "failures": [...]}')
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("drift", help="per-feature drift of current data against a reference")
+    p.add_argument("--spec", required=True)
+    p.add_argument("--reference", required=True, help="a file or a folder of partitions")
+    p.add_argument("--current", required=True, help="a file or a folder of partitions")
+    p.add_argument("--json", action="store_true", help='print {"drift", "features": [...]}')
+    p.set_defaults(func=cmd_drift)
+
+    p = sub.add_parser("simulate", help="deliver 2013 flights and outcomes into the landing zone")
+    p.add_argument("--start", type=_date, required=True)
+    p.add_argument("--end", type=_date, required=True)
+    p.add_argument("--lake", help="lake URI (default: MLGATE_LAKE_URI)")
+    p.add_argument("--no-outcomes", action="store_true")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("rollback", help="move the champion one step back")
+    p.add_argument("--model", required=True, help="spec name of the model")
+    p.add_argument("--reason", default="manual rollback from the command line")
+    p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser("up", help="Airflow standalone and the MLflow UI on the demo's state")
+    p.add_argument("--airflow-port", type=int, default=8080)
+    p.add_argument("--mlflow-port", type=int, default=5000)
+    p.set_defaults(func=cmd_up)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"mlgate {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

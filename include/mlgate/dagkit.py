@@ -1,0 +1,70 @@
+"""The few pieces every mlgate DAG shares: names, Assets, default arguments, and the
+run's identity (dag id, run id, try number, logical day) for lineage."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import Asset
+
+from mlgate.spec import Spec
+
+DEFAULT_ARGS = {"owner": "mlgate", "retries": 2, "retry_delay": dt.timedelta(minutes=2)}
+
+
+def start_date(spec: Spec):
+    """The spec's first logical date, as the timezone-aware datetime Airflow wants."""
+    import pendulum
+
+    return pendulum.datetime(spec.start_date.year, spec.start_date.month, spec.start_date.day, tz="UTC")
+
+
+def dag_id(spec: Spec, kind: str) -> str:
+    return f"mlgate_{spec.model}_{kind}"
+
+
+def tags(spec: Spec, kind: str) -> list[str]:
+    return ["mlgate", spec.model, kind]
+
+
+def validated_asset(spec: Spec) -> Asset:
+    return Asset(name=f"{spec.model}.validated", uri=f"mlgate://{spec.model}/validated")
+
+
+def champion_asset(spec: Spec) -> Asset:
+    return Asset(name=f"{spec.model}.champion", uri=f"mlgate://{spec.model}/champion")
+
+
+def retrain_request_asset(spec: Spec) -> Asset:
+    return Asset(name=f"{spec.model}.retrain_request", uri=f"mlgate://{spec.model}/retrain_request")
+
+
+def run_ds(context) -> str:
+    """The day a run is about: `ds` from the run's conf, the logical date, the triggering
+    asset event's `ds`, or the day the run was created, in that order."""
+    conf = context["dag_run"].conf or {}
+    if conf.get("ds"):
+        return str(conf["ds"])
+    if context.get("logical_date") is not None:
+        return context["logical_date"].strftime("%Y-%m-%d")
+    for events in (context.get("triggering_asset_events") or {}).values():
+        for event in events:
+            if (event.extra or {}).get("ds"):
+                return str(event.extra["ds"])
+    return context["dag_run"].run_after.strftime("%Y-%m-%d")
+
+
+def run_info(context) -> dict:
+    """Lineage of the running task: dag id, run id, try number, run type and day."""
+    ti = context["ti"]
+    return {"dag_id": ti.dag_id, "run_id": ti.run_id, "try_number": ti.try_number,
+            "run_type": str(context["dag_run"].run_type), "ds": run_ds(context)}
+
+
+def lake_and_settings():
+    """The lake and settings of this deployment (from the environment)."""
+    from mlgate.lake import Lake
+    from mlgate.settings import load_settings
+
+    settings = load_settings()
+    return Lake.from_uri(settings.lake_uri), settings

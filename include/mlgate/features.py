@@ -1,0 +1,92 @@
+"""Labels and model inputs, derived from the spec. One code path for training and serving.
+
+`FeatureSchema` is what a trained model needs to rebuild its inputs from raw rows: the
+feature lists, the derived features and the categories seen in training. It is saved
+with the model, so the score DAG and the MLflow pyfunc prepare rows exactly as training did.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from mlgate.spec import LABEL_OPS, Spec
+
+_OPS = {sym: getattr(operator, name) for sym, name in LABEL_OPS.items()}
+
+
+def derive_label(outcomes: pd.DataFrame, spec: Spec) -> pd.Series:
+    """The label as 0/1 from the outcomes feed, by the spec's rule (`column op value`,
+    with `missing` for rows where the column is empty)."""
+    rule = spec.section("label")
+    values = pd.to_numeric(outcomes[rule["column"]], errors="coerce")
+    label = _OPS[rule["op"]](values, rule["value"]).astype("int8")
+    return label.where(values.notna(), np.int8(rule.get("missing", 0))).astype("int8").rename(rule["name"])
+
+
+@dataclass(frozen=True)
+class FeatureSchema:
+    numeric: list[str]
+    categorical: list[str]
+    derived: dict[str, str]
+    timestamp: str
+    timezone: str
+    categories: dict[str, list[str]]
+
+    @property
+    def names(self) -> list[str]:
+        return self.numeric + list(self.derived) + self.categorical
+
+    @property
+    def input_columns(self) -> list[str]:
+        """Raw columns a caller must provide."""
+        return self.numeric + self.categorical + ([self.timestamp] if self.derived else [])
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "FeatureSchema":
+        return cls(**json.loads(text))
+
+
+def schema_for(spec: Spec, frame: pd.DataFrame) -> FeatureSchema:
+    """The feature schema of a model trained on `frame` (categories sorted, for stability)."""
+    categories = {c: sorted(frame[c].dropna().astype(str).unique().tolist()) for c in spec.categorical_features}
+    return FeatureSchema(
+        numeric=spec.numeric_features,
+        categorical=spec.categorical_features,
+        derived=spec.derived_features,
+        timestamp=spec.timestamp_column,
+        timezone=spec.section("keys").get("timezone", "UTC"),
+        categories=categories,
+    )
+
+
+def _derive(kind: str, timestamps: pd.Series, timezone: str) -> pd.Series:
+    local = pd.to_datetime(timestamps, utc=True).dt.tz_convert(timezone)
+    if kind == "day_of_week":
+        return local.dt.day_of_week.astype("float64")
+    if kind == "day_of_year":
+        return local.dt.day_of_year.astype("float64")
+    if kind == "hour_of_day":
+        return local.dt.hour.astype("float64")
+    raise ValueError(f"unknown derived feature kind {kind!r}")
+
+
+def model_matrix(rows: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
+    """The model's input frame: numeric as float, derived features, categoricals with
+    the training categories (a category unseen in training becomes missing)."""
+    missing = [c for c in schema.input_columns if c not in rows.columns]
+    if missing:
+        raise ValueError(f"rows lack the model's input columns: {', '.join(missing)}")
+    out = {c: pd.to_numeric(rows[c], errors="coerce").astype("float64") for c in schema.numeric}
+    for name, kind in schema.derived.items():
+        out[name] = _derive(kind, rows[schema.timestamp], schema.timezone)
+    for c in schema.categorical:
+        out[c] = pd.Categorical(rows[c].astype("object").where(rows[c].notna(), None), categories=schema.categories[c])
+    return pd.DataFrame(out, index=rows.index)[schema.names]

@@ -1,0 +1,87 @@
+"""The MLflow model registry: aliases `champion`, `challenger`, `previous_champion`.
+
+Promotions are kept as a history (a tag on the registered model), so a rollback moves
+exactly one step back, and twice in a row moves two steps back.
+"""
+
+from __future__ import annotations
+
+import json
+
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from mlgate.settings import Settings
+
+CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous_champion"
+HISTORY_TAG = "mlgate.champion_history"
+
+
+class PromotionError(RuntimeError):
+    """A promotion or rollback could not be done; the message says why."""
+
+
+def client_for(settings: Settings) -> MlflowClient:
+    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+
+
+def alias_version(client: MlflowClient, model: str, alias: str):
+    """The model version behind `alias`, or None."""
+    try:
+        return client.get_model_version_by_alias(model, alias)
+    except MlflowException:
+        return None
+
+
+def alias_version_number(client: MlflowClient, model: str, alias: str) -> str | None:
+    """The version number behind `alias` as a string (the registry's own spelling), or None."""
+    mv = alias_version(client, model, alias)
+    return str(mv.version) if mv else None
+
+
+def champion_history(client: MlflowClient, model: str) -> list[str]:
+    tags = client.get_registered_model(model).tags
+    return json.loads(tags.get(HISTORY_TAG, "[]"))
+
+
+def _set_champion(client: MlflowClient, model: str, history: list[str]) -> None:
+    client.set_registered_model_alias(model, CHAMPION, history[-1])
+    if len(history) > 1:
+        client.set_registered_model_alias(model, PREVIOUS, history[-2])
+    else:
+        try:
+            client.delete_registered_model_alias(model, PREVIOUS)
+        except MlflowException:
+            pass
+    client.set_registered_model_tag(model, HISTORY_TAG, json.dumps(history))
+
+
+def promote(client: MlflowClient, model: str, version: str, expected_champion: str | None, tags: dict) -> None:
+    """Make `version` the champion, if the champion is still `expected_champion`
+    (compare-and-set: a champion that moved since the evaluation is never overwritten)."""
+    current_version = alias_version_number(client, model, CHAMPION)
+    expected_champion = None if expected_champion is None else str(expected_champion)
+    if current_version != expected_champion:
+        raise PromotionError(
+            f"{model}: the champion moved from v{expected_champion} to v{current_version} while v{version} "
+            "was being evaluated; not promoting. Re-run the evaluation against the new champion."
+        )
+    history = [v for v in champion_history(client, model) if v != str(version)] + [str(version)]
+    for key, value in tags.items():
+        client.set_model_version_tag(model, str(version), key, str(value))
+    _set_champion(client, model, history)
+
+
+def rollback(client: MlflowClient, model: str, reason: str, check=None) -> tuple[str, str]:
+    """Move `champion` one step back in the promotion history; returns (from, to).
+    `check(version)` may raise to refuse a target (for example: it no longer loads)."""
+    history = champion_history(client, model)
+    if len(history) < 2:
+        raise PromotionError(f"{model}: no previous champion to roll back to (history: {history or 'empty'}).")
+    current, target = history[-1], history[-2]
+    if check is not None:
+        check(target)
+    _set_champion(client, model, history[:-1])
+    client.set_model_version_tag(model, current, "mlgate.rolled_back", reason)
+    client.set_model_version_tag(model, target, "mlgate.restored_by_rollback", reason)
+    return current, target

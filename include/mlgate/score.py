@@ -1,0 +1,56 @@
+"""Batch scoring: the champion scores a validated day. Each prediction carries a
+prediction id, the model version, the MLflow run id and a hash of its inputs."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+
+from mlgate import registry
+from mlgate.evaluate import load_model
+from mlgate.ingest import FEATURES_FILE
+from mlgate.lake import Lake, LakeError
+from mlgate.settings import Settings
+from mlgate.spec import Spec
+
+PREDICTIONS_FILE = "predictions.parquet"
+
+
+class NoChampion(RuntimeError):
+    """There is no champion to score with yet."""
+
+
+def prediction_frame(spec: Spec, features: pd.DataFrame, scores, version: str, run_id: str, ds: str) -> pd.DataFrame:
+    """Predictions with their ids: the same inputs and model give the same rows."""
+    ids = features[spec.id_column].astype(str)
+    input_hash = pd.util.hash_pandas_object(features[spec.raw_feature_columns], index=False).astype("uint64")
+    return pd.DataFrame({
+        "prediction_id": [hashlib.sha1(f"{spec.model}|{version}|{i}".encode()).hexdigest()[:20] for i in ids],
+        spec.id_column: ids.to_numpy(),
+        "ds": ds,
+        "score": pd.Series(scores, dtype="float64").to_numpy(),
+        "model_version": str(version),
+        "mlflow_run_id": run_id,
+        "feature_hash": input_hash.map(lambda h: f"{h:016x}").to_numpy(),
+    })
+
+
+def score_day(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dict, rescore: bool = False) -> dict:
+    """Score `ds` with the champion and commit the predictions. A day already scored is
+    left as it is (re-runs and backfills change nothing) unless `rescore` is set."""
+    if lake.exists("predictions", spec.model, ds) and not rescore:
+        return {**lake.read_lineage("predictions", spec.model, ds), "unchanged": True}
+    if not lake.exists("validated", spec.model, ds):
+        raise LakeError(f"{spec.model}: no validated partition for {ds}; ingest it first (was it quarantined?)")
+    champion = registry.alias_version(registry.client_for(settings), spec.model, registry.CHAMPION)
+    if champion is None:
+        raise NoChampion(f"{spec.model}: no champion yet; run the train DAG first")
+    features = lake.read_frame("validated", spec.model, ds, FEATURES_FILE)
+    version = str(champion.version)
+    model = load_model(settings.tracking_uri, spec.model, version)
+    predictions = prediction_frame(spec, features, model.predict(features), version, champion.run_id, ds)
+    source = lake.read_lineage("validated", spec.model, ds)
+    return lake.commit_frame("predictions", spec.model, ds, PREDICTIONS_FILE, predictions,
+                             {**run, "model_version": version, "mlflow_run_id": champion.run_id,
+                              "features_sha256": source["files"]})

@@ -1,0 +1,41 @@
+"""Settings from environment variables, with safe local defaults.
+
+| variable              | default                                   |
+|-----------------------|-------------------------------------------|
+| MLGATE_HOME           | ./.mlgate (the demo's state)              |
+| MLGATE_LAKE_URI       | file://$MLGATE_HOME/lake                  |
+| MLFLOW_TRACKING_URI   | sqlite:///$MLGATE_HOME/mlflow.db          |
+| MLGATE_ARTIFACTS_URI  | $MLGATE_HOME/mlartifacts (new experiments)|
+| MLGATE_SPECS_DIR      | include/specs next to the package         |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_SPECS_DIR = PACKAGE_DIR.parent / "specs"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    lake_uri: str
+    tracking_uri: str
+    artifacts_uri: str
+    specs_dir: Path
+
+
+def load_settings(env: dict | None = None) -> Settings:
+    """Read the settings from the environment (or from `env` when given)."""
+    env = os.environ if env is None else env
+    home = Path(env.get("MLGATE_HOME") or Path.cwd() / ".mlgate").resolve()
+    return Settings(
+        home=home,
+        lake_uri=env.get("MLGATE_LAKE_URI") or f"file://{home / 'lake'}",
+        tracking_uri=env.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home / 'mlflow.db'}",
+        artifacts_uri=env.get("MLGATE_ARTIFACTS_URI") or str(home / "mlartifacts"),
+        specs_dir=Path(env.get("MLGATE_SPECS_DIR") or DEFAULT_SPECS_DIR).resolve(),
+    )

@@ -1,0 +1,211 @@
+"""Model specs: one YAML file per model in the specs folder, loaded and checked.
+
+A spec error names the file, the field and what to write instead. The loaded spec keeps
+the YAML's structure (`spec.raw`) and exposes the parts the code uses as attributes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from mlgate.settings import load_settings
+
+COLUMN_TYPES = ("int", "float", "string")
+LABEL_OPS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne"}
+DERIVED_KINDS = ("day_of_week", "day_of_year", "hour_of_day")
+REQUIRED_SECTIONS = (
+    "model", "schedule", "source", "keys", "label", "features", "forbidden",
+    "contract", "training", "evaluation", "monitoring",
+)
+KNOWN_SECTIONS = set(REQUIRED_SECTIONS) | {"description", "owner", "slices"}
+
+
+class SpecError(ValueError):
+    """The spec is not usable; the message names the field and the fix."""
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    name: str
+    type: str
+    nullable: bool = False
+    unique: bool = False
+    min: float | None = None
+    max: float | None = None
+    mostly: float = 1.0
+    allowed: tuple | None = None
+    pattern: str | None = None
+    max_null_share: float | None = None   # nullable columns; defaults to the contract's
+
+
+@dataclass(frozen=True)
+class Contract:
+    columns: tuple[ColumnRule, ...]
+    max_null_share: float
+    row_count: dict
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    path: Path
+    raw: dict
+
+    # -- frequently used parts ----------------------------------------------
+    @property
+    def model(self) -> str:
+        return self.raw["model"]
+
+    @property
+    def id_column(self) -> str:
+        return self.raw["keys"]["id"]
+
+    @property
+    def timestamp_column(self) -> str:
+        return self.raw["keys"]["timestamp"]
+
+    @property
+    def features_feed(self) -> dict:
+        return self.raw["source"]["features"]
+
+    @property
+    def outcomes_feed(self) -> dict:
+        return self.raw["source"]["outcomes"]
+
+    @property
+    def numeric_features(self) -> list[str]:
+        return list(self.raw["features"].get("numeric", []))
+
+    @property
+    def categorical_features(self) -> list[str]:
+        return list(self.raw["features"].get("categorical", []))
+
+    @property
+    def derived_features(self) -> dict[str, str]:
+        return dict(self.raw["features"].get("derived", {}) or {})
+
+    @property
+    def feature_names(self) -> list[str]:
+        """All model inputs, in the order the model sees them."""
+        return self.numeric_features + list(self.derived_features) + self.categorical_features
+
+    @property
+    def raw_feature_columns(self) -> list[str]:
+        """Contract columns the model input is built from (timestamp for derived ones)."""
+        cols = self.numeric_features + self.categorical_features
+        if self.derived_features:
+            cols.append(self.timestamp_column)
+        return cols
+
+    @property
+    def slices(self) -> list[str]:
+        return list(self.raw.get("slices", []))
+
+    @property
+    def golden_days(self) -> list[str]:
+        return [str(d) for d in self.raw["evaluation"].get("golden_days", [])]
+
+    @property
+    def start_date(self) -> dt.date:
+        return dt.date.fromisoformat(str(self.raw["schedule"]["start_date"]))
+
+    def contract(self, feed: str) -> Contract:
+        """The gate's contract for `features` or `outcomes`."""
+        section = self.raw["contract"][feed]
+        columns = tuple(ColumnRule(name=name, **rule) for name, rule in section["columns"].items())
+        return Contract(columns, float(section.get("max_null_share", 1.0)), dict(section.get("row_count", {})))
+
+    def section(self, name: str) -> dict:
+        return self.raw[name]
+
+
+def _fail(path: Path, field: str, problem: str, fix: str) -> SpecError:
+    return SpecError(f"spec {path.name}: {field}: {problem}. {fix}")
+
+
+def _check(path: Path, raw: dict) -> None:
+    missing = [s for s in REQUIRED_SECTIONS if s not in raw]
+    if missing:
+        raise _fail(path, ", ".join(missing), "missing", "Add these sections (see include/specs/flights.yaml).")
+    unknown = sorted(set(raw) - KNOWN_SECTIONS)
+    if unknown:
+        raise _fail(path, ", ".join(unknown), "unknown section", f"Known sections: {', '.join(sorted(KNOWN_SECTIONS))}.")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", str(raw["model"])):
+        raise _fail(path, "model", f"{raw['model']!r} is not a valid name", "Use lower case letters, digits and _.")
+    label = raw["label"]
+    for key in ("name", "column", "op", "value"):
+        if key not in label:
+            raise _fail(path, f"label.{key}", "missing", "A label is `column op value`, e.g. arr_delay > 15.")
+    if label["op"] not in LABEL_OPS:
+        raise _fail(path, "label.op", f"{label['op']!r} unknown", f"Use one of {' '.join(LABEL_OPS)}.")
+    features = raw["features"]
+    names = list(features.get("numeric", [])) + list(features.get("categorical", []))
+    if not names:
+        raise _fail(path, "features", "no features", "List numeric and/or categorical features.")
+    for name, kind in (features.get("derived") or {}).items():
+        if kind not in DERIVED_KINDS:
+            raise _fail(path, f"features.derived.{name}", f"kind {kind!r} unknown", f"Use one of {', '.join(DERIVED_KINDS)}.")
+    leaking = sorted(set(names) & set(raw["forbidden"]))
+    if leaking:
+        raise _fail(path, "features", f"{', '.join(leaking)} are forbidden (they leak the label)", "Remove them from the features.")
+    outcome_cols = set(raw["contract"]["outcomes"]["columns"])
+    leaking = sorted(set(names) & outcome_cols)
+    if leaking:
+        raise _fail(path, "features", f"{', '.join(leaking)} come from the outcomes feed", "Outcome columns are never features.")
+    for feed in ("features", "outcomes"):
+        section = raw["contract"].get(feed)
+        if not section or "columns" not in section:
+            raise _fail(path, f"contract.{feed}.columns", "missing", "List every column of the feed with its rules.")
+        for col, rule in section["columns"].items():
+            if not isinstance(rule, dict) or rule.get("type") not in COLUMN_TYPES:
+                raise _fail(path, f"contract.{feed}.columns.{col}.type", f"got {rule!r}", f"Use one of {', '.join(COLUMN_TYPES)}.")
+            extra = set(rule) - set(ColumnRule.__dataclass_fields__)
+            if extra:
+                raise _fail(path, f"contract.{feed}.columns.{col}", f"unknown rule {', '.join(sorted(extra))}",
+                            "Rules: type, nullable, unique, min, max, mostly, allowed, pattern, max_null_share.")
+    contract_cols = set(raw["contract"]["features"]["columns"])
+    needed = set(names) | {raw["keys"]["id"], raw["keys"]["timestamp"]}
+    absent = sorted(needed - contract_cols)
+    if absent:
+        raise _fail(path, "contract.features.columns", f"{', '.join(absent)} used but not in the contract", "Add them to the contract.")
+    if raw["label"]["column"] not in outcome_cols:
+        raise _fail(path, "label.column", f"{raw['label']['column']!r} not in contract.outcomes", "The label comes from the outcomes feed.")
+    for day in raw["evaluation"].get("golden_days", []):
+        try:
+            dt.date.fromisoformat(str(day))
+        except ValueError:
+            raise _fail(path, "evaluation.golden_days", f"{day!r} is not a date", "Write dates as YYYY-MM-DD.") from None
+
+
+def load_spec(name_or_path: str | Path, specs_dir: Path | None = None) -> Spec:
+    """Load a spec by name (`flights` finds `flights.yaml` in the specs folder) or by path."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = (specs_dir or load_settings().specs_dir) / f"{name_or_path}.yaml"
+    if not path.is_file():
+        where = specs_dir or load_settings().specs_dir
+        known = ", ".join(sorted(p.stem for p in Path(where).glob("*.yaml"))) or "none"
+        raise SpecError(f"no spec {str(name_or_path)!r} (looked for {path}); specs found: {known}")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise SpecError(f"spec {path.name}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(f"spec {path.name}: expected a mapping at the top level")
+    _check(path, raw)
+    return Spec(name=path.stem, path=path, raw=raw)
+
+
+def load_all_specs(specs_dir: Path | None = None) -> list[Spec]:
+    """Every spec in the specs folder, sorted by file name."""
+    folder = specs_dir or load_settings().specs_dir
+    return [load_spec(p, folder) for p in sorted(Path(folder).glob("*.yaml"))]

@@ -1,0 +1,203 @@
+"""Training: assemble the window of validated, labelled days, train XGBoost, and track
+the candidate in MLflow (params, seed, metrics, data lineage, versions, Airflow ids),
+logged as a pyfunc with a signature and an input example, and registered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mlgate import drift, registry
+from mlgate.features import FeatureSchema, model_matrix, schema_for
+from mlgate.ingest import labelled_frame
+from mlgate.lake import Lake
+from mlgate.settings import Settings
+from mlgate.spec import Spec
+
+RUN_TAG = "mlgate.airflow_run"
+
+
+class NotEnoughData(RuntimeError):
+    """The window has fewer labelled days than the spec needs."""
+
+
+@dataclass(frozen=True)
+class Window:
+    ds: str
+    train_days: list[str]
+    recent_days: list[str]
+    golden_days: list[str]
+
+
+def labelled_days(lake: Lake, spec: Spec, before: str) -> list[str]:
+    """Days before `before` with validated features and labels."""
+    labelled = set(lake.list_partitions("outcomes", spec.model))
+    return [d for d in lake.list_partitions("validated", spec.model) if d < before and d in labelled]
+
+
+def plan_window(lake: Lake, spec: Spec, ds: str) -> Window:
+    """The candidate's window for logical date `ds`: the most recent labelled days are
+    kept for evaluation, golden days are never trained on, and the training days are the
+    `window_days` before the evaluation days."""
+    cfg_t, cfg_e = spec.section("training"), spec.section("evaluation")
+    golden = set(spec.golden_days)
+    days = [d for d in labelled_days(lake, spec, ds) if d not in golden]
+    recent = days[-int(cfg_e["recent_days"]):]
+    first_recent = dt.date.fromisoformat(recent[0]) if recent else dt.date.fromisoformat(ds)
+    start = (first_recent - dt.timedelta(days=int(cfg_t["window_days"]))).isoformat()
+    train = [d for d in days if start <= d < first_recent.isoformat()]
+    if len(train) < int(cfg_t["min_days"]):
+        raise NotEnoughData(
+            f"{spec.model} on {ds}: only {len(train)} labelled, validated days in the training window "
+            f"(from {start}); the spec needs training.min_days = {cfg_t['min_days']}. "
+            "Ingest more days (or backfill them) before training."
+        )
+    available_golden = [d for d in spec.golden_days if lake.exists("golden", spec.model, d)]
+    return Window(ds, train, recent, available_golden)
+
+
+def train_booster(frame: pd.DataFrame, spec: Spec, overrides: dict | None = None):
+    """Train on `frame` (features + label + ds); the last days of the window are used for
+    early stopping. Returns (booster, schema, info)."""
+    import xgboost as xgb
+
+    cfg = spec.section("training")
+    params = {**cfg["params"], "seed": int(cfg["seed"]), **(overrides or {}).get("params", {})}
+    num_round = int((overrides or {}).get("num_boost_round", cfg["num_boost_round"]))
+    label = spec.section("label")["name"]
+    days = sorted(frame["ds"].unique())
+    n_valid = max(1, int(round(len(days) * float(cfg["validation_share"]))))
+    valid_days = set(days[-n_valid:])
+    is_valid = frame["ds"].isin(valid_days)
+    schema = schema_for(spec, frame)
+    dtrain = xgb.DMatrix(model_matrix(frame[~is_valid], schema), frame.loc[~is_valid, label], enable_categorical=True)
+    dvalid = xgb.DMatrix(model_matrix(frame[is_valid], schema), frame.loc[is_valid, label], enable_categorical=True)
+    history: dict = {}
+    booster = xgb.train(params, dtrain, num_round, evals=[(dtrain, "train"), (dvalid, "valid")],
+                        early_stopping_rounds=int(cfg["early_stopping_rounds"]), evals_result=history, verbose_eval=False)
+    info = {"params": params, "num_boost_round": num_round, "best_iteration": int(booster.best_iteration),
+            "train_rows": int((~is_valid).sum()), "valid_rows": int(is_valid.sum()),
+            "train_logloss": float(history["train"]["logloss"][booster.best_iteration]),
+            "valid_logloss": float(history["valid"]["logloss"][booster.best_iteration])}
+    return booster, schema, info
+
+
+def week_chunks(days: pd.Series, size: int) -> pd.Series:
+    """Label each row with its block of `size` consecutive days (for drift calibration)."""
+    first = pd.to_datetime(days).min()
+    return ((pd.to_datetime(days) - first).dt.days // size).rename("chunk")
+
+
+def window_lineage(lake: Lake, spec: Spec, days: list[str]) -> list[dict]:
+    """Per day: content hashes and row counts of the validated features and labels."""
+    out = []
+    for d in days:
+        feat = lake.read_lineage("validated", spec.model, d)
+        lab = lake.read_lineage("outcomes", spec.model, d)
+        out.append({"ds": d, "features_sha256": feat["files"], "features_rows": feat["rows"],
+                    "labels_sha256": lab["files"], "labels_rows": lab["rows"]})
+    return out
+
+
+def ensure_experiment(settings: Settings, spec: Spec) -> str:
+    """The model's MLflow experiment (created with its artifact location)."""
+    import mlflow
+
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    exp = mlflow.get_experiment_by_name(spec.model)
+    if exp is None:
+        return mlflow.create_experiment(spec.model, artifact_location=f"{settings.artifacts_uri.rstrip('/')}/{spec.model}",
+                                        tags={"mlgate.spec": str(spec.path.name)})
+    return exp.experiment_id
+
+
+def finished_candidate(settings: Settings, spec: Spec, run: dict) -> dict | None:
+    """A candidate already registered by this Airflow run (a retried task reuses it)."""
+    client = registry.client_for(settings)
+    key = f"{run['dag_id']}/{run['run_id']}"
+    for mv in client.search_model_versions(f"name='{spec.model}'"):
+        if mv.tags.get(RUN_TAG) == key:
+            return {"version": str(mv.version), "run_id": mv.run_id, "reused": True}
+    return None
+
+
+def train_candidate(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dict, trigger: str,
+                    overrides: dict | None = None) -> dict:
+    """Train and register a candidate for logical date `ds`; returns version and run id."""
+    import mlflow
+    import xgboost as xgb
+    from mlflow.models import infer_signature
+
+    from mlgate import __version__
+    from mlgate.serving import BOOSTER_ARTIFACT, ENTRY_POINT, SCHEMA_ARTIFACT
+
+    existing = finished_candidate(settings, spec, run)
+    if existing:
+        return existing
+    window = plan_window(lake, spec, ds)
+    frame = labelled_frame(lake, spec, window.train_days)
+    booster, schema, info = train_booster(frame, spec, overrides)
+    label = spec.section("label")["name"]
+    experiment_id = ensure_experiment(settings, spec)
+    lineage = window_lineage(lake, spec, window.train_days)
+    matrix = model_matrix(frame, schema)
+    monitoring = spec.section("monitoring")
+    reference = drift.profile(matrix, schema.numeric + list(schema.derived), schema.categorical,
+                              int(monitoring["drift"]["bins"]))
+    drift.calibrate(reference, matrix, week_chunks(frame["ds"], int(monitoring["window_days"])))
+    example = frame[schema.input_columns].head(5)
+    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run(experiment_id=experiment_id,
+                                                                run_name=f"{spec.model}-{ds}-{trigger}") as active:
+        booster_path, schema_path = Path(tmp) / "booster.ubj", Path(tmp) / "feature_schema.json"
+        booster.save_model(booster_path)
+        schema_path.write_text(schema.to_json())
+        mlflow.set_tags({"mlgate.model": spec.model, "mlgate.ds": ds, "mlgate.trigger": trigger, "mlgate.kind": "candidate",
+                         "airflow.dag_id": run["dag_id"], "airflow.run_id": run["run_id"],
+                         "airflow.try_number": run.get("try_number", 1), RUN_TAG: f"{run['dag_id']}/{run['run_id']}",
+                         "mlgate.version": __version__, "xgboost.version": xgb.__version__,
+                         "pandas.version": pd.__version__, "mlflow.version": mlflow.__version__})
+        mlflow.log_params({**{f"xgb.{k}": v for k, v in info["params"].items()},
+                           "num_boost_round": info["num_boost_round"], "best_iteration": info["best_iteration"],
+                           "window_first_day": window.train_days[0], "window_last_day": window.train_days[-1],
+                           "window_days": len(window.train_days), "features": ",".join(schema.names),
+                           "label_rule": f"{spec.section('label')['column']} {spec.section('label')['op']} {spec.section('label')['value']}",
+                           "overrides": json.dumps(overrides or {})})
+        mlflow.log_metrics({"train_logloss": info["train_logloss"], "valid_logloss": info["valid_logloss"],
+                            "train_rows": info["train_rows"], "valid_rows": info["valid_rows"],
+                            "train_positive_rate": float(frame[label].mean())})
+        dataset = mlflow.data.from_pandas(frame[[spec.id_column, "ds", *schema.input_columns, label]],
+                                          source=f"{lake.uri}/validated/{spec.model}", targets=label,
+                                          name=f"{spec.model}-train-{window.train_days[0]}..{window.train_days[-1]}")
+        mlflow.log_input(dataset, context="training")
+        mlflow.log_dict({"window": asdict(window), "days": lineage}, "lineage.json")
+        mlflow.log_dict(reference, "reference_profile.json")
+        signature = infer_signature(example, np.zeros(len(example)))
+        info_model = mlflow.pyfunc.log_model(
+            name="model", python_model=str(ENTRY_POINT),
+            artifacts={BOOSTER_ARTIFACT: str(booster_path), SCHEMA_ARTIFACT: str(schema_path)},
+            signature=signature, input_example=example, registered_model_name=spec.model,
+            pip_requirements=[f"mlflow=={mlflow.__version__}", f"xgboost-cpu=={xgb.__version__}", f"pandas=={pd.__version__}"],
+        )
+        run_id = active.info.run_id
+    client = registry.client_for(settings)
+    version = str(info_model.registered_model_version)
+    for key, value in {RUN_TAG: f"{run['dag_id']}/{run['run_id']}", "mlgate.ds": ds, "mlgate.trigger": trigger,
+                       "mlgate.window": f"{window.train_days[0]}..{window.train_days[-1]}"}.items():
+        client.set_model_version_tag(spec.model, version, key, value)
+    client.set_registered_model_alias(spec.model, registry.CHALLENGER, version)
+    return {"version": version, "run_id": run_id, "reused": False, "window": asdict(window), **info}
+
+
+def load_reference_profile(settings: Settings, run_id: str) -> dict:
+    """The drift reference profile logged with a candidate's run."""
+    import mlflow
+
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    return mlflow.artifacts.load_dict(f"runs:/{run_id}/reference_profile.json")

@@ -1,0 +1,131 @@
+"""The loop through the library functions, on real 2013 days: ingest, first champion,
+a refused candidate, compare-and-set, promotion history and rollback, scoring, monitoring."""
+
+import pytest
+
+from mlgate import ingest, registry, simulator
+from mlgate.evaluate import apply_decision, evaluate_candidate
+from mlgate.lake import Lake
+from mlgate.monitor import monitor_day
+from mlgate.rollback import roll_back
+from mlgate.score import score_day
+from mlgate.train import NotEnoughData, plan_window, train_candidate
+
+LAST_DAY = "2013-01-24"
+
+
+def run_info(name):
+    return {"dag_id": "test", "run_id": name, "try_number": 1}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """24 real days ingested (features and labels) into a lake with its own MLflow store."""
+    import os
+
+    from mlgate.settings import load_settings
+
+    home = tmp_path_factory.mktemp("pipeline")
+    env = {"MLGATE_HOME": str(home), "MLGATE_LAKE_URI": f"file://{home / 'lake'}",
+           "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}", "MLGATE_ARTIFACTS_URI": str(home / "mlartifacts")}
+    settings = load_settings({**os.environ, **env})
+    lake = Lake.from_uri(settings.lake_uri)
+    from mlgate.spec import load_spec
+
+    spec = load_spec("flights")
+    for ds in simulator.dates("2013-01-01", LAST_DAY):
+        simulator.deliver_features(lake, ds)
+        simulator.deliver_outcomes(lake, ds)
+        ingest.land_features(lake, spec, ds, run_info("ingest"))
+        ingest.gate_features(lake, spec, ds, run_info("ingest"))
+        ingest.land_outcomes(lake, spec, ds, run_info("ingest"))
+    return lake, settings, spec
+
+
+def candidate(world, name, ds="2013-01-25", overrides=None):
+    lake, settings, spec = world
+    return train_candidate(lake, settings, spec, ds, run_info(name), "test", overrides)
+
+
+def judge(world, cand, name):
+    lake, settings, spec = world
+    decision = evaluate_candidate(lake, settings, spec, cand["version"], cand["window"])
+    return decision, apply_decision(settings, spec, decision, run_info(name))
+
+
+def champion(world):
+    _, settings, spec = world
+    return registry.alias_version_number(registry.client_for(settings), spec.model, registry.CHAMPION)
+
+
+def test_the_window_holds_out_golden_and_recent_days(world):
+    lake, _, spec = world
+    window = plan_window(lake, spec, "2013-01-25")
+    assert window.recent_days == [f"2013-01-{d}" for d in range(18, 25)]
+    assert "2013-01-16" not in window.train_days and window.golden_days == ["2013-01-16"]
+    assert window.train_days[0] == "2013-01-01" and window.train_days[-1] == "2013-01-17"
+    with pytest.raises(NotEnoughData, match="only 8 labelled, validated days .* training.min_days = 14"):
+        plan_window(lake, spec, "2013-01-16")
+
+
+def test_the_loop(world):
+    lake, settings, spec = world
+    client = registry.client_for(settings)
+
+    # 1. the first model becomes champion by the first-model rule
+    first = candidate(world, "first")
+    decision, moved = judge(world, first, "first")
+    assert moved and decision.first_model and champion(world) == first["version"]
+    assert "first-model minimum" in decision.reasons[0]
+    # its run carries the lineage a data scientist needs
+    run = client.get_run(first["run_id"])
+    assert run.data.params["window_first_day"] == "2013-01-01" and run.data.tags["airflow.run_id"] == "first"
+    assert run.inputs.dataset_inputs and "eval_candidate_auc" in run.data.metrics
+
+    # 2. a crippled candidate is refused, with its reason, and the champion stays
+    weak = candidate(world, "weak", overrides={"num_boost_round": 2, "params": {"max_depth": 1}})
+    decision, moved = judge(world, weak, "weak")
+    assert not moved and not decision.promote and champion(world) == first["version"]
+    assert any("gain" in r and "< required" in r for r in decision.reasons)
+    assert client.get_model_version(spec.model, weak["version"]).tags["mlgate.decision"] == "refuse"
+    assert registry.alias_version(client, spec.model, registry.CHALLENGER) is None
+
+    # 3. compare-and-set: a promotion against a stale champion is refused
+    with pytest.raises(registry.PromotionError, match="champion moved"):
+        registry.promote(client, spec.model, weak["version"], expected_champion=None, tags={})
+    assert champion(world) == first["version"]
+
+    # 4. a retried training task (same Airflow run) reuses its version instead of duplicating it
+    again = candidate(world, "weak", overrides={"num_boost_round": 2, "params": {"max_depth": 1}})
+    assert again["reused"] and again["version"] == weak["version"]
+
+    # 5. promotion history and rollback, twice in a row
+    registry.promote(client, spec.model, weak["version"], expected_champion=first["version"], tags={"mlgate.promoted_by": "test"})
+    third = candidate(world, "third")
+    decision, moved = judge(world, third, "third")
+    assert moved, decision.sentence
+    assert registry.alias_version_number(client, spec.model, registry.PREVIOUS) == weak["version"]
+    assert roll_back(lake, settings, spec, "test one") == {"from": third["version"], "to": weak["version"]}
+    assert roll_back(lake, settings, spec, "test two") == {"from": weak["version"], "to": first["version"]}
+    assert champion(world) == first["version"]
+    assert registry.alias_version(client, spec.model, registry.PREVIOUS) is None
+    with pytest.raises(registry.PromotionError, match="no previous champion"):
+        roll_back(lake, settings, spec, "test three")
+
+
+def test_scoring_and_monitoring(world):
+    lake, settings, spec = world
+    if champion(world) is None:
+        judge(world, candidate(world, "for-scoring"), "for-scoring")
+    lineage = score_day(lake, settings, spec, "2013-01-24", run_info("score"))
+    predictions = lake.read_frame("predictions", spec.model, "2013-01-24", "predictions.parquet")
+    assert len(predictions) == lineage["rows"] == len(simulator.day_frames("2013-01-24")[0])
+    assert predictions["prediction_id"].is_unique and predictions["score"].between(0, 1).all()
+    assert set(predictions["model_version"]) == {champion(world)} and predictions["feature_hash"].str.len().eq(16).all()
+    assert score_day(lake, settings, spec, "2013-01-24", run_info("score-again"))["unchanged"] is True
+
+    report = monitor_day(lake, settings, spec, "2013-01-24", run_info("monitor"))
+    assert report["live"]["labelled_rows"] == len(predictions) and 0.5 < report["live"]["auc"] < 1
+    assert {f["name"] for f in report["drift"]["features"]} == set(spec.feature_names)
+    assert report["retrain"] is False  # trained today: inside the cool-down whatever the drift
+    assert lake.exists("reports", f"{spec.model}-monitor", "2013-01-24", "report.json")
