@@ -1,0 +1,127 @@
+"""Real Airflow processes on a temporary home: the API server lists the mlgate DAGs
+through the REST API (with a login), and the scheduler runs a backfill of the ingest
+DAG over three real days; running the same backfill again changes nothing."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from mlgate import simulator
+from mlgate.airflow_env import UI_PASSWORD, UI_USER, airflow_env
+from mlgate.lake import Lake
+from mlgate.settings import load_settings
+
+pytestmark = pytest.mark.slow
+MODEL = "flights_late"
+INGEST = f"mlgate_{MODEL}_ingest"
+DAYS = ["2013-01-01", "2013-01-02", "2013-01-03"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def airflow(env, *args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "airflow", *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    home = tmp_path_factory.mktemp("airflow-servers")
+    settings = load_settings({"MLGATE_HOME": str(home)})
+    port = free_port()
+    env = {**os.environ, **airflow_env(settings),
+           "AIRFLOW__API__HOST": "127.0.0.1", "AIRFLOW__API__PORT": str(port),
+           "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+           "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+           "AIRFLOW__CORE__PARALLELISM": "4", "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2"}
+    Path(env["AIRFLOW_HOME"]).mkdir(parents=True)
+    Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).write_text(f'{{"{UI_USER}": "{UI_PASSWORD}"}}')
+    for args in (("db", "migrate"), ("dags", "reserialize")):
+        done = airflow(env, *args)
+        assert done.returncode == 0, done.stderr[-2000:]
+    logs = {name: open(home / f"{name}.log", "w") for name in ("api-server", "scheduler")}
+    procs = [subprocess.Popen([sys.executable, "-m", "airflow", "api-server", "--port", str(port)], env=env,
+                              stdout=logs["api-server"], stderr=subprocess.STDOUT),
+             subprocess.Popen([sys.executable, "-m", "airflow", "scheduler"], env=env,
+                              stdout=logs["scheduler"], stderr=subprocess.STDOUT)]
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/api/v2/monitor/health", timeout=2).ok:
+                break
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.5)
+    else:
+        pytest.fail(f"api-server did not become healthy: {(home / 'api-server.log').read_text()[-3000:]}")
+    yield {"base": base, "env": env, "home": home, "lake": Lake.from_uri(settings.lake_uri)}
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    for log in logs.values():
+        log.close()
+
+
+def token(base, password=UI_PASSWORD):
+    return requests.post(f"{base}/auth/token", json={"username": UI_USER, "password": password}, timeout=10)
+
+
+def test_the_api_needs_a_login_and_lists_the_mlgate_dags(servers):
+    base = servers["base"]
+    assert requests.get(f"{base}/api/v2/dags", timeout=10).status_code == 401
+    assert token(base, "wrong").status_code == 401
+    auth = {"Authorization": f"Bearer {token(base).json()['access_token']}"}
+    dags = requests.get(f"{base}/api/v2/dags", params={"tags": "mlgate", "limit": 100}, headers=auth, timeout=10).json()
+    assert {d["dag_id"] for d in dags["dags"]} == {f"mlgate_{MODEL}_{k}" for k in ("ingest", "train", "score", "monitor", "rollback")}
+    ingest = next(d for d in dags["dags"] if d["dag_id"] == INGEST)
+    assert "mlgate" in [t["name"] for t in ingest["tags"]]
+
+
+def backfill_and_wait(servers, *extra):
+    base, env = servers["base"], servers["env"]
+    auth = {"Authorization": f"Bearer {token(base).json()['access_token']}"}
+    before = requests.get(f"{base}/api/v2/backfills", params={"dag_id": INGEST}, headers=auth, timeout=10).json()["backfills"]
+    created = airflow(env, "backfill", "create", "--dag-id", INGEST, "--from-date", DAYS[0], "--to-date", DAYS[-1],
+                      "--max-active-runs", "3", *extra)
+    assert created.returncode == 0, created.stderr[-2000:]
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        backfills = requests.get(f"{base}/api/v2/backfills", params={"dag_id": INGEST}, headers=auth, timeout=10).json()["backfills"]
+        if len(backfills) > len(before) and backfills[-1]["completed_at"]:
+            break
+        time.sleep(2)
+    else:
+        pytest.fail(f"backfill did not complete: {(servers['home'] / 'scheduler.log').read_text()[-3000:]}")
+    runs = requests.get(f"{base}/api/v2/dags/{INGEST}/dagRuns", params={"run_type": "backfill", "limit": 100},
+                        headers=auth, timeout=10).json()["dag_runs"]
+    return {r["logical_date"][:10]: r["state"] for r in runs}
+
+
+def test_a_backfill_through_the_scheduler_and_again_changes_nothing(servers):
+    lake = servers["lake"]
+    for ds in DAYS:
+        simulator.deliver_features(lake, ds)
+    auth = {"Authorization": f"Bearer {token(servers['base']).json()['access_token']}"}
+    requests.patch(f"{servers['base']}/api/v2/dags/{INGEST}", json={"is_paused": False}, headers=auth, timeout=10).raise_for_status()
+
+    assert backfill_and_wait(servers) == {ds: "success" for ds in DAYS}
+    assert lake.list_partitions("validated", MODEL) == DAYS
+    first = {ds: lake.read_lineage("validated", MODEL, ds) for ds in DAYS}
+    assert all(lineage["run_type"].lower().endswith("backfill") for lineage in first.values())
+
+    assert backfill_and_wait(servers, "--reprocess-behavior", "completed") == {ds: "success" for ds in DAYS}
+    assert {ds: lake.read_lineage("validated", MODEL, ds) for ds in DAYS} == first

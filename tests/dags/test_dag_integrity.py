@@ -1,0 +1,72 @@
+"""DAG integrity: every DAG file imports, every spec gets its five DAGs, and each DAG has
+the documentation, tags, retries and shape an operator relies on."""
+
+import pytest
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
+
+from mlgate.airflow_env import DAGS_FOLDER
+from mlgate.spec import load_all_specs
+
+KINDS = ("ingest", "train", "score", "monitor", "rollback")
+
+
+@pytest.fixture(scope="module")
+def bag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(str(DAGS_FOLDER))
+
+
+def test_no_import_errors(bag):
+    assert bag.import_errors == {}
+
+
+def test_every_spec_has_its_dags(bag):
+    expected = {f"mlgate_{spec.model}_{kind}" for spec in load_all_specs() for kind in KINDS}
+    assert expected == set(bag.dags)
+
+
+def test_documentation_tags_and_retries(bag):
+    for dag_id, dag in bag.dags.items():
+        assert dag.doc_md and dag.doc_md.strip().startswith("###"), dag_id
+        assert {"mlgate", dag_id.split("_")[-1]} <= set(dag.tags), dag_id
+        for task in dag.tasks:
+            expected = 0 if dag_id.endswith("_rollback") else 2
+            assert task.retries == expected, f"{dag_id}.{task.task_id} retries {task.retries}"
+
+
+def test_no_cycles_and_a_single_chain(bag):
+    for dag_id, dag in bag.dags.items():
+        seen, stack = set(), []
+
+        def visit(task):
+            assert task.task_id not in stack, f"cycle in {dag_id} through {task.task_id}"
+            if task.task_id in seen:
+                return
+            stack.append(task.task_id)
+            for child in task.downstream_list:
+                visit(child)
+            stack.pop()
+            seen.add(task.task_id)
+
+        for root in dag.roots:
+            visit(root)
+        assert seen == set(dag.task_ids)
+
+
+def test_schedules(bag):
+    for spec in load_all_specs():
+        for kind in ("ingest", "score", "monitor"):  # daily and so backfillable
+            timetable = bag.dags[f"mlgate_{spec.model}_{kind}"].timetable
+            assert isinstance(timetable, CronTriggerTimetable) and timetable.expression == "0 0 * * *"
+        train = bag.dags[f"mlgate_{spec.model}_train"]
+        assert isinstance(train.timetable, AssetOrTimeSchedule)
+        assert f"mlgate://{spec.model}/retrain_request" in str(train.timetable.asset_condition)
+        assert type(bag.dags[f"mlgate_{spec.model}_rollback"].timetable).__name__ == "NullTimetable"  # manual only
+
+
+def test_dag_files_are_wiring_only():
+    """Heavy libraries are imported inside tasks, never at parse time."""
+    for path in DAGS_FOLDER.glob("*.py"):
+        head = [line for line in path.read_text().splitlines() if line.startswith(("import ", "from "))]
+        assert not [line for line in head if any(lib in line for lib in ("pandas", "xgboost", "mlflow", "great_expectations"))], path

@@ -1,0 +1,108 @@
+"""Whole DAG runs with dag.test() on real 2013 days: ingest 23 days, the first champion,
+score and monitor; then a broken delivery is quarantined and the champion stays."""
+
+import datetime as dt
+import json
+
+import pytest
+
+from mlgate import registry, simulator
+from mlgate.lake import Lake
+from mlgate.settings import load_settings
+
+pytestmark = pytest.mark.slow
+MODEL = "flights_late"
+
+
+def day(ds):
+    return dt.datetime.fromisoformat(ds).replace(tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def env(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from mlgate.airflow_env import DAGS_FOLDER
+
+    settings = load_settings()
+    bag = DagBag(str(DAGS_FOLDER))
+    dags = {kind: bag.dags[f"mlgate_{MODEL}_{kind}"] for kind in ("ingest", "train", "score", "monitor", "rollback")}
+    lake = Lake.from_uri(settings.lake_uri)
+    states = {}
+    for ds in simulator.dates("2013-01-01", "2013-01-23"):
+        simulator.deliver_features(lake, ds)
+        if ds > "2013-01-01":
+            simulator.deliver_outcomes(lake, (dt.date.fromisoformat(ds) - dt.timedelta(days=1)).isoformat())
+        states[ds] = str(dags["ingest"].test(logical_date=day(ds), run_conf={"accept_reason": None}).state)
+    return {"dags": dags, "lake": lake, "settings": settings, "ingest_states": states}
+
+
+def champion(env):
+    return registry.alias_version_number(registry.client_for(env["settings"]), MODEL, registry.CHAMPION)
+
+
+def test_ingest_validates_every_real_day(env):
+    assert set(env["ingest_states"].values()) == {"success"}
+    lake = env["lake"]
+    assert len(lake.list_partitions("validated", MODEL)) == 23
+    assert len(lake.list_partitions("outcomes", MODEL)) == 22
+    assert lake.list_partitions("golden", MODEL) == ["2013-01-16"]
+    lineage = lake.read_lineage("validated", MODEL, "2013-01-05")
+    assert lineage["dag_id"] == f"mlgate_{MODEL}_ingest" and lineage["gate"]["success"]
+    assert lineage["rows"] == len(simulator.day_frames("2013-01-05")[0]) == 720  # a Saturday
+    assert lineage["source_sha256"] == lake.read_lineage("raw", MODEL, "2013-01-05")["files"]["flights.csv"]
+
+
+def test_rerunning_a_day_changes_nothing(env):
+    lake = env["lake"]
+    before = {z: lake.read_lineage(z, MODEL, "2013-01-10") for z in ("raw", "validated")}
+    assert str(env["dags"]["ingest"].test(logical_date=day("2013-01-10"), run_conf={"accept_reason": None}).state) == "success"
+    assert {z: lake.read_lineage(z, MODEL, "2013-01-10") for z in ("raw", "validated")} == before
+
+
+def test_train_makes_the_first_champion_then_score_and_monitor(env):
+    dags = env["dags"]
+    run = dags["train"].test(logical_date=day("2013-01-23"), run_conf={"overrides": {}, "trigger": "test"})
+    assert str(run.state) == "success"
+    assert champion(env) == "1"
+    mv = registry.client_for(env["settings"]).get_model_version(MODEL, "1")
+    assert mv.tags["mlgate.decision"] == "promote" and mv.tags["mlgate.promoted_by"].startswith(f"mlgate_{MODEL}_train/")
+
+    assert str(dags["score"].test(logical_date=day("2013-01-23"), run_conf={"rescore": False}).state) == "success"
+    predictions = env["lake"].read_frame("predictions", MODEL, "2013-01-23", "predictions.parquet")
+    assert set(predictions["model_version"]) == {"1"} and len(predictions) > 800
+
+    monitor = dags["monitor"].test(logical_date=day("2013-01-23"))
+    assert str(monitor.state) == "success"
+    tis = {ti.task_id: str(ti.state) for ti in monitor.get_task_instances()}
+    assert tis == {"measure": "success", "request_retrain": "skipped"}  # inside the cool-down
+    report = json.loads(env["lake"].read_bytes("reports", f"{MODEL}-monitor", "2013-01-23", "report.json"))
+    assert report["champion"] == "1" and report["live"]["predicted_rows"] == len(predictions)
+
+
+def test_a_broken_delivery_is_quarantined_and_the_champion_stays(env):
+    lake, dags = env["lake"], env["dags"]
+    before = champion(env)
+    features, _ = simulator.day_frames("2013-01-24")
+    broken = features.assign(carrier=features["carrier"].str.lower())
+    lake.write_landing("flights", "2013-01-24", "flights.csv", simulator.to_csv_bytes(broken))
+    run = dags["ingest"].test(logical_date=day("2013-01-24"), run_conf={"accept_reason": None})
+    assert str(run.state) == "failed"
+    assert {ti.task_id: str(ti.state) for ti in run.get_task_instances()}["validate"] == "failed"
+    reason = json.loads(lake.read_bytes("quarantine", MODEL, "2013-01-24", "_reason.json"))
+    assert reason["failures"][0]["check"] == "allowed_values" and reason["failures"][0]["column"] == "carrier"
+    assert "re-run" in reason["what_to_do"]
+    assert lake.read_bytes("raw", MODEL, "2013-01-24", "flights.csv") == simulator.to_csv_bytes(broken)  # raw kept
+    assert not lake.exists("validated", MODEL, "2013-01-24")
+    assert champion(env) == before
+
+    # the operator accepts the batch on purpose: recorded in the lineage
+    accepted = dags["ingest"].test(logical_date=day("2013-01-24"), run_conf={"accept_reason": "carrier case fixed downstream, ticket 42"})
+    assert str(accepted.state) == "success"
+    assert lake.read_lineage("validated", MODEL, "2013-01-24")["accepted_despite_gate"] == "carrier case fixed downstream, ticket 42"
+
+
+def test_rollback_without_a_previous_champion_fails_clearly(env):
+    run = env["dags"]["rollback"].test(run_conf={"reason": "testing rollback"}, logical_date=day("2013-01-24"))
+    assert str(run.state) == "failed"
+    assert champion(env) == "1"
