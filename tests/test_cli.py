@@ -92,5 +92,5 @@ def test_drift_of_data_against_itself_is_none(landing):
 def test_help_lists_the_commands():
     out = mlgate("--help")
     assert out.returncode == 0
-    for command in ("demo", "validate", "drift", "simulate", "rollback", "up"):
+    for command in ("demo", "validate", "drift", "simulate", "rollback", "env", "up"):
         assert command in out.stdout

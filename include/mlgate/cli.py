@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -158,6 +159,15 @@ def cmd_up(args) -> int:
     return run_up(args.airflow_port, args.mlflow_port)
 
 
+def cmd_env(args) -> int:
+    from mlgate.airflow_env import airflow_env
+    from mlgate.settings import load_settings
+
+    for key, value in airflow_env(load_settings()).items():
+        print(f"export {key}={shlex.quote(value)}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlgate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -194,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="spec name of the model")
     p.add_argument("--reason", default="manual rollback from the command line")
     p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser("env", help="print the environment (export lines) of the local Airflow and MLflow, for eval")
+    p.set_defaults(func=cmd_env)
 
     p = sub.add_parser("up", help="Airflow standalone and the MLflow UI on the demo's state")
     p.add_argument("--airflow-port", type=int, default=8080)

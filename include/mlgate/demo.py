@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import shutil
 import sys
@@ -73,7 +74,9 @@ def run_demo(start: str, end: str, fresh: bool = True, echo=print) -> int:
     settings.home.mkdir(parents=True, exist_ok=True)
     log_path = settings.home / "demo.log"
     echo(f"mlgate demo: {start} .. {end}, state in {settings.home} (task logs: {log_path})")
-    apply(settings)
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    with output_to(log_path):
+        apply(settings)
 
     from airflow.dag_processing.dagbag import DagBag
 
@@ -128,10 +131,10 @@ def run_demo(start: str, end: str, fresh: bool = True, echo=print) -> int:
             _deliver_broken(lake, ds)
             run("ingest", ds)
             reason = json.loads(lake.read_bytes("quarantine", spec.model, ds, "_reason.json"))
-            timeline.append({"date": ds, "event": "batch quarantined", "version": champion() or "-", "metric": "",
+            timeline.append({"date": ds, "event": "batch quarantined", "version": f"v{champion()}" if champion() else "-", "metric": "",
                              "reason": "; ".join(f["reason"] for f in reason["failures"])})
             simulator.deliver_features(lake, ds)  # the upstream fixes and re-delivers
-            timeline.append({"date": ds, "event": "re-delivered, re-run", "version": champion() or "-", "metric": "",
+            timeline.append({"date": ds, "event": "re-delivered, re-run", "version": f"v{champion()}" if champion() else "-", "metric": "",
                              "reason": "upstream fixed the feed; the operator re-ran the day"})
         state = run("ingest", ds)
         line = f"{ds} ingest {state}"

@@ -14,7 +14,9 @@ from mlgate.settings import load_settings
 
 def run_up(airflow_port: int = 8080, mlflow_port: int = 5000) -> int:
     settings = load_settings()
-    env = {**os.environ, **apply(settings), "AIRFLOW__API__PORT": str(airflow_port)}
+    env = {**os.environ, **apply(settings), "AIRFLOW__API__PORT": str(airflow_port),
+           "AIRFLOW__API__BASE_URL": f"http://localhost:{airflow_port}",
+           "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"}
     procs = [
         subprocess.Popen([sys.executable, "-m", "airflow", "standalone"], env=env),
         subprocess.Popen([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", settings.tracking_uri,

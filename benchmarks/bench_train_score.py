@@ -1,0 +1,97 @@
+"""Benchmark: mlgate's training task and batch scoring against bare XGBoost, same run.
+
+- training: `train_candidate` (read the window from the lake, build the matrix, train
+  with early stopping, log and register in MLflow) against `xgboost.train` on the same
+  DMatrix with the same parameters and the same number of rounds;
+- scoring: `score_day` (read the day, the pyfunc champion, ids and hashes, commit) and
+  the pyfunc's `predict` on 100k rows, against `Booster.predict` on the same rows.
+
+Prints medians of repeated runs and their ratios. Run: `make bench` (about 3 minutes).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def median_time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main(repeat: int = 5) -> None:
+    import pandas as pd
+    import xgboost as xgb
+
+    from mlgate import ingest, simulator
+    from mlgate.evaluate import apply_decision, evaluate_candidate, load_model
+    from mlgate.features import FeatureSchema, model_matrix
+    from mlgate.lake import Lake
+    from mlgate.score import score_day
+    from mlgate.settings import load_settings
+    from mlgate.spec import load_spec
+    from mlgate.train import plan_window, train_candidate
+
+    home = Path(tempfile.mkdtemp(prefix="mlgate-bench-"))
+    settings = load_settings({"MLGATE_HOME": str(home)})
+    lake, spec = Lake.from_uri(settings.lake_uri), load_spec("flights")
+    days = simulator.dates("2013-03-01", "2013-04-30")
+    print(f"setting up: ingesting {len(days)} real days into {home} ...", flush=True)
+    for ds in days:
+        simulator.deliver_features(lake, ds)
+        simulator.deliver_outcomes(lake, ds)
+        run = {"dag_id": "bench", "run_id": "setup", "try_number": 1}
+        ingest.land_features(lake, spec, ds, run)
+        ingest.gate_features(lake, spec, ds, run)
+        ingest.land_outcomes(lake, spec, ds, run)
+    target = "2013-05-01"
+    counter = iter(range(1000))
+
+    def mlgate_train():
+        return train_candidate(lake, settings, spec, target, {"dag_id": "bench", "run_id": f"t{next(counter)}", "try_number": 1}, "bench")
+
+    candidate = mlgate_train()
+    apply_decision(settings, spec, evaluate_candidate(lake, settings, spec, candidate["version"], candidate["window"]),
+                   {"dag_id": "bench", "run_id": "promote"})
+    window = plan_window(lake, spec, target)
+    frame = ingest.labelled_frame(lake, spec, window.train_days)
+    model = load_model(settings.tracking_uri, spec.model, candidate["version"])
+    schema: FeatureSchema = model._model_impl.python_model.schema
+    booster = model._model_impl.python_model.booster
+    dtrain = xgb.DMatrix(model_matrix(frame, schema), frame["late"], enable_categorical=True)
+    params = {**spec.section("training")["params"], "seed": spec.section("training")["seed"]}
+    rounds = candidate["best_iteration"] + 1 + int(spec.section("training")["early_stopping_rounds"])
+
+    t_mlgate = median_time(mlgate_train, repeat)
+    t_bare = median_time(lambda: xgb.train(params, dtrain, rounds), repeat)
+    print(f"\ntraining on {len(frame):,} rows x {len(schema.names)} features, {rounds} rounds (median of {repeat})")
+    print(f"  mlgate train_candidate (lake + matrix + train + MLflow log/register): {t_mlgate:8.3f} s")
+    print(f"  bare xgboost.train on the same DMatrix:                              {t_bare:8.3f} s")
+    print(f"  ratio: {t_mlgate / t_bare:.2f}x")
+
+    big = pd.concat([lake.read_frame("validated", spec.model, d, ingest.FEATURES_FILE) for d in days], ignore_index=True)
+    big = pd.concat([big] * max(1, 100_000 // len(big) + 1), ignore_index=True).head(100_000)
+    dbig = xgb.DMatrix(model_matrix(big, schema), enable_categorical=True)
+    t_pyfunc = median_time(lambda: model.predict(big), repeat)
+    t_predict = median_time(lambda: booster.predict(dbig), repeat)
+    t_day = median_time(lambda: score_day(lake, settings, spec, "2013-04-30", {"dag_id": "bench", "run_id": "s"}, rescore=True), repeat)
+    day_rows = len(lake.read_frame("validated", spec.model, "2013-04-30", ingest.FEATURES_FILE))
+    dday = xgb.DMatrix(model_matrix(lake.read_frame("validated", spec.model, "2013-04-30", ingest.FEATURES_FILE), schema), enable_categorical=True)
+    t_day_bare = median_time(lambda: booster.predict(dday), repeat)
+    print(f"\nscoring (median of {repeat})")
+    print(f"  pyfunc champion.predict on 100,000 raw rows:   {t_pyfunc:8.3f} s")
+    print(f"  bare Booster.predict on the same rows' DMatrix: {t_predict:8.3f} s   ratio {t_pyfunc / t_predict:.2f}x")
+    print(f"  score_day, one day ({day_rows} rows, read + predict + ids + commit): {t_day:8.3f} s")
+    print(f"  bare Booster.predict on that day's DMatrix:     {t_day_bare:8.4f} s   ratio {t_day / t_day_bare:.0f}x")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
