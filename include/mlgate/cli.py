@@ -68,20 +68,21 @@ def _history_counts(history_dir: Path | None, ds: str) -> dict[str, int]:
 
 
 def cmd_validate(args) -> int:
-    from mlgate import gate
+    from mlgate.ingest import validate_features
 
     spec = _spec(args.spec)
     path = Path(args.data)
     if not path.is_file():
         raise UsageError(f"--data {path}: no such file")
-    result, _ = gate.validate_bytes(path.read_bytes(), path.name, spec.contract("features"), args.ds,
-                                    _history_counts(Path(args.history) if args.history else None, args.ds),
-                                    spec.section("keys").get("date_columns"), suite_name=f"{spec.model}.features")
+    result, _ = validate_features(spec, path.read_bytes(), path.name, args.ds,
+                                  _history_counts(Path(args.history) if args.history else None, args.ds))
     print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
     return EXIT_OK if result.success else EXIT_REJECTED
 
 
 def _read_all(path: Path):
+    """All rows of a file or a folder of partitions; rows under `ds=...` folders get a
+    `ds` column."""
     import pandas as pd
 
     from mlgate.gate import read_partition
@@ -91,7 +92,8 @@ def _read_all(path: Path):
         frame, failure = read_partition(f.read_bytes(), f.name)
         if failure is not None:
             raise UsageError(f"{f}: {failure.reason}")
-        frames.append(frame)
+        folder = f.parent.name
+        frames.append(frame.assign(ds=folder[3:]) if folder.startswith("ds=") else frame)
     return pd.concat(frames, ignore_index=True)
 
 
@@ -107,7 +109,11 @@ def cmd_drift(args) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     cfg = spec.section("monitoring")["drift"]
-    ref_profile = drift.profile(ref_matrix, schema.numeric + list(schema.derived), schema.categorical, int(cfg["bins"]))
+    window = int(spec.section("monitoring")["window_days"])
+    chunks = drift.week_chunks(reference["ds"], window) if reference.get("ds") is not None else None
+    if chunks is not None and chunks.nunique() < 2:
+        chunks = None  # one week of reference: nothing to calibrate on, the spec's threshold alone
+    ref_profile = drift.reference_for(ref_matrix, schema, int(cfg["bins"]), chunks)
     result = drift.summarize(drift.compare(ref_profile, cur_matrix, float(cfg["threshold"])), float(cfg["min_drifted_share"]))
     result.update({"reference_rows": int(len(reference)), "current_rows": int(len(current))})
     if args.json:

@@ -32,6 +32,19 @@ def profile(frame: pd.DataFrame, numeric: list[str], categorical: list[str], bin
     return out
 
 
+def week_chunks(days: pd.Series, size: int) -> pd.Series:
+    """Label each row with its block of `size` consecutive days (for calibration)."""
+    first = pd.to_datetime(days).min()
+    return ((pd.to_datetime(days) - first).dt.days // size).rename("chunk")
+
+
+def reference_for(matrix: pd.DataFrame, schema, bins: int, chunks: pd.Series | None = None) -> dict:
+    """The drift reference of a model matrix: a profile of every model input, calibrated
+    on `chunks` of the reference when given."""
+    reference = profile(matrix, schema.numeric + list(schema.derived), schema.categorical, bins)
+    return calibrate(reference, matrix, chunks) if chunks is not None else reference
+
+
 def calibrate(reference: dict, frame: pd.DataFrame, chunks: pd.Series) -> dict:
     """Set each feature's `calibrated_threshold` to the largest PSI that one chunk of the
     reference (e.g. one week of the training window) shows against the whole reference:

@@ -62,16 +62,19 @@ def validated_history(lake: Lake, spec: Spec, ds: str) -> dict[str, int]:
     return history
 
 
+def validate_features(spec: Spec, data: bytes, filename: str, ds: str, history: dict[str, int]):
+    """Run the spec's features gate on one delivered file; returns (result, frame)."""
+    return gate.validate_bytes(data, filename, spec.contract("features"), ds, history,
+                               spec.section("keys").get("date_columns"), suite_name=f"{spec.model}.features")
+
+
 def gate_features(lake: Lake, spec: Spec, ds: str, run: dict, accept_reason: str | None = None) -> gate.GateResult:
     """Validate the raw partition. Pass: commit to validated. Fail: copy to quarantine
     with the reason (raw is kept) and raise GateRejected, unless an operator accepted
     the batch on purpose with `accept_reason`."""
     source = spec.features_feed
     data = lake.read_bytes("raw", spec.model, ds, source["file"])
-    result, frame = gate.validate_bytes(
-        data, source["file"], spec.contract("features"), ds, validated_history(lake, spec, ds),
-        spec.section("keys").get("date_columns"), suite_name=f"{spec.model}.features",
-    )
+    result, frame = validate_features(spec, data, source["file"], ds, validated_history(lake, spec, ds))
     lineage = {**run, "source": f"raw/{spec.model}/ds={ds}/{source['file']}", "source_sha256": sha256_bytes(data),
                "gate": result.to_dict()}
     if not result.success and not (accept_reason and frame is not None):

@@ -89,12 +89,6 @@ def train_booster(frame: pd.DataFrame, spec: Spec, overrides: dict | None = None
     return booster, schema, info
 
 
-def week_chunks(days: pd.Series, size: int) -> pd.Series:
-    """Label each row with its block of `size` consecutive days (for drift calibration)."""
-    first = pd.to_datetime(days).min()
-    return ((pd.to_datetime(days) - first).dt.days // size).rename("chunk")
-
-
 def window_lineage(lake: Lake, spec: Spec, days: list[str]) -> list[dict]:
     """Per day: content hashes and row counts of the validated features and labels."""
     out = []
@@ -149,9 +143,8 @@ def train_candidate(lake: Lake, settings: Settings, spec: Spec, ds: str, run: di
     lineage = window_lineage(lake, spec, window.train_days)
     matrix = model_matrix(frame, schema)
     monitoring = spec.section("monitoring")
-    reference = drift.profile(matrix, schema.numeric + list(schema.derived), schema.categorical,
-                              int(monitoring["drift"]["bins"]))
-    drift.calibrate(reference, matrix, week_chunks(frame["ds"], int(monitoring["window_days"])))
+    reference = drift.reference_for(matrix, schema, int(monitoring["drift"]["bins"]),
+                                    drift.week_chunks(frame["ds"], int(monitoring["window_days"])))
     example = frame[schema.input_columns].head(5)
     with tempfile.TemporaryDirectory() as tmp, mlflow.start_run(experiment_id=experiment_id,
                                                                 run_name=f"{spec.model}-{ds}-{trigger}") as active:
