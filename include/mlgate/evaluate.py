@@ -115,6 +115,7 @@ def evaluate_candidate(lake: Lake, settings: Settings, spec: Spec, candidate_ver
     metrics and slice table are logged to the candidate's MLflow run and version tags."""
     import mlflow
 
+    mlflow.set_tracking_uri(settings.tracking_uri)  # the decision is logged to the candidate's run
     client = registry.client_for(settings)
     label = spec.section("label")["name"]
     frame = evaluation_frame(lake, spec, window["golden_days"], window["recent_days"])
