@@ -1,7 +1,8 @@
 """The `mlgate` command line. `mlgate --help` lists the commands; each has its own --help.
 
-Exit codes: 0 success (validate: the gate passed), 1 the gate rejected the data,
-2 usage error (bad arguments, unknown spec, missing path)."""
+Exit codes: 0 success (validate: the gate passed; drill: every incident caught),
+1 the gate rejected the data (drill: an incident was missed), 2 usage error (bad
+arguments, unknown spec, missing path)."""
 
 from __future__ import annotations
 
@@ -47,24 +48,26 @@ def _data_files(path: Path) -> list[Path]:
     return files
 
 
-def _history_counts(history_dir: Path | None, ds: str) -> dict[str, int]:
-    """Row counts of the partitions `ds=YYYY-MM-DD/...` under the history folder, before ds."""
+def _history_profile(spec, history_dir: Path | None, ds: str) -> dict | None:
+    """The history profile of the partitions `ds=YYYY-MM-DD/...` under the folder, taken
+    as accepted: the contract's `history.days` before ds (unreadable ones are skipped)."""
+    import pandas as pd
+
     from mlgate.gate import read_partition
+    from mlgate.ingest import history_days, profile_for
 
     if history_dir is None:
-        return {}
+        return None
     if not history_dir.is_dir():
         raise UsageError(f"--history {history_dir}: not a directory")
-    counts = {}
-    for part in sorted(history_dir.glob("ds=*")):
-        day = part.name[3:]
-        if day >= ds:
-            continue
-        for f in _data_files(part):
-            frame, failure = read_partition(f.read_bytes(), f.name)
-            if failure is None:
-                counts[day] = counts.get(day, 0) + len(frame)
-    return counts
+    folders = {p.name[3:]: p for p in history_dir.glob("ds=*") if p.is_dir()}
+    frames = {}
+    for day in history_days(sorted(folders), ds, int(spec.contract("features").history.get("days", 28))):
+        parts = [read_partition(f.read_bytes(), f.name)[0] for f in _data_files(folders[day])]
+        parts = [p for p in parts if p is not None]
+        if parts:
+            frames[day] = pd.concat(parts, ignore_index=True)
+    return profile_for(spec, "features", frames)
 
 
 def cmd_validate(args) -> int:
@@ -75,7 +78,7 @@ def cmd_validate(args) -> int:
     if not path.is_file():
         raise UsageError(f"--data {path}: no such file")
     result, _ = validate_features(spec, path.read_bytes(), path.name, args.ds,
-                                  _history_counts(Path(args.history) if args.history else None, args.ds))
+                                  _history_profile(spec, Path(args.history) if args.history else None, args.ds))
     print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
     return EXIT_OK if result.success else EXIT_REJECTED
 
@@ -165,6 +168,26 @@ def cmd_up(args) -> int:
     return run_up(args.airflow_port, args.mlflow_port)
 
 
+def cmd_drill(args) -> int:
+    from mlgate.incidents import SCENARIOS, drill
+
+    spec = _spec(args.spec)
+    unknown = sorted(set(args.scenario or []) - set(SCENARIOS))
+    if unknown:
+        raise UsageError(f"unknown scenario {', '.join(unknown)}; scenarios: {', '.join(SCENARIOS)}")
+    try:
+        rows = drill(spec, args.ds, args.scenario)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps({"ds": args.ds, "caught": sum(r["caught"] for r in rows), "tried": len(rows), "scenarios": rows}, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['scenario']:<20} {'CAUGHT' if r['caught'] else 'MISSED':<7} {', '.join(r['checks']):<32} {r['reason'][:110]}")
+        print(f"{sum(r['caught'] for r in rows)} of {len(rows)} scenarios caught on {args.ds}")
+    return EXIT_OK if all(r["caught"] for r in rows) else EXIT_REJECTED
+
+
 def cmd_env(args) -> int:
     from mlgate.airflow_env import airflow_env
     from mlgate.settings import load_settings
@@ -210,6 +233,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="spec name of the model")
     p.add_argument("--reason", default="manual rollback from the command line")
     p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser("drill", help="rehearse the gate: inject upstream incidents into a real day and show what catches them")
+    p.add_argument("--spec", required=True)
+    p.add_argument("--ds", required=True, type=_date, help="a real 2013 day, YYYY-MM-DD")
+    p.add_argument("--scenario", action="append", help="one scenario (repeatable); all by default")
+    p.add_argument("--json", action="store_true", help='print {"ds", "caught", "tried", "scenarios": [...]}')
+    p.set_defaults(func=cmd_drill)
 
     p = sub.add_parser("env", help="print the environment (export lines) of the local Airflow and MLflow, for eval")
     p.set_defaults(func=cmd_env)

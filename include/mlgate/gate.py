@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import pandas as pd
 
+from mlgate import history
 from mlgate.spec import ColumnRule, Contract
 
 TYPE_LISTS = {
@@ -28,6 +29,21 @@ WHAT_TO_DO = (
     "Fix the delivery upstream and re-run this day's ingest, or accept the batch on purpose "
     "by re-running with the parameter accept_reason set."
 )
+
+
+@dataclass(frozen=True)
+class GateInputs:
+    """What the gate knows besides the file: the partition date, the history profile of
+    accepted days (`mlgate.history.build`), the columns that must equal the partition date,
+    the timestamp that must fall in the partition's local day, and for an outcomes feed
+    the derived label column and the row count of the same day's features."""
+
+    ds: str
+    history: dict | None = None
+    date_columns: dict | None = None
+    timestamp: tuple[str, str] | None = None   # (column, timezone)
+    label: str | None = None
+    expected_rows: int | None = None
 
 
 @dataclass(frozen=True)
@@ -45,10 +61,12 @@ class GateResult:
     ds: str
     rows: int
     failures: list[Failure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    gx_result: object = field(default=None, repr=False, compare=False)   # the GX validation result
 
     def to_dict(self) -> dict:
         return {"success": self.success, "ds": self.ds, "rows": self.rows,
-                "failures": [asdict(f) for f in self.failures]}
+                "failures": [asdict(f) for f in self.failures], "notes": self.notes}
 
     def summary(self) -> str:
         """One readable paragraph: the verdict and each failure's reason."""
@@ -96,42 +114,110 @@ def _dtype_fits(series: pd.Series, col_type: str) -> bool:
     return kind in "OUT" or pd.api.types.is_string_dtype(series.dtype)
 
 
-def row_count_bounds(contract: Contract, ds: str, history: dict[str, int]) -> tuple[int, int | None]:
+def row_count_bounds(contract: Contract, ds: str, profile: dict | None) -> tuple[int, int | None]:
     """Allowed row counts for `ds`: the contract's minimum and a band around the median
     of the same weekday in the accepted history (all history days if none share it)."""
     rule = contract.row_count
     low, high = int(rule.get("min", 1)), None
-    if not history or "min_ratio" not in rule:
+    if not _history_ready(contract, profile) or "min_ratio" not in rule:
         return low, high
-    day = dt.date.fromisoformat(ds)
-    window = int(rule.get("history_days", 28))
-    recent = {d: n for d, n in history.items() if 0 < (day - dt.date.fromisoformat(d)).days <= window}
-    same_weekday = [n for d, n in recent.items() if dt.date.fromisoformat(d).weekday() == day.weekday()]
-    counts = same_weekday or list(recent.values())
-    if not counts:
-        return low, high
-    median = statistics.median(counts)
+    median = statistics.median(history.same_weekday_rows(profile, ds))
     return max(low, int(median * float(rule["min_ratio"]))), int(median * float(rule.get("max_ratio", 10)) + 1)
 
 
-def build_expectations(frame: pd.DataFrame, contract: Contract, ds: str, history: dict[str, int],
-                       date_columns: dict[str, str] | None) -> list:
-    """The GX expectations for one partition, generated from the contract."""
+def _history_ready(contract: Contract, profile: dict | None) -> bool:
+    return bool(profile) and len(profile["days"]) >= int(contract.history.get("min_days", 7))
+
+
+def prepare(frame: pd.DataFrame, contract: Contract, inputs: GateInputs) -> tuple[pd.DataFrame, list[str]]:
+    """The batch GX validates: text columns normalised, plus a 0/1 column per judged
+    slice value (their means are the slice shares). Returns the batch and the names of
+    the columns the gate added."""
+    frame = normalise_strings(frame)
+    added = []
+    if inputs.timestamp and contract.timestamp_in_day and inputs.timestamp[0] in frame.columns:
+        column, timezone = inputs.timestamp
+        local = pd.to_datetime(frame[column], utc=True, errors="coerce").dt.tz_convert(timezone).dt.strftime("%Y-%m-%d")
+        frame = frame.assign(**{local_date_column(column): local.astype("object")})
+        added.append(local_date_column(column))
+    if not _history_ready(contract, inputs.history):
+        return frame, added
+    batch, judged = history.with_indicators(frame, inputs.history, float(contract.history.get("slice_min_share", 0.02)))
+    return batch, added + [history.indicator_column(c, v) for c, v in judged]
+
+
+def local_date_column(column: str) -> str:
+    """Name of the column holding the local date of timestamp `column`."""
+    return f"__local_date__{column}"
+
+
+def build_expectations(frame: pd.DataFrame, contract: Contract, inputs: GateInputs, added: list[str] = ()) -> list:
+    """The GX expectations for one partition, generated from the contract and the
+    history profile of accepted days."""
     import great_expectations.expectations as gxe
 
-    exps = [gxe.ExpectTableColumnsToMatchSet(column_set=contract.column_names, exact_match=True)]
-    low, high = row_count_bounds(contract, ds, history)
+    own = list(added) + ([inputs.label] if inputs.label in frame.columns else [])  # columns the gate added
+    exps = [gxe.ExpectTableColumnsToMatchSet(column_set=contract.column_names + own, exact_match=True)]
+    low, high = row_count_bounds(contract, inputs.ds, inputs.history)
     exps.append(gxe.ExpectTableRowCountToBeBetween(min_value=low, max_value=high))
     for rule in contract.columns:
         if rule.name not in frame.columns:
             continue  # reported by the column-set check
         exps.extend(_column_expectations(frame[rule.name], rule, contract))
-    if date_columns:
-        day = dt.date.fromisoformat(ds)
-        for part, col in date_columns.items():
+    if inputs.date_columns:
+        day = dt.date.fromisoformat(inputs.ds)
+        for part, col in inputs.date_columns.items():
             if col in frame.columns and _dtype_fits(frame[col], "int"):
                 exps.append(gxe.ExpectColumnValuesToBeInSet(column=col, value_set=[getattr(day, part)],
                                                             meta={"check": "partition_date"}))
+    if inputs.timestamp and local_date_column(inputs.timestamp[0]) in frame.columns:
+        column, timezone = inputs.timestamp
+        exps.append(gxe.ExpectColumnValuesToBeInSet(column=local_date_column(column), value_set=[inputs.ds],
+                                                    meta={"check": "timestamp_in_day", "timezone": timezone, "column": column}))
+    for relation in contract.relations:
+        pair = [relation["a"], relation["b"]]
+        if set(pair) <= set(frame.columns) and all(_dtype_fits(frame[c], "float") for c in pair):
+            exps.append(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A=relation["a"], column_B=relation["b"], or_equal=relation["op"] == ">=",
+                mostly=float(relation.get("mostly", 1.0)), meta={"check": "relation"}))
+    if inputs.label and inputs.expected_rows:
+        coverage = float(contract.history.get("min_coverage", 0.0))
+        exps.append(gxe.ExpectTableRowCountToBeBetween(min_value=int(inputs.expected_rows * coverage),
+                                                       max_value=inputs.expected_rows,
+                                                       meta={"check": "label_coverage", "features_rows": inputs.expected_rows}))
+    if _history_ready(contract, inputs.history):
+        exps.extend(_history_expectations(frame, contract, inputs, added))
+    return exps
+
+
+def _history_expectations(frame: pd.DataFrame, contract: Contract, inputs: GateInputs, added: list[str]) -> list:
+    """Distribution, slice volume, new categories and positive rate against history."""
+    import great_expectations.expectations as gxe
+
+    profile, rules = inputs.history, contract.history
+    exps = []
+    margin = float(rules.get("numeric_margin", 0.5))
+    for col, means in profile["means"].items():
+        limits = history.band(means, margin)
+        if limits and col in frame.columns and _dtype_fits(frame[col], "float"):
+            exps.append(gxe.ExpectColumnMeanToBeBetween(column=col, min_value=limits[0], max_value=limits[1],
+                                                        meta={"check": "distribution", "days": len(means)}))
+    slice_margin = float(rules.get("slice_margin", 0.5))
+    for name in (a for a in added if a.startswith(history.INDICATOR_PREFIX)):
+        col, value = name[len(history.INDICATOR_PREFIX):].split("=", 1)
+        low, high = history.band(profile["shares"][col][value], slice_margin, relative=True)
+        exps.append(gxe.ExpectColumnMeanToBeBetween(column=name, min_value=low, max_value=min(1.0, high),
+                                                    meta={"check": "slice_volume", "slice": col, "value": value}))
+    new_share = float(rules.get("max_new_category_share", 1.0))
+    for col, known in profile["categories"].items():
+        if col in frame.columns and new_share < 1.0 and _dtype_fits(frame[col], "string"):
+            exps.append(gxe.ExpectColumnValuesToBeInSet(column=col, value_set=known, mostly=1.0 - new_share,
+                                                        meta={"check": "new_categories"}))
+    if inputs.label and profile.get("positive_rate") and inputs.label in frame.columns:
+        low = history.band(profile["positive_rate"], float(rules.get("positive_rate_margin", 0.5)), relative=True)[0]
+        high = history.band(profile["positive_rate"], float(rules.get("positive_rate_upper_margin", 1.0)))[1]
+        exps.append(gxe.ExpectColumnMeanToBeBetween(column=inputs.label, min_value=low, max_value=min(1.0, high),
+                                                    meta={"check": "positive_rate"}))
     return exps
 
 
@@ -180,13 +266,21 @@ def _gx_batch_definition():
     return context, asset.add_batch_definition_whole_dataframe("whole_partition")
 
 
-def run_suite(frame: pd.DataFrame, expectations: list, suite_name: str):
-    """Run the expectations on the frame through a GX validation definition."""
+def run_suite(frame: pd.DataFrame, expectations: list, suite_name: str, result_format: str = "SUMMARY"):
+    """Run the expectations on the frame as one GX suite."""
     import great_expectations as gx
 
     _, batch_definition = _gx_batch_definition()
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    return batch.validate(gx.ExpectationSuite(name=suite_name, expectations=expectations), result_format="SUMMARY")
+    return batch.validate(gx.ExpectationSuite(name=suite_name, expectations=expectations), result_format=result_format)
+
+
+def _num(value) -> str:
+    return f"{value:.4g}" if isinstance(value, (int, float)) else str(value)
+
+
+def _pct(value) -> str:
+    return f"{value:.1%}" if isinstance(value, (int, float)) else str(value)
 
 
 def _describe(result) -> Failure:
@@ -199,6 +293,8 @@ def _describe(result) -> Failure:
     sample = res.get("partial_unexpected_list") or []
     sample_txt = ", ".join(repr(v) for v in list(dict.fromkeys(map(str, sample)))[:5])
     count, pct = res.get("unexpected_count"), res.get("unexpected_percent")
+    if pct is None and count is not None and res.get("element_count"):
+        pct = 100.0 * count / res["element_count"]
     bad = f"{count} value(s) ({pct:.1f}%)" if count is not None and pct is not None else ""
     where = f"column {col!r}" if col else "the table"
     t = cfg.type
@@ -216,6 +312,40 @@ def _describe(result) -> Failure:
             parts.append(f"unexpected {', '.join(map(str, unexpected))}")
         return Failure("columns", None, f"columns {', '.join(kw['column_set'])}", ", ".join(parts) or ", ".join(observed),
                        f"the columns do not match the contract: {'; '.join(parts) or 'different set'}.")
+    if kind == "label_coverage":
+        rows = (cfg.meta or {}).get("features_rows")
+        return Failure("label_coverage", None, f"outcomes for at least {kw.get('min_value')} of the {rows} flights",
+                       f"{res.get('observed_value')} outcome rows",
+                       f"label coverage: {res.get('observed_value')} outcomes for {rows} scheduled flights; the labels may be late or cut.")
+    if kind == "distribution":
+        return Failure("distribution", col, f"daily mean between {kw['min_value']:.4g} and {kw['max_value']:.4g}",
+                       f"mean {_num(res.get('observed_value'))}",
+                       f"{where}: the day's mean {_num(res.get('observed_value'))} is outside what {(cfg.meta or {}).get('days')} "
+                       f"accepted days allow ({kw['min_value']:.4g} to {kw['max_value']:.4g}); a unit or scale change upstream?")
+    if kind == "slice_volume":
+        meta = cfg.meta or {}
+        return Failure("slice_volume", meta.get("slice"), f"{meta.get('slice')} = {meta.get('value')!r}: share between "
+                       f"{kw['min_value']:.1%} and {kw['max_value']:.1%}", f"{_pct(res.get('observed_value'))}",
+                       f"slice {meta.get('slice')} = {meta.get('value')!r} is {_pct(res.get('observed_value'))} of the rows; "
+                       f"history allows {kw['min_value']:.1%} to {kw['max_value']:.1%}: part of the traffic is missing or doubled.")
+    if kind == "positive_rate":
+        return Failure("positive_rate", col, f"between {kw['min_value']:.1%} and {kw['max_value']:.1%}",
+                       f"{_pct(res.get('observed_value'))}",
+                       f"the positive rate of {col!r} is {_pct(res.get('observed_value'))}; history allows "
+                       f"{kw['min_value']:.1%} to {kw['max_value']:.1%}: a label outage or a changed label rule?")
+    if kind == "new_categories":
+        return Failure("new_categories", col, f"at most {1 - kw.get('mostly', 1):.0%} values never seen in history",
+                       f"{bad}: {sample_txt}", f"{where}: {bad} were never seen in accepted history, e.g. {sample_txt}.")
+    if kind == "relation":
+        return Failure("relation", col or kw.get("column_A"), f"{kw['column_A']} >{'=' if kw.get('or_equal') else ''} {kw['column_B']}",
+                       f"{bad} violate it", f"{kw['column_A']} < {kw['column_B']} on {bad}, which is physically impossible: "
+                       "a unit change in one of them?")
+    if kind == "timestamp_in_day":
+        meta = cfg.meta or {}
+        return Failure("timestamp_in_day", meta.get("column"), f"local date {kw['value_set'][0]} ({meta.get('timezone')})",
+                       f"{bad} on other dates: {sample_txt}",
+                       f"column {meta.get('column')!r}: {bad} fall on another local date than the partition "
+                       f"({sample_txt}); the file may be in the wrong date folder.")
     if t == "expect_table_row_count_to_be_between":
         lo, hi = kw.get("min_value"), kw.get("max_value")
         band = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
@@ -258,20 +388,50 @@ def normalise_strings(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({c: pd.StringDtype() for c in text}) if text else frame
 
 
-def validate_frame(frame: pd.DataFrame, contract: Contract, ds: str, history: dict[str, int] | None = None,
-                   date_columns: dict[str, str] | None = None, suite_name: str = "mlgate") -> GateResult:
+FIRST_CHECKS = ("readable", "encoding", "columns", "type", "row_count", "partition_date", "timestamp_in_day")
+
+
+def _failure_rank(failure: Failure) -> int:
+    """Structural failures first: they explain the others."""
+    return FIRST_CHECKS.index(failure.check) if failure.check in FIRST_CHECKS else len(FIRST_CHECKS)
+
+
+def validate_frame(frame: pd.DataFrame, contract: Contract, inputs: GateInputs, suite_name: str = "mlgate") -> GateResult:
     """Run the contract's suite on a parsed partition."""
-    frame = normalise_strings(frame)
-    expectations = build_expectations(frame, contract, ds, history or {}, date_columns)
-    result = run_suite(frame, expectations, suite_name)
-    failures = [_describe(r) for r in result.results if not r.success]
-    return GateResult(success=not failures, ds=ds, rows=int(len(frame)), failures=failures)
+    batch, added = prepare(frame, contract, inputs)
+    expectations = build_expectations(batch, contract, inputs, added)
+    # verdicts first (cheap); the failed expectations again with their details (rare)
+    result = run_suite(batch, expectations, suite_name, "BOOLEAN_ONLY")
+    failed = [r.expectation_config.to_domain_obj() for r in result.results if not r.success]
+    if failed:
+        detailed = iter(run_suite(batch, failed, suite_name, "SUMMARY").results)
+        result.results = [r if r.success else next(detailed) for r in result.results]
+    failures = sorted((_describe(r) for r in result.results if not r.success), key=_failure_rank)
+    notes = []
+    if contract.history and not _history_ready(contract, inputs.history):
+        days = len(inputs.history["days"]) if inputs.history else 0
+        notes.append(f"history checks skipped: {days} accepted day(s), the contract needs {contract.history.get('min_days', 7)}")
+    return GateResult(success=not failures, ds=inputs.ds, rows=int(len(frame)), failures=failures, notes=notes,
+                      gx_result=result)
 
 
-def validate_bytes(data: bytes, filename: str, contract: Contract, ds: str, history: dict[str, int] | None = None,
-                   date_columns: dict[str, str] | None = None, suite_name: str = "mlgate") -> tuple[GateResult, pd.DataFrame | None]:
-    """Read and validate one delivered file; returns the result and the parsed frame."""
+def data_docs_page(result: GateResult) -> bytes | None:
+    """The GX Data Docs page of a validation (None when the file could not be read)."""
+    if result.gx_result is None:
+        return None
+    from great_expectations.render.renderer import ValidationResultsPageRenderer
+    from great_expectations.render.view import DefaultJinjaPageView
+
+    return DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(result.gx_result)).encode()
+
+
+def validate_bytes(data: bytes, filename: str, contract: Contract, inputs: GateInputs,
+                   suite_name: str = "mlgate", derive=None) -> tuple[GateResult, pd.DataFrame | None]:
+    """Read and validate one delivered file; returns the result and the parsed frame.
+    `derive(frame)` may add columns the gate checks (e.g. the label of an outcomes feed)."""
     frame, failure = read_partition(data, filename)
     if failure is not None:
-        return GateResult(success=False, ds=ds, rows=0, failures=[failure]), None
-    return validate_frame(frame, contract, ds, history, date_columns, suite_name), frame
+        return GateResult(success=False, ds=inputs.ds, rows=0, failures=[failure]), None
+    if derive is not None:
+        frame = derive(frame)
+    return validate_frame(frame, contract, inputs, suite_name), frame

@@ -10,7 +10,7 @@ import json
 
 import pandas as pd
 
-from mlgate import gate
+from mlgate import gate, history
 from mlgate.features import derive_label
 from mlgate.lake import Lake, LakeError, sha256_bytes
 from mlgate.spec import Spec
@@ -49,23 +49,55 @@ def land_features(lake: Lake, spec: Spec, ds: str, run: dict) -> dict:
                                  {**run, "source": f"landing/{source['feed']}", "rows_approx": rows})
 
 
-def validated_history(lake: Lake, spec: Spec, ds: str) -> dict[str, int]:
-    """Row counts of accepted partitions before `ds` within the contract's history window."""
-    window = int(spec.contract("features").row_count.get("history_days", 28))
+def history_days(dates: list[str], ds: str, days: int) -> list[str]:
+    """The dates among `dates` in the `days` before `ds`."""
     day = dt.date.fromisoformat(ds)
-    history = {}
-    for d in lake.list_partitions("validated", spec.model):
-        age = (day - dt.date.fromisoformat(d)).days
-        if 0 < age <= window:
-            lineage = lake.read_lineage("validated", spec.model, d)
-            history[d] = int(lineage["rows"])
-    return history
+    return [d for d in dates if 0 < (day - dt.date.fromisoformat(d)).days <= days]
 
 
-def validate_features(spec: Spec, data: bytes, filename: str, ds: str, history: dict[str, int]):
+def profile_for(spec: Spec, feed: str, frames: dict[str, pd.DataFrame]) -> dict:
+    """The history profile of accepted `frames` {ds: frame} of a feed, with the columns
+    the spec's contract judges against history."""
+    rules = spec.contract(feed).history
+    numeric = list(rules.get("distribution_columns", []))
+    categorical = list(rules.get("new_category_columns", []))
+    slices = spec.slices if feed == "features" else []
+    label = spec.section("label")["name"] if feed == "outcomes" else None
+    return history.build(frames, numeric, slices, categorical, label)
+
+
+def lake_profile(lake: Lake, spec: Spec, feed: str, ds: str) -> dict:
+    """The history profile of the accepted partitions of `feed` before `ds`."""
+    zone, filename = ("validated", FEATURES_FILE) if feed == "features" else ("outcomes", LABELS_FILE)
+    days = int(spec.contract(feed).history.get("days", 28))
+    dates = history_days(lake.list_partitions(zone, spec.model), ds, days)
+    return profile_for(spec, feed, {d: lake.read_frame(zone, spec.model, d, filename) for d in dates})
+
+
+def features_inputs(spec: Spec, ds: str, profile: dict | None) -> gate.GateInputs:
+    keys = spec.section("keys")
+    return gate.GateInputs(ds=ds, history=profile, date_columns=keys.get("date_columns"),
+                           timestamp=(spec.timestamp_column, keys.get("timezone", "UTC")))
+
+
+def validate_features(spec: Spec, data: bytes, filename: str, ds: str, profile: dict | None):
     """Run the spec's features gate on one delivered file; returns (result, frame)."""
-    return gate.validate_bytes(data, filename, spec.contract("features"), ds, history,
-                               spec.section("keys").get("date_columns"), suite_name=f"{spec.model}.features")
+    return gate.validate_bytes(data, filename, spec.contract("features"), features_inputs(spec, ds, profile),
+                               suite_name=f"{spec.model}.features")
+
+
+def with_label(spec: Spec):
+    """A function adding the spec's label to an outcomes frame (when its column is there)."""
+    rule = spec.section("label")
+    return lambda frame: frame.assign(**{rule["name"]: derive_label(frame, spec)}) if rule["column"] in frame else frame
+
+
+def validate_outcomes(spec: Spec, data: bytes, filename: str, ds: str, profile: dict | None, features_rows: int | None):
+    """Run the spec's outcomes gate (with the derived label, its coverage of the day's
+    flights and its positive rate against history); returns (result, frame with label)."""
+    inputs = gate.GateInputs(ds=ds, history=profile, label=spec.section("label")["name"], expected_rows=features_rows)
+    return gate.validate_bytes(data, filename, spec.contract("outcomes"), inputs, suite_name=f"{spec.model}.outcomes",
+                               derive=with_label(spec))
 
 
 def gate_features(lake: Lake, spec: Spec, ds: str, run: dict, accept_reason: str | None = None) -> gate.GateResult:
@@ -74,9 +106,10 @@ def gate_features(lake: Lake, spec: Spec, ds: str, run: dict, accept_reason: str
     the batch on purpose with `accept_reason`."""
     source = spec.features_feed
     data = lake.read_bytes("raw", spec.model, ds, source["file"])
-    result, frame = validate_features(spec, data, source["file"], ds, validated_history(lake, spec, ds))
+    result, frame = validate_features(spec, data, source["file"], ds, lake_profile(lake, spec, "features", ds))
     lineage = {**run, "source": f"raw/{spec.model}/ds={ds}/{source['file']}", "source_sha256": sha256_bytes(data),
                "gate": result.to_dict()}
+    write_gate_report(lake, spec, "features", ds, result, lineage)
     if not result.success and not (accept_reason and frame is not None):
         lake.copy_partition("raw", "quarantine", spec.model, ds,
                             {REASON_FILE: json.dumps({**result.to_dict(), "what_to_do": gate.WHAT_TO_DO}, indent=2).encode()},
@@ -88,6 +121,15 @@ def gate_features(lake: Lake, spec: Spec, ds: str, run: dict, accept_reason: str
     return result
 
 
+def write_gate_report(lake: Lake, spec: Spec, feed: str, ds: str, result: gate.GateResult, lineage: dict) -> None:
+    """The gate's verdict as JSON and as a GX Data Docs page, in reports/<model>-gate-<feed>/."""
+    files = {"result.json": json.dumps(result.to_dict(), indent=2).encode()}
+    page = gate.data_docs_page(result)
+    if page is not None:
+        files["validation.html"] = page
+    lake.write_report(f"{spec.model}-gate-{feed}", ds, files, lineage)
+
+
 def land_outcomes(lake: Lake, spec: Spec, ds: str, run: dict) -> dict | None:
     """Turn the outcomes delivered for `ds` into labels (None when not delivered yet).
     A rejected outcomes file goes to quarantine and raises GateRejected."""
@@ -95,17 +137,17 @@ def land_outcomes(lake: Lake, spec: Spec, ds: str, run: dict) -> dict | None:
     if not landed(lake, spec, ds, "outcomes"):
         return None
     data = lake.read_bytes("landing", source["feed"], ds, source["file"])
-    result, frame = gate.validate_bytes(data, source["file"], spec.contract("outcomes"), ds,
-                                        suite_name=f"{spec.model}.outcomes")
+    features = lake.read_lineage("validated", spec.model, ds)
+    result, frame = validate_outcomes(spec, data, source["file"], ds, lake_profile(lake, spec, "outcomes", ds),
+                                      features["rows"] if features else None)
     lineage = {**run, "source": f"landing/{source['feed']}/ds={ds}/{source['file']}", "source_sha256": sha256_bytes(data),
                "gate": result.to_dict()}
+    write_gate_report(lake, spec, "outcomes", ds, result, lineage)
     if not result.success:
         lake.commit_partition("quarantine", outcomes_name(spec), ds,
                               {source["file"]: data, REASON_FILE: json.dumps(result.to_dict(), indent=2).encode()}, lineage)
         raise GateRejected(result)
-    labels = frame.copy()
-    labels[spec.section("label")["name"]] = derive_label(frame, spec)
-    committed = lake.commit_frame("outcomes", spec.model, ds, LABELS_FILE, labels, lineage)
+    committed = lake.commit_frame("outcomes", spec.model, ds, LABELS_FILE, frame, lineage)
     if ds in spec.golden_days and lake.exists("validated", spec.model, ds):
         commit_golden(lake, spec, ds, run)  # a quarantined golden day stays out of the golden set
     return committed

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -18,6 +18,7 @@ from mlgate.settings import load_settings
 COLUMN_TYPES = ("int", "float", "string")
 LABEL_OPS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne"}
 DERIVED_KINDS = ("day_of_week", "day_of_year", "hour_of_day")
+CONTRACT_KEYS = {"columns", "max_null_share", "row_count", "history", "relations", "timestamp_in_day"}
 REQUIRED_SECTIONS = (
     "model", "schedule", "source", "keys", "label", "features", "forbidden",
     "contract", "training", "evaluation", "monitoring",
@@ -48,6 +49,9 @@ class Contract:
     columns: tuple[ColumnRule, ...]
     max_null_share: float
     row_count: dict
+    history: dict = field(default_factory=dict)       # bands drawn from accepted history
+    relations: tuple = ()                              # {a, op, b, mostly}: a op b on each row
+    timestamp_in_day: bool = False                     # keys.timestamp within the partition's local day
 
     @property
     def column_names(self) -> list[str]:
@@ -122,7 +126,9 @@ class Spec:
         """The gate's contract for `features` or `outcomes`."""
         section = self.raw["contract"][feed]
         columns = tuple(ColumnRule(name=name, **rule) for name, rule in section["columns"].items())
-        return Contract(columns, float(section.get("max_null_share", 1.0)), dict(section.get("row_count", {})))
+        return Contract(columns, float(section.get("max_null_share", 1.0)), dict(section.get("row_count", {})),
+                        dict(section.get("history", {})), tuple(section.get("relations", [])),
+                        bool(section.get("timestamp_in_day", False)))
 
     def section(self, name: str) -> dict:
         return self.raw[name]
@@ -165,6 +171,13 @@ def _check(path: Path, raw: dict) -> None:
         section = raw["contract"].get(feed)
         if not section or "columns" not in section:
             raise _fail(path, f"contract.{feed}.columns", "missing", "List every column of the feed with its rules.")
+        extra = set(section) - CONTRACT_KEYS
+        if extra:
+            raise _fail(path, f"contract.{feed}", f"unknown key {', '.join(sorted(extra))}", f"Keys: {', '.join(sorted(CONTRACT_KEYS))}.")
+        for i, rel in enumerate(section.get("relations", [])):
+            if set(rel) - {"a", "op", "b", "mostly"} or rel.get("op") not in (">=", ">") or {rel.get("a"), rel.get("b")} - set(section["columns"]):
+                raise _fail(path, f"contract.{feed}.relations[{i}]", f"got {rel!r}",
+                            "Write {a: column, op: '>=' or '>', b: column, mostly: share}, with contract columns.")
         for col, rule in section["columns"].items():
             if not isinstance(rule, dict) or rule.get("type") not in COLUMN_TYPES:
                 raise _fail(path, f"contract.{feed}.columns.{col}.type", f"got {rule!r}", f"Use one of {', '.join(COLUMN_TYPES)}.")

@@ -80,23 +80,34 @@ def test_train_makes_the_first_champion_then_score_and_monitor(env):
     assert report["champion"] == "1" and report["live"]["predicted_rows"] == len(predictions)
 
 
-def test_a_broken_delivery_is_quarantined_and_the_champion_stays(env):
+@pytest.mark.parametrize("scenario, check", [
+    ("unit_change", "relation"), ("slice_missing", "slice_volume"), ("replayed_duplicates", "unique"),
+    ("date_shifted", "partition_date"), ("case_change", "allowed_values"),
+])
+def test_a_broken_delivery_is_quarantined_and_the_champion_stays(env, scenario, check):
+    from mlgate import incidents
+
     lake, dags = env["lake"], env["dags"]
     before = champion(env)
-    features, _ = simulator.day_frames("2013-01-24")
-    broken = features.assign(carrier=features["carrier"].str.lower())
-    lake.write_landing("flights", "2013-01-24", "flights.csv", simulator.to_csv_bytes(broken))
+    broken = incidents.SCENARIOS[scenario].inject("2013-01-24")
+    lake.write_landing("flights", "2013-01-24", "flights.csv", broken)
     run = dags["ingest"].test(logical_date=day("2013-01-24"), run_conf={"accept_reason": None})
     assert str(run.state) == "failed"
     assert {ti.task_id: str(ti.state) for ti in run.get_task_instances()}["validate"] == "failed"
     reason = json.loads(lake.read_bytes("quarantine", MODEL, "2013-01-24", "_reason.json"))
-    assert reason["failures"][0]["check"] == "allowed_values" and reason["failures"][0]["column"] == "carrier"
+    assert check in {f["check"] for f in reason["failures"]}
     assert "re-run" in reason["what_to_do"]
-    assert lake.read_bytes("raw", MODEL, "2013-01-24", "flights.csv") == simulator.to_csv_bytes(broken)  # raw kept
+    assert lake.read_bytes("raw", MODEL, "2013-01-24", "flights.csv") == broken  # raw kept
+    assert b"Great Expectations" in lake.read_bytes("reports", f"{MODEL}-gate-features", "2013-01-24", "validation.html")
     assert not lake.exists("validated", MODEL, "2013-01-24")
     assert champion(env) == before
 
-    # the operator accepts the batch on purpose: recorded in the lineage
+
+def test_an_operator_can_accept_a_rejected_batch_on_purpose(env):
+    lake, dags = env["lake"], env["dags"]
+    features, _ = simulator.day_frames("2013-01-24")
+    lake.write_landing("flights", "2013-01-24", "flights.csv", simulator.to_csv_bytes(features.assign(carrier=features["carrier"].str.lower())))
+
     accepted = dags["ingest"].test(logical_date=day("2013-01-24"), run_conf={"accept_reason": "carrier case fixed downstream, ticket 42"})
     assert str(accepted.state) == "success"
     assert lake.read_lineage("validated", MODEL, "2013-01-24")["accepted_despite_gate"] == "carrier case fixed downstream, ticket 42"

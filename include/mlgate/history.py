@@ -1,0 +1,75 @@
+"""The reference profile of accepted history, from which the gate draws its bands.
+
+The profile summarises the accepted (validated) days before the one under test: row
+counts per day, each numeric column's daily mean, each slice value's daily share, the
+categories seen, and for the outcomes feed the daily positive rate. Bands come from the
+history's own variation (its range, widened by a margin from the spec), so ordinary
+Saturdays, holidays and storms pass and a unit change or a missing slice does not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+INDICATOR_PREFIX = "__share__"
+
+
+def indicator_column(column: str, value: str) -> str:
+    """Name of the 0/1 column marking rows where `column == value` (its mean is the share)."""
+    return f"{INDICATOR_PREFIX}{column}={value}"
+
+
+def build(frames: dict[str, pd.DataFrame], numeric: list[str], slices: list[str], categorical: list[str],
+          label: str | None = None) -> dict:
+    """Profile of accepted days {ds: frame}: per-day rows, numeric means, slice shares,
+    categories seen and (outcomes) positive rates."""
+    days = sorted(frames)
+    profile = {"days": days, "rows": {d: int(len(frames[d])) for d in days}, "means": {}, "shares": {}, "categories": {}}
+    for col in numeric:
+        profile["means"][col] = [float(m) for d in days
+                                 if col in frames[d] and pd.notna(m := pd.to_numeric(frames[d][col], errors="coerce").mean())]
+    for col in slices:
+        per_day = [frames[d][col].astype("object").value_counts(normalize=True) for d in days if col in frames[d]]
+        values = sorted({v for shares in per_day for v in shares.index})
+        profile["shares"][col] = {str(v): [float(s.get(v, 0.0)) for s in per_day] for v in values}
+    for col in categorical:
+        profile["categories"][col] = sorted({str(v) for d in days if col in frames[d] for v in frames[d][col].dropna().unique()})
+    if label:
+        profile["positive_rate"] = [float(frames[d][label].mean()) for d in days if label in frames[d] and len(frames[d])]
+    return profile
+
+
+def band(values: list[float], margin: float, relative: bool = False) -> tuple[float, float] | None:
+    """[min, max] of the values, widened by `margin` times their range (or, `relative`,
+    by `margin` times the bounds themselves)."""
+    if not values:
+        return None
+    low, high = min(values), max(values)
+    if relative:
+        return low * (1 - margin), high * (1 + margin)
+    spread = high - low
+    return low - margin * spread, high + margin * spread
+
+
+def same_weekday_rows(profile: dict, ds: str) -> list[int]:
+    """Row counts of history days on the weekday of `ds` (all days when none share it)."""
+    weekday = dt.date.fromisoformat(ds).weekday()
+    same = [n for d, n in profile["rows"].items() if dt.date.fromisoformat(d).weekday() == weekday]
+    return same or list(profile["rows"].values())
+
+
+def with_indicators(frame: pd.DataFrame, profile: dict, min_share: float) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """Add a 0/1 column per judged slice value (history median share >= min_share)."""
+    judged = []
+    columns = {}
+    for col, values in (profile.get("shares") or {}).items():
+        if col not in frame.columns:
+            continue
+        text = frame[col].astype("object")
+        for value, shares in values.items():
+            if pd.Series(shares).median() >= min_share:
+                columns[indicator_column(col, value)] = (text == value).astype("float64")
+                judged.append((col, value))
+    return (frame.assign(**columns) if columns else frame), judged
