@@ -6,6 +6,7 @@ content hash and row count, and run the Great Expectations gate generated from t
 A passing partition is committed to `validated/` and emits the *validated* Asset; a
 rejected one is copied to `quarantine/` with the reason (raw is kept) and the run fails
 with a readable message. The outcomes delivered for the day before become labels.
+Days run one at a time, in order: each day's gate draws its bands from the days before.
 
 **Manual run parameter** `accept_reason`: accept a rejected batch on purpose; the reason
 is recorded in the partition's lineage. Re-running a day changes nothing.
@@ -27,7 +28,7 @@ def build(spec):
         schedule="@daily",
         start_date=dagkit.start_date(spec),
         catchup=False,
-        max_active_runs=4,
+        max_active_runs=1,  # a day's gate uses the accepted days before it: days run in order
         tags=dagkit.tags(spec, "ingest"),
         default_args=dagkit.DEFAULT_ARGS,
         params={"accept_reason": Param(None, type=["null", "string"],

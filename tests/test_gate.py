@@ -121,3 +121,24 @@ def test_row_count_band_uses_the_same_weekday(spec):
 def test_without_enough_history_the_history_checks_wait_and_say_so(spec, clean):
     result = run(spec, clean, history=None)
     assert result.success and result.notes == ["history checks skipped: 0 accepted day(s), the contract needs 7"]
+
+
+def test_a_missing_value_does_not_break_a_relation(spec, clean):
+    frame = clean.copy()
+    frame.loc[frame.index[:400], "temp"] = float("nan")  # the temperature sensor out, the dew point still there
+    assert run(spec, frame).success
+
+
+def test_slice_shares_are_counted_among_non_empty_cells_like_history():
+    from mlgate import history
+
+    days = {f"2013-01-0{i}": pd.DataFrame({"origin": ["EWR", "JFK", None] * 10}) for i in range(1, 8)}
+    profile = history.build(days, [], ["origin"], [])
+    assert profile["shares"]["origin"] == {"EWR": [0.5] * 7, "JFK": [0.5] * 7}
+    batch, judged = history.with_indicators(days["2013-01-01"], profile, 0.02)
+    assert batch[history.indicator_column("origin", "EWR")].mean() == 0.5 and len(judged) == 2
+
+
+def test_rows_with_more_fields_than_the_header_are_named():
+    frame, failure = gate.read_partition(b"a,b\n1,2,\n3,4,\n", "f.csv")
+    assert frame is None and failure.check == "columns" and "more fields than the header" in failure.reason

@@ -48,6 +48,12 @@ def test_the_first_reason_explains_the_incident():
     assert rows["shifted_column"]["reason"].startswith("column 'flight_id' has type float64")
 
 
+def test_a_scenario_that_cannot_be_made_on_the_first_day_is_skipped_not_fatal(spec):
+    rows = {r["scenario"]: r for r in incidents.drill(spec, "2013-01-01", ["date_shifted", "case_change"])}
+    assert rows["date_shifted"]["caught"] is None and rows["date_shifted"]["reason"].startswith("skipped: no flights on 2012-12-31")
+    assert rows["case_change"]["caught"] is True
+
+
 def test_scenarios_start_from_the_real_partition():
     clean, _ = simulator.day_frames("2013-03-05")
     frame, _ = read_partition(incidents.case_change("2013-03-05"), "flights.csv")

@@ -129,3 +129,19 @@ def test_scoring_and_monitoring(world):
     assert {f["name"] for f in report["drift"]["features"]} == set(spec.feature_names)
     assert report["retrain"] is False  # trained today: inside the cool-down whatever the drift
     assert lake.exists("reports", f"{spec.model}-monitor", "2013-01-24", "report.json")
+
+
+def test_a_redelivered_day_that_fails_leaves_validated(world):
+    from mlgate import incidents
+
+    lake, settings, spec = world
+    ds = "2013-01-22"
+    assert lake.exists("validated", spec.model, ds)
+    lake.write_landing("flights", ds, "flights.csv", incidents.slice_missing(ds))
+    ingest.land_features(lake, spec, ds, run_info("redelivery"))
+    with pytest.raises(ingest.GateRejected, match="slice origin"):
+        ingest.gate_features(lake, spec, ds, run_info("redelivery"))
+    assert not lake.exists("validated", spec.model, ds) and lake.exists("quarantine", spec.model, ds)
+    simulator.deliver_features(lake, ds)  # the upstream fixes it: the day is validated again
+    ingest.land_features(lake, spec, ds, run_info("fixed"))
+    assert ingest.gate_features(lake, spec, ds, run_info("fixed")).success and lake.exists("validated", spec.model, ds)

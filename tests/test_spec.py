@@ -47,3 +47,13 @@ def test_a_missing_section_is_named(spec, tmp_path):
 def test_an_unknown_spec_name_lists_the_known_ones():
     with pytest.raises(SpecError, match=r"no spec 'nope'.*specs found: flights"):
         load_spec("nope")
+
+
+def test_a_typo_in_a_history_key_is_named(spec, tmp_path):
+    with pytest.raises(SpecError, match=r"contract.features.history: unknown key numeric_margn"):
+        load_spec(_write(tmp_path, spec, **{"contract.features.history.numeric_margn": 1.0}))
+
+
+def test_a_bad_time_zone_is_named(spec, tmp_path):
+    with pytest.raises(SpecError, match=r"keys.timezone: 'New York' is not a time zone"):
+        load_spec(_write(tmp_path, spec, **{"keys.timezone": "New York"}))

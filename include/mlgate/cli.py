@@ -60,10 +60,16 @@ def _history_profile(spec, history_dir: Path | None, ds: str) -> dict | None:
         return None
     if not history_dir.is_dir():
         raise UsageError(f"--history {history_dir}: not a directory")
-    folders = {p.name[3:]: p for p in history_dir.glob("ds=*") if p.is_dir()}
+    folders = {}
+    for p in history_dir.glob("ds=*"):
+        try:
+            folders[dt.date.fromisoformat(p.name[3:]).isoformat()] = p
+        except ValueError:
+            continue  # not a date partition
     frames = {}
     for day in history_days(sorted(folders), ds, int(spec.contract("features").history.get("days", 28))):
-        parts = [read_partition(f.read_bytes(), f.name)[0] for f in _data_files(folders[day])]
+        files = [f for f in folders[day].rglob("*") if f.suffix in (".csv", ".parquet") and f.is_file()]
+        parts = [read_partition(f.read_bytes(), f.name)[0] for f in files]
         parts = [p for p in parts if p is not None]
         if parts:
             frames[day] = pd.concat(parts, ignore_index=True)
@@ -179,13 +185,15 @@ def cmd_drill(args) -> int:
         rows = drill(spec, args.ds, args.scenario)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    tried = [r for r in rows if r["caught"] is not None]
     if args.json:
-        print(json.dumps({"ds": args.ds, "caught": sum(r["caught"] for r in rows), "tried": len(rows), "scenarios": rows}, indent=2))
+        print(json.dumps({"ds": args.ds, "caught": sum(r["caught"] for r in tried), "tried": len(tried), "scenarios": rows}, indent=2))
     else:
         for r in rows:
-            print(f"{r['scenario']:<20} {'CAUGHT' if r['caught'] else 'MISSED':<7} {', '.join(r['checks']):<32} {r['reason'][:110]}")
-        print(f"{sum(r['caught'] for r in rows)} of {len(rows)} scenarios caught on {args.ds}")
-    return EXIT_OK if all(r["caught"] for r in rows) else EXIT_REJECTED
+            verdict = "SKIPPED" if r["caught"] is None else "CAUGHT" if r["caught"] else "MISSED"
+            print(f"{r['scenario']:<20} {verdict:<7} {', '.join(r['checks']):<32} {r['reason'][:110]}")
+        print(f"{sum(r['caught'] for r in tried)} of {len(tried)} scenarios caught on {args.ds}")
+    return EXIT_OK if all(r["caught"] for r in tried) else EXIT_REJECTED
 
 
 def cmd_env(args) -> int:

@@ -102,6 +102,9 @@ def read_partition(data: bytes, filename: str) -> tuple[pd.DataFrame | None, Fai
     if frame.empty:
         return None, Failure("row_count", None, "at least one row", "a header and no rows",
                              f"{filename} has a header but no rows.")
+    if not frame.index.equals(pd.RangeIndex(len(frame))):  # pandas took the first column as the index
+        return None, Failure("columns", None, "as many fields per row as the header", "more fields than the header",
+                             f"{filename}: rows have more fields than the header (a trailing delimiter or a shifted export).")
     return frame, None
 
 
@@ -122,7 +125,8 @@ def row_count_bounds(contract: Contract, ds: str, profile: dict | None) -> tuple
     if not _history_ready(contract, profile) or "min_ratio" not in rule:
         return low, high
     median = statistics.median(history.same_weekday_rows(profile, ds))
-    return max(low, int(median * float(rule["min_ratio"]))), int(median * float(rule.get("max_ratio", 10)) + 1)
+    low = max(low, int(median * float(rule["min_ratio"])))
+    return low, max(low, int(median * float(rule.get("max_ratio", 10)) + 1))
 
 
 def _history_ready(contract: Contract, profile: dict | None) -> bool:
@@ -179,7 +183,8 @@ def build_expectations(frame: pd.DataFrame, contract: Contract, inputs: GateInpu
         if set(pair) <= set(frame.columns) and all(_dtype_fits(frame[c], "float") for c in pair):
             exps.append(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
                 column_A=relation["a"], column_B=relation["b"], or_equal=relation["op"] == ">=",
-                mostly=float(relation.get("mostly", 1.0)), meta={"check": "relation"}))
+                ignore_row_if="either_value_is_missing", mostly=float(relation.get("mostly", 1.0)),
+                meta={"check": "relation"}))
     if inputs.label and inputs.expected_rows:
         coverage = float(contract.history.get("min_coverage", 0.0))
         exps.append(gxe.ExpectTableRowCountToBeBetween(min_value=int(inputs.expected_rows * coverage),
@@ -199,7 +204,7 @@ def _history_expectations(frame: pd.DataFrame, contract: Contract, inputs: GateI
     margin = float(rules.get("numeric_margin", 0.5))
     for col, means in profile["means"].items():
         limits = history.band(means, margin)
-        if limits and col in frame.columns and _dtype_fits(frame[col], "float"):
+        if limits and col in frame.columns and _dtype_fits(frame[col], "float") and frame[col].notna().any():
             exps.append(gxe.ExpectColumnMeanToBeBetween(column=col, min_value=limits[0], max_value=limits[1],
                                                         meta={"check": "distribution", "days": len(means)}))
     slice_margin = float(rules.get("slice_margin", 0.5))
@@ -210,7 +215,7 @@ def _history_expectations(frame: pd.DataFrame, contract: Contract, inputs: GateI
                                                     meta={"check": "slice_volume", "slice": col, "value": value}))
     new_share = float(rules.get("max_new_category_share", 1.0))
     for col, known in profile["categories"].items():
-        if col in frame.columns and new_share < 1.0 and _dtype_fits(frame[col], "string"):
+        if known and col in frame.columns and new_share < 1.0 and _dtype_fits(frame[col], "string"):
             exps.append(gxe.ExpectColumnValuesToBeInSet(column=col, value_set=known, mostly=1.0 - new_share,
                                                         meta={"check": "new_categories"}))
     if inputs.label and profile.get("positive_rate") and inputs.label in frame.columns:
@@ -337,9 +342,9 @@ def _describe(result) -> Failure:
         return Failure("new_categories", col, f"at most {1 - kw.get('mostly', 1):.0%} values never seen in history",
                        f"{bad}: {sample_txt}", f"{where}: {bad} were never seen in accepted history, e.g. {sample_txt}.")
     if kind == "relation":
-        return Failure("relation", col or kw.get("column_A"), f"{kw['column_A']} >{'=' if kw.get('or_equal') else ''} {kw['column_B']}",
-                       f"{bad} violate it", f"{kw['column_A']} < {kw['column_B']} on {bad}, which is physically impossible: "
-                       "a unit change in one of them?")
+        rule = f"{kw['column_A']} >{'=' if kw.get('or_equal') else ''} {kw['column_B']}"
+        return Failure("relation", col or kw.get("column_A"), rule, f"{bad} violate it",
+                       f"{rule} fails on {bad}, which is physically impossible: a unit change in one of them?")
     if kind == "timestamp_in_day":
         meta = cfg.meta or {}
         return Failure("timestamp_in_day", meta.get("column"), f"local date {kw['value_set'][0]} ({meta.get('timezone')})",
@@ -408,6 +413,8 @@ def validate_frame(frame: pd.DataFrame, contract: Contract, inputs: GateInputs, 
         result.results = [r if r.success else next(detailed) for r in result.results]
     failures = sorted((_describe(r) for r in result.results if not r.success), key=_failure_rank)
     notes = []
+    if inputs.label and not inputs.expected_rows and contract.history.get("min_coverage"):
+        notes.append("label coverage not checked: no validated features partition for this day")
     if contract.history and not _history_ready(contract, inputs.history):
         days = len(inputs.history["days"]) if inputs.history else 0
         notes.append(f"history checks skipped: {days} accepted day(s), the contract needs {contract.history.get('min_days', 7)}")

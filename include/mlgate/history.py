@@ -31,7 +31,7 @@ def build(frames: dict[str, pd.DataFrame], numeric: list[str], slices: list[str]
         profile["means"][col] = [float(m) for d in days
                                  if col in frames[d] and pd.notna(m := pd.to_numeric(frames[d][col], errors="coerce").mean())]
     for col in slices:
-        per_day = [frames[d][col].astype("object").value_counts(normalize=True) for d in days if col in frames[d]]
+        per_day = [frames[d][col].dropna().astype(str).value_counts(normalize=True) for d in days if col in frames[d]]
         values = sorted({v for shares in per_day for v in shares.index})
         profile["shares"][col] = {str(v): [float(s.get(v, 0.0)) for s in per_day] for v in values}
     for col in categorical:
@@ -67,9 +67,10 @@ def with_indicators(frame: pd.DataFrame, profile: dict, min_share: float) -> tup
     for col, values in (profile.get("shares") or {}).items():
         if col not in frame.columns:
             continue
-        text = frame[col].astype("object")
+        text = frame[col].astype(str)
+        present = frame[col].notna()
         for value, shares in values.items():
-            if pd.Series(shares).median() >= min_share:
-                columns[indicator_column(col, value)] = (text == value).astype("float64")
+            if pd.Series(shares).median() >= min_share:  # share among non-empty cells, as in history
+                columns[indicator_column(col, value)] = text.eq(value).astype("float64").where(present)
                 judged.append((col, value))
     return (frame.assign(**columns) if columns else frame), judged

@@ -149,7 +149,11 @@ def drill(spec, ds: str, names: list[str] | None = None) -> list[dict]:
     rows = []
     for name in names or list(SCENARIOS):
         scenario = SCENARIOS[name]
-        data = scenario.inject(ds)
+        try:
+            data = scenario.inject(ds)
+        except ValueError as exc:  # e.g. no day before the first one to shift from
+            rows.append({"scenario": name, "feed": scenario.feed, "ds": ds, "caught": None, "checks": [], "reason": f"skipped: {exc}"})
+            continue
         if scenario.feed == "features":
             result, _ = validate_features(spec, data, "flights.csv", ds, profiles["features"])
         else:

@@ -114,6 +114,7 @@ def gate_features(lake: Lake, spec: Spec, ds: str, run: dict, accept_reason: str
         lake.copy_partition("raw", "quarantine", spec.model, ds,
                             {REASON_FILE: json.dumps({**result.to_dict(), "what_to_do": gate.WHAT_TO_DO}, indent=2).encode()},
                             lineage)
+        lake.remove_partition("validated", spec.model, ds)  # a re-delivery that fails replaces an earlier pass
         raise GateRejected(result)
     if not result.success:
         lineage["accepted_despite_gate"] = accept_reason

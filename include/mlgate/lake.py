@@ -125,6 +125,17 @@ class Lake:
             zone, name, ds, {filename: frame_to_parquet_bytes(frame)}, {**lineage, "rows": int(len(frame))}
         )
 
+    def remove_partition(self, zone: str, name: str, ds: str) -> bool:
+        """Take a committed partition out of a zone (renamed away first, so readers never
+        see half of it). Returns whether there was one."""
+        target = self.partition_dir(zone, name, ds)
+        if not target.is_dir():
+            return False
+        trash = target.parent / f".old-ds={ds}-{uuid.uuid4().hex}"
+        os.replace(target, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+        return True
+
     def copy_partition(self, src_zone: str, dst_zone: str, name: str, ds: str, extra_files: dict[str, bytes], lineage: dict) -> dict:
         """Copy a committed partition to another zone (the source is kept), adding files."""
         src = self.partition_dir(src_zone, name, ds)

@@ -18,6 +18,9 @@ from mlgate.settings import load_settings
 COLUMN_TYPES = ("int", "float", "string")
 LABEL_OPS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne"}
 DERIVED_KINDS = ("day_of_week", "day_of_year", "hour_of_day")
+HISTORY_KEYS = {"days", "min_days", "distribution_columns", "numeric_margin", "slice_margin", "slice_min_share",
+                "new_category_columns", "max_new_category_share", "min_coverage", "positive_rate_margin",
+                "positive_rate_upper_margin"}
 CONTRACT_KEYS = {"columns", "max_null_share", "row_count", "history", "relations", "timestamp_in_day"}
 REQUIRED_SECTIONS = (
     "model", "schedule", "source", "keys", "label", "features", "forbidden",
@@ -178,6 +181,14 @@ def _check(path: Path, raw: dict) -> None:
             if set(rel) - {"a", "op", "b", "mostly"} or rel.get("op") not in (">=", ">") or {rel.get("a"), rel.get("b")} - set(section["columns"]):
                 raise _fail(path, f"contract.{feed}.relations[{i}]", f"got {rel!r}",
                             "Write {a: column, op: '>=' or '>', b: column, mostly: share}, with contract columns.")
+        hist = section.get("history", {})
+        unknown_hist = set(hist) - HISTORY_KEYS
+        if unknown_hist:
+            raise _fail(path, f"contract.{feed}.history", f"unknown key {', '.join(sorted(unknown_hist))}", f"Keys: {', '.join(sorted(HISTORY_KEYS))}.")
+        for key in ("distribution_columns", "new_category_columns"):
+            absent = sorted(set(hist.get(key, [])) - set(section["columns"]))
+            if absent:
+                raise _fail(path, f"contract.{feed}.history.{key}", f"{', '.join(absent)} not in the contract", "Use contract columns.")
         for col, rule in section["columns"].items():
             if not isinstance(rule, dict) or rule.get("type") not in COLUMN_TYPES:
                 raise _fail(path, f"contract.{feed}.columns.{col}.type", f"got {rule!r}", f"Use one of {', '.join(COLUMN_TYPES)}.")
@@ -192,6 +203,15 @@ def _check(path: Path, raw: dict) -> None:
         raise _fail(path, "contract.features.columns", f"{', '.join(absent)} used but not in the contract", "Add them to the contract.")
     if raw["label"]["column"] not in outcome_cols:
         raise _fail(path, "label.column", f"{raw['label']['column']!r} not in contract.outcomes", "The label comes from the outcomes feed.")
+    absent = sorted(set(raw.get("slices", [])) - contract_cols)
+    if absent:
+        raise _fail(path, "slices", f"{', '.join(absent)} not in contract.features", "Slices are contract columns.")
+    try:
+        import zoneinfo
+
+        zoneinfo.ZoneInfo(str(raw["keys"].get("timezone", "UTC")))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise _fail(path, "keys.timezone", f"{raw['keys'].get('timezone')!r} is not a time zone", "Use an IANA name such as America/New_York.") from None
     for day in raw["evaluation"].get("golden_days", []):
         try:
             dt.date.fromisoformat(str(day))
