@@ -74,6 +74,7 @@ def run_demo(start: str, end: str, fresh: bool = True, echo=print) -> int:
     settings.home.mkdir(parents=True, exist_ok=True)
     log_path = settings.home / "demo.log"
     echo(f"mlgate demo: {start} .. {end}, state in {settings.home} (task logs: {log_path})")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # progress lines only; details go to the log
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     with output_to(log_path):
         apply(settings)
@@ -132,7 +133,8 @@ def run_demo(start: str, end: str, fresh: bool = True, echo=print) -> int:
             run("ingest", ds)
             reason = json.loads(lake.read_bytes("quarantine", spec.model, ds, "_reason.json"))
             timeline.append({"date": ds, "event": "batch quarantined", "version": f"v{champion()}" if champion() else "-", "metric": "",
-                             "reason": "; ".join(f["reason"] for f in reason["failures"])})
+                             "reason": reason["failures"][0]["reason"]
+                             + (f" (+{len(reason['failures']) - 1} more failed check(s))" if len(reason["failures"]) > 1 else "")})
             simulator.deliver_features(lake, ds)  # the upstream fixes and re-delivers
             timeline.append({"date": ds, "event": "re-delivered, re-run", "version": f"v{champion()}" if champion() else "-", "metric": "",
                              "reason": "upstream fixed the feed; the operator re-ran the day"})

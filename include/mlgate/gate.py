@@ -396,6 +396,24 @@ def normalise_strings(frame: pd.DataFrame) -> pd.DataFrame:
 FIRST_CHECKS = ("readable", "encoding", "columns", "type", "row_count", "partition_date", "timestamp_in_day")
 
 
+def _merge_slices(failures: list[Failure]) -> list[Failure]:
+    """One failure per slice column, naming every value out of its band."""
+    slices: dict[str, list[Failure]] = {}
+    for f in failures:
+        if f.check == "slice_volume":
+            slices.setdefault(f.column, []).append(f)
+    merged = [f for f in failures if f.check != "slice_volume"]
+    for column, group in slices.items():
+        if len(group) == 1:
+            merged.extend(group)
+            continue
+        parts = [f"{f.expected.split(':')[0].split(' = ', 1)[1]} at {f.observed}" for f in group]
+        merged.append(Failure("slice_volume", column, "; ".join(f.expected for f in group), "; ".join(parts),
+                              f"slices of {column} out of their history bands: {', '.join(parts)}; "
+                              "part of the traffic is missing or doubled."))
+    return merged
+
+
 def _failure_rank(failure: Failure) -> int:
     """Structural failures first: they explain the others."""
     return FIRST_CHECKS.index(failure.check) if failure.check in FIRST_CHECKS else len(FIRST_CHECKS)
@@ -411,7 +429,7 @@ def validate_frame(frame: pd.DataFrame, contract: Contract, inputs: GateInputs, 
     if failed:
         detailed = iter(run_suite(batch, failed, suite_name, "SUMMARY").results)
         result.results = [r if r.success else next(detailed) for r in result.results]
-    failures = sorted((_describe(r) for r in result.results if not r.success), key=_failure_rank)
+    failures = sorted(_merge_slices([_describe(r) for r in result.results if not r.success]), key=_failure_rank)
     notes = []
     if inputs.label and not inputs.expected_rows and contract.history.get("min_coverage"):
         notes.append("label coverage not checked: no validated features partition for this day")
