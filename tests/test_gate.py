@@ -142,3 +142,13 @@ def test_slice_shares_are_counted_among_non_empty_cells_like_history():
 def test_rows_with_more_fields_than_the_header_are_named():
     frame, failure = gate.read_partition(b"a,b\n1,2,\n3,4,\n", "f.csv")
     assert frame is None and failure.check == "columns" and "more fields than the header" in failure.reason
+
+
+def test_the_data_docs_page_renders_a_rejection_without_errors(spec, clean, caplog):
+    import logging
+
+    result = run(spec, clean.assign(carrier=clean["carrier"].str.lower()))
+    with caplog.at_level(logging.ERROR, logger="great_expectations"):
+        page = gate.data_docs_page(result).decode()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "Great Expectations" in page and "Unsuccessful Expectations" in page and "__share__carrier=UA" in page

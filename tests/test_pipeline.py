@@ -139,7 +139,7 @@ def test_a_redelivered_day_that_fails_leaves_validated(world):
     assert lake.exists("validated", spec.model, ds)
     lake.write_landing("flights", ds, "flights.csv", incidents.slice_missing(ds))
     ingest.land_features(lake, spec, ds, run_info("redelivery"))
-    with pytest.raises(ingest.GateRejected, match="slice origin"):
+    with pytest.raises(ingest.GateRejected, match="slices of origin"):
         ingest.gate_features(lake, spec, ds, run_info("redelivery"))
     assert not lake.exists("validated", spec.model, ds) and lake.exists("quarantine", spec.model, ds)
     simulator.deliver_features(lake, ds)  # the upstream fixes it: the day is validated again

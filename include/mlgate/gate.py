@@ -444,9 +444,14 @@ def data_docs_page(result: GateResult) -> bytes | None:
     """The GX Data Docs page of a validation (None when the file could not be read)."""
     if result.gx_result is None:
         return None
+    import numpy as np
     from great_expectations.render.renderer import ValidationResultsPageRenderer
     from great_expectations.render.view import DefaultJinjaPageView
 
+    for item in result.gx_result.results:  # GX 1.24's renderer rejects numpy scalars (num_to_str)
+        observed = (item.result or {}).get("observed_value")
+        if isinstance(observed, np.generic):
+            item.result["observed_value"] = observed.item()
     return DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(result.gx_result)).encode()
 
 
