@@ -13,6 +13,9 @@ from mlgate.settings import PACKAGE_DIR, Settings
 
 DAGS_FOLDER = Path(os.environ.get("MLGATE_DAGS_FOLDER") or PACKAGE_DIR.parent.parent / "dags").resolve()
 UI_USER, UI_PASSWORD = "admin", "admin"
+# SQLite metadata DB shared by the scheduler, the API server and CLI commands: wait for a
+# lock (60 s) instead of failing after sqlite3's default 5 s ("database is locked").
+SQLITE_CONNECT_ARGS = {"timeout": 60}
 
 
 def airflow_env(settings: Settings) -> dict[str, str]:
@@ -24,6 +27,8 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "mlgate.airflow_env.SQLITE_CONNECT_ARGS",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": "mlgate.airflow_env.SQLITE_CONNECT_ARGS",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{UI_USER}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "simple_auth_manager_passwords.json"),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
