@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import pandas as pd
 
 from mlgate import drift, registry
 from mlgate.evaluate import quality

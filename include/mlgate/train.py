@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mlgate import drift, registry
-from mlgate.features import FeatureSchema, model_matrix, schema_for
+from mlgate.features import model_matrix, schema_for
 from mlgate.ingest import labelled_frame
 from mlgate.lake import Lake
 from mlgate.settings import Settings
