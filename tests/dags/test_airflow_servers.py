@@ -50,9 +50,7 @@ def servers(tmp_path_factory):
         assert done.returncode == 0, done.stderr[-2000:]
     logs = {name: open(home / f"{name}.log", "w") for name in ("api-server", "scheduler")}
     procs = [subprocess.Popen([sys.executable, "-m", "airflow", "api-server", "--port", str(port)], env=env,
-                              stdout=logs["api-server"], stderr=subprocess.STDOUT),
-             subprocess.Popen([sys.executable, "-m", "airflow", "scheduler"], env=env,
-                              stdout=logs["scheduler"], stderr=subprocess.STDOUT)]
+                              stdout=logs["api-server"], stderr=subprocess.STDOUT)]
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -64,7 +62,7 @@ def servers(tmp_path_factory):
         time.sleep(0.5)
     else:
         pytest.fail(f"api-server did not become healthy: {(home / 'api-server.log').read_text()[-3000:]}")
-    yield {"base": base, "env": env, "home": home, "lake": Lake.from_uri(settings.lake_uri)}
+    yield {"base": base, "env": env, "home": home, "lake": Lake.from_uri(settings.lake_uri), "log": logs["scheduler"]}
     for proc in procs:
         proc.terminate()
     for proc in procs:
@@ -95,17 +93,27 @@ def backfill_and_wait(servers, *extra):
     base, env = servers["base"], servers["env"]
     auth = {"Authorization": f"Bearer {token(base).json()['access_token']}"}
     before = requests.get(f"{base}/api/v2/backfills", params={"dag_id": INGEST}, headers=auth, timeout=10).json()["backfills"]
+    # created while no scheduler writes to the SQLite DB (a concurrent writer makes SQLite
+    # refuse the CLI's write at once: "database is locked"), then run by a scheduler
     created = airflow(env, "backfill", "create", "--dag-id", INGEST, "--from-date", DAYS[0], "--to-date", DAYS[-1],
                       "--max-active-runs", "1", *extra)  # in date order: each day's gate uses the days before
     assert created.returncode == 0, created.stderr[-2000:]
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        backfills = requests.get(f"{base}/api/v2/backfills", params={"dag_id": INGEST}, headers=auth, timeout=10).json()["backfills"]
-        if len(backfills) > len(before) and backfills[-1]["completed_at"]:
-            break
-        time.sleep(2)
-    else:
-        pytest.fail(f"backfill did not complete: {(servers['home'] / 'scheduler.log').read_text()[-3000:]}")
+    scheduler = subprocess.Popen([sys.executable, "-m", "airflow", "scheduler"], env=env, stdout=servers["log"], stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            backfills = requests.get(f"{base}/api/v2/backfills", params={"dag_id": INGEST}, headers=auth, timeout=10).json()["backfills"]
+            if len(backfills) > len(before) and backfills[-1]["completed_at"]:
+                break
+            time.sleep(2)
+        else:
+            pytest.fail(f"backfill did not complete: {(servers['home'] / 'scheduler.log').read_text()[-3000:]}")
+    finally:
+        scheduler.terminate()
+        try:
+            scheduler.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            scheduler.kill()
     runs = requests.get(f"{base}/api/v2/dags/{INGEST}/dagRuns", params={"run_type": "backfill", "limit": 100},
                         headers=auth, timeout=10).json()["dag_runs"]
     return {r["logical_date"][:10]: r["state"] for r in runs}
