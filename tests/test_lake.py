@@ -53,3 +53,14 @@ def test_errors_name_the_problem(lake):
         lake.read_bytes("raw", "m", "2013-01-09", "a.csv")
     with pytest.raises(LakeError, match="scheme 'gs' is not supported"):
         Lake.from_uri("gs://bucket/x")
+
+
+def test_control_objects_are_created_once(lake):
+    assert lake.create_exclusive("locks/m/promotion", b"first")
+    assert not lake.create_exclusive("locks/m/promotion", b"second")
+    assert lake.read_control("locks/m/promotion") == b"first"
+    lake.delete_control("locks/m/promotion")
+    assert lake.read_control("locks/m/promotion") is None
+    assert lake.create_exclusive("locks/m/promotion", b"third")
+    with pytest.raises(LakeError, match="control key"):
+        lake.create_exclusive("../escape", b"x")

@@ -150,6 +150,37 @@ class Lake:
         self.commit_partition("landing", feed, ds, {filename: data}, {"delivered_by": "upstream"})
         return self.file_path("landing", feed, ds, filename)
 
+    # ---- control objects (locks) ------------------------------------------
+    def _control_path(self, key: str) -> Path:
+        if not re.fullmatch(r"[A-Za-z0-9_.=-]+(/[A-Za-z0-9_.=-]+)*", key) or ".." in key:
+            raise LakeError(f"control key {key!r}: use letters, digits and _.=- separated by /")
+        return self.root / "_control" / key
+
+    def create_exclusive(self, key: str, data: bytes) -> bool:
+        """Create the control object `key` only if it does not exist (atomic); returns
+        whether this call created it. Used for locks that several workers share."""
+        path = self._control_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        return True
+
+    def read_control(self, key: str) -> bytes | None:
+        """The control object `key`, or None when there is none."""
+        path = self._control_path(key)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def delete_control(self, key: str) -> None:
+        """Remove the control object `key` (no error when it is already gone)."""
+        self._control_path(key).unlink(missing_ok=True)
+
     # ---- read --------------------------------------------------------------
     def read_bytes(self, zone: str, name: str, ds: str, filename: str) -> bytes:
         path = self.file_path(zone, name, ds, filename)
