@@ -59,7 +59,7 @@ def main(repeat: int = 5) -> None:
         return train_candidate(lake, settings, spec, target, {"dag_id": "bench", "run_id": f"t{next(counter)}", "try_number": 1}, "bench")
 
     candidate = mlgate_train()
-    apply_decision(settings, spec, evaluate_candidate(lake, settings, spec, candidate["version"], candidate["window"]),
+    apply_decision(lake, settings, spec, evaluate_candidate(lake, settings, spec, candidate["version"], candidate["window"]),
                    {"dag_id": "bench", "run_id": "promote"})
     window = plan_window(lake, spec, target)
     frame = ingest.labelled_frame(lake, spec, window.train_days)

@@ -3,17 +3,28 @@
 
 Scheduled by the spec's `train_cron` **and** by the monitor's *retrain request* Asset.
 Assembles the window of validated, labelled days (golden days and the most recent days
-are held out), trains XGBoost under MLflow tracking, registers the candidate, scores it
-and the champion on the same evaluation rows, and moves the `champion` alias (keeping
-`previous_champion`) only when the spec's rules pass. A refused candidate leaves the
-champion as it was; `promote` is then skipped with the reasons. Backfill runs never promote.
+are held out), trains XGBoost under MLflow tracking and registers the candidate. The
+promotion gate then loads both models in a fresh process, checks the candidate's sanity,
+and compares the two on the same rows with confidence intervals and per-slice checks.
+
+- **promote**: the aliases move (compare-and-set; `previous_champion` is kept).
+- **refuse**: the champion stays; the reasons are in the `evaluate` log and the card.
+- **ask**: an interval straddles a margin; `approve` waits for a person in *Required
+  Actions* with the promotion card. No answer before the spec's timeout: no promotion.
+
+The promotion card (`promotion_card.html`) is on the candidate's MLflow run.
+Backfill runs never promote.
 
 **Manual run parameters**: `overrides` (e.g. `{"params": {"max_depth": 3}}`) for an
-experiment judged like any candidate.
+experiment judged like any candidate; `gray_zone`: `ask` (default) or `refuse` for an
+unattended run.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
+from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
 
 from mlgate import dagkit
@@ -21,6 +32,8 @@ from mlgate.spec import load_all_specs
 
 
 def build(spec):
+    approval = spec.section("evaluation").get("approval", {})
+
     @dag(
         dag_id=dagkit.dag_id(spec, "train"),
         description=f"Train, evaluate and promote {spec.model}",
@@ -34,7 +47,10 @@ def build(spec):
         max_active_runs=1,
         tags=dagkit.tags(spec, "train"),
         default_args=dagkit.DEFAULT_ARGS,
-        params={"overrides": Param({}, type="object", description="Training overrides for an experiment.")},
+        params={
+            "overrides": Param({}, type="object", description="Training overrides for an experiment."),
+            "gray_zone": Param("ask", enum=["ask", "refuse"], description="In the gray zone: ask a person, or refuse (unattended runs)."),
+        },
     )
     def train():
         @task
@@ -54,45 +70,72 @@ def build(spec):
             return candidate
 
         @task
-        def evaluate(candidate: dict) -> dict:
-            from dataclasses import asdict
-
+        def evaluate(candidate: dict, **context) -> dict:
+            from mlgate.card import card_markdown
             from mlgate.evaluate import evaluate_candidate
+            from mlgate.train import logged_window
 
             lake, settings = dagkit.lake_and_settings()
-            window = candidate.get("window") or _window_of(settings, candidate)
-            decision = evaluate_candidate(lake, settings, spec, candidate["version"], window)
+            window = candidate.get("window") or logged_window(settings, candidate["run_id"])
+            decision = evaluate_candidate(lake, settings, spec, candidate["version"], window, dagkit.run_info(context))
             print(decision.sentence)
-            return {**asdict(decision), "sentence": decision.sentence}
+            for reason in decision.reasons:
+                print(f"  - {reason}")
+            return {**decision.to_dict(), "card_markdown": card_markdown(decision)}
 
-        @task(outlets=[dagkit.champion_asset(spec)])
+        @task.branch
+        def route(decision: dict, **context):
+            run = dagkit.run_info(context)
+            if "BACKFILL" in run["run_type"].upper():
+                print(f"backfill runs never promote; the decision was: {decision['sentence']}")
+                return None
+            if decision["outcome"] == "promote":
+                return "promote"
+            if decision["outcome"] == "ask" and approval.get("ask", True) and context["params"]["gray_zone"] == "ask":
+                print(f"gray zone: asking a person in Required Actions. {decision['sentence']}")
+                return "approve"
+            print(f"champion unchanged: {decision['sentence']}")
+            return None
+
+        approve = ApprovalOperator(
+            task_id="approve",
+            subject=f"Promote {spec.model} v{{{{ ti.xcom_pull(task_ids='evaluate')['candidate'] }}}}? (gray zone)",
+            body="{{ ti.xcom_pull(task_ids='evaluate')['card_markdown'] }}",
+            defaults="Reject",
+            response_timeout=dt.timedelta(minutes=float(approval.get("timeout_minutes", 1440))),
+        )
+
+        @task(outlets=[dagkit.champion_asset(spec)], trigger_rule="none_failed_min_one_success")
         def promote(decision: dict, **context) -> str:
-            from airflow.sdk.exceptions import AirflowSkipException
+            from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
             from mlgate.evaluate import Decision, apply_decision
+            from mlgate.registry import PromotionError
 
-            _, settings = dagkit.lake_and_settings()
+            lake, settings = dagkit.lake_and_settings()
             run = dagkit.run_info(context)
-            backfill = "BACKFILL" in run["run_type"].upper()
-            fields = {k: v for k, v in decision.items() if k != "sentence"}
-            if not apply_decision(settings, spec, Decision(**fields), run, backfill=backfill):
-                why = "backfill runs never promote" if decision["promote"] else decision["sentence"]
-                raise AirflowSkipException(f"champion unchanged: {why}")
+            answer = context["ti"].xcom_pull(task_ids="approve") or {}
+            approved_by = None
+            if answer.get("chosen_options") == ["Approve"]:
+                user = answer.get("responded_by_user") or {}
+                approved_by = user.get("user_name") or user.get("user_id") or "an approver"
+            try:
+                moved = apply_decision(lake, settings, spec, Decision.from_dict(decision), run, approved_by=approved_by)
+            except PromotionError as exc:  # the champion moved meanwhile: never overwrite, stop
+                raise AirflowFailException(str(exc)) from None
+            if not moved:
+                raise AirflowSkipException(f"champion unchanged: {decision['sentence']}")
             context["outlet_events"][dagkit.champion_asset(spec)].extra = {"version": decision["candidate"]}
-            print(f"champion is now v{decision['candidate']}")
+            print(f"champion is now v{decision['candidate']}" + (f" (approved by {approved_by})" if approved_by else ""))
             return decision["candidate"]
 
-        promote(evaluate(train_candidate()))
+        decision = evaluate(train_candidate())
+        routed = route(decision)
+        done = promote(decision)
+        routed >> [approve, done]
+        approve >> done
 
     return train()
-
-
-def _window_of(settings, candidate):
-    """The window logged with a reused candidate (a retried task)."""
-    import mlflow
-
-    mlflow.set_tracking_uri(settings.tracking_uri)
-    return mlflow.artifacts.load_dict(f"runs:/{candidate['run_id']}/lineage.json")["window"]
 
 
 for _spec in load_all_specs():

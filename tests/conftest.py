@@ -60,3 +60,14 @@ def airflow_db():
 
     apply(load_settings())
     return SESSION_HOME / "airflow" / "airflow.db"
+
+
+def spec_with(spec, **promotion):
+    """A copy of `spec` with other promotion rules (for the tests of the gate)."""
+    import copy
+
+    from mlgate.spec import Spec
+
+    raw = copy.deepcopy(spec.raw)
+    raw["evaluation"]["promotion"].update(promotion)
+    return Spec(name=spec.name, raw=raw, path=spec.path)

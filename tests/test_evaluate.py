@@ -1,34 +1,119 @@
+"""The promotion rules on intervals, and the statistics under them, on real scores."""
+
 import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
 
-from mlgate.evaluate import decide, quality
+from conftest import spec_with
 
-
-def q(auc, logloss, rows=5000):
-    return {"rows": rows, "auc": auc, "logloss": logloss}
-
-
-def test_the_first_model_has_its_own_rule(spec):
-    assert decide(spec, q(0.70, 0.5), None, "1", None).promote
-    refused = decide(spec, q(0.60, 0.5), None, "1", None)
-    assert not refused.promote and refused.first_model and "0.6000 < first-model minimum 0.62" in refused.reasons[0]
+from mlgate import stats
+from mlgate.evaluate import ASK, PROMOTE, REFUSE, compare, decide, quality
 
 
-def test_better_auc_and_log_loss_promote(spec):
-    decision = decide(spec, q(0.70, 0.50), q(0.68, 0.51), "2", "1")
-    assert decision.promote and decision.sentence.startswith("PROMOTE v2 against champion v1: AUC 0.7000 vs 0.6800")
+def comparison(auc_diff=None, loss_diff=(0.0, -0.001, 0.001), auc=0.70, low=0.68, high=0.72, rows=5000):
+    out = {"candidate": {"rows": rows, "auc": auc, "auc_low": low, "auc_high": high}, "champion": {"auc": 0.69}}
+    if auc_diff is not None:
+        out["auc_diff"] = dict(zip(("diff", "low", "high"), auc_diff))
+        out["logloss_diff"] = dict(zip(("diff", "low", "high"), loss_diff))
+    return out
 
 
-def test_lower_auc_or_worse_log_loss_or_the_floor_refuse(spec):
-    assert "< required 0.0" in " ".join(decide(spec, q(0.67, 0.50), q(0.68, 0.51), "2", "1").reasons)
-    worse_loss = decide(spec, q(0.70, 0.52), q(0.68, 0.51), "2", "1")
-    assert not worse_loss.promote and "up 0.0100 > allowed 0.002" in " ".join(worse_loss.reasons)
-    floor = decide(spec, q(0.61, 0.50), q(0.55, 0.60), "2", "1")
-    assert not floor.promote and "below the floor 0.62" in " ".join(floor.reasons)
+def test_the_first_model_is_judged_on_its_interval(spec):
+    assert decide(spec, comparison(), [], [], "1", None).outcome == PROMOTE
+    refused = decide(spec, comparison(auc=0.60, low=0.58, high=0.615), [], [], "1", None)
+    assert refused.outcome == REFUSE and "below the first-model minimum 0.62" in refused.reasons[0]
+    gray = decide(spec, comparison(auc=0.63, low=0.61, high=0.65), [], [], "1", None)
+    assert gray.outcome == ASK and "straddles the first-model minimum" in gray.sentence
+    assert gray.sentence.startswith("Ask a person about v1 as the first champion: AUC 0.6300 (95% CI 0.6100 to 0.6500)")
 
 
-def test_too_few_rows_mean_nothing(spec):
-    decision = decide(spec, q(0.90, 0.30, rows=50), q(0.60, 0.60, rows=50), "2", "1")
-    assert not decision.promote and decision.reasons == ["only 50 evaluation rows, the spec needs 1000"]
+def test_better_rule_promotes_only_when_the_lower_bound_clears_the_margin(spec):
+    better = spec_with(spec, rule="better", min_auc_gain=0.0)
+    assert decide(better, comparison((0.02, 0.01, 0.03)), [], [], "2", "1").outcome == PROMOTE
+    same = decide(better, comparison((0.0, 0.0, 0.0)), [], [], "2", "1")
+    assert same.outcome == REFUSE and "no better than the champion" in same.sentence
+    noisy = decide(better, comparison((0.002, -0.004, 0.008)), [], [], "2", "1")
+    assert noisy.outcome == ASK and "straddles the required gain" in noisy.sentence
+
+
+def test_non_inferior_rule_needs_fresher_data(spec):
+    assert decide(spec, comparison((-0.002, -0.008, 0.004)), [], [], "2", "1", fresher=True).outcome == PROMOTE
+    stale = decide(spec, comparison((-0.002, -0.008, 0.004)), [], [], "2", "1", fresher=False)
+    assert stale.outcome == REFUSE and "not trained on fresher data" in stale.sentence
+    worse = decide(spec, comparison((-0.03, -0.04, -0.02)), [], [], "2", "1", fresher=True)
+    assert worse.outcome == REFUSE and "worse by more than the margin 0.01" in worse.sentence
+    assert decide(spec, comparison((-0.01, -0.018, -0.002)), [], [], "2", "1", fresher=True).outcome == ASK
+
+
+def test_log_loss_sanity_slices_and_rows_refuse(spec):
+    loss = decide(spec, comparison((0.01, 0.0, 0.02), loss_diff=(0.01, 0.008, 0.012)), [], [], "2", "1", fresher=True)
+    assert loss.outcome == REFUSE and "up by more than the allowed 0.002" in loss.sentence
+    failed = [{"check": "calibration", "passed": False, "observed": 0.4, "expected": "within 0.1"}]
+    assert decide(spec, comparison((0.01, 0.0, 0.02)), failed, [], "2", "1", True).sentence.startswith(
+        "Refuse v2 against champion v1: sanity check calibration failed")
+    slices = [{"slice": "origin", "value": "LGA", "rows": 3000, "judged": True, "regressed": True, "champion_auc": 0.7,
+               "candidate_auc": 0.6, "p_worse_holm": 0.001}]
+    blocked = decide(spec, comparison((0.02, 0.01, 0.03)), [], slices, "2", "1", True)
+    assert blocked.outcome == REFUSE and "slice origin=LGA got worse: AUC 0.7000 -> 0.6000" in blocked.sentence
+    few = decide(spec, comparison((0.02, 0.01, 0.03), rows=50), [], [], "2", "1", True)
+    assert few.outcome == REFUSE and "only 50 evaluation rows, the spec needs 1000" in few.reasons
+
+
+@pytest.fixture(scope="module")
+def real_scores():
+    """Two real XGBoost models' scores on a real day they were not trained on."""
+    import xgboost as xgb
+
+    from mlgate import ingest, simulator
+    from mlgate.features import derive_label, model_matrix, schema_for
+    from mlgate.spec import load_spec
+
+    spec = load_spec("flights")
+    frames = []
+    for ds in simulator.dates("2013-03-01", "2013-03-11"):
+        features, outcomes = simulator.day_frames(ds)
+        frames.append(features.assign(late=derive_label(outcomes, spec).to_numpy(), ds=ds))
+    import pandas as pd
+
+    frame = pd.concat(frames, ignore_index=True)
+    train, test = frame[frame.ds < "2013-03-09"], frame[frame.ds >= "2013-03-09"]
+    schema = schema_for(spec, train)
+    out = {}
+    for name, depth in (("deep", 4), ("stump", 1)):
+        booster = xgb.train({"objective": "binary:logistic", "max_depth": depth, "eta": 0.1, "nthread": 2},
+                            xgb.DMatrix(model_matrix(train, schema), train["late"], enable_categorical=True), 60)
+        out[name] = booster.predict(xgb.DMatrix(model_matrix(test, schema), enable_categorical=True))
+    assert ingest  # the same label rule as the pipeline
+    return test["late"].to_numpy(), out["deep"], out["stump"]
+
+
+def test_delong_matches_a_paired_bootstrap_on_real_scores(real_scores):
+    labels, a, b = real_scores
+    result = stats.delong(labels, a, b)
+    assert result["auc"] == pytest.approx(roc_auc_score(labels, a)) and result["other_auc"] == pytest.approx(roc_auc_score(labels, b))
+    rng = np.random.default_rng(1)
+    diffs = []
+    for _ in range(300):
+        idx = rng.integers(0, len(labels), len(labels))
+        diffs.append(roc_auc_score(labels[idx], a[idx]) - roc_auc_score(labels[idx], b[idx]))
+    assert result["diff_se"] == pytest.approx(np.std(diffs), rel=0.25)
+    same = stats.delong(labels, a, a)
+    assert same["diff"] == 0 and same["diff_se"] == 0
+
+
+def test_compare_gives_intervals_and_churn(real_scores):
+    labels, a, b = real_scores
+    result = compare(labels, a, b, level=0.95, rounds=500)
+    assert result["auc_diff"]["low"] < result["auc_diff"]["diff"] < result["auc_diff"]["high"]
+    loss = result["logloss_diff"]
+    assert loss["low"] < loss["diff"] < loss["high"]
+    assert loss["diff"] == pytest.approx(quality(labels, a)["logloss"] - quality(labels, b)["logloss"], abs=1e-9)
+    assert 0 < result["churn"]["mean_abs_change"] < 1
+
+
+def test_holm_adjusts_in_order():
+    assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert stats.p_worse_than(-0.10, 0.01, 0.02) < 1e-9 and stats.p_worse_than(0.0, 0.01, 0.02) > 0.9
 
 
 def test_quality_metrics():

@@ -1,8 +1,9 @@
 """The `mlgate` command line. `mlgate --help` lists the commands; each has its own --help.
 
-Exit codes: 0 success (validate: the gate passed; drill: every incident caught),
-1 the gate rejected the data (drill: an incident was missed), 2 usage error (bad
-arguments, unknown spec, missing path)."""
+Exit codes: 0 success (validate: the gate passed; drill: every incident caught;
+evaluate: promote), 1 the gate rejected the data (drill: an incident was missed;
+evaluate: refuse), 2 usage error (bad arguments, unknown spec or version, missing path),
+3 evaluate: the decision needs a person (an interval straddles a margin)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import shlex
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_ASK = 0, 1, 2, 3
 
 
 class UsageError(Exception):
@@ -162,6 +163,45 @@ def cmd_rollback(args) -> int:
     return EXIT_OK
 
 
+def _jsonable(value):
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def cmd_evaluate(args) -> int:
+    from mlflow.exceptions import MlflowException
+
+    from mlgate import registry
+    from mlgate.evaluate import ASK, PROMOTE, evaluate_candidate
+    from mlgate.golden import EvaluationError
+    from mlgate.lake import Lake
+    from mlgate.settings import load_settings
+    from mlgate.train import logged_window
+
+    spec = _spec(args.spec)
+    settings = load_settings()
+    try:
+        mv = registry.client_for(settings).get_model_version(spec.model, args.candidate)
+    except MlflowException:
+        raise UsageError(f"{spec.model} has no registered version {args.candidate} in {settings.tracking_uri}") from None
+    window = logged_window(settings, mv.run_id)
+    if window is None:
+        raise UsageError(f"{spec.model} version {args.candidate} has no training window logged (lineage.json on its run); "
+                         "only versions trained by mlgate can be judged")
+    run = {"dag_id": "mlgate-cli", "run_id": f"evaluate v{args.candidate}"}
+    try:
+        decision = evaluate_candidate(Lake.from_uri(settings.lake_uri), settings, spec, args.candidate, window, run, log=args.log)
+    except EvaluationError as exc:
+        print(f"mlgate evaluate: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    if args.json:
+        print(json.dumps(decision.to_dict(), indent=2, default=_jsonable))
+    else:
+        print(decision.sentence)
+        for reason in decision.reasons:
+            print(f"  - {reason}")
+    return {PROMOTE: EXIT_OK, ASK: EXIT_ASK}.get(decision.outcome, EXIT_REJECTED)
+
+
 def cmd_demo(args) -> int:
     from mlgate.demo import run_demo
 
@@ -236,6 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lake", help="lake URI (default: MLGATE_LAKE_URI)")
     p.add_argument("--no-outcomes", action="store_true")
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("evaluate", help="run the promotion gate for a registered version against the champion (never promotes)")
+    p.add_argument("--spec", required=True, help="spec name (include/specs/NAME.yaml) or path")
+    p.add_argument("--candidate", required=True, help="the registered model version to judge")
+    p.add_argument("--json", action="store_true", help="print the decision: outcome, sentence, reasons, metrics, checks, slices, lineage")
+    p.add_argument("--log", action="store_true", help="also log the promotion card and metrics to the version's MLflow run")
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("rollback", help="move the champion one step back")
     p.add_argument("--model", required=True, help="spec name of the model")

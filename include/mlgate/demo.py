@@ -108,7 +108,7 @@ def run_demo(start: str, end: str, fresh: bool = True, echo=print) -> int:
 
     def train(ds: str, trigger: str, reason: str):
         before = champion()
-        state = run("train", ds, trigger=trigger)
+        state = run("train", ds, trigger=trigger, gray_zone="refuse")  # unattended: nobody answers
         versions = [mv for mv in client.search_model_versions(f"name='{spec.model}'") if mv.tags.get("mlgate.ds") == ds]
         if not versions:
             timeline.append({"date": ds, "event": f"train ({trigger}) skipped", "version": before or "-", "metric": "",
@@ -117,7 +117,8 @@ def run_demo(start: str, end: str, fresh: bool = True, echo=print) -> int:
         mv = max(versions, key=lambda v: int(v.version))
         auc = mv.tags.get("mlgate.eval_auc", "")
         promoted = champion() != before
-        event = ("first champion" if before is None else "promoted") if promoted else "candidate refused"
+        refused = "gray zone, unattended: refused" if mv.tags.get("mlgate.decision") == "ask" else "candidate refused"
+        event = ("first champion" if before is None else "promoted") if promoted else refused
         timeline.append({"date": ds, "event": f"{event} ({trigger})", "version": f"v{mv.version}",
                          "metric": f"eval AUC {float(auc):.4f}" if auc else "",
                          "reason": f"{reason}; " * bool(reason) + mv.tags.get("mlgate.reasons", "")})

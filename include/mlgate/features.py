@@ -54,13 +54,18 @@ class FeatureSchema:
         return cls(**json.loads(text))
 
 
-def schema_for(spec: Spec, frame: pd.DataFrame) -> FeatureSchema:
-    """The feature schema of a model trained on `frame` (categories sorted, for stability)."""
-    categories = {c: sorted(frame[c].dropna().astype(str).unique().tolist()) for c in spec.categorical_features}
+def schema_for(spec: Spec, frame: pd.DataFrame, drop: list[str] | tuple = ()) -> FeatureSchema:
+    """The feature schema of a model trained on `frame` (categories sorted, for stability),
+    without the features in `drop` (an ablation experiment)."""
+    unknown = sorted(set(drop) - set(spec.feature_names))
+    if unknown:
+        raise ValueError(f"drop_features {unknown} are not features of {spec.model}; its features are {spec.feature_names}")
+    categorical = [c for c in spec.categorical_features if c not in drop]
+    categories = {c: sorted(frame[c].dropna().astype(str).unique().tolist()) for c in categorical}
     return FeatureSchema(
-        numeric=spec.numeric_features,
-        categorical=spec.categorical_features,
-        derived=spec.derived_features,
+        numeric=[c for c in spec.numeric_features if c not in drop],
+        categorical=categorical,
+        derived={k: v for k, v in spec.derived_features.items() if k not in drop},
         timestamp=spec.timestamp_column,
         timezone=spec.section("keys").get("timezone", "UTC"),
         categories=categories,

@@ -7,6 +7,11 @@ exactly one step back, and twice in a row moves two steps back.
 from __future__ import annotations
 
 import json
+import os
+import socket
+import time
+import uuid
+from contextlib import contextmanager
 
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
@@ -19,6 +24,30 @@ HISTORY_TAG = "mlgate.champion_history"
 
 class PromotionError(RuntimeError):
     """A promotion or rollback could not be done; the message says why."""
+
+
+@contextmanager
+def promotion_lock(lake, model: str, wait_seconds: float = 120, stale_seconds: float = 900):
+    """Hold the model's promotion lock (a control object in the lake, created atomically)
+    while aliases move, so two promotions or rollbacks never interleave. A lock older
+    than `stale_seconds` (its holder died) is broken."""
+    key = f"locks/{model}/promotion"
+    token = json.dumps({"owner": f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}", "at": time.time()}).encode()
+    deadline = time.monotonic() + wait_seconds
+    while not lake.create_exclusive(key, token):
+        held = lake.read_control(key)
+        holder = json.loads(held) if held else None
+        if holder and time.time() - holder["at"] > stale_seconds:
+            lake.delete_control(key)
+            continue
+        if time.monotonic() > deadline:
+            raise PromotionError(f"{model}: another promotion or rollback holds the lock ({holder}); try again later.")
+        time.sleep(0.1)
+    try:
+        yield
+    finally:
+        if lake.read_control(key) == token:
+            lake.delete_control(key)
 
 
 def client_for(settings: Settings) -> MlflowClient:

@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
-from mlgate import registry
-from mlgate.evaluate import load_model
+import numpy as np
+
+from mlgate import registry, sanity
 from mlgate.ingest import FEATURES_FILE
 from mlgate.lake import Lake
 from mlgate.settings import Settings
 from mlgate.spec import Spec
 
 
-def check_loads(lake: Lake, settings: Settings, spec: Spec, version: str) -> None:
-    """The version loads and scores the latest validated rows with probabilities."""
-    model = load_model(settings.tracking_uri, spec.model, str(version))
+def check_target(lake: Lake, settings: Settings, spec: Spec, version: str) -> None:
+    """The version loads in a fresh process as the score DAG loads it, answers the latest
+    validated rows with probabilities, and reads the spec's current features."""
     days = lake.list_partitions("validated", spec.model)
     if not days:
-        return
-    rows = lake.read_frame("validated", spec.model, days[-1], FEATURES_FILE).head(50)
-    scores = model.predict(rows)
-    if len(scores) != len(rows) or not ((scores >= 0) & (scores <= 1)).all():
-        raise registry.PromotionError(f"v{version} does not answer the current rows with probabilities; not rolling back")
+        raise registry.PromotionError(f"no validated rows of {spec.model} to check v{version} against; not rolling back")
+    rows = lake.read_frame("validated", spec.model, days[-1], FEATURES_FILE).head(200)
+    probe = sanity.score_in_fresh_process(settings.tracking_uri, spec, {"target": str(version)}, rows)["target"]
+    if not probe.get("loaded"):
+        raise registry.PromotionError(f"v{version} no longer loads ({probe['error']}); not rolling back")
+    scores = probe["scores"]
+    if len(scores) != len(rows) or not (np.isfinite(scores) & (scores >= 0) & (scores <= 1)).all():
+        raise registry.PromotionError(f"v{version} does not answer the rows of {days[-1]} with probabilities; not rolling back")
+    if sorted(probe["features"]["schema"]) != sorted(spec.feature_names):
+        raise registry.PromotionError(
+            f"v{version} reads features {sorted(probe['features']['schema'])}, the spec now has {sorted(spec.feature_names)}; "
+            "it no longer fits the current feature schema, not rolling back")
 
 
 def roll_back(lake: Lake, settings: Settings, spec: Spec, reason: str) -> dict:
-    """Move `champion` back one step; returns {'from', 'to'}."""
+    """Move `champion` back one step (under the promotion lock); returns {'from', 'to'}."""
     client = registry.client_for(settings)
-    current, target = registry.rollback(client, spec.model, reason, check=lambda v: check_loads(lake, settings, spec, v))
+    with registry.promotion_lock(lake, spec.model):
+        current, target = registry.rollback(client, spec.model, reason, check=lambda v: check_target(lake, settings, spec, v))
     return {"from": current, "to": target}

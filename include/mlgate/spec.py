@@ -17,6 +17,7 @@ from mlgate.settings import load_settings
 
 COLUMN_TYPES = ("int", "float", "string")
 LABEL_OPS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne"}
+PROMOTION_RULES = ("better", "non_inferior")
 DERIVED_KINDS = ("day_of_week", "day_of_year", "hour_of_day")
 HISTORY_KEYS = {"days", "min_days", "distribution_columns", "numeric_margin", "slice_margin", "slice_min_share",
                 "new_category_columns", "max_new_category_share", "min_coverage", "positive_rate_margin",
@@ -212,6 +213,16 @@ def _check(path: Path, raw: dict) -> None:
         zoneinfo.ZoneInfo(str(raw["keys"].get("timezone", "UTC")))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise _fail(path, "keys.timezone", f"{raw['keys'].get('timezone')!r} is not a time zone", "Use an IANA name such as America/New_York.") from None
+    promotion = raw["evaluation"].get("promotion", {})
+    if promotion.get("rule") not in PROMOTION_RULES:
+        raise _fail(path, "evaluation.promotion.rule", f"got {promotion.get('rule')!r}", f"Use one of {', '.join(PROMOTION_RULES)}.")
+    needed = {"better": "min_auc_gain", "non_inferior": "auc_margin"}[promotion["rule"]]
+    for key in (needed, "max_logloss_increase", "min_auc", "min_rows"):
+        if not isinstance(promotion.get(key), (int, float)):
+            raise _fail(path, f"evaluation.promotion.{key}", f"got {promotion.get(key)!r}", "Write a number.")
+    level = raw["evaluation"].get("confidence", 0.95)
+    if not isinstance(level, float) or not 0.5 <= level < 1:
+        raise _fail(path, "evaluation.confidence", f"got {level!r}", "Write a level such as 0.95.")
     for day in raw["evaluation"].get("golden_days", []):
         try:
             dt.date.fromisoformat(str(day))

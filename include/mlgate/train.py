@@ -76,7 +76,7 @@ def train_booster(frame: pd.DataFrame, spec: Spec, overrides: dict | None = None
     n_valid = max(1, int(round(len(days) * float(cfg["validation_share"]))))
     valid_days = set(days[-n_valid:])
     is_valid = frame["ds"].isin(valid_days)
-    schema = schema_for(spec, frame)
+    schema = schema_for(spec, frame, (overrides or {}).get("drop_features", ()))
     dtrain = xgb.DMatrix(model_matrix(frame[~is_valid], schema), frame.loc[~is_valid, label], enable_categorical=True)
     dvalid = xgb.DMatrix(model_matrix(frame[is_valid], schema), frame.loc[is_valid, label], enable_categorical=True)
     history: dict = {}
@@ -124,7 +124,20 @@ def finished_candidate(settings: Settings, spec: Spec, run: dict) -> dict | None
 
 def train_candidate(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dict, trigger: str,
                     overrides: dict | None = None) -> dict:
-    """Train and register a candidate for logical date `ds`; returns version and run id."""
+    """Train and register a candidate for logical date `ds` (a retried task reuses the
+    version its Airflow run registered); returns version, run id and window."""
+    existing = finished_candidate(settings, spec, run)
+    if existing:
+        return existing
+    window = plan_window(lake, spec, ds)
+    frame = labelled_frame(lake, spec, window.train_days)
+    return fit_and_register(lake, settings, spec, window, frame, run, trigger, overrides)
+
+
+def fit_and_register(lake: Lake, settings: Settings, spec: Spec, window: Window, frame: pd.DataFrame, run: dict,
+                     trigger: str, overrides: dict | None = None) -> dict:
+    """Train on the window's labelled `frame`, log the run to MLflow and register the
+    candidate (alias `challenger`); returns version, run id, window and training info."""
     import mlflow
     import xgboost as xgb
     from mlflow.models import infer_signature
@@ -132,11 +145,7 @@ def train_candidate(lake: Lake, settings: Settings, spec: Spec, ds: str, run: di
     from mlgate import __version__
     from mlgate.serving import BOOSTER_ARTIFACT, ENTRY_POINT, SCHEMA_ARTIFACT
 
-    existing = finished_candidate(settings, spec, run)
-    if existing:
-        return existing
-    window = plan_window(lake, spec, ds)
-    frame = labelled_frame(lake, spec, window.train_days)
+    ds = window.ds
     booster, schema, info = train_booster(frame, spec, overrides)
     label = spec.section("label")["name"]
     experiment_id = ensure_experiment(settings, spec)
@@ -194,3 +203,16 @@ def load_reference_profile(settings: Settings, run_id: str) -> dict:
 
     mlflow.set_tracking_uri(settings.tracking_uri)
     return mlflow.artifacts.load_dict(f"runs:/{run_id}/reference_profile.json")
+
+
+def logged_window(settings: Settings, run_id: str) -> dict | None:
+    """The training window logged with a model's run (None for a model without one,
+    such as a hand-registered version)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    try:
+        return mlflow.artifacts.load_dict(f"runs:/{run_id}/lineage.json")["window"]
+    except (MlflowException, OSError, KeyError):
+        return None

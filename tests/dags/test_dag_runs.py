@@ -62,7 +62,7 @@ def test_rerunning_a_day_changes_nothing(env):
 
 def test_train_makes_the_first_champion_then_score_and_monitor(env):
     dags = env["dags"]
-    run = dags["train"].test(logical_date=day("2013-01-23"), run_conf={"overrides": {}, "trigger": "test"})
+    run = dags["train"].test(logical_date=day("2013-01-23"), run_conf={"overrides": {}, "trigger": "test", "gray_zone": "refuse"})
     assert str(run.state) == "success"
     assert champion(env) == "1"
     mv = registry.client_for(env["settings"]).get_model_version(MODEL, "1")
