@@ -118,7 +118,7 @@ def build(spec):
             approved_by = None
             if answer.get("chosen_options") == ["Approve"]:
                 user = answer.get("responded_by_user") or {}
-                approved_by = user.get("user_name") or user.get("user_id") or "an approver"
+                approved_by = user.get("name") or user.get("id") or "an approver"
             try:
                 moved = apply_decision(lake, settings, spec, Decision.from_dict(decision), run, approved_by=approved_by)
             except PromotionError as exc:  # the champion moved meanwhile: never overwrite, stop

@@ -133,3 +133,65 @@ def test_a_backfill_through_the_scheduler_and_again_changes_nothing(servers):
 
     assert backfill_and_wait(servers, "--reprocess-behavior", "completed") == {ds: "success" for ds in DAYS}
     assert {ds: lake.read_lineage("validated", MODEL, ds) for ds in DAYS} == first
+
+
+TRAIN = f"mlgate_{MODEL}_train"
+
+
+def test_a_gray_zone_asks_a_person_through_airflow_and_approval_promotes(servers, tmp_path):
+    """The first model with its spec's minimum AUC inside the model's interval: the train
+    DAG parks `approve` in Required Actions with the promotion card; an approval through
+    the REST API promotes the model, tagged with who approved it."""
+    import json
+
+    import yaml
+
+    from mlgate import ingest, registry
+    from mlgate.evaluate import ASK, evaluate_candidate
+    from mlgate.spec import load_spec
+    from mlgate.train import train_candidate
+
+    settings = load_settings({"MLGATE_HOME": str(servers["home"])})
+    lake, spec, run = servers["lake"], load_spec("flights"), {"dag_id": "test", "run_id": "setup", "try_number": 1}
+    for ds in simulator.dates("2013-01-01", "2013-01-24"):
+        simulator.deliver_features(lake, ds)
+        simulator.deliver_outcomes(lake, ds)
+        ingest.land_features(lake, spec, ds, run)
+        ingest.gate_features(lake, spec, ds, run)
+        ingest.land_outcomes(lake, spec, ds, run)
+    # the same data trains the same model: its interval tells where the gray zone is
+    probe = train_candidate(lake, settings, spec, "2013-01-25", {**run, "run_id": "probe"}, "test")
+    auc = evaluate_candidate(lake, settings, spec, probe["version"], probe["window"], log=False).metrics["candidate"]
+    raw = spec.raw | {"evaluation": {**spec.raw["evaluation"], "first_model": {"min_auc": round(float(auc["auc_low"] + auc["auc_high"]) / 2, 6)}}}
+    (tmp_path / "flights.yaml").write_text(yaml.safe_dump(raw))
+
+    env = {**servers["env"], "MLGATE_SPECS_DIR": str(tmp_path)}
+    dag_test = subprocess.Popen([sys.executable, "-m", "airflow", "dags", "test", TRAIN, "2013-01-25", "-c",
+                                 json.dumps({"overrides": {}, "gray_zone": "ask", "trigger": "test"})],
+                                env=env, stdout=open(servers["home"] / "dags-test.log", "w"), stderr=subprocess.STDOUT)
+    base = servers["base"]
+    auth = {"Authorization": f"Bearer {token(base).json()['access_token']}"}
+    try:
+        deadline, waiting = time.monotonic() + 300, None
+        while time.monotonic() < deadline and dag_test.poll() is None:
+            details = requests.get(f"{base}/api/v2/dags/{TRAIN}/dagRuns/~/hitlDetails", headers=auth, timeout=10).json()
+            waiting = next((d for d in details.get("hitl_details", []) if d["response_received"] is False), None)
+            if waiting:
+                break
+            time.sleep(2)
+        assert waiting, f"no approval was asked for: {(servers['home'] / 'dags-test.log').read_text()[-4000:]}"
+        assert waiting["subject"].startswith(f"Promote {MODEL} v") and "straddles the first-model minimum" in waiting["body"]
+        assert waiting["defaults"] == ["Reject"]  # no answer in time: no promotion
+        ti = waiting["task_instance"]
+        answer = requests.patch(f"{base}/api/v2/dags/{TRAIN}/dagRuns/{ti['dag_run_id']}/taskInstances/approve/-1/hitlDetails",
+                                json={"chosen_options": ["Approve"]}, headers=auth, timeout=10)
+        assert answer.status_code == 200, answer.text
+        assert dag_test.wait(timeout=300) == 0
+    finally:
+        if dag_test.poll() is None:
+            dag_test.kill()
+    client = registry.client_for(settings)
+    champion = registry.alias_version(client, MODEL, registry.CHAMPION)
+    assert champion is not None and champion.tags["mlgate.decision"] == ASK
+    assert champion.tags["mlgate.promoted_by"].endswith(f"(approved by {UI_USER})")
+    assert champion.tags["mlgate.promoted_because"].startswith(f"approved by {UI_USER} in the gray zone: Ask a person about v{champion.version}")
