@@ -104,7 +104,8 @@ def score_in_fresh_process(tracking_uri: str, spec: Spec, versions: dict[str, st
 
 def single_feature_auc(frame: pd.DataFrame, columns: list[str], label: str) -> dict[str, float]:
     """How well each column alone ranks the label (0.5 = not at all, 1 = perfectly):
-    numbers by their value, categories by their share of positives."""
+    numbers by their value (an empty cell ranked first or last, whichever ranks better:
+    being empty can give the label away too), categories by their share of positives."""
     from sklearn.metrics import roc_auc_score
 
     y = frame[label].to_numpy(dtype=int)
@@ -118,9 +119,14 @@ def single_feature_auc(frame: pd.DataFrame, columns: list[str], label: str) -> d
         if values is None:
             keys = frame[col].astype("object").where(frame[col].notna(), "<missing>")
             values = pd.Series(y, index=frame.index).groupby(keys).transform("mean")
-        values = values.fillna(values.median() if values.notna().any() else 0.0)
-        auc = roc_auc_score(y, values.to_numpy(dtype=float))
-        out[col] = float(max(auc, 1 - auc))
+        if values.notna().all():
+            fills = [0.0]
+        elif values.notna().any():
+            fills = [values.min() - 1, values.max() + 1]
+        else:
+            continue
+        aucs = [roc_auc_score(y, values.fillna(fill).to_numpy(dtype=float)) for fill in fills]
+        out[col] = float(max(max(a, 1 - a) for a in aucs))
     return out
 
 
