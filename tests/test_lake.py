@@ -24,10 +24,10 @@ def test_committing_the_same_content_again_changes_nothing(lake):
 
 
 def test_half_written_partitions_are_invisible(lake):
-    staging = lake.root / "raw" / "m" / ".tmp-ds=2013-01-02-abc"
+    staging = lake.store.root / "raw" / "m" / ".tmp-ds=2013-01-02-abc"
     staging.mkdir(parents=True)
     (staging / "a.csv").write_bytes(b"half")
-    (lake.root / "raw" / "m" / "ds=2013-01-03").mkdir()  # no lineage: never committed
+    (lake.store.root / "raw" / "m" / "ds=2013-01-03").mkdir()  # no lineage: never committed
     assert lake.list_partitions("raw", "m") == []
 
 
@@ -48,7 +48,7 @@ def test_copy_to_quarantine_keeps_the_source(lake):
 
 def test_errors_name_the_problem(lake):
     with pytest.raises(LakeError, match="unknown lake zone 'bronze'"):
-        lake.partition_dir("bronze", "m", "2013-01-01")
+        lake.location("bronze", "m", "2013-01-01")
     with pytest.raises(LakeError, match="missing file raw/m/ds=2013-01-09/a.csv"):
         lake.read_bytes("raw", "m", "2013-01-09", "a.csv")
     with pytest.raises(LakeError, match="scheme 'gs' is not supported"):

@@ -141,7 +141,7 @@ def cmd_simulate(args) -> int:
 
     lake = Lake.from_uri(args.lake or load_settings().lake_uri)
     days = simulator.simulate(lake, args.start, args.end, outcomes=not args.no_outcomes)
-    print(f"delivered {len(days)} day(s) into {lake.root}/landing")
+    print(f"delivered {len(days)} day(s) into {lake.location('landing')}")
     return EXIT_OK
 
 
