@@ -6,10 +6,19 @@ was never committed and no reader sees it. Committing identical content again ch
 nothing, so retried and backfilled tasks are harmless.
 
 `Lake` holds that partition logic (hashes, idempotency, lineage) once, over a store that
-only puts, gets, lists and deletes. The base URI (`MLGATE_LAKE_URI`) picks the store:
+reads, lists, deletes and commits a partition its own way. The base URI
+(`MLGATE_LAKE_URI`) picks the store:
 
 - `file:///path`: `LocalStore`, a folder. A partition is written to a temporary folder
   and renamed into place.
+- `s3://bucket/prefix`: `S3Store` (lake_s3.py), S3 through boto3 (AWS, MinIO, moto's
+  server). S3 has no rename: the files go under their content hash
+  (`ds=D/<sha256>/<file>`) and the partition's `_lineage.json`, written last, commits it.
+  Readers find the files through the lineage, so a re-commit never shows a mix of old and
+  new files and a commit that dies half-way leaves the previous partition as it was. A
+  file that an upstream puts at `ds=D/<file>` without a lineage is read as it is.
+  Endpoint, region and credentials come from the standard AWS environment (see
+  `lake_s3.s3_client`); throttling and server errors are retried with backoff.
 """
 
 from __future__ import annotations
@@ -23,9 +32,13 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from mlgate.lake_s3 import S3Store
 
 ZONES = ("landing", "raw", "quarantine", "validated", "predictions", "outcomes", "golden", "reports")
 LINEAGE_FILE = "_lineage.json"
@@ -148,16 +161,23 @@ class LocalStore:
 class Lake:
     """Daily partitions with lineage, in the store that the base URI names."""
 
-    store: LocalStore
+    store: LocalStore | S3Store
 
     @classmethod
     def from_uri(cls, uri: str) -> "Lake":
+        """`file:///path` (or a plain path) or `s3://bucket/prefix`."""
         parsed = urlparse(uri)
         if parsed.scheme in ("", "file"):
             return cls(LocalStore(Path(parsed.path if parsed.scheme else uri).resolve()))
+        if parsed.scheme == "s3":
+            if not parsed.netloc:
+                raise LakeError(f"lake URI {uri!r}: no bucket; use s3://bucket/prefix (set MLGATE_LAKE_URI)")
+            from mlgate.lake_s3 import S3Store
+
+            return cls(S3Store(parsed.netloc, parsed.path))
         raise LakeError(
             f"lake URI {uri!r}: scheme {parsed.scheme!r} is not supported; "
-            "use file:///path (set MLGATE_LAKE_URI)"
+            "use file:///path or s3://bucket/prefix (set MLGATE_LAKE_URI)"
         )
 
     @property
@@ -175,7 +195,7 @@ class Lake:
         return f"{self._zone(zone)}/{name}/ds={ds}"
 
     def location(self, zone: str, name: str | None = None, ds: str | None = None) -> str:
-        """URI of a zone, of `zone/name`, or of a partition (`file://...`)."""
+        """URI of a zone, of `zone/name`, or of a partition (`file://...` or `s3://...`)."""
         parts = [self._zone(zone)] + ([name] if name else []) + ([f"ds={ds}"] if name and ds else [])
         return self.store.location("/".join(parts))
 
