@@ -9,9 +9,13 @@ import hashlib
 import http.client
 import http.server
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import uuid
+from pathlib import Path
 from urllib.parse import urlparse
 
 import boto3
@@ -317,3 +321,12 @@ def test_ingest_lands_gates_and_quarantines_real_days_on_s3(s3_lake, spec):
     assert s3_lake.read_bytes("quarantine", spec.model, second, "flights.csv") == simulator.to_csv_bytes(broken)
     assert s3_lake.list_partitions("validated", spec.model) == [first]
     assert not json.loads(s3_lake.read_bytes("reports", f"{spec.model}-gate-features", second, "result.json"))["success"]
+
+
+def test_the_command_line_reports_a_lake_error_without_a_traceback(moto_endpoint, aws_env):
+    aws_env(moto_endpoint)
+    mlgate = str(Path(sys.executable).with_name("mlgate"))
+    out = subprocess.run([mlgate, "simulate", "--start", "2013-01-01", "--end", "2013-01-01", "--lake", "s3://no-such-lake/x"],
+                         capture_output=True, text=True, env=os.environ.copy(), timeout=120)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "mlgate simulate: the lake s3://no-such-lake/x: bucket 'no-such-lake' does not exist" in out.stderr
