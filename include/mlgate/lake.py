@@ -67,8 +67,11 @@ def lineage_bytes(lineage: dict) -> bytes:
 
 
 # ---- stores ----------------------------------------------------------------
-# A store addresses objects by keys relative to the lake's base URI ("raw/m/ds=D/a.csv").
-# A partition key is "<zone>/<name>/ds=<ds>".
+# A store addresses objects by keys relative to the lake's base URI ("raw/m/ds=D/a.csv";
+# a partition's key is "<zone>/<name>/ds=<ds>") and provides: uri, location(key),
+# read(key), committed(prefix), files(partition), read_file(partition, filename),
+# publish(partition, files, lineage, previous), unpublish(partition),
+# create_exclusive(key, data), delete(key). LocalStore is here, S3Store in lake_s3.py.
 
 
 @dataclass(frozen=True)
