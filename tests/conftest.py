@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -19,6 +25,7 @@ os.environ.update({
     "MLGATE_ARTIFACTS_URI": str(SESSION_HOME / "mlartifacts"),
     "GIT_PYTHON_REFRESH": "quiet",
 })
+S3_TEST_BUCKET = "mlgate-tests"
 from mlgate.airflow_env import airflow_env  # noqa: E402  (after MLGATE_HOME is set)
 from mlgate.settings import load_settings  # noqa: E402
 
@@ -71,3 +78,94 @@ def spec_with(spec, **promotion):
     raw = copy.deepcopy(spec.raw)
     raw["evaluation"]["promotion"].update(promotion)
     return Spec(name=spec.name, raw=raw, path=spec.path)
+
+# ---- S3: moto's server, a real separate process over HTTP --------------------
+
+
+def _moto_unavailable(why: str):
+    if os.environ.get("CI"):
+        pytest.fail(f"moto's S3 server must run under CI: {why}")
+    pytest.skip(f"moto's S3 server is not available here ({why}); `make install` installs it (dev extras: moto[server])")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def start_moto():
+    """`start_moto(**env)` starts `python -m moto.server` on a free port (with `env` added to
+    its environment), waits until it answers and returns its URL. Every server is stopped at
+    the end of the session. Skips when moto's server cannot start (fails when CI is set)."""
+    servers = []
+
+    def start(**env) -> str:
+        port = _free_port()
+        log = SESSION_HOME / f"moto-{port}.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                    env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+        servers.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                _moto_unavailable(f"`python -m moto.server` exited with {proc.returncode}: {log.read_text()[-500:]}")
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/", timeout=2).close()
+                return url
+            except OSError:
+                time.sleep(0.1)
+        _moto_unavailable(f"`python -m moto.server` did not answer on {url} within 30 s")
+
+    yield start
+    for proc in servers:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(start_moto):
+    """The session's moto S3 server, with the bucket S3_TEST_BUCKET."""
+    import boto3
+
+    url = start_moto()
+    boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
+                 aws_secret_access_key="testing").create_bucket(Bucket=S3_TEST_BUCKET)
+    return url
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    """`aws_env(endpoint, **overrides)` points boto3 at `endpoint` with test credentials
+    (an override of None unsets a variable), ignoring the user's own AWS config files."""
+
+    def set_env(endpoint: str | None, **overrides) -> None:
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"):
+            monkeypatch.delenv(name, raising=False)
+        env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+               "AWS_ENDPOINT_URL": endpoint, "AWS_CONFIG_FILE": str(SESSION_HOME / "no-aws-config"),
+               "AWS_SHARED_CREDENTIALS_FILE": str(SESSION_HOME / "no-aws-credentials"),
+               "AWS_EC2_METADATA_DISABLED": "true", **overrides}
+        for name, value in env.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+
+    return set_env
+
+
+@pytest.fixture
+def s3_lake(moto_endpoint, aws_env):
+    """A lake of its own under a fresh prefix of the moto server's bucket."""
+    from mlgate.lake import Lake
+
+    aws_env(moto_endpoint)
+    return Lake.from_uri(f"s3://{S3_TEST_BUCKET}/{uuid.uuid4().hex[:12]}/lake")

@@ -22,9 +22,9 @@ def landing(tmp_path_factory):
     """Three weeks of real deliveries, laid out as the landing zone."""
     from mlgate.lake import Lake
 
-    lake = Lake.from_uri(f"file://{tmp_path_factory.mktemp('cli') / 'lake'}")
-    simulator.simulate(lake, "2013-02-12", "2013-03-05", outcomes=False)
-    return lake.root / "landing" / "flights"
+    root = tmp_path_factory.mktemp("cli") / "lake"
+    simulator.simulate(Lake.from_uri(f"file://{root}"), "2013-02-12", "2013-03-05", outcomes=False)
+    return root / "landing" / "flights"
 
 
 def test_validate_passes_a_real_day_with_history(landing):

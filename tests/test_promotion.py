@@ -86,7 +86,7 @@ def test_a_label_outage_model_is_refused_with_the_reason(world, tmp_path):
     """Outcomes of every training day delivered as 'on time' (the label outage): the model
     learns that nothing is ever late."""
     spec = world["spec"]
-    shutil.copytree(world["lake"].root, tmp_path / "lake")
+    shutil.copytree(world["home"] / "lake", tmp_path / "lake")
     outage = Lake.from_uri(f"file://{tmp_path / 'lake'}")
     window = plan_window(outage, spec, DS)
     for ds in window.train_days:

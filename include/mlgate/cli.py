@@ -137,12 +137,15 @@ def cmd_drift(args) -> int:
 
 def cmd_simulate(args) -> int:
     from mlgate import simulator
-    from mlgate.lake import Lake
+    from mlgate.lake import Lake, LakeError
     from mlgate.settings import load_settings
 
-    lake = Lake.from_uri(args.lake or load_settings().lake_uri)
-    days = simulator.simulate(lake, args.start, args.end, outcomes=not args.no_outcomes)
-    print(f"delivered {len(days)} day(s) into {lake.root}/landing")
+    try:
+        lake = Lake.from_uri(args.lake or load_settings().lake_uri)
+        days = simulator.simulate(lake, args.start, args.end, outcomes=not args.no_outcomes)
+    except LakeError as exc:  # a wrong URI, a missing bucket, bad credentials: say which
+        raise UsageError(str(exc)) from None
+    print(f"delivered {len(days)} day(s) into {lake.location('landing')}")
     return EXIT_OK
 
 

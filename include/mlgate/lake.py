@@ -1,8 +1,24 @@
 """The data lake: daily partitions under one base URI, committed atomically.
 
-Layout: `<zone>/<feed or model>/ds=YYYY-MM-DD/<files>`. A partition is written to a
-temporary folder and renamed into place, so a reader never sees half of one. Each
-committed partition carries `_lineage.json` (content hashes, row counts, run ids).
+Layout: `<zone>/<feed or model>/ds=YYYY-MM-DD/<files>`. Each committed partition carries
+`_lineage.json` (the sha256 of each file, row counts, run ids); a partition without one
+was never committed and no reader sees it. Committing identical content again changes
+nothing, so retried and backfilled tasks are harmless.
+
+`Lake` holds that partition logic (hashes, idempotency, lineage) once, over a store that
+reads, lists, deletes and commits a partition its own way. The base URI
+(`MLGATE_LAKE_URI`) picks the store:
+
+- `file:///path`: `LocalStore`, a folder. A partition is written to a temporary folder
+  and renamed into place.
+- `s3://bucket/prefix`: `S3Store` (lake_s3.py), S3 through boto3 (AWS, MinIO, moto's
+  server). S3 has no rename: the files go under their content hash
+  (`ds=D/<sha256>/<file>`) and the partition's `_lineage.json`, written last, commits it.
+  Readers find the files through the lineage, so a re-commit never shows a mix of old and
+  new files and a commit that dies half-way leaves the previous partition as it was. A
+  file that an upstream puts at `ds=D/<file>` without a lineage is read as it is.
+  Endpoint, region and credentials come from the standard AWS environment (see
+  `lake_s3.s3_client`); throttling and server errors are retried with backoff.
 """
 
 from __future__ import annotations
@@ -16,12 +32,17 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import pandas as pd
 
+if TYPE_CHECKING:
+    from mlgate.lake_s3 import S3Store
+
 ZONES = ("landing", "raw", "quarantine", "validated", "predictions", "outcomes", "golden", "reports")
 LINEAGE_FILE = "_lineage.json"
+CONTROL_PREFIX = "_control"
 _DS_RE = re.compile(r"^ds=(\d{4}-\d{2}-\d{2})$")
 
 
@@ -40,50 +61,158 @@ def frame_to_parquet_bytes(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+def lineage_bytes(lineage: dict) -> bytes:
+    """The `_lineage.json` of a partition."""
+    return json.dumps(lineage, indent=2, sort_keys=True, default=str).encode()
+
+
+# ---- stores ----------------------------------------------------------------
+# A store addresses objects by keys relative to the lake's base URI ("raw/m/ds=D/a.csv";
+# a partition's key is "<zone>/<name>/ds=<ds>") and provides: uri, location(key),
+# read(key), committed(prefix), files(partition), read_file(partition, filename),
+# publish(partition, files, lineage, previous), unpublish(partition),
+# create_exclusive(key, data), delete(key). LocalStore is here, S3Store in lake_s3.py.
+
+
 @dataclass(frozen=True)
-class Lake:
-    """A lake rooted at a `file://` URI (S3 comes with the production topology)."""
+class LocalStore:
+    """The lake in a local folder; a partition is committed by renaming a folder."""
 
     root: Path
-
-    @classmethod
-    def from_uri(cls, uri: str) -> "Lake":
-        parsed = urlparse(uri)
-        if parsed.scheme in ("", "file"):
-            return cls(Path(parsed.path if parsed.scheme else uri).resolve())
-        raise LakeError(
-            f"lake URI {uri!r}: scheme {parsed.scheme!r} is not supported yet; "
-            "use file:///path (set MLGATE_LAKE_URI)"
-        )
 
     @property
     def uri(self) -> str:
         return f"file://{self.root}"
 
-    # ---- paths -------------------------------------------------------------
-    def partition_dir(self, zone: str, name: str, ds: str) -> Path:
+    def location(self, key: str) -> str:
+        return f"file://{self.root / key}"
+
+    def read(self, key: str) -> bytes | None:
+        """The object `key`, or None when there is none."""
+        try:
+            return (self.root / key).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    def committed(self, prefix: str) -> list[str]:
+        """Names of the folders right under `prefix` that hold a lineage file."""
+        base = self.root / prefix
+        if not base.is_dir():
+            return []
+        return [child.name for child in base.iterdir() if (child / LINEAGE_FILE).is_file()]
+
+    def files(self, partition: str) -> list[str] | None:
+        """File names of a partition (lineage excepted), None when there is no partition."""
+        path = self.root / partition
+        if not path.is_dir():
+            return None
+        return sorted(p.name for p in path.iterdir() if p.is_file() and p.name != LINEAGE_FILE)
+
+    def read_file(self, partition: str, filename: str) -> bytes | None:
+        return self.read(f"{partition}/{filename}")
+
+    def publish(self, partition: str, files: dict[str, bytes], lineage: dict, previous: dict | None) -> None:
+        """Write the partition in a temporary folder, then rename it into place."""
+        target = self.root / partition
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = target.parent / f".tmp-{target.name}-{uuid.uuid4().hex}"
+        staging.mkdir()
+        try:
+            for fname, data in files.items():
+                (staging / fname).write_bytes(data)
+            (staging / LINEAGE_FILE).write_bytes(lineage_bytes(lineage))
+            if target.exists():
+                trash = target.parent / f".old-{target.name}-{uuid.uuid4().hex}"
+                os.replace(target, trash)
+                os.replace(staging, target)
+                shutil.rmtree(trash, ignore_errors=True)
+            else:
+                os.replace(staging, target)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def unpublish(self, partition: str) -> bool:
+        """Rename the partition away, then delete it; returns whether there was one."""
+        target = self.root / partition
+        if not target.is_dir():
+            return False
+        trash = target.parent / f".old-{target.name}-{uuid.uuid4().hex}"
+        os.replace(target, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+        return True
+
+    def create_exclusive(self, key: str, data: bytes) -> bool:
+        path = self.root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        return True
+
+    def delete(self, key: str) -> None:
+        (self.root / key).unlink(missing_ok=True)
+
+
+# ---- the lake --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lake:
+    """Daily partitions with lineage, in the store that the base URI names."""
+
+    store: LocalStore | S3Store
+
+    @classmethod
+    def from_uri(cls, uri: str) -> "Lake":
+        """`file:///path` (or a plain path) or `s3://bucket/prefix`."""
+        parsed = urlparse(uri)
+        if parsed.scheme in ("", "file"):
+            return cls(LocalStore(Path(parsed.path if parsed.scheme else uri).resolve()))
+        if parsed.scheme == "s3":
+            if not parsed.netloc:
+                raise LakeError(f"lake URI {uri!r}: no bucket; use s3://bucket/prefix (set MLGATE_LAKE_URI)")
+            from mlgate.lake_s3 import S3Store
+
+            return cls(S3Store(parsed.netloc, parsed.path))
+        raise LakeError(
+            f"lake URI {uri!r}: scheme {parsed.scheme!r} is not supported; "
+            "use file:///path or s3://bucket/prefix (set MLGATE_LAKE_URI)"
+        )
+
+    @property
+    def uri(self) -> str:
+        return self.store.uri
+
+    # ---- where -------------------------------------------------------------
+    @staticmethod
+    def _zone(zone: str) -> str:
         if zone not in ZONES:
             raise LakeError(f"unknown lake zone {zone!r}; zones are {', '.join(ZONES)}")
-        return self.root / zone / name / f"ds={ds}"
+        return zone
 
-    def file_path(self, zone: str, name: str, ds: str, filename: str) -> Path:
-        return self.partition_dir(zone, name, ds) / filename
+    def _partition(self, zone: str, name: str, ds: str) -> str:
+        return f"{self._zone(zone)}/{name}/ds={ds}"
+
+    def location(self, zone: str, name: str | None = None, ds: str | None = None) -> str:
+        """URI of a zone, of `zone/name`, or of a partition (`file://...` or `s3://...`)."""
+        parts = [self._zone(zone)] + ([name] if name else []) + ([f"ds={ds}"] if name and ds else [])
+        return self.store.location("/".join(parts))
 
     def exists(self, zone: str, name: str, ds: str, filename: str | None = None) -> bool:
-        path = self.partition_dir(zone, name, ds)
-        return (path / filename).is_file() if filename else (path / LINEAGE_FILE).is_file()
+        """Whether the partition is committed (or, with `filename`, holds that file)."""
+        partition = self._partition(zone, name, ds)
+        if filename is None:
+            return self.store.read(f"{partition}/{LINEAGE_FILE}") is not None
+        return filename in (self.store.files(partition) or [])
 
     def list_partitions(self, zone: str, name: str) -> list[str]:
         """Committed partition dates of `zone/name`, sorted."""
-        base = self.root / zone / name
-        if not base.is_dir():
-            return []
-        dates = []
-        for child in base.iterdir():
-            match = _DS_RE.match(child.name)
-            if match and (child / LINEAGE_FILE).is_file():
-                dates.append(match.group(1))
-        return sorted(dates)
+        children = self.store.committed(f"{zone}/{name}")
+        return sorted(match.group(1) for child in children if (match := _DS_RE.match(child)))
 
     # ---- write -------------------------------------------------------------
     def commit_partition(
@@ -94,29 +223,13 @@ class Lake:
         Content hashes are added to the lineage. Committing the same content again
         leaves the existing partition untouched and returns its lineage.
         """
-        target = self.partition_dir(zone, name, ds)
+        partition = self._partition(zone, name, ds)
         hashes = {fname: sha256_bytes(data) for fname, data in sorted(files.items())}
         current = self.read_lineage(zone, name, ds)
         if current is not None and current.get("files") == hashes:
             return current
         lineage = {**lineage, "zone": zone, "name": name, "ds": ds, "files": hashes}
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = target.parent / f".tmp-ds={ds}-{uuid.uuid4().hex}"
-        staging.mkdir()
-        try:
-            for fname, data in files.items():
-                (staging / fname).write_bytes(data)
-            (staging / LINEAGE_FILE).write_text(json.dumps(lineage, indent=2, sort_keys=True, default=str))
-            if target.exists():
-                trash = target.parent / f".old-ds={ds}-{uuid.uuid4().hex}"
-                os.replace(target, trash)
-                os.replace(staging, target)
-                shutil.rmtree(trash, ignore_errors=True)
-            else:
-                os.replace(staging, target)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
+        self.store.publish(partition, files, lineage, current)
         return lineage
 
     def commit_frame(self, zone: str, name: str, ds: str, filename: str, frame: pd.DataFrame, lineage: dict) -> dict:
@@ -126,71 +239,55 @@ class Lake:
         )
 
     def remove_partition(self, zone: str, name: str, ds: str) -> bool:
-        """Take a committed partition out of a zone (renamed away first, so readers never
-        see half of it). Returns whether there was one."""
-        target = self.partition_dir(zone, name, ds)
-        if not target.is_dir():
-            return False
-        trash = target.parent / f".old-ds={ds}-{uuid.uuid4().hex}"
-        os.replace(target, trash)
-        shutil.rmtree(trash, ignore_errors=True)
-        return True
+        """Take a committed partition out of a zone (readers never see half of it).
+        Returns whether there was one."""
+        return self.store.unpublish(self._partition(zone, name, ds))
 
     def copy_partition(self, src_zone: str, dst_zone: str, name: str, ds: str, extra_files: dict[str, bytes], lineage: dict) -> dict:
         """Copy a committed partition to another zone (the source is kept), adding files."""
-        src = self.partition_dir(src_zone, name, ds)
-        if not src.is_dir():
+        names = self.store.files(self._partition(src_zone, name, ds))
+        if names is None:
             raise LakeError(f"no partition {src_zone}/{name}/ds={ds} to copy")
-        files = {p.name: p.read_bytes() for p in src.iterdir() if p.is_file() and p.name != LINEAGE_FILE}
+        files = {fname: self.read_bytes(src_zone, name, ds, fname) for fname in names}
         files.update(extra_files)
         return self.commit_partition(dst_zone, name, ds, files, lineage)
 
-    def write_landing(self, feed: str, ds: str, filename: str, data: bytes) -> Path:
-        """Deliver a file into the landing zone (what an upstream system does)."""
+    def write_landing(self, feed: str, ds: str, filename: str, data: bytes) -> str:
+        """Deliver a file into the landing zone (what an upstream system does); returns
+        the partition's location."""
         self.commit_partition("landing", feed, ds, {filename: data}, {"delivered_by": "upstream"})
-        return self.file_path("landing", feed, ds, filename)
+        return self.location("landing", feed, ds)
 
     # ---- control objects (locks) ------------------------------------------
-    def _control_path(self, key: str) -> Path:
+    @staticmethod
+    def _control_key(key: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9_.=-]+(/[A-Za-z0-9_.=-]+)*", key) or ".." in key:
             raise LakeError(f"control key {key!r}: use letters, digits and _.=- separated by /")
-        return self.root / "_control" / key
+        return f"{CONTROL_PREFIX}/{key}"
 
     def create_exclusive(self, key: str, data: bytes) -> bool:
         """Create the control object `key` only if it does not exist (atomic); returns
         whether this call created it. Used for locks that several workers share."""
-        path = self._control_path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            return False
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        return True
+        return self.store.create_exclusive(self._control_key(key), data)
 
     def read_control(self, key: str) -> bytes | None:
         """The control object `key`, or None when there is none."""
-        path = self._control_path(key)
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            return None
+        return self.store.read(self._control_key(key))
 
     def delete_control(self, key: str) -> None:
         """Remove the control object `key` (no error when it is already gone)."""
-        self._control_path(key).unlink(missing_ok=True)
+        self.store.delete(self._control_key(key))
 
     # ---- read --------------------------------------------------------------
     def read_bytes(self, zone: str, name: str, ds: str, filename: str) -> bytes:
-        path = self.file_path(zone, name, ds, filename)
-        if not path.is_file():
-            raise LakeError(f"missing file {zone}/{name}/ds={ds}/{filename} in the lake at {self.root}")
-        return path.read_bytes()
+        data = self.store.read_file(self._partition(zone, name, ds), filename)
+        if data is None:
+            raise LakeError(f"missing file {zone}/{name}/ds={ds}/{filename} in the lake at {self.uri}")
+        return data
 
     def read_lineage(self, zone: str, name: str, ds: str) -> dict | None:
-        path = self.partition_dir(zone, name, ds) / LINEAGE_FILE
-        return json.loads(path.read_text()) if path.is_file() else None
+        data = self.store.read(f"{self._partition(zone, name, ds)}/{LINEAGE_FILE}")
+        return json.loads(data) if data is not None else None
 
     def read_frame(self, zone: str, name: str, ds: str, filename: str) -> pd.DataFrame:
         return pd.read_parquet(io.BytesIO(self.read_bytes(zone, name, ds, filename)))
@@ -202,7 +299,7 @@ class Lake:
             raise LakeError(f"no partitions of {zone}/{name} to read")
         return pd.concat(frames, ignore_index=True)
 
-    def write_report(self, name: str, ds: str, files: dict[str, bytes], lineage: dict) -> Path:
-        """Commit a report partition under reports/<name>/ds=<ds>/."""
+    def write_report(self, name: str, ds: str, files: dict[str, bytes], lineage: dict) -> str:
+        """Commit a report partition under reports/<name>/ds=<ds>/; returns its location."""
         self.commit_partition("reports", name, ds, files, lineage)
-        return self.partition_dir("reports", name, ds)
+        return self.location("reports", name, ds)

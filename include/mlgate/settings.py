@@ -3,10 +3,13 @@
 | variable              | default                                   |
 |-----------------------|-------------------------------------------|
 | MLGATE_HOME           | ./.mlgate (the demo's state)              |
-| MLGATE_LAKE_URI       | file://$MLGATE_HOME/lake                  |
+| MLGATE_LAKE_URI       | file://$MLGATE_HOME/lake, or s3://bucket/prefix |
 | MLFLOW_TRACKING_URI   | sqlite:///$MLGATE_HOME/mlflow.db          |
 | MLGATE_ARTIFACTS_URI  | $MLGATE_HOME/mlartifacts (new experiments)|
 | MLGATE_SPECS_DIR      | include/specs next to the package         |
+
+An S3 lake reads the standard AWS variables through boto3 (endpoint, region,
+credentials, retries): see `mlgate.lake_s3.s3_client`.
 """
 
 from __future__ import annotations
