@@ -32,7 +32,7 @@ from mlgate.spec import load_all_specs
 
 
 def build(spec):
-    approval = spec.section("evaluation").get("approval", {})
+    approval = spec.section("evaluation").get("approval", {})  # timeout of the `approve` task
 
     @dag(
         dag_id=dagkit.dag_id(spec, "train"),
@@ -85,17 +85,11 @@ def build(spec):
 
         @task.branch
         def route(decision: dict, **context):
-            run = dagkit.run_info(context)
-            if "BACKFILL" in run["run_type"].upper():
-                print(f"backfill runs never promote; the decision was: {decision['sentence']}")
-                return None
-            if decision["outcome"] == "promote":
-                return "promote"
-            if decision["outcome"] == "ask" and approval.get("ask", True) and context["params"]["gray_zone"] == "ask":
-                print(f"gray zone: asking a person in Required Actions. {decision['sentence']}")
-                return "approve"
-            print(f"champion unchanged: {decision['sentence']}")
-            return None
+            from mlgate.evaluate import route as next_step
+
+            step, why = next_step(spec, decision, str(context["dag_run"].run_type), context["params"]["gray_zone"])
+            print(why)
+            return step
 
         approve = ApprovalOperator(
             task_id="approve",

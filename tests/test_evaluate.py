@@ -7,7 +7,7 @@ from sklearn.metrics import roc_auc_score
 from conftest import spec_with
 
 from mlgate import stats
-from mlgate.evaluate import ASK, PROMOTE, REFUSE, compare, decide, quality
+from mlgate.evaluate import ASK, PROMOTE, REFUSE, compare, decide, quality, route
 
 
 def comparison(auc_diff=None, loss_diff=(0.0, -0.001, 0.001), auc=0.70, low=0.68, high=0.72, rows=5000):
@@ -121,3 +121,18 @@ def test_quality_metrics():
     m = quality(labels, scores)
     assert m["rows"] == 4 and m["auc"] == 0.75 and m["positive_rate"] == 0.5
     assert np.isnan(quality(np.array([1, 1]), np.array([0.2, 0.9]))["auc"])  # one class: no AUC
+
+
+def test_the_train_dag_routes_by_outcome_and_backfills_never_promote(spec):
+    def d(outcome):
+        return {"outcome": outcome, "sentence": f"{outcome} v2"}
+
+    assert route(spec, d(PROMOTE), "scheduled") == ("promote", "promote v2")
+    assert route(spec, d(ASK), "manual")[0] == "approve"
+    assert route(spec, d(ASK), "manual", gray_zone="refuse") == (None, "champion unchanged: ask v2")
+    assert route(spec, d(REFUSE), "asset_triggered") == (None, "champion unchanged: refuse v2")
+    for outcome in (PROMOTE, ASK):
+        assert route(spec, d(outcome), "backfill") == (None, f"backfill runs never promote; the decision was: {outcome} v2")
+    no_asking = spec_with(spec)
+    no_asking.raw["evaluation"]["approval"] = {"ask": False}
+    assert route(no_asking, d(ASK), "manual")[0] is None

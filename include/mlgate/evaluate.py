@@ -278,6 +278,19 @@ def evaluate_candidate(lake: Lake, settings: Settings, spec: Spec, candidate_ver
     return decision
 
 
+def route(spec: Spec, decision: dict, run_type: str, gray_zone: str = "ask") -> tuple[str | None, str]:
+    """Where the train DAG goes after the gate: ("promote" | "approve" | None, why).
+    Backfill runs never promote; a gray zone asks a person unless the spec or the run
+    (`gray_zone="refuse"`, for unattended runs) says to refuse."""
+    if "BACKFILL" in run_type.upper():
+        return None, f"backfill runs never promote; the decision was: {decision['sentence']}"
+    if decision["outcome"] == PROMOTE:
+        return "promote", decision["sentence"]
+    if decision["outcome"] == ASK and spec.section("evaluation").get("approval", {}).get("ask", True) and gray_zone == "ask":
+        return "approve", f"gray zone: asking a person in Required Actions. {decision['sentence']}"
+    return None, f"champion unchanged: {decision['sentence']}"
+
+
 def apply_decision(lake: Lake, settings: Settings, spec: Spec, decision: Decision, run: dict,
                    backfill: bool = False, approved_by: str | None = None) -> bool:
     """Move the aliases if the decision (or a person, for a gray zone) says so; returns
