@@ -294,7 +294,7 @@ def test_mlflow_server_stores_runs_in_postgres_and_artifacts_in_its_bucket(resol
     mlflow = all_services["mlflow"]
     env = mlflow["environment"]
     backend = urlparse(env["MLFLOW_BACKEND_STORE_URI"])
-    assert (backend.scheme, backend.hostname, backend.path) == ("postgresql", "postgres", "/mlflow")
+    assert (backend.scheme, backend.hostname, backend.path) == ("postgresql+psycopg2", "postgres", "/mlflow")
     assert backend.password == all_services["postgres"]["environment"]["MLFLOW_DB_PASSWORD"]
     artifacts = urlparse(env["MLFLOW_ARTIFACTS_DESTINATION"])
     assert artifacts.scheme == "s3" and artifacts.netloc == all_services["minio-init"]["environment"]["MLFLOW_ARTIFACTS_BUCKET"]
@@ -304,6 +304,19 @@ def test_mlflow_server_stores_runs_in_postgres_and_artifacts_in_its_bucket(resol
     assert any(p["target"] == 5000 for p in mlflow["ports"])
     # Its health check hits /health, which MLflow exempts from login and host checks.
     assert mlflow["healthcheck"]["test"][-1].endswith(":5000/health")
+
+
+def test_every_database_url_names_the_driver_the_image_installs(resolved):
+    """SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; the production extras install
+    psycopg2 (and asyncpg, which Airflow derives its async URL with)."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["production"]
+    assert any(dep.startswith("psycopg2-binary==") for dep in extras)
+    assert any(dep.startswith("asyncpg==") for dep in extras)
+    urls = [value for service in services(resolved).values()
+            for value in (service.get("environment") or {}).values() if value and "@postgres:" in value]
+    assert len(urls) == 2 * 7 + 1  # metadata DB and Celery results in 7 Airflow services, MLflow's store
+    for url in urls:
+        assert urlparse(url).scheme in ("postgresql+psycopg2", "db+postgresql+psycopg2"), url
 
 
 def test_both_databases_are_created_by_the_postgres_init_script(resolved):
