@@ -10,6 +10,8 @@ engine, which the test machines do not have (see README, "Production")."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import os
 import re
@@ -317,6 +319,38 @@ def test_every_database_url_names_the_driver_the_image_installs(resolved):
     assert len(urls) == 2 * 7 + 1  # metadata DB and Celery results in 7 Airflow services, MLflow's store
     for url in urls:
         assert urlparse(url).scheme in ("postgresql+psycopg2", "db+postgresql+psycopg2"), url
+
+
+def test_the_production_extras_load_what_the_compose_file_names(resolved):
+    """The image's Python tree is constraints.txt with the `production` extras, which `make`
+    installs here too: the executor, the auth manager and the drivers the compose file names
+    load from it (celery 5.7, for one, broke the Celery provider's import)."""
+    if importlib.util.find_spec("airflow.providers.celery") is None:
+        message = "the production extras are not installed: make install (pip install -e '.[dev,production]')"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from airflow.executors.executor_loader import ExecutorLoader
+    from sqlalchemy.engine import make_url
+
+    def import_string(path: str):
+        module, _, name = path.rpartition(".")
+        return getattr(importlib.import_module(module), name)
+
+    env = services(resolved)["airflow-scheduler"]["environment"]
+    executor = import_string(ExecutorLoader.executors[env["AIRFLOW__CORE__EXECUTOR"]])
+    assert executor.__name__ == "CeleryExecutor"
+    assert import_string(env["AIRFLOW__CORE__AUTH_MANAGER"]).__name__ == "FabAuthManager"
+    # what the workers' health check loads
+    assert import_string("airflow.providers.celery.executors.celery_executor.app").main
+
+    for url in (env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], services(resolved)["mlflow"]["environment"]["MLFLOW_BACKEND_STORE_URI"],
+                env["AIRFLOW__CELERY__RESULT_BACKEND"].removeprefix("db+")):
+        assert make_url(url).get_dialect().driver == "psycopg2"
+        make_url(url).get_dialect().import_dbapi()
+    import asyncpg  # noqa: F401  (Airflow's async engine: postgresql+asyncpg)
+    import flask_wtf  # noqa: F401  (mlflow server --app-name basic-auth)
+    import redis  # noqa: F401  (the Celery broker)
 
 
 def test_both_databases_are_created_by_the_postgres_init_script(resolved):
