@@ -55,6 +55,8 @@ def test_log_loss_sanity_slices_and_rows_refuse(spec):
                "candidate_auc": 0.6, "p_worse_holm": 0.001}]
     blocked = decide(spec, comparison((0.02, 0.01, 0.03)), [], slices, "2", "1", True)
     assert blocked.outcome == REFUSE and "slice origin=LGA got worse: AUC 0.7000 -> 0.6000" in blocked.sentence
+    both = decide(spec, comparison((-0.03, -0.04, -0.02)), [], slices, "2", "1", True)
+    assert both.sentence.endswith("worse by more than the margin 0.01 (and 1 more reason to refuse).")
     few = decide(spec, comparison((0.02, 0.01, 0.03), rows=50), [], [], "2", "1", True)
     assert few.outcome == REFUSE and "only 50 evaluation rows, the spec needs 1000" in few.reasons
 

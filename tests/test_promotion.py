@@ -94,6 +94,7 @@ def test_a_label_outage_model_is_refused_with_the_reason(world, tmp_path):
         outage.commit_frame("outcomes", spec.model, ds, LABELS_FILE, labels.assign(late=0), outage.read_lineage("outcomes", spec.model, ds))
     candidate = train_candidate(outage, world["settings"], spec, DS, run_info("outage"), "test")
     decision = evaluate_candidate(outage, world["settings"], spec, candidate["version"], candidate["window"])
+    print(decision.sentence, decision.reasons)
     assert decision.outcome == REFUSE and champion(world) == world["champion"]["version"]
     failed = {c["check"]: c for c in decision.checks if not c["passed"]}
     assert set(failed) >= {"training_labels", "calibration"}
@@ -106,6 +107,7 @@ def test_a_model_no_better_than_the_champion_is_not_promoted_under_the_better_ru
     better_rule = spec_with(world["spec"], rule="better", min_auc_gain=0.0)
     twin = train_candidate(world["lake"], world["settings"], world["spec"], DS, run_info("twin"), "test", {"drop_features": WEATHER})
     decision = judge(world, twin, better_rule)
+    print(decision.sentence, decision.reasons)
     assert decision.outcome == REFUSE and any("no better than the champion" in r for r in decision.reasons)
     assert not next(c for c in decision.checks if c["check"] == "features")["passed"]  # and it lacks the spec's weather
     assert decision.metrics["auc_diff"]["diff"] == 0 and decision.metrics["churn"]["mean_abs_change"] == 0
@@ -159,6 +161,7 @@ def test_two_concurrent_promotions_end_with_exactly_one_champion(world):
     rivals = [train_candidate(lake, settings, spec, DS, run_info(f"rival-{i}"), "test",
                               {"params": {"seed": 100 + i}}) for i in range(2)]
     decisions = [judge(world, r) for r in rivals]
+    print([d.sentence for d in decisions])
     for d in decisions:  # both judged against the same champion; force both through to race
         d.outcome, d.champion = PROMOTE, before
     barrier, results = threading.Barrier(2), {}
@@ -175,6 +178,7 @@ def test_two_concurrent_promotions_end_with_exactly_one_champion(world):
     [t.join() for t in threads]
     winners = [i for i, r in results.items() if r is True]
     losers = [r for r in results.values() if isinstance(r, registry.PromotionError)]
+    print(results)
     assert len(winners) == 1 and len(losers) == 1
     assert champion(world) == rivals[winners[0]]["version"]
     assert f"the champion moved from v{before} to v{rivals[winners[0]]['version']}" in str(losers[0])

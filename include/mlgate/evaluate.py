@@ -45,6 +45,7 @@ class Decision:
     checks: list[dict] = field(default_factory=list)
     slices: list[dict] = field(default_factory=list)
     lineage: dict = field(default_factory=dict)
+    deciding: int = 1             # how many of the first reasons decided the outcome
 
     @property
     def promote(self) -> bool:
@@ -54,7 +55,9 @@ class Decision:
     def sentence(self) -> str:
         """The decision in one sentence: the verdict and its deciding reason."""
         against = "as the first champion" if self.first_model else f"against champion v{self.champion}"
-        return f"{VERDICTS[self.outcome]} v{self.candidate} {against}: {self.reasons[0] if self.reasons else 'no reason recorded'}."
+        verb = {REFUSE: "refuse", ASK: "ask a person"}.get(self.outcome, "promote")
+        more = f" (and {self.deciding - 1} more reason{'s' * (self.deciding > 2)} to {verb})" if self.deciding > 1 else ""
+        return f"{VERDICTS[self.outcome]} v{self.candidate} {against}: {self.reasons[0] if self.reasons else 'no reason recorded'}{more}."
 
     def to_dict(self) -> dict:
         return {**asdict(self), "sentence": self.sentence}
@@ -151,7 +154,8 @@ def decide(spec: Spec, comparison: dict, checks: list[dict], slices: list[dict],
     refuse, ask, fine = [], [], []
     first = champion_version is None
     for failed in (c for c in checks if not c["passed"]):
-        refuse.append(f"sanity check {failed['check']} failed: observed {failed['observed']}, expected {failed['expected']}")
+        refuse.append(f"sanity check {failed['check']} failed: observed {failed.get('summary', failed['observed'])}, "
+                      f"expected {failed['expected']}")
     if cand["rows"] < int(rules["min_rows"]):
         refuse.append(f"only {cand['rows']} evaluation rows, the spec needs {rules['min_rows']}")
     if "auc_low" not in cand:
@@ -207,7 +211,9 @@ def decide(spec: Spec, comparison: dict, checks: list[dict], slices: list[dict],
         if judged and not any(s.get("regressed") for s in slices):
             fine.append(f"no slice got worse ({judged} slices judged, Holm-corrected)")
     outcome = REFUSE if refuse else ASK if ask else PROMOTE
-    return Decision(outcome, first, str(candidate_version), champion_version, refuse + ask + fine, dict(comparison))
+    decision = Decision(outcome, first, str(candidate_version), champion_version, refuse + ask + fine, dict(comparison))
+    decision.deciding = len(refuse) if refuse else len(ask) if ask else 1
+    return decision
 
 
 def evaluate_candidate(lake: Lake, settings: Settings, spec: Spec, candidate_version: str, window: dict,

@@ -149,8 +149,10 @@ def calibration_by_decile(labels: np.ndarray, scores: np.ndarray) -> list[dict]:
     return rows
 
 
-def check(name: str, passed: bool, observed, expected: str) -> dict:
-    return {"check": name, "passed": bool(passed), "observed": observed, "expected": expected}
+def check(name: str, passed: bool, observed, expected: str, summary: str | None = None) -> dict:
+    """One sanity check; `summary` is the observed value in words, when `observed` is long."""
+    return {"check": name, "passed": bool(passed), "observed": observed, "expected": expected,
+            "summary": summary or str(observed)}
 
 
 def sanity_checks(spec: Spec, probe: dict, frame: pd.DataFrame, train_positive_rate: float | None) -> list[dict]:
@@ -177,10 +179,11 @@ def sanity_checks(spec: Spec, probe: dict, frame: pd.DataFrame, train_positive_r
     checks.append(check("calibration", rate / factor <= mean <= min(1.0, rate * factor),
                         {"mean_prediction": round(mean, 4), "observed_rate": round(rate, 4),
                          "deciles": calibration_by_decile(labels, np.nan_to_num(scores))},
-                        f"mean prediction within a factor {factor:g} of the observed rate"))
+                        f"mean prediction within a factor {factor:g} of the observed rate",
+                        f"mean prediction {mean:.4f} against an observed rate {rate:.4f}"))
     p95, max_ms = probe["latency_ms"]["p95"], float(cfg.get("max_p95_ms", 2000))
     checks.append(check("latency", p95 <= max_ms, probe["latency_ms"],
-                        f"p95 of a {probe['latency_ms']['batch_rows']}-row batch at most {max_ms:.0f} ms"))
+                        f"p95 of a {probe['latency_ms']['batch_rows']}-row batch at most {max_ms:.0f} ms", f"p95 {p95:.0f} ms"))
     size_mb, max_mb = probe["size_bytes"] / 1e6, float(cfg.get("max_model_mb", 50))
     checks.append(check("size", size_mb <= max_mb, f"{size_mb:.2f} MB", f"at most {max_mb} MB"))
     feats = probe["features"]
