@@ -55,7 +55,7 @@ def build(spec):
     def train():
         @task
         def train_candidate(**context) -> dict:
-            from airflow.sdk.exceptions import AirflowSkipException
+            from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
             from mlgate.train import NotEnoughData, train_candidate as train_one
 
@@ -66,6 +66,8 @@ def build(spec):
                 candidate = train_one(lake, settings, spec, run["ds"], run, trigger, context["params"].get("overrides") or None)
             except NotEnoughData as exc:
                 raise AirflowSkipException(str(exc)) from None
+            except ValueError as exc:  # bad overrides: retrying cannot help
+                raise AirflowFailException(f"refused: {exc}") from None
             print(f"candidate v{candidate['version']} (MLflow run {candidate['run_id']})")
             return candidate
 

@@ -138,3 +138,15 @@ def test_the_train_dag_routes_by_outcome_and_backfills_never_promote(spec):
     no_asking = spec_with(spec)
     no_asking.raw["evaluation"]["approval"] = {"ask": False}
     assert route(no_asking, d(ASK), "manual")[0] is None
+
+
+def test_training_overrides_are_checked_before_anything_runs(spec):
+    from mlgate.train import check_overrides
+
+    assert check_overrides(spec, {"params": {"max_depth": 3}, "drop_features": ["temp"]})["params"] == {"max_depth": 3}
+    for bad, message in (({"learning_rate": 0.1}, "unknown override 'learning_rate'; overrides are drop_features, num_boost_round, params"),
+                         ({"num_boost_round": "many"}, "override 'num_boost_round' must be a int"),
+                         ({"num_boost_round": 0}, "must be at least 1"),
+                         ({"drop_features": ["arr_delay"]}, r"drop_features \['arr_delay'\] are not features of flights_late")):
+        with pytest.raises(ValueError, match=message):
+            check_overrides(spec, bad)

@@ -63,6 +63,27 @@ def plan_window(lake: Lake, spec: Spec, ds: str) -> Window:
     return Window(ds, train, recent, available_golden)
 
 
+OVERRIDE_KEYS = {"params": dict, "num_boost_round": int, "drop_features": list}
+
+
+def check_overrides(spec: Spec, overrides: dict | None) -> dict:
+    """Refuse training overrides a run cannot honour, with what to write instead."""
+    overrides = overrides or {}
+    if not isinstance(overrides, dict):
+        raise ValueError(f"overrides must be an object such as {{\"params\": {{\"max_depth\": 3}}}}, got {overrides!r}")
+    for key, value in overrides.items():
+        if key not in OVERRIDE_KEYS:
+            raise ValueError(f"unknown override {key!r}; overrides are {', '.join(sorted(OVERRIDE_KEYS))}")
+        if not isinstance(value, OVERRIDE_KEYS[key]) or isinstance(value, bool):
+            raise ValueError(f"override {key!r} must be a {OVERRIDE_KEYS[key].__name__}, got {value!r}")
+    if overrides.get("num_boost_round", 1) < 1:
+        raise ValueError("override 'num_boost_round' must be at least 1")
+    unknown = sorted(set(overrides.get("drop_features", [])) - set(spec.feature_names))
+    if unknown:
+        raise ValueError(f"drop_features {unknown} are not features of {spec.model}; its features are {spec.feature_names}")
+    return overrides
+
+
 def train_booster(frame: pd.DataFrame, spec: Spec, overrides: dict | None = None):
     """Train on `frame` (features + label + ds); the last days of the window are used for
     early stopping. Returns (booster, schema, info)."""
@@ -126,6 +147,7 @@ def train_candidate(lake: Lake, settings: Settings, spec: Spec, ds: str, run: di
                     overrides: dict | None = None) -> dict:
     """Train and register a candidate for logical date `ds` (a retried task reuses the
     version its Airflow run registered); returns version, run id and window."""
+    check_overrides(spec, overrides)
     existing = finished_candidate(settings, spec, run)
     if existing:
         return existing
