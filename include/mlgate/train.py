@@ -101,14 +101,15 @@ def window_lineage(lake: Lake, spec: Spec, days: list[str]) -> list[dict]:
 
 
 def ensure_experiment(settings: Settings, spec: Spec) -> str:
-    """The model's MLflow experiment (created with its artifact location)."""
+    """The model's MLflow experiment (created with its artifact location, or with the
+    tracking server's when settings.artifacts_uri is None)."""
     import mlflow
 
     mlflow.set_tracking_uri(settings.tracking_uri)
     exp = mlflow.get_experiment_by_name(spec.model)
     if exp is None:
-        return mlflow.create_experiment(spec.model, artifact_location=f"{settings.artifacts_uri.rstrip('/')}/{spec.model}",
-                                        tags={"mlgate.spec": str(spec.path.name)})
+        location = f"{settings.artifacts_uri.rstrip('/')}/{spec.model}" if settings.artifacts_uri else None
+        return mlflow.create_experiment(spec.model, artifact_location=location, tags={"mlgate.spec": str(spec.path.name)})
     return exp.experiment_id
 
 
