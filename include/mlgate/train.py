@@ -123,10 +123,26 @@ def finished_candidate(settings: Settings, spec: Spec, run: dict) -> dict | None
     return None
 
 
+def close_abandoned_runs(settings: Settings, spec: Spec, run: dict) -> list[str]:
+    """Mark KILLED the MLflow runs that an earlier try of this Airflow run left RUNNING (its
+    worker died, or the tracking server was gone when it ended). None of them has a model
+    version: a candidate is registered only after its run has finished."""
+    client = registry.client_for(settings)
+    experiment = client.get_experiment_by_name(spec.model)
+    if experiment is None:
+        return []
+    key = f"{run['dag_id']}/{run['run_id']}"
+    stale = client.search_runs([experiment.experiment_id], f"tags.`{RUN_TAG}` = '{key}' and attributes.status = 'RUNNING'")
+    for abandoned in stale:
+        client.set_terminated(abandoned.info.run_id, "KILLED")
+    return [abandoned.info.run_id for abandoned in stale]
+
+
 def train_candidate(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dict, trigger: str,
                     overrides: dict | None = None) -> dict:
     """Train and register a candidate for logical date `ds` (a retried task reuses the
     version its Airflow run registered); returns version, run id and window."""
+    close_abandoned_runs(settings, spec, run)
     existing = finished_candidate(settings, spec, run)
     if existing:
         return existing
@@ -185,16 +201,16 @@ def fit_and_register(lake: Lake, settings: Settings, spec: Spec, window: Window,
         info_model = mlflow.pyfunc.log_model(
             name="model", python_model=str(ENTRY_POINT),
             artifacts={BOOSTER_ARTIFACT: str(booster_path), SCHEMA_ARTIFACT: str(schema_path)},
-            signature=signature, input_example=example, registered_model_name=spec.model,
+            signature=signature, input_example=example,
             pip_requirements=[f"mlflow=={mlflow.__version__}", f"xgboost-cpu=={xgb.__version__}", f"pandas=={pd.__version__}"],
         )
         run_id = active.info.run_id
-    client = registry.client_for(settings)
-    version = str(info_model.registered_model_version)
-    for key, value in {RUN_TAG: f"{run['dag_id']}/{run['run_id']}", "mlgate.ds": ds, "mlgate.trigger": trigger,
-                       "mlgate.window": f"{window.train_days[0]}..{window.train_days[-1]}"}.items():
-        client.set_model_version_tag(spec.model, version, key, value)
-    client.set_registered_model_alias(spec.model, registry.CHALLENGER, version)
+    # registered once its run has finished, tagged in the same call: a try that dies before
+    # leaves no version, and a retry finds this one complete (finished_candidate)
+    tags = {RUN_TAG: f"{run['dag_id']}/{run['run_id']}", "mlgate.ds": ds, "mlgate.trigger": trigger,
+            "mlgate.window": f"{window.train_days[0]}..{window.train_days[-1]}"}
+    version = str(mlflow.register_model(info_model.model_uri, spec.model, tags=tags).version)
+    registry.client_for(settings).set_registered_model_alias(spec.model, registry.CHALLENGER, version)
     return {"version": version, "run_id": run_id, "reused": False, "window": asdict(window), **info}
 
 
