@@ -49,6 +49,15 @@ INGEST, TRAIN = f"mlgate_{MODEL}_ingest", f"mlgate_{MODEL}_train"
 DAYS = simulator.dates("2013-01-01", "2013-01-06")
 WORKERS = ("worker1", "worker2")
 REDIS_DBS = range(8, 16)  # a free one of these, so the test never shares a DB in use
+# An Airflow cluster policy (AIRFLOW_HOME/config/airflow_local_settings.py) of the test's
+# deployment: a failed try is retried after 5 s instead of the DAGs' 2 minutes, so that the
+# fault tests below wait less. The number of retries stays the DAGs' own.
+RETRY_POLICY = '''import datetime as dt
+
+
+def task_policy(task):
+    task.retry_delay = dt.timedelta(seconds=5)
+'''
 
 
 # ---- the servers this test needs ---------------------------------------------
@@ -108,12 +117,13 @@ def wait_http(url: str, proc: subprocess.Popen, log: Path, seconds: float = 180)
     pytest.fail(f"{url} did not answer within {seconds:.0f} s:\n{log.read_text()[-4000:]}")
 
 
-def wait_log(text: str, proc: subprocess.Popen, log: Path, seconds: float = 120) -> None:
+def wait_log(text: str, proc: subprocess.Popen, log: Path, seconds: float = 120, after: int = 0) -> None:
+    """Wait for `text` in `log` (past its first `after` characters)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"{log.name}: the process exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
-        if text in log.read_text(errors="replace"):
+        if text in log.read_text(errors="replace")[after:]:
             return
         time.sleep(0.5)
     pytest.fail(f"{log.name}: no {text!r} within {seconds:.0f} s:\n{log.read_text()[-4000:]}")
@@ -139,13 +149,19 @@ class Topology:
         self.home = home
         self.procs: dict[str, subprocess.Popen] = {}
         self.logs: dict[str, Path] = {}
+        self.commands: dict[str, tuple[list[str], dict]] = {}
 
     def start(self, name: str, cmd: list[str], env: dict) -> subprocess.Popen:
         self.logs[name] = self.home / f"{name}.log"
-        with open(self.logs[name], "wb") as out:
+        self.commands[name] = (cmd, env)
+        with open(self.logs[name], "ab") as out:  # a restart appends
             proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self.procs[name] = proc
         return proc
+
+    def restart(self, name: str) -> subprocess.Popen:
+        """Start `name` again as it was started (after `stop`)."""
+        return self.start(name, *self.commands[name])
 
     def stop(self, name: str, sig=signal.SIGTERM, wait: float = 30) -> None:
         proc = self.procs.pop(name)
@@ -253,10 +269,14 @@ def topology(start_moto, tmp_path_factory):
                # whose sensor would wait hours for a delivery that never comes)
                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
                "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+               # a task whose worker died is failed (and retried) after 30 s without a heartbeat
+               # (tasks heartbeat every 5 s), not 5 minutes
+               "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
                "AIRFLOW__CORE__PARALLELISM": "8",
                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port())}
         airflow_home = Path(env["AIRFLOW_HOME"])
-        airflow_home.mkdir(parents=True)
+        (airflow_home / "config").mkdir(parents=True)
+        (airflow_home / "config" / "airflow_local_settings.py").write_text(RETRY_POLICY)
         Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).write_text(f'{{"{UI_USER}": "{UI_PASSWORD}"}}')
         for args in (("db", "migrate"), ("dags", "reserialize")):
             done = subprocess.run(airflow_command(*args), env=env, capture_output=True, text=True, timeout=600)
@@ -423,3 +443,111 @@ def test_the_flights_dags_run_on_celery_workers_with_postgres_an_mlflow_server_a
         print(f"\n[celery topology] tasks per worker: {dict(sorted(per_worker.items()))}; "
               f"retried: {retried or 'none'}; model v{version.version} ({len(keys)} objects under s3://{ctx['bucket']}/mlflow/)")
         print("[celery topology] " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
+
+
+# ---- faults -------------------------------------------------------------------------
+
+
+def tries(api: str, auth: dict, dag_id: str, run_id: str, task_id: str) -> list[dict]:
+    answer = requests.get(f"{api}/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/tries",
+                          headers=auth, timeout=30)
+    answer.raise_for_status()
+    return sorted(answer.json()["task_instances"], key=lambda t: t["try_number"])
+
+
+def candidate_runs(client, key: str) -> list:
+    """The MLflow runs of the train DAG run `key` (dag_id/run_id), any status."""
+    experiment = client.get_experiment_by_name(MODEL)
+    return client.search_runs([experiment.experiment_id], filter_string=f"tags.`mlgate.airflow_run` = '{key}'")
+
+
+def unfinished_runs(client) -> list[str]:
+    experiment = client.get_experiment_by_name(MODEL)
+    return [f"{r.info.run_id} {r.info.status} {r.data.tags.get('mlgate.airflow_run')}"
+            for r in client.search_runs([experiment.experiment_id], max_results=1000) if r.info.status == "RUNNING"]
+
+
+def test_a_worker_killed_while_training_the_task_is_retried_on_the_other_without_a_duplicate(topology, capsys):
+    """SIGKILL to a Celery worker's whole process group (the worker, its pool and the task
+    runner: a machine lost) while `train_candidate` is inside its MLflow run. The scheduler
+    fails the task once its heartbeats stop, the retry runs on the other worker, and the
+    run ends with one model version and no MLflow run left RUNNING."""
+    from mlflow.tracking import MlflowClient
+
+    from mlgate.train import RUN_TAG
+
+    ctx, api, top = topology, topology["api"], topology["top"]
+    auth = login(api)
+    client = MlflowClient(tracking_uri=ctx["mlflow"], registry_uri=ctx["mlflow"])
+    run_id = trigger(api, auth, TRAIN, "2013-01-07", {"gray_zone": "refuse", "overrides": {}})
+    key = f"{TRAIN}/{run_id}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:  # the candidate's MLflow run has started: training is done, logging is on
+        if any(r.info.status == "RUNNING" for r in candidate_runs(client, key)):
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"train_candidate never started its MLflow run:\n{diagnose(ctx, auth, TRAIN, run_id)}")
+    victim = next(t for t in task_instances(api, auth, TRAIN, run_id) if t["task_id"] == "train_candidate")["hostname"]
+    assert victim in WORKERS
+    survivor = next(w for w in WORKERS if w != victim)
+    killed_at = time.monotonic()
+    top.stop(victim, signal.SIGKILL)
+
+    wait_runs(ctx, auth, TRAIN, [run_id], seconds=600)
+    recovered = time.monotonic() - killed_at
+    history = [(t["try_number"], t["hostname"], t["state"]) for t in tries(api, auth, TRAIN, run_id, "train_candidate")]
+    assert history[0][:2] == (1, victim) and history[0][2] == "failed", history
+    assert history[-1] == (2, survivor, "success"), history
+    versions = [v for v in client.search_model_versions(f"name='{MODEL}'") if v.tags.get(RUN_TAG) == key]
+    assert len(versions) == 1, [(v.version, v.run_id) for v in versions]
+    assert not unfinished_runs(client), unfinished_runs(client)
+    statuses = sorted(r.info.status for r in candidate_runs(client, key))
+
+    size = top.logs[victim].stat().st_size  # the lost worker comes back and joins again
+    top.restart(victim)
+    wait_log(" ready.", top.procs[victim], top.logs[victim], after=size)
+    with capsys.disabled():
+        print(f"\n[celery topology] {victim} killed in train_candidate's MLflow run; tries {history}; "
+              f"run succeeded {recovered:.0f} s after the kill; MLflow runs of the DAG run: {statuses}; "
+              f"one version, v{versions[0].version}")
+
+
+def test_the_mlflow_server_down_for_a_while_the_run_still_completes(topology, capsys):
+    """The MLflow server stops while `train_candidate` runs and comes back 45 s later (same
+    database and bucket): the tasks wait or retry, the run succeeds, with one model version
+    and no MLflow run left RUNNING."""
+    from mlflow.tracking import MlflowClient
+
+    from mlgate.train import RUN_TAG
+
+    ctx, api, top = topology, topology["api"], topology["top"]
+    auth = login(api)
+    client = MlflowClient(tracking_uri=ctx["mlflow"], registry_uri=ctx["mlflow"])
+    run_id = trigger(api, auth, TRAIN, "2013-01-08", {"gray_zone": "refuse", "overrides": {}})
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        states = {t["task_id"]: t["state"] for t in task_instances(api, auth, TRAIN, run_id)}
+        if states.get("train_candidate") == "running":
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"train_candidate never ran:\n{diagnose(ctx, auth, TRAIN, run_id)}")
+    stopped_at = time.monotonic()
+    top.stop("mlflow")
+    time.sleep(45)
+    proc = top.restart("mlflow")
+    wait_http(f"{ctx['mlflow']}/health", proc, top.logs["mlflow"])
+
+    wait_runs(ctx, auth, TRAIN, [run_id], seconds=600)
+    recovered = time.monotonic() - stopped_at
+    history = {t: [(x["try_number"], x["state"]) for x in tries(api, auth, TRAIN, run_id, t)]
+               for t in ("train_candidate", "evaluate", "promote")}
+    key = f"{TRAIN}/{run_id}"
+    versions = [v for v in client.search_model_versions(f"name='{MODEL}'") if v.tags.get(RUN_TAG) == key]
+    assert len(versions) == 1, [(v.version, v.run_id) for v in versions]
+    assert not unfinished_runs(client), unfinished_runs(client)
+    with capsys.disabled():
+        print(f"\n[celery topology] MLflow server down 45 s during train_candidate; tries {history}; "
+              f"run succeeded {recovered:.0f} s after the stop; v{versions[0].version} "
+              f"({versions[0].tags.get('mlgate.decision')})")
