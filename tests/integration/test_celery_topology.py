@@ -5,7 +5,10 @@ PostgreSQL with its artifacts on S3; the lake on S3 (moto's server). Real 2013 f
 delivered to the S3 landing zone, every day is ingested and a model trained through
 Airflow's REST API, and the test checks what a user would look at: every run succeeded,
 both workers ran tasks, the model version is registered on the MLflow server with its
-artifacts in the bucket, and the partitions are in the S3 lake.
+artifacts in the bucket, and the partitions are in the S3 lake. Then two faults on the
+same deployment: a worker killed during training (the task is retried on the other one,
+with one model version and no MLflow run left RUNNING), and the MLflow server stopped for
+45 s during a run (the run still completes).
 
 It makes its own databases (`mlgate_it_<random>_airflow`, `..._mlflow`), its own Redis DB
 number and key prefix, its own bucket, and removes them all afterwards, even on failure.
