@@ -36,8 +36,9 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "MLGATE_HOME": str(settings.home),
         "MLGATE_LAKE_URI": settings.lake_uri,
         "MLFLOW_TRACKING_URI": settings.tracking_uri,
-        "MLGATE_ARTIFACTS_URI": settings.artifacts_uri,
         "GIT_PYTHON_REFRESH": "quiet",
+        # unset with a tracking server: the server places the artifacts (see settings)
+        **({"MLGATE_ARTIFACTS_URI": settings.artifacts_uri} if settings.artifacts_uri else {}),
     }
 
 

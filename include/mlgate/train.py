@@ -122,14 +122,15 @@ def window_lineage(lake: Lake, spec: Spec, days: list[str]) -> list[dict]:
 
 
 def ensure_experiment(settings: Settings, spec: Spec) -> str:
-    """The model's MLflow experiment (created with its artifact location)."""
+    """The model's MLflow experiment (created with its artifact location, or with the
+    tracking server's when settings.artifacts_uri is None)."""
     import mlflow
 
     mlflow.set_tracking_uri(settings.tracking_uri)
     exp = mlflow.get_experiment_by_name(spec.model)
     if exp is None:
-        return mlflow.create_experiment(spec.model, artifact_location=f"{settings.artifacts_uri.rstrip('/')}/{spec.model}",
-                                        tags={"mlgate.spec": str(spec.path.name)})
+        location = f"{settings.artifacts_uri.rstrip('/')}/{spec.model}" if settings.artifacts_uri else None
+        return mlflow.create_experiment(spec.model, artifact_location=location, tags={"mlgate.spec": str(spec.path.name)})
     return exp.experiment_id
 
 
@@ -143,11 +144,27 @@ def finished_candidate(settings: Settings, spec: Spec, run: dict) -> dict | None
     return None
 
 
+def close_abandoned_runs(settings: Settings, spec: Spec, run: dict) -> list[str]:
+    """Mark KILLED the MLflow runs that an earlier try of this Airflow run left RUNNING (its
+    worker died, or the tracking server was gone when it ended). None of them has a model
+    version: a candidate is registered only after its run has finished."""
+    client = registry.client_for(settings)
+    experiment = client.get_experiment_by_name(spec.model)
+    if experiment is None:
+        return []
+    key = f"{run['dag_id']}/{run['run_id']}"
+    stale = client.search_runs([experiment.experiment_id], f"tags.`{RUN_TAG}` = '{key}' and attributes.status = 'RUNNING'")
+    for abandoned in stale:
+        client.set_terminated(abandoned.info.run_id, "KILLED")
+    return [abandoned.info.run_id for abandoned in stale]
+
+
 def train_candidate(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dict, trigger: str,
                     overrides: dict | None = None) -> dict:
     """Train and register a candidate for logical date `ds` (a retried task reuses the
     version its Airflow run registered); returns version, run id and window."""
     check_overrides(spec, overrides)
+    close_abandoned_runs(settings, spec, run)
     existing = finished_candidate(settings, spec, run)
     if existing:
         return existing
@@ -206,16 +223,16 @@ def fit_and_register(lake: Lake, settings: Settings, spec: Spec, window: Window,
         info_model = mlflow.pyfunc.log_model(
             name="model", python_model=str(ENTRY_POINT),
             artifacts={BOOSTER_ARTIFACT: str(booster_path), SCHEMA_ARTIFACT: str(schema_path)},
-            signature=signature, input_example=example, registered_model_name=spec.model,
+            signature=signature, input_example=example,
             pip_requirements=[f"mlflow=={mlflow.__version__}", f"xgboost-cpu=={xgb.__version__}", f"pandas=={pd.__version__}"],
         )
         run_id = active.info.run_id
-    client = registry.client_for(settings)
-    version = str(info_model.registered_model_version)
-    for key, value in {RUN_TAG: f"{run['dag_id']}/{run['run_id']}", "mlgate.ds": ds, "mlgate.trigger": trigger,
-                       "mlgate.window": f"{window.train_days[0]}..{window.train_days[-1]}"}.items():
-        client.set_model_version_tag(spec.model, version, key, value)
-    client.set_registered_model_alias(spec.model, registry.CHALLENGER, version)
+    # registered once its run has finished, tagged in the same call: a try that dies before
+    # leaves no version, and a retry finds this one complete (finished_candidate)
+    tags = {RUN_TAG: f"{run['dag_id']}/{run['run_id']}", "mlgate.ds": ds, "mlgate.trigger": trigger,
+            "mlgate.window": f"{window.train_days[0]}..{window.train_days[-1]}"}
+    version = str(mlflow.register_model(info_model.model_uri, spec.model, tags=tags).version)
+    registry.client_for(settings).set_registered_model_alias(spec.model, registry.CHALLENGER, version)
     return {"version": version, "run_id": run_id, "reused": False, "window": asdict(window), **info}
 
 

@@ -1,0 +1,23 @@
+"""A retried training task after a try that died: the MLflow runs it left RUNNING are
+marked KILLED (and only those of its own Airflow run)."""
+
+from mlgate.train import RUN_TAG, close_abandoned_runs, ensure_experiment
+
+
+def test_a_retry_marks_the_runs_a_dead_try_left_running_killed(isolated_settings, spec):
+    from mlflow.tracking import MlflowClient
+
+    run = {"dag_id": "mlgate_flights_late_train", "run_id": "manual__2013-01-23", "try_number": 2}
+    assert close_abandoned_runs(isolated_settings, spec, run) == []  # no experiment yet
+    client = MlflowClient(tracking_uri=isolated_settings.tracking_uri)
+    experiment = ensure_experiment(isolated_settings, spec)
+    dead = client.create_run(experiment, tags={RUN_TAG: f"{run['dag_id']}/{run['run_id']}"})  # never ended
+    other = client.create_run(experiment, tags={RUN_TAG: f"{run['dag_id']}/another"})  # another run's, still going
+    done = client.create_run(experiment, tags={RUN_TAG: f"{run['dag_id']}/{run['run_id']}"})
+    client.set_terminated(done.info.run_id, "FINISHED")
+
+    assert close_abandoned_runs(isolated_settings, spec, run) == [dead.info.run_id]
+    assert client.get_run(dead.info.run_id).info.status == "KILLED"
+    assert client.get_run(other.info.run_id).info.status == "RUNNING"
+    assert client.get_run(done.info.run_id).info.status == "FINISHED"
+    assert close_abandoned_runs(isolated_settings, spec, run) == []
