@@ -82,3 +82,11 @@ def test_control_objects_are_created_once(lake):
     assert lake.create_exclusive("locks/m/promotion", b"third")
     with pytest.raises(LakeError, match="control key"):
         lake.create_exclusive("../escape", b"x")
+
+
+def test_names_and_dates_cannot_leave_the_lake(lake):
+    for name, ds in (("m", "2013-01-01/../../../etc"), ("../m", "2013-01-01"), ("m", "yesterday")):
+        with pytest.raises(LakeError, match="nothing outside the lake's partitions"):
+            lake.commit_partition("raw", name, ds, {"a.csv": b"x"}, {})
+        with pytest.raises(LakeError, match="nothing outside the lake's partitions"):
+            lake.read_lineage("raw", name, ds)

@@ -40,11 +40,12 @@ def retrain_request_asset(spec: Spec) -> Asset:
 
 
 def run_ds(context) -> str:
-    """The day a run is about: `ds` from the run's conf, the logical date, the triggering
-    asset event's `ds`, or the day the run was created, in that order."""
+    """The day a run is about: `ds` from the run's conf (it must be a real date,
+    YYYY-MM-DD), the logical date, the triggering asset event's `ds`, or the day the run
+    was created, in that order."""
     conf = context["dag_run"].conf or {}
     if conf.get("ds"):
-        return str(conf["ds"])
+        return checked_date(conf["ds"])
     if context.get("logical_date") is not None:
         return context["logical_date"].strftime("%Y-%m-%d")
     for events in (context.get("triggering_asset_events") or {}).values():
@@ -52,6 +53,19 @@ def run_ds(context) -> str:
             if (event.extra or {}).get("ds"):
                 return str(event.extra["ds"])
     return context["dag_run"].run_after.strftime("%Y-%m-%d")
+
+
+def checked_date(value) -> str:
+    """`value` as a YYYY-MM-DD date, or an error a run stops on (no retry) saying so."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        day = dt.date.fromisoformat(str(value))
+    except ValueError:
+        day = None
+    if day is None or day.isoformat() != str(value):
+        raise AirflowFailException(f"run conf ds={value!r} is not a date; write it as YYYY-MM-DD (for example 2013-03-05)")
+    return day.isoformat()
 
 
 def run_info(context) -> dict:

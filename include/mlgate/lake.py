@@ -44,6 +44,8 @@ ZONES = ("landing", "raw", "quarantine", "validated", "predictions", "outcomes",
 LINEAGE_FILE = "_lineage.json"
 CONTROL_PREFIX = "_control"
 _DS_RE = re.compile(r"^ds=(\d{4}-\d{2}-\d{2})$")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class LakeError(RuntimeError):
@@ -195,6 +197,10 @@ class Lake:
         return zone
 
     def _partition(self, zone: str, name: str, ds: str) -> str:
+        """A partition's key; a name or date that could leave its folder is refused."""
+        if not _NAME_RE.fullmatch(str(name)) or not _DATE_RE.fullmatch(str(ds)):
+            raise LakeError(f"partition {zone}/{name!r}/ds={ds!r}: names are letters, digits and _.- "
+                            "and dates are YYYY-MM-DD; nothing outside the lake's partitions is read or written")
         return f"{self._zone(zone)}/{name}/ds={ds}"
 
     def location(self, zone: str, name: str | None = None, ds: str | None = None) -> str:
