@@ -36,6 +36,19 @@ def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(SESSION_HOME, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def _restore_mlflow_tracking_uri():
+    """`mlflow.set_tracking_uri()` also writes MLFLOW_TRACKING_URI into os.environ (for
+    subprocesses): a test that points mlgate at a store of its own (test_airflow_servers'
+    gray zone) must not leave the tests after it reading and writing that store."""
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    yield
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before
+
+
 @pytest.fixture(scope="session")
 def spec():
     from mlgate.spec import load_spec
