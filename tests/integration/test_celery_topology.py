@@ -469,6 +469,8 @@ def tries(api: str, auth: dict, dag_id: str, run_id: str, task_id: str) -> list[
 def candidate_runs(client, key: str) -> list:
     """The MLflow runs of the train DAG run `key` (dag_id/run_id), any status."""
     experiment = client.get_experiment_by_name(MODEL)
+    if experiment is None:  # no candidate has started yet
+        return []
     return client.search_runs([experiment.experiment_id], filter_string=f"tags.`mlgate.airflow_run` = '{key}'")
 
 
