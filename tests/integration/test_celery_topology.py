@@ -371,7 +371,26 @@ def wait_runs(ctx: dict, auth: dict, dag_id: str, run_ids: list[str], seconds: f
 # ---- the test -------------------------------------------------------------------
 
 
-def test_the_flights_dags_run_on_celery_workers_with_postgres_an_mlflow_server_and_s3(topology, capsys):
+@pytest.fixture(scope="module")
+def ingested(topology):
+    """The six days delivered to the S3 landing zone and ingested through the REST API:
+    the ingest DAG's run ids (in date order) and the runs as the API shows them."""
+    ctx, api = topology, topology["api"]
+    for ds in DAYS:
+        simulator.deliver_features(ctx["lake"], ds)
+        simulator.deliver_outcomes(ctx["lake"], ds)
+    auth = login(api)
+    for dag_id in (INGEST, TRAIN):
+        requests.patch(f"{api}/api/v2/dags/{dag_id}", json={"is_paused": False}, headers=auth, timeout=30).raise_for_status()
+    t0 = time.monotonic()
+    # triggered in date order; the ingest DAG's max_active_runs=1 runs them one at a time
+    run_ids = [trigger(api, auth, INGEST, ds, {}) for ds in DAYS]
+    runs = wait_runs(ctx, auth, INGEST, run_ids, seconds=900)
+    ctx["timings"][f"ingest ({len(DAYS)} days)"] = time.monotonic() - t0
+    return {"run_ids": run_ids, "runs": runs}
+
+
+def test_the_flights_dags_run_on_celery_workers_with_postgres_an_mlflow_server_and_s3(topology, ingested, capsys):
     import boto3
     from mlflow.tracking import MlflowClient
 
@@ -379,20 +398,9 @@ def test_the_flights_dags_run_on_celery_workers_with_postgres_an_mlflow_server_a
     from mlgate.train import RUN_TAG
 
     ctx, api = topology, topology["api"]
-    timings, lake = ctx["timings"], ctx["lake"]
-    for ds in DAYS:
-        simulator.deliver_features(lake, ds)
-        simulator.deliver_outcomes(lake, ds)
+    timings, ingest_runs = ctx["timings"], ingested["run_ids"]
     auth = login(api)
-    for dag_id in (INGEST, TRAIN):
-        requests.patch(f"{api}/api/v2/dags/{dag_id}", json={"is_paused": False}, headers=auth, timeout=30).raise_for_status()
-
-    t0 = time.monotonic()
-    # triggered in date order; the ingest DAG's max_active_runs=1 runs them one at a time
-    ingest_runs = [trigger(api, auth, INGEST, ds, {}) for ds in DAYS]
-    runs = wait_runs(ctx, auth, INGEST, ingest_runs, seconds=900)
-    timings[f"ingest ({len(DAYS)} days)"] = time.monotonic() - t0
-    starts = [runs[r]["start_date"] for r in ingest_runs]
+    starts = [ingested["runs"][r]["start_date"] for r in ingest_runs]
     assert starts == sorted(starts), "ingest runs must run in date order"
 
     t0 = time.monotonic()
@@ -461,6 +469,8 @@ def tries(api: str, auth: dict, dag_id: str, run_id: str, task_id: str) -> list[
 def candidate_runs(client, key: str) -> list:
     """The MLflow runs of the train DAG run `key` (dag_id/run_id), any status."""
     experiment = client.get_experiment_by_name(MODEL)
+    if experiment is None:  # no candidate has started yet
+        return []
     return client.search_runs([experiment.experiment_id], filter_string=f"tags.`mlgate.airflow_run` = '{key}'")
 
 
@@ -470,7 +480,7 @@ def unfinished_runs(client) -> list[str]:
             for r in client.search_runs([experiment.experiment_id], max_results=1000) if r.info.status == "RUNNING"]
 
 
-def test_a_worker_killed_while_training_the_task_is_retried_on_the_other_without_a_duplicate(topology, capsys):
+def test_a_worker_killed_while_training_the_task_is_retried_on_the_other_without_a_duplicate(topology, ingested, capsys):
     """SIGKILL to a Celery worker's whole process group (the worker, its pool and the task
     runner: a machine lost) while `train_candidate` is inside its MLflow run. The scheduler
     fails the task once its heartbeats stop, the retry runs on the other worker, and the
@@ -516,7 +526,7 @@ def test_a_worker_killed_while_training_the_task_is_retried_on_the_other_without
               f"one version, v{versions[0].version}")
 
 
-def test_the_mlflow_server_down_for_a_while_the_run_still_completes(topology, capsys):
+def test_the_mlflow_server_down_for_a_while_the_run_still_completes(topology, ingested, capsys):
     """The MLflow server stops while `train_candidate` runs and comes back 45 s later (same
     database and bucket): the tasks wait or retry, the run succeeds, with one model version
     and no MLflow run left RUNNING."""
