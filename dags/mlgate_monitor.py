@@ -1,18 +1,27 @@
 """
-### mlgate monitor: late labels, live quality, drift, retrain requests
+### mlgate monitor: data checks, late labels, live quality, drift, retrain requests
 
-Joins the labels that have arrived to the served predictions, measures live quality and
-drift per feature against the champion's training data, and writes a report to
-`reports/<model>-monitor/`. When the spec's thresholds are crossed outside the cool-down,
+Checks the window's data first (a quarantined day is never counted; a feature far more
+often missing than in training is a data problem, left out of drift), joins the labels
+that have matured to the champion's served predictions (live quality with intervals, per
+slice; the challenger's shadow predictions beside it), and tests drift per feature and on
+the predictions against the champion's training data, at the spec's false-alarm rate.
+The report (JSON and HTML) goes to `reports/<model>-monitor/` and to MLflow
+(`<model>-monitor`).
+
 `request_retrain` emits the *retrain request* Asset (reasons in its extra), on which the
-train DAG is scheduled; otherwise it is skipped and says why.
+train DAG is scheduled, only when the evidence persists (k of the last n runs), outside
+the cool-down after the last training, and while the Airflow Variable
+`mlgate_<model>_retraining_paused` is not "true"; otherwise it is skipped and says why.
+An alert with its runbook goes out from `measure`'s success callback (point it at your
+channel with `MLGATE_ALERT_CALLBACK` or `MLGATE_ALERT_WEBHOOK`).
 """
 
 from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from mlgate import dagkit
+from mlgate import alerts, dagkit
 from mlgate.spec import load_all_specs
 
 
@@ -31,16 +40,15 @@ def build(spec):
         default_args=dagkit.DEFAULT_ARGS,
     )
     def monitor():
-        @task
+        @task(on_success_callback=alerts.monitor_alert(spec))
         def measure(**context) -> dict:
-            from mlgate.monitor import monitor_day
+            from mlgate.monitor import monitor_day, summary_lines
 
             lake, settings = dagkit.lake_and_settings()
-            report = monitor_day(lake, settings, spec, dagkit.run_ds(context), dagkit.run_info(context))
-            live = report.get("live", {})
-            print(f"live: {live}; drifted share: {report.get('drift', {}).get('drifted_share')}; "
-                  f"retrain: {report['retrain']} {report['reasons']} {report['quiet_reasons']}")
-            return {k: report[k] for k in ("ds", "retrain", "reasons", "quiet_reasons")}
+            report = monitor_day(lake, settings, spec, dagkit.run_ds(context), dagkit.run_info(context),
+                                 paused=dagkit.retraining_paused(spec), pause_variable=dagkit.pause_variable(spec))
+            print("\n".join(summary_lines(report)))
+            return {k: report[k] for k in ("ds", "retrain", "reasons", "quiet_reasons", "paused")}
 
         @task(outlets=[request])
         def request_retrain(report: dict, **context) -> dict:

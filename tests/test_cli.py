@@ -61,6 +61,8 @@ def test_validate_an_empty_or_binary_file_is_a_rejection_not_a_traceback(tmp_pat
     (["validate", "--spec", "flights", "--ds", "2013-03-05", "--data", "/no/such.csv"], "no such file"),
     (["drift", "--spec", "flights", "--reference", "/no/such", "--current", "/no/such"], "no such file or directory"),
     (["validate", "--spec", "flights"], "required"),
+    (["drift", "--spec", "flights", "--current", "x.csv"], "give --reference and --current"),
+    (["drift", "--spec", "flights", "--report", "2013-03-05", "--lake", "file:///no/such/lake"], "run the monitor DAG"),
 ])
 def test_usage_errors_exit_2_with_a_message(args, words):
     out = mlgate(*args)
@@ -77,9 +79,12 @@ def test_drift_json_contract_and_a_unit_change(landing, tmp_path):
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert {"drift", "features"} <= set(result)
-    assert set(result["features"][0]) == {"name", "method", "statistic", "threshold", "drifted"}
+    assert {"name", "method", "statistic", "threshold", "p_value", "drifted", "bins", "reference_shares",
+            "current_shares"} <= set(result["features"][0])
     by_name = {f["name"]: f for f in result["features"]}
     assert by_name["temp"]["drifted"] is True and by_name["carrier"]["drifted"] is False
+    assert by_name["temp"]["method"] == "ks" and by_name["carrier"]["method"] == "jensen_shannon"
+    assert "temp" in result["drifted"] and result["false_alarm_rate"] == 0.01
 
 
 def test_drift_of_data_against_itself_is_none(landing):

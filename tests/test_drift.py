@@ -1,30 +1,77 @@
 import numpy as np
 import pandas as pd
+import pytest
 
 from mlgate import drift
 
 
 def frames(seed=0, n=5000, shift=0.0, mix=(0.5, 0.3, 0.2)):
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({"temp": rng.normal(50 + shift, 10, n), "origin": rng.choice(["EWR", "JFK", "LGA"], n, p=mix)})
+    visib = np.where(rng.random(n) < 0.83, 10.0, rng.choice([0.5, 1, 2, 5, 8, 9], n))  # a heap of ties, like visib
+    return pd.DataFrame({"temp": rng.normal(50 + shift, 10, n), "visib": visib,
+                         "origin": rng.choice(["EWR", "JFK", "LGA"], n, p=mix)})
 
 
-def test_same_distribution_does_not_drift():
-    ref = drift.profile(frames(0), ["temp"], ["origin"])
-    result = drift.summarize(drift.compare(ref, frames(1), 0.25), 0.5)
-    assert result["drift"] is False and all(f["statistic"] < 0.05 for f in result["features"])
+def check(reference, current, rate=0.05, **kw):
+    return drift.compare_samples(reference, current, ["temp", "visib"], ["origin"], rate, **kw)
 
 
-def test_a_unit_change_and_a_mix_change_drift():
-    ref = drift.profile(frames(0), ["temp"], ["origin"])
-    current = frames(1, mix=(0.1, 0.1, 0.8)).assign(temp=lambda f: (f["temp"] - 32) / 1.8)  # Fahrenheit to Celsius
-    result = drift.summarize(drift.compare(ref, current, 0.25), 0.5)
-    assert result["drift"] is True
-    assert {f["name"]: f["drifted"] for f in result["features"]} == {"temp": True, "origin": True}
+@pytest.mark.parametrize("n", [300, 5000, 100_000])
+def test_false_alarms_stay_within_the_rate_at_every_size(n):
+    pairs = 40 if n < 100_000 else 15
+    alarms = [check(frames(2 * i, n), frames(2 * i + 1, n))["drift"] for i in range(pairs)]
+    assert sum(alarms) <= max(2, round(0.05 * pairs * 2))  # at most about twice the rate's share
 
 
-def test_new_categories_and_missing_values_count():
-    ref = drift.profile(frames(0), ["temp"], ["origin"])
+def test_a_quarter_of_a_standard_deviation_a_unit_change_and_a_mix_change_are_found():
+    ref = frames(0, 10_000)
+    assert check(ref, frames(1, 10_000, shift=2.5))["drifted"] == ["temp"]          # +0.25 sd
+    celsius = frames(1, 10_000).assign(temp=lambda f: (f["temp"] - 32) / 1.8)
+    assert check(ref, celsius)["drifted"] == ["temp"]
+    assert check(ref, frames(1, 10_000, mix=(0.45, 0.3, 0.25)))["drifted"] == ["origin"]
+
+
+def test_the_threshold_follows_the_number_of_rows():
+    small = {f["name"]: f["threshold"] for f in check(frames(0, 500), frames(1, 500))["features"]}
+    large = {f["name"]: f["threshold"] for f in check(frames(0, 50_000), frames(1, 50_000))["features"]}
+    assert all(large[name] < small[name] / 5 for name in small)
+
+
+def test_new_categories_and_missing_values_are_counted_apart():
+    ref = drift.profile(frames(0), ["temp", "visib"], ["origin"])
     current = frames(1).assign(origin="ZZZ", temp=np.nan)
-    stats = {f.name: f.statistic for f in drift.compare(ref, current, 0.25)}
-    assert stats["origin"] > 1 and stats["temp"] > 1
+    result = {f["name"]: f for f in drift.compare(ref, current, 0.05, 0.0)["features"]}
+    assert result["temp"]["drifted"] and result["temp"]["missing_share"] == 1.0
+    assert result["origin"]["drifted"] and result["origin"]["current_shares"][-1] == 1.0  # the "other" bin
+    assert result["origin"]["missing_share"] == 0.0
+
+
+def test_a_feature_drifts_only_beyond_the_weeks_of_the_reference():
+    rng = np.random.default_rng(0)
+    weeks = [pd.DataFrame({"temp": rng.normal(30 + 3 * w, 10, 4000), "visib": 10.0, "origin": "EWR"}) for w in range(8)]
+    reference = pd.concat(weeks, ignore_index=True)
+    chunks = pd.Series(np.repeat(np.arange(8), 4000))
+    like_a_week = pd.DataFrame({"temp": rng.normal(39, 10, 4000), "visib": 10.0, "origin": "EWR"})
+    beyond = pd.DataFrame({"temp": rng.normal(60, 10, 4000), "visib": 10.0, "origin": "EWR"})
+    without = check(reference, like_a_week)
+    assert without["drifted"] == ["temp"]  # chance alone: eight different weeks are not one distribution
+    calibrated = check(reference, like_a_week, chunks=chunks)
+    temp = next(f for f in calibrated["features"] if f["name"] == "temp")
+    assert calibrated["drifted"] == [] and temp["week_threshold"] > temp["chance_threshold"]
+    assert check(reference, beyond, chunks=chunks)["drifted"] == ["temp"]
+
+
+def test_the_verdict_weighs_features_by_importance():
+    ref = drift.profile(frames(0), ["temp", "visib"], ["origin"], importance={"temp": 90.0, "visib": 5.0, "origin": 5.0})
+    unimportant = drift.compare(ref, frames(1, mix=(0.2, 0.3, 0.5)), 0.05, 0.15)
+    assert unimportant["drifted"] == ["origin"] and unimportant["drifted_share"] == 0.05 and unimportant["drift"] is False
+    important = drift.compare(ref, frames(1, shift=5), 0.05, 0.15)
+    assert important["drifted"] == ["temp"] and important["drifted_share"] == 0.9 and important["drift"] is True
+
+
+def test_features_left_out_are_neither_tested_nor_required():
+    ref = drift.profile(frames(0), ["temp", "visib"], ["origin"])
+    result = drift.compare(ref, frames(1).drop(columns=["visib"]), 0.05, 0.0, skip={"visib": "a broken feed"})
+    assert [f["name"] for f in result["features"]] == ["temp", "origin"] and result["skipped"] == {"visib": "a broken feed"}
+    with pytest.raises(ValueError, match="lacks the reference's feature"):
+        drift.compare(ref, frames(1).drop(columns=["visib"]), 0.05, 0.0)

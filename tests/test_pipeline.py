@@ -125,11 +125,28 @@ def test_scoring_and_monitoring(world):
     assert set(predictions["model_version"]) == {champion(world)} and predictions["feature_hash"].str.len().eq(16).all()
     assert score_day(lake, settings, spec, "2013-01-24", run_info("score-again"))["unchanged"] is True
 
+    for ds in ("2013-01-21", "2013-01-22", "2013-01-23"):
+        score_day(lake, settings, spec, ds, run_info("score"))
     report = monitor_day(lake, settings, spec, "2013-01-24", run_info("monitor"))
-    assert report["live"]["labelled_rows"] == len(predictions) and 0.5 < report["live"]["auc"] < 1
+    mature_rows = sum(len(simulator.day_frames(d)[0]) for d in ("2013-01-21", "2013-01-22"))
+    live = report["live"]
+    assert live["mature_days"][-1] == "2013-01-22"  # outcomes of the last two days are not mature yet
+    assert live["labelled_rows"] == live["predicted_rows"] == mature_rows and live["coverage"] == 1.0
+    assert live["auc_low"] < live["auc"] < live["auc_high"] and 0.5 < live["auc"] < 1
+    assert {"origin=EWR", "origin=JFK", "origin=LGA"} <= set(live["slices"])
     assert {f["name"] for f in report["drift"]["features"]} == set(spec.feature_names)
+    assert report["drift"]["predictions"]["method"] == "ks"
+    assert abs(sum(f["importance"] for f in report["drift"]["features"]) - 1) < 1e-3
     assert report["retrain"] is False  # trained today: inside the cool-down whatever the drift
-    assert lake.exists("reports", f"{spec.model}-monitor", "2013-01-24", "report.json")
+    assert lake.exists("reports", f"{spec.model}-monitor", "2013-01-24", "drift_report.html")
+    page = lake.read_bytes("reports", f"{spec.model}-monitor", "2013-01-24", "drift_report.html").decode()
+    assert page.count("<svg") == len(spec.feature_names) + 1 and "Live quality" in page
+    import mlflow
+
+    monitored = mlflow.search_runs(experiment_names=[f"{spec.model}-monitor"], output_format="list")
+    assert [r.info.run_id for r in monitored] == [report["mlflow_run_id"]]
+    again = monitor_day(lake, settings, spec, "2013-01-24", run_info("monitor-again"))
+    assert again["mlflow_run_id"] == report["mlflow_run_id"] and again["drift"] == report["drift"]
 
 
 def test_a_redelivered_day_that_fails_leaves_validated(world):

@@ -109,29 +109,50 @@ def _read_all(path: Path):
 
 def cmd_drift(args) -> int:
     from mlgate import drift
-    from mlgate.features import model_matrix, schema_for
+    from mlgate.features import schema_for
 
     spec = _spec(args.spec)
+    if args.report:
+        return _print_monitor_report(spec, args)
+    if not (args.reference and args.current):
+        raise UsageError("give --reference and --current (two sets of files), or --report DS (a monitored day)")
     reference, current = _read_all(Path(args.reference)), _read_all(Path(args.current))
     schema = schema_for(spec, reference)
     try:
-        ref_matrix, cur_matrix = model_matrix(reference, schema), model_matrix(current, schema)
+        ref_inputs, cur_inputs = drift.inputs(reference, schema), drift.inputs(current, schema)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     cfg = spec.section("monitoring")["drift"]
     window = int(spec.section("monitoring")["window_days"])
     chunks = drift.week_chunks(reference["ds"], window) if reference.get("ds") is not None else None
     if chunks is not None and chunks.nunique() < 2:
-        chunks = None  # one week of reference: nothing to calibrate on, the spec's threshold alone
-    ref_profile = drift.reference_for(ref_matrix, schema, int(cfg["bins"]), chunks)
-    result = drift.summarize(drift.compare(ref_profile, cur_matrix, float(cfg["threshold"])), float(cfg["min_drifted_share"]))
-    result.update({"reference_rows": int(len(reference)), "current_rows": int(len(current))})
+        chunks = None  # one week of reference: chance is the only yardstick
+    result = drift.compare_samples(ref_inputs, cur_inputs, schema.numeric + list(schema.derived), schema.categorical,
+                                   float(cfg["false_alarm_rate"]), float(cfg["min_drifted_share"]), int(cfg["bins"]),
+                                   chunks, seed=int(spec.section("training")["seed"]))
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"drift: {'YES' if result['drift'] else 'no'} ({result['drifted_share']:.0%} of features drifted)")
+        print(f"drift: {'YES' if result['drift'] else 'no'} ({result['drifted_share']:.0%} of features drifted, "
+              f"false-alarm rate {result['false_alarm_rate']}, {result['rows']} rows against {result['reference_rows']})")
         for f in result["features"]:
-            print(f"  {f['name']:<16} {f['method']} {f['statistic']:>9.4f}  threshold {f['threshold']}  {'DRIFT' if f['drifted'] else ''}")
+            print(f"  {f['name']:<16} {f['method']:<15} {f['statistic']:>8.4f}  threshold {f['threshold']:.4f}"
+                  f"  p {f['p_value']:<9.3g} {'DRIFT' if f['drifted'] else ''}")
+    return EXIT_OK
+
+
+def _print_monitor_report(spec, args) -> int:
+    """The monitor's report of one day, as the monitor DAG wrote it to the lake."""
+    from mlgate.lake import Lake, LakeError
+    from mlgate.monitor import REPORT_FILE, report_name, summary_lines
+    from mlgate.settings import load_settings
+
+    try:
+        lake = Lake.from_uri(args.lake or load_settings().lake_uri)
+        report = json.loads(lake.read_bytes("reports", report_name(spec), args.report, REPORT_FILE))
+    except LakeError as exc:
+        raise UsageError(f"{exc}; run the monitor DAG for {args.report} first") from None
+    print(json.dumps(report, indent=2) if args.json else "\n".join(summary_lines(report)))
     return EXIT_OK
 
 
@@ -266,11 +287,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help='print {"success", "ds", "rows", "failures": [...]}')
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("drift", help="per-feature drift of current data against a reference")
+    p = sub.add_parser("drift", help="per-feature drift of current data against a reference, or a monitored day's report")
     p.add_argument("--spec", required=True)
-    p.add_argument("--reference", required=True, help="a file or a folder of partitions")
-    p.add_argument("--current", required=True, help="a file or a folder of partitions")
-    p.add_argument("--json", action="store_true", help='print {"drift", "features": [...]}')
+    p.add_argument("--reference", help="a file or a folder of partitions (ds=YYYY-MM-DD/...: calibrated week by week)")
+    p.add_argument("--current", help="a file or a folder of partitions")
+    p.add_argument("--report", type=_date, metavar="DS", help="print the monitor's report of this day from the lake instead")
+    p.add_argument("--lake", help="lake URI for --report (default: MLGATE_LAKE_URI)")
+    p.add_argument("--json", action="store_true", help='print {"drift", "drifted_share", "features": [...], ...} '
+                                                       '(with --report: the whole report, as the monitor wrote it)')
     p.set_defaults(func=cmd_drift)
 
     p = sub.add_parser("simulate", help="deliver 2013 flights and outcomes into the landing zone")

@@ -39,6 +39,17 @@ def retrain_request_asset(spec: Spec) -> Asset:
     return Asset(name=f"{spec.model}.retrain_request", uri=f"mlgate://{spec.model}/retrain_request")
 
 
+def pause_variable(spec: Spec) -> str:
+    """The Airflow Variable that pauses automatic retraining of a model ("true" pauses)."""
+    return f"mlgate_{spec.model}_retraining_paused"
+
+
+def retraining_paused(spec: Spec) -> bool:
+    from airflow.sdk import Variable
+
+    return str(Variable.get(pause_variable(spec), default="false")).strip().lower() in ("true", "1", "yes", "on")
+
+
 def run_ds(context) -> str:
     """The day a run is about: `ds` from the run's conf (it must be a real date,
     YYYY-MM-DD), the logical date, the triggering asset event's `ds`, or the day the run

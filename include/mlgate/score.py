@@ -1,5 +1,7 @@
 """Batch scoring: the champion scores a validated day. Each prediction carries a
-prediction id, the model version, the MLflow run id and a hash of its inputs."""
+prediction id, the model version, the MLflow run id, a hash of its inputs and the slice
+columns. When there is a challenger, it scores the same rows in shadow: its predictions
+go to their own feed (`predictions/<model>-shadow/`) and are never served."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ def prediction_frame(spec: Spec, features: pd.DataFrame, scores, version: str, r
     """Predictions with their ids: the same inputs and model give the same rows."""
     ids = features[spec.id_column].astype(str)
     input_hash = pd.util.hash_pandas_object(features[spec.raw_feature_columns], index=False).astype("uint64")
+    slices = {c: features[c].astype(str).to_numpy() for c in spec.raw.get("slices", []) if c in features.columns}
     return pd.DataFrame({
         "prediction_id": [hashlib.sha1(f"{spec.model}|{version}|{i}".encode()).hexdigest()[:20] for i in ids],
         spec.id_column: ids.to_numpy(),
@@ -33,7 +36,25 @@ def prediction_frame(spec: Spec, features: pd.DataFrame, scores, version: str, r
         "model_version": str(version),
         "mlflow_run_id": run_id,
         "feature_hash": input_hash.map(lambda h: f"{h:016x}").to_numpy(),
+        **slices,
     })
+
+
+def shadow_name(spec: Spec) -> str:
+    """The feed of the challenger's shadow predictions (kept apart from the served ones)."""
+    return f"{spec.model}-shadow"
+
+
+def score_with(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dict, features: pd.DataFrame,
+               model_version, feed: str) -> dict:
+    """Score the day's `features` with a registered version and commit them to `feed`."""
+    version = str(model_version.version)
+    model = load_model(settings.tracking_uri, spec.model, version)
+    predictions = prediction_frame(spec, features, model.predict(features), version, model_version.run_id, ds)
+    source = lake.read_lineage("validated", spec.model, ds)
+    return lake.commit_frame("predictions", feed, ds, PREDICTIONS_FILE, predictions,
+                             {**run, "model_version": version, "mlflow_run_id": model_version.run_id,
+                              "features_sha256": source["files"]})
 
 
 def score_day(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dict, rescore: bool = False) -> dict:
@@ -43,14 +64,14 @@ def score_day(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dict, re
         return {**lake.read_lineage("predictions", spec.model, ds), "unchanged": True}
     if not lake.exists("validated", spec.model, ds):
         raise LakeError(f"{spec.model}: no validated partition for {ds}; ingest it first (was it quarantined?)")
-    champion = registry.alias_version(registry.client_for(settings), spec.model, registry.CHAMPION)
+    client = registry.client_for(settings)
+    champion = registry.alias_version(client, spec.model, registry.CHAMPION)
     if champion is None:
         raise NoChampion(f"{spec.model}: no champion yet; run the train DAG first")
     features = lake.read_frame("validated", spec.model, ds, FEATURES_FILE)
-    version = str(champion.version)
-    model = load_model(settings.tracking_uri, spec.model, version)
-    predictions = prediction_frame(spec, features, model.predict(features), version, champion.run_id, ds)
-    source = lake.read_lineage("validated", spec.model, ds)
-    return lake.commit_frame("predictions", spec.model, ds, PREDICTIONS_FILE, predictions,
-                             {**run, "model_version": version, "mlflow_run_id": champion.run_id,
-                              "features_sha256": source["files"]})
+    lineage = score_with(lake, settings, spec, ds, run, features, champion, spec.model)
+    challenger = registry.alias_version(client, spec.model, registry.CHALLENGER)
+    if challenger is not None and str(challenger.version) != str(champion.version):
+        shadow = score_with(lake, settings, spec, ds, run, features, challenger, shadow_name(spec))
+        lineage = {**lineage, "shadow_version": shadow["model_version"]}
+    return lineage

@@ -23,6 +23,14 @@ HISTORY_KEYS = {"days", "min_days", "distribution_columns", "numeric_margin", "s
                 "new_category_columns", "max_new_category_share", "min_coverage", "positive_rate_margin",
                 "positive_rate_upper_margin"}
 CONTRACT_KEYS = {"columns", "max_null_share", "row_count", "history", "relations", "timestamp_in_day"}
+MONITORING_NUMBERS = (  # field, lowest, highest
+    ("window_days", 1, 366), ("label_maturity_days", 0, 366), ("cooldown_days", 0, 366),
+    ("drift.bins", 2, 100), ("drift.false_alarm_rate", 1e-6, 0.5), ("drift.min_drifted_share", 0, 1),
+    ("drift.min_rows", 1, 10**9), ("integrity.max_missing_increase", 0, 1),
+    ("live_quality.max_auc_drop", 0, 1), ("live_quality.min_labelled_rows", 1, 10**9),
+    ("live_quality.min_coverage", 0, 1), ("live_quality.min_slice_rows", 1, 10**9),
+    ("persistence.k", 1, 100), ("persistence.n", 1, 100),
+)
 REQUIRED_SECTIONS = (
     "model", "schedule", "source", "keys", "label", "features", "forbidden",
     "contract", "training", "evaluation", "monitoring",
@@ -228,6 +236,20 @@ def _check(path: Path, raw: dict) -> None:
             dt.date.fromisoformat(str(day))
         except ValueError:
             raise _fail(path, "evaluation.golden_days", f"{day!r} is not a date", "Write dates as YYYY-MM-DD.") from None
+    _check_monitoring(path, raw["monitoring"])
+
+
+def _check_monitoring(path: Path, monitoring: dict) -> None:
+    """Every monitoring threshold is present and a number in its range."""
+    for field_path, low, high in MONITORING_NUMBERS:
+        value = monitoring
+        for part in field_path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise _fail(path, f"monitoring.{field_path}", f"got {value!r}", f"Write a number from {low} to {high}.")
+    k, n = monitoring["persistence"]["k"], monitoring["persistence"]["n"]
+    if k > n:
+        raise _fail(path, "monitoring.persistence", f"k={k} is more than n={n}", "A request needs k of the last n runs: k <= n.")
 
 
 def load_spec(name_or_path: str | Path, specs_dir: Path | None = None) -> Spec:

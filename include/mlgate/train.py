@@ -121,16 +121,17 @@ def window_lineage(lake: Lake, spec: Spec, days: list[str]) -> list[dict]:
     return out
 
 
-def ensure_experiment(settings: Settings, spec: Spec) -> str:
-    """The model's MLflow experiment (created with its artifact location, or with the
-    tracking server's when settings.artifacts_uri is None)."""
+def ensure_experiment(settings: Settings, spec: Spec, name: str | None = None) -> str:
+    """The model's MLflow experiment, or the experiment `name` (created with its artifact
+    location, or with the tracking server's when settings.artifacts_uri is None)."""
     import mlflow
 
+    name = name or spec.model
     mlflow.set_tracking_uri(settings.tracking_uri)
-    exp = mlflow.get_experiment_by_name(spec.model)
+    exp = mlflow.get_experiment_by_name(name)
     if exp is None:
-        location = f"{settings.artifacts_uri.rstrip('/')}/{spec.model}" if settings.artifacts_uri else None
-        return mlflow.create_experiment(spec.model, artifact_location=location, tags={"mlgate.spec": str(spec.path.name)})
+        location = f"{settings.artifacts_uri.rstrip('/')}/{name}" if settings.artifacts_uri else None
+        return mlflow.create_experiment(name, artifact_location=location, tags={"mlgate.spec": str(spec.path.name)})
     return exp.experiment_id
 
 
@@ -189,10 +190,7 @@ def fit_and_register(lake: Lake, settings: Settings, spec: Spec, window: Window,
     label = spec.section("label")["name"]
     experiment_id = ensure_experiment(settings, spec)
     lineage = window_lineage(lake, spec, window.train_days)
-    matrix = model_matrix(frame, schema)
-    monitoring = spec.section("monitoring")
-    reference = drift.reference_for(matrix, schema, int(monitoring["drift"]["bins"]),
-                                    drift.week_chunks(frame["ds"], int(monitoring["window_days"])))
+    reference = drift_reference(spec, frame, booster, schema)
     example = frame[schema.input_columns].head(5)
     with tempfile.TemporaryDirectory() as tmp, mlflow.start_run(experiment_id=experiment_id,
                                                                 run_name=f"{spec.model}-{ds}-{trigger}") as active:
@@ -234,6 +232,19 @@ def fit_and_register(lake: Lake, settings: Settings, spec: Spec, window: Window,
     version = str(mlflow.register_model(info_model.model_uri, spec.model, tags=tags).version)
     registry.client_for(settings).set_registered_model_alias(spec.model, registry.CHALLENGER, version)
     return {"version": version, "run_id": run_id, "reused": False, "window": asdict(window), **info}
+
+
+def drift_reference(spec: Spec, frame: pd.DataFrame, booster, schema) -> dict:
+    """The monitor's reference: the window's features and the model's own predictions on
+    them, calibrated week by week, with the booster's feature importance (total gain)."""
+    from mlgate.serving import predict_proba
+
+    monitoring = spec.section("monitoring")
+    return drift.profile(drift.inputs(frame, schema), schema.numeric + list(schema.derived), schema.categorical,
+                         int(monitoring["drift"]["bins"]),
+                         chunks=drift.week_chunks(frame["ds"], int(monitoring["window_days"])),
+                         importance=booster.get_score(importance_type="total_gain"),
+                         predictions=pd.Series(predict_proba(booster, schema, frame), index=frame.index))
 
 
 def load_reference_profile(settings: Settings, run_id: str) -> dict:
