@@ -214,15 +214,11 @@ def evidence(report: dict, cfg: dict, eval_auc: float | None) -> list[str]:
 
 
 def earlier_evidence(lake: Lake, spec: Spec, ds: str, champion: str, runs: int) -> list[str]:
-    """Days among the `runs` monitor runs before `ds` whose report, about this same
-    champion, found evidence."""
-    days = []
-    for d in window_days(_days_before(ds, 1), runs):
-        if lake.exists("reports", report_name(spec), d):
-            earlier = json.loads(lake.read_bytes("reports", report_name(spec), d, REPORT_FILE))
-            if earlier.get("champion") == champion and earlier.get("evidence"):
-                days.append(d)
-    return days
+    """Days of the `runs` monitor reports before `ds` (daily or not) that found evidence
+    against this same champion."""
+    earlier = [d for d in lake.list_partitions("reports", report_name(spec)) if d < ds][-runs:] if runs > 0 else []
+    reports = [json.loads(lake.read_bytes("reports", report_name(spec), d, REPORT_FILE)) for d in earlier]
+    return [r["ds"] for r in reports if r.get("champion") == champion and r.get("evidence")]
 
 
 def decide(report: dict, cfg: dict, last_training: str | None, paused: bool, earlier: list[str]) -> dict:

@@ -1,0 +1,120 @@
+"""The monitor on the real 2013 timeline: a champion trained on January is watched weekly
+from February to June, with real predictions and real late labels.
+
+January goes through the real gate (the champion is trained and judged on it); the
+days after it are written straight to the validated and outcomes zones, as the gate
+would, to keep the test short, except the broken deliveries, which go through the gate.
+"""
+
+import json
+
+import pytest
+
+from mlgate import drift, incidents, ingest, registry, simulator
+from mlgate.evaluate import apply_decision, evaluate_candidate
+from mlgate.lake import Lake
+from mlgate.monitor import champion_schema, monitor_day, report_name
+from mlgate.score import score_day
+from mlgate.train import load_reference_profile, train_candidate
+
+BROKEN = ("2013-03-05", "2013-03-06")   # distances delivered in kilometres: quarantined by the gate
+WEEKLY = simulator.dates("2013-02-07", "2013-06-30")[::7]
+
+
+def run_info(name):
+    return {"dag_id": "test", "run_id": name, "try_number": 1}
+
+
+@pytest.fixture(scope="module")
+def timeline(tmp_path_factory):
+    import os
+
+    from mlgate.settings import load_settings
+    from mlgate.spec import load_spec
+
+    home = tmp_path_factory.mktemp("monitoring")
+    env = {"MLGATE_HOME": str(home), "MLGATE_LAKE_URI": f"file://{home / 'lake'}",
+           "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}", "MLGATE_ARTIFACTS_URI": str(home / "mlartifacts")}
+    settings = load_settings({**os.environ, **env})
+    lake, spec = Lake.from_uri(settings.lake_uri), load_spec("flights")
+    for ds in simulator.dates("2013-01-01", "2013-01-31"):
+        simulator.deliver_features(lake, ds)
+        simulator.deliver_outcomes(lake, ds)
+        ingest.land_features(lake, spec, ds, run_info("ingest"))
+        ingest.gate_features(lake, spec, ds, run_info("ingest"))
+        ingest.land_outcomes(lake, spec, ds, run_info("ingest"))
+    label = ingest.with_label(spec)
+    for ds in simulator.dates("2013-02-01", "2013-06-30"):
+        features, outcomes = simulator.day_frames(ds)
+        if ds in BROKEN:
+            lake.write_landing("flights", ds, "flights.csv", incidents.distance_in_km(ds))
+            ingest.land_features(lake, spec, ds, run_info("ingest"))
+            with pytest.raises(ingest.GateRejected):
+                ingest.gate_features(lake, spec, ds, run_info("ingest"))
+        else:
+            lake.commit_frame("validated", spec.model, ds, ingest.FEATURES_FILE, features, run_info("ingest"))
+        lake.commit_frame("outcomes", spec.model, ds, ingest.LABELS_FILE, label(outcomes), run_info("ingest"))
+    first = train_candidate(lake, settings, spec, "2013-02-01", run_info("train"), "test")
+    decision = evaluate_candidate(lake, settings, spec, first["version"], first["window"])
+    assert decision.outcome == "promote", decision.sentence
+    apply_decision(lake, settings, spec, decision, run_info("train"))
+    for ds in simulator.dates("2013-02-01", "2013-06-30"):
+        if ds not in BROKEN:
+            score_day(lake, settings, spec, ds, run_info("score"))
+    reports = {ds: monitor_day(lake, settings, spec, ds, run_info("monitor")) for ds in WEEKLY}
+    return {"lake": lake, "settings": settings, "spec": spec, "reports": reports, "champion": first["version"]}
+
+
+def test_quiet_through_winter_and_a_request_when_spring_changes_the_flights(timeline):
+    reports = timeline["reports"]
+    winter = [r for ds, r in reports.items() if ds < "2013-04-01"]
+    spring = [r for ds, r in reports.items() if ds >= "2013-04-15"]
+    assert len(winter) == 8 and not any(r["retrain"] for r in winter), [r["reasons"] for r in winter if r["retrain"]]
+    assert sum(r["retrain"] for r in spring) >= len(spring) - 2
+    first = next(r for r in spring if r["retrain"])
+    assert first["ds"] <= "2013-04-22" and any(reason.startswith("drift in") for reason in first["reasons"])
+    assert len(first["persistence"]["runs_with_evidence"]) >= 2  # k of the last n runs, never one alone
+    assert first["alert"] == "retrain_requested"
+
+
+def test_every_report_carries_coverage_age_and_intervals(timeline):
+    for r in timeline["reports"].values():
+        live = r["live"]
+        assert live["coverage"] == 1.0 and live["labelled_rows"] > 3000
+        assert live["auc_low"] < live["auc"] < live["auc_high"] and live["rate_low"] < live["positive_rate"] < live["rate_high"]
+        assert all(d <= simulator.dates(r["ds"], r["ds"])[0] for d in live["mature_days"]) and len(live["mature_days"]) == 5
+        assert r["model_age"]["days_since_training_data"] > 0 and r["drift"]["false_alarm_rate"] == 0.01
+
+
+def test_a_rejected_batch_is_never_counted_as_drift(timeline):
+    lake, settings, spec = timeline["lake"], timeline["settings"], timeline["spec"]
+    report = timeline["reports"]["2013-03-07"]
+    assert report["days"]["quarantined"] == list(BROKEN) and not report["retrain"]
+    assert "distance" not in report["drift"]["drifted"] and report["drift"]["rows"] == sum(
+        len(simulator.day_frames(d)[0]) for d in report["days"]["validated"])
+    assert any("2013-03-05 was quarantined" in p for p in report["integrity"]["problems"])
+    # the same window with the broken days counted would have called distance drifted
+    champion = registry.alias_version(registry.client_for(settings), spec.model, registry.CHAMPION)
+    reference = load_reference_profile(settings, champion.run_id)
+    broken = [simulator.day_frames(d)[0] for d in report["days"]["validated"]]
+    broken += [simulator.day_frames(d)[0].assign(distance=lambda f: f["distance"] * 1.609344) for d in BROKEN]
+    import pandas as pd
+
+    counted = drift.compare(reference, drift.inputs(pd.concat(broken), champion_schema(settings, spec, report["champion"])),
+                            0.01, 0.15)
+    assert "distance" in counted["drifted"]
+
+
+def test_the_pause_switch_and_the_cool_down_hold_a_request_back(timeline):
+    lake, settings, spec = timeline["lake"], timeline["settings"], timeline["spec"]
+    ds = next(ds for ds, r in timeline["reports"].items() if r["retrain"])
+    paused = monitor_day(lake, settings, spec, ds, run_info("monitor-paused"), paused=True, pause_variable="mlgate_flights_late_retraining_paused")
+    assert paused["retrain"] is False and paused["alert"] == "retrain_paused" and paused["evidence"]
+    assert any("paused (Airflow Variable mlgate_flights_late_retraining_paused)" in q for q in paused["quiet_reasons"])
+    # a candidate trained a few days ago (promoted or not) starts the cool-down: the request waits
+    train_candidate(lake, settings, spec, simulator.dates("2013-01-01", ds)[-4], run_info("train-recent"), "test")
+    waiting = monitor_day(lake, settings, spec, ds, run_info("monitor-cooldown"))
+    assert waiting["retrain"] is False and waiting["evidence"] and waiting["alert"] is None
+    assert any("the request waits until" in q for q in waiting["quiet_reasons"])
+    stored = json.loads(lake.read_bytes("reports", report_name(spec), ds, "report.json"))
+    assert stored["quiet_reasons"] == waiting["quiet_reasons"]
