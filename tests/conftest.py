@@ -4,6 +4,7 @@ imported anywhere. Nothing outside that temporary folder is touched."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -78,6 +79,13 @@ def airflow_db():
 
     apply(load_settings())
     return SESSION_HOME / "airflow" / "airflow.db"
+
+
+def record_alert(alert: dict) -> None:
+    """An alert channel for tests (MLGATE_ALERT_CALLBACK=conftest:record_alert): appends
+    each alert to the file named by MLGATE_TEST_ALERTS."""
+    with open(os.environ["MLGATE_TEST_ALERTS"], "a") as out:
+        out.write(json.dumps(alert) + "\n")
 
 
 def spec_with(spec, **promotion):

@@ -47,7 +47,8 @@ def build_alert(report: dict) -> dict | None:
     if not kind:
         return None
     book = RUNBOOKS[kind]
-    reasons = report.get("reasons") or report.get("evidence") or report.get("integrity", {}).get("problems", [])
+    reasons = (report.get("integrity", {}).get("problems", []) if kind == "data_integrity"
+               else report.get("reasons") or report.get("evidence", []))
     return {"kind": kind, "title": f"{report['model']} {report['ds']}: {book['title']}", "model": report["model"],
             "ds": report["ds"], "champion": report.get("champion"), "reasons": reasons,
             "quiet_reasons": report.get("quiet_reasons", []), "report": report.get("location"),

@@ -72,12 +72,38 @@ def test_train_makes_the_first_champion_then_score_and_monitor(env):
     predictions = env["lake"].read_frame("predictions", MODEL, "2013-01-23", "predictions.parquet")
     assert set(predictions["model_version"]) == {"1"} and len(predictions) > 800
 
+    assert str(dags["score"].test(logical_date=day("2013-01-21"), run_conf={"rescore": False}).state) == "success"
     monitor = dags["monitor"].test(logical_date=day("2013-01-23"))
     assert str(monitor.state) == "success"
     tis = {ti.task_id: str(ti.state) for ti in monitor.get_task_instances()}
     assert tis == {"measure": "success", "request_retrain": "skipped"}  # inside the cool-down
     report = json.loads(env["lake"].read_bytes("reports", f"{MODEL}-monitor", "2013-01-23", "report.json"))
-    assert report["champion"] == "1" and report["live"]["predicted_rows"] == len(predictions)
+    mature = env["lake"].read_lineage("predictions", MODEL, "2013-01-21")["rows"]
+    assert report["champion"] == "1" and report["live"]["predicted_rows"] == mature  # 01-22 and 01-23 not mature yet
+
+
+def test_the_monitor_reads_the_pause_variable_and_alerts_through_its_callback(env, monkeypatch, tmp_path):
+    from mlgate.ingest import FEATURES_FILE
+
+    lake, dags = env["lake"], env["dags"]
+    monkeypatch.setenv(f"AIRFLOW_VAR_MLGATE_{MODEL.upper()}_RETRAINING_PAUSED", "true")
+    monkeypatch.setenv("MLGATE_ALERT_CALLBACK", "conftest:record_alert")
+    monkeypatch.setenv("MLGATE_TEST_ALERTS", str(tmp_path / "alerts.jsonl"))
+    days = ("2013-01-21", "2013-01-22", "2013-01-23")
+    originals = {ds: lake.read_frame("validated", MODEL, ds, FEATURES_FILE) for ds in days}
+    try:  # the pressure sensor's feed breaks for three days (the gate allows a day without weather)
+        for ds, frame in originals.items():
+            lake.commit_frame("validated", MODEL, ds, FEATURES_FILE, frame.assign(pressure=float("nan")), {"test": "broken feed"})
+        assert str(dags["monitor"].test(logical_date=day("2013-01-23")).state) == "success"
+    finally:
+        for ds, frame in originals.items():
+            lake.commit_frame("validated", MODEL, ds, FEATURES_FILE, frame, {"test": "restored"})
+    report = json.loads(lake.read_bytes("reports", f"{MODEL}-monitor", "2013-01-23", "report.json"))
+    assert report["paused"] is True and any(f"mlgate_{MODEL}_retraining_paused" in q for q in report["quiet_reasons"])
+    assert "pressure" in report["integrity"]["skipped"] and "pressure" not in [f["name"] for f in report["drift"]["features"]]
+    alerts = [json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text().splitlines()]
+    assert [a["kind"] for a in alerts] == ["data_integrity"]
+    assert "pressure: missing in" in alerts[0]["reasons"][-1] and alerts[0]["runbook"]["do"].startswith("Fix or re-deliver")
 
 
 @pytest.mark.parametrize("scenario, check", [
