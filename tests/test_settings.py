@@ -2,7 +2,7 @@
 
 from mlgate.airflow_env import airflow_env
 from mlgate.settings import load_settings
-from mlgate.topology import celery_env, mlflow_server_command, new_secrets, worker_env, worker_hostname
+from mlgate.topology import celery_env, mlflow_server_command, mlflow_server_env, new_secrets, worker_env, worker_hostname
 
 
 def test_local_defaults_put_the_artifacts_under_the_home(tmp_path):
@@ -51,7 +51,16 @@ def test_worker_hostname(monkeypatch):
 
 
 def test_the_mlflow_server_serves_the_artifacts_from_s3():
-    cmd = mlflow_server_command("postgresql+psycopg2://postgres@db:5432/mlflow", "s3://bucket/mlflow", port=5001)
+    cmd = mlflow_server_command("s3://bucket/mlflow", port=5001)
     assert cmd[1:4] == ["-m", "mlflow", "server"]
     assert cmd[cmd.index("--artifacts-destination") + 1] == "s3://bucket/mlflow" and "--serve-artifacts" in cmd
-    assert cmd[cmd.index("--port") + 1] == "5001"
+    assert cmd[cmd.index("--port") + 1] == "5001" and "--app-name" not in cmd
+    assert mlflow_server_command("s3://bucket/mlflow", app_name="basic-auth")[-2:] == ["--app-name", "basic-auth"]
+
+
+def test_the_mlflow_server_database_password_stays_off_the_command_line():
+    """`ps` shows every process's command line to every user of the host: the database URL,
+    which holds the password, goes in the server's environment (as in docker-compose.yaml)."""
+    url = "postgresql+psycopg2://mlflow:SECRET-pw@db:5432/mlflow"
+    assert mlflow_server_env(url) == {"MLFLOW_BACKEND_STORE_URI": url}
+    assert not any("SECRET-pw" in arg or "--backend-store-uri" in arg for arg in mlflow_server_command("s3://bucket/mlflow"))

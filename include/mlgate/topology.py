@@ -12,8 +12,12 @@ real PostgreSQL and Redis servers; the README's "Production topology" lists the 
   the Execution API's URL, and the secrets every component must share.
 - `worker_env(env, name, log_server_port)`: one Celery worker's additions, when several
   share a host.
-- `airflow_command(...)`, `mlflow_server_command(...)`: the processes to start.
+- `airflow_command(...)`, `mlflow_server_command(...)`: the processes to start;
+  `mlflow_server_env(...)`: the MLflow server's database, which stays off its command line.
 - `new_secrets()`: a fresh JWT secret, API secret key and Fernet key (never logged).
+
+No secret goes on a command line: the secrets and every URL that holds a password (the
+metadata DB, the broker, the MLflow server's database) are environment variables.
 """
 
 from __future__ import annotations
@@ -90,14 +94,23 @@ def airflow_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "airflow", *args]
 
 
-def mlflow_server_command(backend_store_uri: str, artifacts_destination: str, host: str = "127.0.0.1",
-                          port: int = 5000, workers: int = 1) -> list[str]:
-    """`mlflow server` on a database (`postgresql+psycopg2://user@host:5432/mlflow`: name the
-    driver, SQLAlchemy 2.1's default for `postgresql://` is psycopg 3) that serves the
-    artifacts itself from `artifacts_destination` (`s3://bucket/mlflow`): new experiments
-    get `mlflow-artifacts:/` locations, clients upload and download through the server,
-    and only the server needs the S3 settings (the AWS variables, or
-    `MLFLOW_S3_ENDPOINT_URL` for MinIO or moto)."""
-    return [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend_store_uri,
-            "--serve-artifacts", "--artifacts-destination", artifacts_destination,
-            "--host", host, "--port", str(port), "--workers", str(workers)]
+def mlflow_server_command(artifacts_destination: str, *, host: str = "127.0.0.1", port: int = 5000, workers: int = 1,
+                          app_name: str | None = None) -> list[str]:
+    """`mlflow server` that serves the artifacts itself from `artifacts_destination`
+    (`s3://bucket/mlflow`): new experiments get `mlflow-artifacts:/` locations, clients upload
+    and download through the server, and only the server needs the S3 settings (the AWS
+    variables, or `MLFLOW_S3_ENDPOINT_URL` for MinIO or moto). Its database comes from
+    `mlflow_server_env`, in the environment: never on the command line, which `ps` shows to
+    every user of the host. `app_name="basic-auth"`: with MLflow's login (its settings from
+    `MLFLOW_AUTH_CONFIG_PATH` and `MLFLOW_AUTH_ADMIN_USERNAME` / `_PASSWORD`)."""
+    return [sys.executable, "-m", "mlflow", "server", "--serve-artifacts", "--artifacts-destination", artifacts_destination,
+            "--host", host, "--port", str(port), "--workers", str(workers),
+            *(["--app-name", app_name] if app_name else [])]
+
+
+def mlflow_server_env(backend_store_uri: str) -> dict[str, str]:
+    """The environment that gives `mlflow server` its database,
+    `postgresql+psycopg2://user:password@host:5432/mlflow` (name the driver: SQLAlchemy 2.1's
+    default for `postgresql://` is psycopg 3). In the environment, as the production compose
+    file does, because the URL holds the database password."""
+    return {"MLFLOW_BACKEND_STORE_URI": backend_store_uri}

@@ -8,7 +8,11 @@ both workers ran tasks, the model version is registered on the MLflow server wit
 artifacts in the bucket, and the partitions are in the S3 lake. Then two faults on the
 same deployment: a worker killed during training (the task is retried on the other one,
 with one model version and no MLflow run left RUNNING), and the MLflow server stopped for
-45 s during a run (the run still completes).
+45 s during a run (the run still completes). Last, what a user can read of it all (logs,
+process output and command lines, the REST API, MLflow, the bucket) holds none of the
+deployment's secrets: each one is a marker of its own (`deployment_secrets`), really used
+(MLflow runs with its login, as in production; the database and broker URLs carry
+passwords; the AWS secret key signs every S3 request).
 
 It makes its own databases (`mlgate_it_<random>_airflow`, `..._mlflow`), its own Redis DB
 number and key prefix, its own bucket, and removes them all afterwards, even on failure.
@@ -20,7 +24,9 @@ skips and says which, except under CI, where it fails.
 
 from __future__ import annotations
 
+import base64
 import collections
+import json
 import os
 import random
 import signal
@@ -37,9 +43,9 @@ import requests
 import yaml
 
 from mlgate import simulator
-from mlgate.airflow_env import UI_PASSWORD, UI_USER
+from mlgate.airflow_env import UI_USER
 from mlgate.settings import load_settings
-from mlgate.topology import airflow_command, celery_env, mlflow_server_command, new_secrets, worker_env
+from mlgate.topology import airflow_command, celery_env, mlflow_server_command, mlflow_server_env, worker_env
 
 pytestmark = pytest.mark.slow
 
@@ -61,6 +67,80 @@ RETRY_POLICY = '''import datetime as dt
 def task_policy(task):
     task.retry_delay = dt.timedelta(seconds=5)
 '''
+
+
+# ---- the deployment's secrets: each a marker of its own --------------------------
+
+
+def marker() -> str:
+    return f"SECRET-{uuid.uuid4().hex}"
+
+
+def fernet_marker() -> tuple[str, str]:
+    """A valid Fernet key (32 url-safe base64 bytes) that carries a marker: (key, marker)."""
+    mark = marker()  # 39 characters of the base64 alphabet
+    key = f"{mark}fkeA="  # 43 characters (the last one's 2 spare bits 0) and the padding
+    from cryptography.fernet import Fernet
+
+    Fernet(key)  # refuses anything but a 32-byte key
+    return key, mark
+
+
+MLFLOW_ADMIN = "admin"
+# MLflow's basic-auth app as production runs it (docker/mlflow/basic_auth.ini), its users in a
+# SQLite file of the test's home; checked logins are cached (a password hash per request is slow)
+MLFLOW_AUTH_CONFIG = """[mlflow]
+default_permission = READ
+database_uri = sqlite:///{db}
+admin_username = {admin}
+authorization_function = mlflow.server.auth:authenticate_request_basic_auth
+auth_cache_ttl_seconds = 600
+"""
+
+
+def deployment_secrets() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The secrets of the test's deployment, each a fresh marker `SECRET-<uuid>` (the Fernet
+    key carries one): `(values, markers, unmarked)`, `markers` being what to look for, and
+    `unmarked` saying why a secret could not be given a marker. Each one is really used:
+    moto takes any AWS secret key (it is still what boto3 signs with); PostgreSQL under trust
+    auth takes the URLs' password without checking it; Redis takes any password for a user
+    `default` that has none (with `AUTH default <password>`); the rest are the Airflow
+    components' shared secrets, the Airflow and MLflow logins and MLflow's session key."""
+    values = {name: marker() for name in (
+        "aws_secret_access_key", "airflow_jwt_secret", "airflow_api_secret_key", "airflow_ui_password",
+        "mlflow_password", "mlflow_flask_secret_key")}
+    markers = dict(values)
+    values["airflow_fernet_key"], markers["airflow_fernet_key"] = fernet_marker()
+    unmarked = {}
+    if urlparse(POSTGRES).password:
+        unmarked["postgres_password"] = "MLGATE_IT_POSTGRES has a password of its own"
+    else:
+        values["postgres_password"] = markers["postgres_password"] = marker()
+    if urlparse(REDIS).password:
+        unmarked["redis_password"] = "MLGATE_IT_REDIS has a password of its own"
+    else:
+        import redis
+
+        candidate = marker()
+        try:  # the server's config is left alone: a password it would refuse is not used
+            redis.Redis.from_url(with_password(REDIS, candidate, "default"), socket_connect_timeout=5).ping()
+            values["redis_password"] = markers["redis_password"] = candidate
+        except redis.RedisError as exc:
+            unmarked["redis_password"] = f"Redis refuses a password for its user 'default' ({exc})"
+    return values, markers, unmarked
+
+
+def moto_log(url: str) -> Path | None:
+    """The output of the moto server at `url` (tests/conftest.py's start_moto writes it)."""
+    log = Path(os.environ["MLGATE_HOME"]) / f"moto-{urlparse(url).port}.log"
+    return log if log.exists() else None
+
+
+def with_password(url: str, password: str, user: str) -> str:
+    """`url` with `password` (and `user` when it names none) in its userinfo."""
+    parsed = urlparse(url)
+    host = parsed.hostname + (f":{parsed.port}" if parsed.port else "")
+    return urlunparse(parsed._replace(netloc=f"{parsed.username or user}:{password}@{host}"))
 
 
 # ---- the servers this test needs ---------------------------------------------
@@ -228,16 +308,26 @@ def topology(start_moto, tmp_path_factory):
                 cur.execute(f'CREATE DATABASE "{db}"')
                 created.append(db)
 
+        # The deployment's secrets, each a marker of its own that test_no_secret_... looks for
+        # everywhere a user can read; each is really used (see `deployment_secrets`).
+        secret, markers, unmarked = deployment_secrets()
+        postgres_url = with_password(POSTGRES, secret["postgres_password"], "postgres") if "postgres_password" in secret else POSTGRES
+        redis_url = with_password(REDIS, secret["redis_password"], "default") if "redis_password" in secret else REDIS
+
         # S3: moto's server; the lake and MLflow's artifacts in a bucket of their own
         import boto3
 
         moto = start_moto()
-        aws = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+        aws = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": secret["aws_secret_access_key"],
+               "AWS_DEFAULT_REGION": "us-east-1",
                "AWS_ENDPOINT_URL": moto, "AWS_EC2_METADATA_DISABLED": "true",
                "AWS_CONFIG_FILE": str(home / "no-aws-config"), "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials")}
-        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"):
+        # the MLflow server's login (basic-auth, as in production), for every client
+        mlflow_login = {"MLFLOW_TRACKING_USERNAME": MLFLOW_ADMIN, "MLFLOW_TRACKING_PASSWORD": secret["mlflow_password"]}
+        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE",
+                    "MLFLOW_TRACKING_TOKEN"):
             patch.delenv(key, raising=False)
-        for key, value in aws.items():
+        for key, value in {**aws, **mlflow_login}.items():
             patch.setenv(key, value)
         bucket = name.replace("_", "-")
         boto3.client("s3").create_bucket(Bucket=bucket)
@@ -246,12 +336,18 @@ def topology(start_moto, tmp_path_factory):
         base = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "MLGATE_", "MLFLOW_", "AWS_"))}
         base["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{base.get('PATH', '')}"
         base.update(aws)
+        base.update(mlflow_login)
 
-        # MLflow: a tracking server on PostgreSQL serving the artifacts from S3
+        # MLflow: a tracking server on PostgreSQL serving the artifacts from S3, with a login
         mlflow_port = free_port()
         mlflow_url = f"http://127.0.0.1:{mlflow_port}"
-        proc = top.start("mlflow", mlflow_server_command(with_database(POSTGRES, databases["mlflow"], "postgresql+psycopg2"), f"s3://{bucket}/mlflow",
-                                                         port=mlflow_port), {**base, "MLFLOW_S3_ENDPOINT_URL": moto})
+        auth_config = home / "mlflow-auth.ini"
+        auth_config.write_text(MLFLOW_AUTH_CONFIG.format(db=home / "mlflow-auth.db", admin=MLFLOW_ADMIN))
+        server_env = {**base, "MLFLOW_S3_ENDPOINT_URL": moto, "MLFLOW_AUTH_CONFIG_PATH": str(auth_config),
+                      "MLFLOW_AUTH_ADMIN_USERNAME": MLFLOW_ADMIN, "MLFLOW_AUTH_ADMIN_PASSWORD": secret["mlflow_password"],
+                      "MLFLOW_FLASK_SERVER_SECRET_KEY": secret["mlflow_flask_secret_key"]}
+        server_env.update(mlflow_server_env(with_database(postgres_url, databases["mlflow"], "postgresql+psycopg2")))
+        proc = top.start("mlflow", mlflow_server_command(f"s3://{bucket}/mlflow", port=mlflow_port, app_name="basic-auth"), server_env)
         wait_http(f"{mlflow_url}/health", proc, top.logs["mlflow"])
         timings["mlflow server up"] = time.monotonic() - started
 
@@ -263,9 +359,10 @@ def topology(start_moto, tmp_path_factory):
         assert settings.artifacts_uri is None  # the server places the artifacts
         api_port = free_port()
         api_url = f"http://127.0.0.1:{api_port}"
-        env = {**base, **celery_env(settings, database_uri=with_database(POSTGRES, databases["airflow"], "postgresql+psycopg2"),
-                                    broker_url=f"{REDIS.rstrip('/')}/{redis_db}", api_url=api_url, worker_concurrency=2,
-                                    **new_secrets()),
+        env = {**base, **celery_env(settings, database_uri=with_database(postgres_url, databases["airflow"], "postgresql+psycopg2"),
+                                    broker_url=f"{redis_url.rstrip('/')}/{redis_db}", api_url=api_url, worker_concurrency=2,
+                                    jwt_secret=secret["airflow_jwt_secret"], api_secret_key=secret["airflow_api_secret_key"],
+                                    fernet_key=secret["airflow_fernet_key"]),
                "MLGATE_SPECS_DIR": str(specs_dir),
                "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": key_prefix,
                # the test drives every run: no run of the DAGs' own @daily schedules (today's,
@@ -280,9 +377,10 @@ def topology(start_moto, tmp_path_factory):
         airflow_home = Path(env["AIRFLOW_HOME"])
         (airflow_home / "config").mkdir(parents=True)
         (airflow_home / "config" / "airflow_local_settings.py").write_text(RETRY_POLICY)
-        Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).write_text(f'{{"{UI_USER}": "{UI_PASSWORD}"}}')
+        Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).write_text(json.dumps({UI_USER: secret["airflow_ui_password"]}))
         for args in (("db", "migrate"), ("dags", "reserialize")):
             done = subprocess.run(airflow_command(*args), env=env, capture_output=True, text=True, timeout=600)
+            (home / f"airflow-{'-'.join(args)}.log").write_text(done.stdout + done.stderr)  # looked at for secrets too
             assert done.returncode == 0, f"airflow {' '.join(args)}: {done.stderr[-3000:]}"
             timings[f"airflow {args[0]} {args[1]}"] = time.monotonic() - started
         proc = top.start("api-server", airflow_command("api-server", "--host", "127.0.0.1", "--port", str(api_port)), env)
@@ -301,7 +399,8 @@ def topology(start_moto, tmp_path_factory):
 
         yield {"api": api_url, "mlflow": mlflow_url, "bucket": bucket, "env": env, "home": home, "top": top,
                "lake": Lake.from_uri(settings.lake_uri), "timings": timings, "started": started,
-               "redis_db": redis_db, "key_prefix": key_prefix}
+               "redis_db": redis_db, "key_prefix": key_prefix, "ui_password": secret["airflow_ui_password"],
+               "markers": markers, "unmarked": unmarked, "moto_log": moto_log(moto)}
     finally:
         top.stop_all()
         with admin.cursor() as cur:
@@ -317,8 +416,8 @@ def topology(start_moto, tmp_path_factory):
 # ---- the REST API -------------------------------------------------------------
 
 
-def login(api: str) -> dict:
-    answer = requests.post(f"{api}/auth/token", json={"username": UI_USER, "password": UI_PASSWORD}, timeout=10)
+def login(ctx: dict) -> dict:
+    answer = requests.post(f"{ctx['api']}/auth/token", json={"username": UI_USER, "password": ctx["ui_password"]}, timeout=10)
     answer.raise_for_status()
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
@@ -379,7 +478,7 @@ def ingested(topology):
     for ds in DAYS:
         simulator.deliver_features(ctx["lake"], ds)
         simulator.deliver_outcomes(ctx["lake"], ds)
-    auth = login(api)
+    auth = login(ctx)
     for dag_id in (INGEST, TRAIN):
         requests.patch(f"{api}/api/v2/dags/{dag_id}", json={"is_paused": False}, headers=auth, timeout=30).raise_for_status()
     t0 = time.monotonic()
@@ -390,7 +489,19 @@ def ingested(topology):
     return {"run_ids": run_ids, "runs": runs}
 
 
-def test_the_flights_dags_run_on_celery_workers_with_postgres_an_mlflow_server_and_s3(topology, ingested, capsys):
+@pytest.fixture(scope="module")
+def trained(topology, ingested):
+    """The train DAG run on the last ingested day (the first champion): its run id."""
+    ctx = topology
+    auth = login(ctx)
+    t0 = time.monotonic()
+    train_run = trigger(ctx["api"], auth, TRAIN, DAYS[-1], {"gray_zone": "refuse", "overrides": {}})
+    wait_runs(ctx, auth, TRAIN, [train_run], seconds=900)
+    ctx["timings"]["train"] = time.monotonic() - t0
+    return train_run
+
+
+def test_the_flights_dags_run_on_celery_workers_with_postgres_an_mlflow_server_and_s3(topology, ingested, trained, capsys):
     import boto3
     from mlflow.tracking import MlflowClient
 
@@ -399,14 +510,10 @@ def test_the_flights_dags_run_on_celery_workers_with_postgres_an_mlflow_server_a
 
     ctx, api = topology, topology["api"]
     timings, ingest_runs = ctx["timings"], ingested["run_ids"]
-    auth = login(api)
+    auth = login(ctx)
     starts = [ingested["runs"][r]["start_date"] for r in ingest_runs]
     assert starts == sorted(starts), "ingest runs must run in date order"
-
-    t0 = time.monotonic()
-    train_run = trigger(api, auth, TRAIN, DAYS[-1], {"gray_zone": "refuse", "overrides": {}})
-    wait_runs(ctx, auth, TRAIN, [train_run], seconds=900)
-    timings["train"] = time.monotonic() - t0
+    train_run = trained
 
     # every task ran on one of the two Celery workers, and both ran some
     tis = [ti for ti in task_instances(api, auth) if ti["dag_id"] in (INGEST, TRAIN)]
@@ -490,7 +597,7 @@ def test_a_worker_killed_while_training_the_task_is_retried_on_the_other_without
     from mlgate.train import RUN_TAG
 
     ctx, api, top = topology, topology["api"], topology["top"]
-    auth = login(api)
+    auth = login(ctx)
     client = MlflowClient(tracking_uri=ctx["mlflow"], registry_uri=ctx["mlflow"])
     run_id = trigger(api, auth, TRAIN, "2013-01-07", {"gray_zone": "refuse", "overrides": {}})
     key = f"{TRAIN}/{run_id}"
@@ -535,7 +642,7 @@ def test_the_mlflow_server_down_for_a_while_the_run_still_completes(topology, in
     from mlgate.train import RUN_TAG
 
     ctx, api, top = topology, topology["api"], topology["top"]
-    auth = login(api)
+    auth = login(ctx)
     client = MlflowClient(tracking_uri=ctx["mlflow"], registry_uri=ctx["mlflow"])
     run_id = trigger(api, auth, TRAIN, "2013-01-08", {"gray_zone": "refuse", "overrides": {}})
     deadline = time.monotonic() + 300
@@ -564,3 +671,204 @@ def test_the_mlflow_server_down_for_a_while_the_run_still_completes(topology, in
         print(f"\n[celery topology] MLflow server down 45 s during train_candidate; tries {history}; "
               f"run succeeded {recovered:.0f} s after the stop; v{versions[0].version} "
               f"({versions[0].tags.get('mlgate.decision')})")
+
+
+# ---- secrets ------------------------------------------------------------------------
+
+# what is read as text among the files a user can download (MLflow's `MLmodel` has no suffix)
+TEXT_SUFFIXES = {".json", ".html", ".yaml", ".yml", ".txt", ".csv", ".log", ".md", ".ini", ".py"}
+
+
+class SecretScan:
+    """Looks for every marker, and the encoded forms it travels in (MLflow's login as an HTTP
+    basic-auth header), in what it is shown; counts what it looked at, per place."""
+
+    def __init__(self, markers: dict[str, str]):
+        self.forms = {name: [mark.encode()] for name, mark in markers.items()}
+        if "mlflow_password" in markers:
+            self.forms["mlflow_password"].append(base64.b64encode(f"{MLFLOW_ADMIN}:{markers['mlflow_password']}".encode()))
+        self.counts: collections.Counter = collections.Counter()
+        self.sizes: collections.Counter = collections.Counter()
+        self.leaks: list[str] = []
+
+    def found(self, content: str | bytes) -> set[str]:
+        data = content if isinstance(content, bytes) else content.encode("utf-8", "replace")
+        return {name for name, forms in self.forms.items() if any(form in data for form in forms)}
+
+    def look(self, place: str, item: str, content: str | bytes) -> None:
+        data = content if isinstance(content, bytes) else content.encode("utf-8", "replace")
+        self.counts[place] += 1
+        self.sizes[place] += len(data)
+        for name in sorted(self.found(data)):
+            form = next(f for f in self.forms[name] if f in data)
+            at = data.find(form)
+            context = data[max(0, at - 160):at + len(form) + 40].decode("utf-8", "replace")
+            self.leaks.append(f"{name} in {place}: {item}: ...{context}...")
+
+
+def topology_processes(top: Topology) -> dict[int, str]:
+    """Every live process of the topology (each component started its own session), by pid:
+    its command name."""
+    sessions = {proc.pid: name for name, proc in top.procs.items()}
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[3]) in sessions:  # state, ppid, pgrp, session
+            found[int(entry.name)] = sessions[int(fields[3])]
+    return found
+
+
+def read_proc(pid: int, what: str) -> bytes | None:
+    try:
+        return (Path("/proc") / str(pid) / what).read_bytes()
+    except OSError:
+        return None
+
+
+def quoted(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="")
+
+
+def test_no_secret_of_the_deployment_is_readable_where_users_look(topology, ingested, trained, tmp_path, capsys):
+    """Issue #6: the deployment's secrets come from the environment only, and never show in
+    the task logs (on disk and through the REST API), the processes' output and command
+    lines, the XComs and rendered fields, the MLflow runs (params, tags, metric names,
+    datasets), models and their text artifacts, nor anywhere in the S3 bucket (the lake's
+    reports and lineage, the artifact store). Runs on whatever the module's runs left
+    (after the fault tests: three train runs, one with a killed try); each place must have
+    been looked at, and the markers must be found where they belong: in the processes'
+    environments (and the UI password file)."""
+    import boto3
+    import mlflow
+    from mlflow.entities import ViewType
+    from mlflow.tracking import MlflowClient
+
+    ctx, api, top = topology, topology["api"], topology["top"]
+    auth = login(ctx)
+    scan = SecretScan(ctx["markers"])
+    t0 = time.monotonic()
+
+    # where they belong: the environment of the processes, and the UI's password file
+    procs = topology_processes(top)
+    environments = b"\0".join(read_proc(pid, "environ") or b"" for pid in procs)
+    passwords = Path(ctx["env"]["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).read_text()
+    assert scan.found(environments) | scan.found(passwords) == set(ctx["markers"]), (
+        f"the grep does not find {set(ctx['markers']) - scan.found(environments) - scan.found(passwords)} where they are set")
+    assert scan.found(passwords) == {"airflow_ui_password"}
+    assert login(ctx) and requests.post(f"{api}/auth/token", json={"username": UI_USER, "password": "admin"},
+                                        timeout=10).status_code == 401  # the marker is the password in use
+
+    # processes: their command lines (`ps` shows them to every user of the host) and output
+    for pid, name in procs.items():
+        cmdline = read_proc(pid, "cmdline")
+        if cmdline is not None:
+            scan.look("process command lines", f"{name} pid {pid}: {cmdline[:100]!r}", cmdline.replace(b"\0", b" "))
+    for log in sorted([*ctx["home"].glob("*.log"), *([ctx["moto_log"]] if ctx["moto_log"] else [])]):
+        scan.look("process output (stdout/stderr)", log.name, log.read_bytes())
+
+    # Airflow's log folder: every task try's log, and the components' own
+    logs = Path(ctx["env"]["AIRFLOW_HOME"]) / "logs"
+    for path in sorted(p for p in logs.rglob("*") if p.is_file()):
+        place = "Airflow log folder: task logs" if "dag_id=" in path.parts[len(logs.parts)] else "Airflow log folder: components"
+        scan.look(place, str(path.relative_to(logs)), path.read_bytes())
+
+    # Airflow's REST API: every try's log, task instances (rendered fields), XComs, runs, events
+    tis = task_instances(api, auth)
+    for ti in tis:
+        scan.look("Airflow REST: task instances (rendered fields)", f"{ti['dag_id']}/{ti['dag_run_id']}/{ti['task_id']}", json.dumps(ti))
+        for number in range(1, ti["try_number"] + 1):
+            answer = requests.get(f"{api}/api/v2/dags/{ti['dag_id']}/dagRuns/{quoted(ti['dag_run_id'])}/taskInstances/"
+                                  f"{ti['task_id']}/logs/{number}", params={"full_content": "true"},
+                                  headers={**auth, "Accept": "application/json"}, timeout=60)
+            answer.raise_for_status()
+            assert answer.json()["content"], f"empty log: {ti['dag_id']}/{ti['dag_run_id']}/{ti['task_id']} try {number}"
+            scan.look("Airflow REST: task logs", f"{ti['dag_id']}/{ti['dag_run_id']}/{ti['task_id']} try {number}", answer.text)
+    answer = requests.get(f"{api}/api/v2/dags/~/dagRuns/~/taskInstances/~/xcomEntries", params={"limit": 1000},
+                          headers=auth, timeout=30)
+    answer.raise_for_status()
+    for entry in answer.json()["xcom_entries"]:
+        value = requests.get(f"{api}/api/v2/dags/{entry['dag_id']}/dagRuns/{quoted(entry['run_id'])}/taskInstances/"
+                             f"{entry['task_id']}/xcomEntries/{quoted(entry['key'])}",
+                             params={"map_index": entry["map_index"]}, headers=auth, timeout=30)
+        value.raise_for_status()
+        scan.look("Airflow REST: XComs", f"{entry['dag_id']}/{entry['run_id']}/{entry['task_id']}/{entry['key']}", value.text)
+    for path in ("dags/~/dagRuns", "eventLogs", "config", "connections", "variables", "importErrors",
+                 f"dags/{INGEST}/details", f"dags/{TRAIN}/details"):
+        answer = requests.get(f"{api}/api/v2/{path}", params={"limit": 1000} if "details" not in path else None,
+                              headers=auth, timeout=30)
+        scan.look("Airflow REST: runs (conf), event log, config, connections, variables", f"{path} ({answer.status_code})", answer.text)
+
+    # MLflow, through its server: experiments, runs, logged and registered models, artifacts
+    client = MlflowClient(tracking_uri=ctx["mlflow"], registry_uri=ctx["mlflow"])
+    experiments = client.search_experiments(view_type=ViewType.ALL)
+    ids = [e.experiment_id for e in experiments]
+    place = "MLflow: params, tags, metric names, datasets, model versions"
+    for exp in experiments:
+        scan.look(place, f"experiment {exp.name}", json.dumps({"name": exp.name, "tags": exp.tags, "location": exp.artifact_location}))
+    runs = client.search_runs(ids, run_view_type=ViewType.ALL, max_results=1000)
+    for run in runs:
+        datasets = [{"dataset": dict(d.dataset), "tags": {t.key: t.value for t in d.tags}} for d in run.inputs.dataset_inputs]
+        scan.look(place, f"run {run.info.run_id} ({run.info.status})",
+                  json.dumps({"name": run.info.run_name, "params": run.data.params, "tags": run.data.tags,
+                              "metrics": sorted(run.data.metrics), "datasets": datasets}, default=str))
+    logged = client.search_logged_models(experiment_ids=ids)
+    for model in logged:
+        scan.look(place, f"logged model {model.model_id}",
+                  json.dumps({"name": model.name, "params": model.params, "tags": model.tags,
+                              "metrics": sorted(m.key for m in model.metrics or []), "location": model.artifact_location}))
+    for registered in client.search_registered_models():
+        scan.look(place, f"registered model {registered.name}",
+                  json.dumps({"tags": registered.tags, "description": registered.description, "aliases": registered.aliases}, default=str))
+    versions = client.search_model_versions(f"name='{MODEL}'")
+    for version in versions:
+        scan.look(place, f"{MODEL} v{version.version}", json.dumps({"tags": version.tags, "description": version.description,
+                                                                     "source": version.source, "aliases": version.aliases}))
+    downloads = {f"run {r.info.run_id}": {"run_id": r.info.run_id} for r in runs if client.list_artifacts(r.info.run_id)}
+    downloads.update({f"{MODEL} v{v.version}": {"artifact_uri": client.get_model_version_download_uri(MODEL, v.version)}
+                      for v in versions})
+    binary = 0
+    for n, (what, where) in enumerate(downloads.items()):
+        folder = Path(mlflow.artifacts.download_artifacts(**where, dst_path=str(tmp_path / f"artifacts-{n}"),
+                                                          tracking_uri=ctx["mlflow"]))
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            if path.suffix.lower() in TEXT_SUFFIXES or path.name == "MLmodel":
+                scan.look("MLflow: text artifacts (downloaded through the server)", f"{what}: {path.relative_to(folder)}", path.read_bytes())
+            else:
+                binary += 1
+
+    # the bucket, read from moto as any S3 client would: the lake (reports, lineage, data) and
+    # the MLflow artifact store
+    s3 = boto3.client("s3")
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=ctx["bucket"]):
+        for obj in page.get("Contents", []):
+            key = obj["Key"]
+            place = ("S3 lake: lineage (_lineage.json)" if key.endswith("_lineage.json") else
+                     "S3 lake: reports zone" if key.startswith("lake/reports/") else
+                     "S3 lake: other zones" if key.startswith("lake/") else "S3: MLflow artifact store")
+            scan.look(place, key, s3.get_object(Bucket=ctx["bucket"], Key=key)["Body"].read())
+
+    seconds = time.monotonic() - t0
+    with capsys.disabled():
+        print(f"\n[celery topology] secrets: looked for {len(ctx['markers'])} markers ({', '.join(sorted(ctx['markers']))}) "
+              f"in {sum(scan.counts.values())} items, {sum(scan.sizes.values()) / 1e6:.1f} MB, in {seconds:.0f} s:")
+        for place in sorted(scan.counts):
+            print(f"  {place}: {scan.counts[place]} ({scan.sizes[place] / 1e3:.0f} kB)")
+        print(f"  (MLflow: {len(runs)} runs, {len(logged)} logged models, {len(versions)} versions; {binary} binary artifacts not read)")
+        for name, why in ctx["unmarked"].items():
+            print(f"  not marked: {name}: {why}")
+        print(f"  found: {len(scan.leaks)}" + "".join(f"\n    {leak}" for leak in scan.leaks))
+    expected = {"process command lines", "process output (stdout/stderr)", "Airflow log folder: task logs",
+                "Airflow REST: task instances (rendered fields)", "Airflow REST: task logs",
+                "Airflow REST: XComs", "Airflow REST: runs (conf), event log, config, connections, variables",
+                "MLflow: params, tags, metric names, datasets, model versions",
+                "MLflow: text artifacts (downloaded through the server)", "S3 lake: lineage (_lineage.json)",
+                "S3 lake: reports zone", "S3 lake: other zones", "S3: MLflow artifact store"}
+    assert not expected - set(scan.counts), f"nothing looked at in {expected - set(scan.counts)}"
+    assert not scan.leaks, "secrets readable:\n" + "\n".join(scan.leaks)
