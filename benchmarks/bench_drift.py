@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -280,6 +281,9 @@ def main() -> None:
             flagged = ", ".join(s["null_flagged_features"]) or "none"
             print(f"{tool} at {n:,}: {methods}; features flagged in null pairs: {flagged}")
     load_after = os.getloadavg()
+    import mlgate.drift
+
+    drift_sha = hashlib.sha256(Path(mlgate.drift.__file__).read_bytes()).hexdigest()  # which drift.py was measured
     print(f"\ntotal {time.perf_counter() - started:.0f} s; load average (1, 5, 15 min) at the start "
           f"{', '.join(f'{x:.1f}' for x in load_before)}, at the end {', '.join(f'{x:.1f}' for x in load_after)} "
           f"on {os.cpu_count()} cores")
@@ -289,7 +293,8 @@ def main() -> None:
     out.write_text(json.dumps({
         "when": dt.datetime.now().isoformat(timespec="seconds"), "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
                                                                          "load_average_start": load_before, "load_average_end": load_after},
-        "versions": {"main_env": {"pandas": pd.__version__, "numpy": np.__version__}, "evidently_env": versions},
+        "versions": {"main_env": {"pandas": pd.__version__, "numpy": np.__version__, "mlgate_drift_py_sha256": drift_sha},
+                     "evidently_env": versions},
         "settings": {"sizes": sizes, "pairs": pairs, "seed": args.seed, "false_alarm_rate": FALSE_ALARM_RATE,
                      "shift_sd": SHIFT_SD, "mix_share": MIX_SHARE, "scenarios": labels,
                      "numeric": numeric, "categorical": categorical},
