@@ -235,8 +235,11 @@ def main() -> None:
     if len(pairs) != len(sizes):
         parser.error("--pairs needs one number per size")
 
+    import mlgate.drift
     from mlgate import simulator
     from mlgate.spec import load_spec
+
+    drift_sha = hashlib.sha256(Path(mlgate.drift.__file__).read_bytes()).hexdigest()  # which drift.py is measured
 
     spec = load_spec("flights")
     numeric, categorical = spec.numeric_features, spec.categorical_features
@@ -281,9 +284,6 @@ def main() -> None:
             flagged = ", ".join(s["null_flagged_features"]) or "none"
             print(f"{tool} at {n:,}: {methods}; features flagged in null pairs: {flagged}")
     load_after = os.getloadavg()
-    import mlgate.drift
-
-    drift_sha = hashlib.sha256(Path(mlgate.drift.__file__).read_bytes()).hexdigest()  # which drift.py was measured
     print(f"\ntotal {time.perf_counter() - started:.0f} s; load average (1, 5, 15 min) at the start "
           f"{', '.join(f'{x:.1f}' for x in load_before)}, at the end {', '.join(f'{x:.1f}' for x in load_after)} "
           f"on {os.cpu_count()} cores")
