@@ -14,7 +14,7 @@ the year, and from it five shifted currents are made:
 For a shift, detection = share of pairs where THAT feature is flagged (and, in brackets, where
 the dataset-level verdict is drift). Both tools see the same parquet files:
 
-- mlgate: `mlgate.drift.compare_samples(ref, cur, numeric, categorical, false_alarm_rate=0.05,
+- mlgate: `mlgate.monitor.drift.compare_samples(ref, cur, numeric, categorical, false_alarm_rate=0.05,
   seed=0)`, timed end to end in this process (it includes profiling the reference); 0.05 is
   the dataset-level false-alarm rate the function controls;
 - Evidently 0.7: `Report([DataDriftPreset()])` with the preset's defaults and the column types
@@ -145,7 +145,7 @@ def run_evidently(python: Path, manifest: dict, folder: Path) -> dict[str, dict]
 
 
 def run_mlgate(manifest: dict) -> dict[str, dict]:
-    from mlgate.drift import compare_samples
+    from mlgate.monitor.drift import compare_samples
 
     numeric, categorical, cols = manifest["numeric"], manifest["categorical"], manifest["numeric"] + manifest["categorical"]
 
@@ -235,11 +235,11 @@ def main() -> None:
     if len(pairs) != len(sizes):
         parser.error("--pairs needs one number per size")
 
-    import mlgate.drift
-    from mlgate import simulator
-    from mlgate.spec import load_spec
+    import mlgate.monitor.drift
+    from mlgate.demo import simulator
+    from mlgate.config.spec import load_spec
 
-    drift_sha = hashlib.sha256(Path(mlgate.drift.__file__).read_bytes()).hexdigest()  # which drift.py is measured
+    drift_sha = hashlib.sha256(Path(mlgate.monitor.drift.__file__).read_bytes()).hexdigest()  # which drift.py is measured
 
     spec = load_spec("flights")
     numeric, categorical = spec.numeric_features, spec.categorical_features

@@ -19,7 +19,7 @@ import pandas as pd
 
 
 def million_rows(ds: str) -> pd.DataFrame:
-    from mlgate import simulator
+    from mlgate.demo import simulator
 
     year = simulator.flights_2013()[simulator.FEATURE_FEED_COLUMNS]
     frame = pd.concat([year] * 3, ignore_index=True).head(1_000_000)
@@ -78,10 +78,10 @@ def pandas_check(frame: pd.DataFrame, exp) -> bool:
 
 
 def main(repeat: int = 3) -> None:
-    from mlgate import gate
-    from mlgate.incidents import clean_history
-    from mlgate.ingest import features_inputs
-    from mlgate.spec import load_spec
+    from mlgate.ingest import gate
+    from mlgate.demo.incidents import clean_history
+    from mlgate.ingest.landing import features_inputs
+    from mlgate.config.spec import load_spec
 
     spec, ds = load_spec("flights"), "2013-06-05"
     contract = spec.contract("features")
@@ -120,7 +120,7 @@ def main(repeat: int = 3) -> None:
             times[name].append(time.perf_counter() - start)
     gx, pd_ = statistics.median(times["gx"]), statistics.median(times["pandas"])
     print(f"{n_exps} expectations, gate verdict: {'pass' if result.success else 'reject'} {[f.reason for f in result.failures][:3]}")
-    print(f"  GX gate (mlgate.gate.validate_frame):  median {gx:7.2f} s  {['%.2f' % t for t in times['gx']]}")
+    print(f"  GX gate (mlgate.ingest.gate.validate_frame):  median {gx:7.2f} s  {['%.2f' % t for t in times['gx']]}")
     print(f"  same checks in vectorised pandas:      median {pd_:7.2f} s  {['%.2f' % t for t in times['pandas']]}")
     usual = statistics.median(times["usual"])
     print(f"  GX as usually set up (stored suite, SUMMARY): median {usual:7.2f} s  {['%.2f' % t for t in times['usual']]}")

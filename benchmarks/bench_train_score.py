@@ -31,14 +31,17 @@ def main(repeat: int = 5) -> None:
     import pandas as pd
     import xgboost as xgb
 
-    from mlgate import ingest, simulator
-    from mlgate.evaluate import apply_decision, evaluate_candidate, load_model
-    from mlgate.features import FeatureSchema, model_matrix
-    from mlgate.lake import Lake
-    from mlgate.score import score_day
-    from mlgate.settings import load_settings
-    from mlgate.spec import load_spec
-    from mlgate.train import plan_window, train_booster, train_candidate
+    from mlgate.ingest import landing
+    from mlgate.lake import names
+    from mlgate.demo import simulator
+    from mlgate.model.serving import load_model
+    from mlgate.promote.evaluate import apply_decision, evaluate_candidate
+    from mlgate.model.features import FeatureSchema, model_matrix
+    from mlgate.lake.store import Lake
+    from mlgate.score.batch import score_day
+    from mlgate.config.settings import load_settings
+    from mlgate.config.spec import load_spec
+    from mlgate.train.candidate import plan_window, train_booster, train_candidate
 
     home = Path(tempfile.mkdtemp(prefix="mlgate-bench-"))
     settings = load_settings({"MLGATE_HOME": str(home)})
@@ -49,9 +52,9 @@ def main(repeat: int = 5) -> None:
         simulator.deliver_features(lake, ds)
         simulator.deliver_outcomes(lake, ds)
         run = {"dag_id": "bench", "run_id": "setup", "try_number": 1}
-        ingest.land_features(lake, spec, ds, run)
-        ingest.gate_features(lake, spec, ds, run)
-        ingest.land_outcomes(lake, spec, ds, run)
+        landing.land_features(lake, spec, ds, run)
+        landing.gate_features(lake, spec, ds, run)
+        landing.land_outcomes(lake, spec, ds, run)
     target = "2013-05-01"
     counter = iter(range(1000))
 
@@ -62,7 +65,7 @@ def main(repeat: int = 5) -> None:
     apply_decision(lake, settings, spec, evaluate_candidate(lake, settings, spec, candidate["version"], candidate["window"]),
                    {"dag_id": "bench", "run_id": "promote"})
     window = plan_window(lake, spec, target)
-    frame = ingest.labelled_frame(lake, spec, window.train_days)
+    frame = landing.labelled_frame(lake, spec, window.train_days)
     model = load_model(settings.tracking_uri, spec.model, candidate["version"])
     schema: FeatureSchema = model._model_impl.python_model.schema
     booster = model._model_impl.python_model.booster
@@ -78,15 +81,15 @@ def main(repeat: int = 5) -> None:
     print(f"    of which train_booster (matrix + train with early stopping):      {t_booster:8.3f} s   ratio {t_booster / t_bare:.2f}x")
     print(f"  bare xgboost.train on the same DMatrix, same rounds:                 {t_bare:8.3f} s   baseline")
 
-    big = pd.concat([lake.read_frame("validated", spec.model, d, ingest.FEATURES_FILE) for d in days], ignore_index=True)
+    big = pd.concat([lake.read_frame("validated", spec.model, d, names.FEATURES_FILE) for d in days], ignore_index=True)
     big = pd.concat([big] * max(1, 100_000 // len(big) + 1), ignore_index=True).head(100_000)
     big_matrix = model_matrix(big, schema)
     # a fresh DMatrix each time: XGBoost caches the predictions of a DMatrix it has seen
     t_pyfunc = median_time(lambda: model.predict(big), repeat)
     t_predict = median_time(lambda: booster.predict(xgb.DMatrix(big_matrix, enable_categorical=True)), repeat)
     t_day = median_time(lambda: score_day(lake, settings, spec, "2013-04-30", {"dag_id": "bench", "run_id": "s"}, rescore=True), repeat)
-    day_rows = len(lake.read_frame("validated", spec.model, "2013-04-30", ingest.FEATURES_FILE))
-    day_matrix = model_matrix(lake.read_frame("validated", spec.model, "2013-04-30", ingest.FEATURES_FILE), schema)
+    day_rows = len(lake.read_frame("validated", spec.model, "2013-04-30", names.FEATURES_FILE))
+    day_matrix = model_matrix(lake.read_frame("validated", spec.model, "2013-04-30", names.FEATURES_FILE), schema)
     t_day_bare = median_time(lambda: booster.predict(xgb.DMatrix(day_matrix, enable_categorical=True)), repeat)
     print(f"\nscoring (median of {repeat})")
     print(f"  pyfunc champion.predict on 100,000 raw rows:   {t_pyfunc:8.3f} s")

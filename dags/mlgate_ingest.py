@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from airflow.sdk import Param, PokeReturnValue, dag, task
 
-from mlgate import dagkit
-from mlgate.spec import load_all_specs
+from mlgate.airflow import dagkit
+from mlgate.config.spec import load_all_specs
 
 
 def build(spec):
@@ -37,14 +37,14 @@ def build(spec):
     def ingest():
         @task.sensor(poke_interval=60, timeout=60 * int(spec.section("schedule")["sensor_timeout_minutes"]), mode="reschedule")
         def wait_for_delivery(**context) -> PokeReturnValue:
-            from mlgate.ingest import landed
+            from mlgate.ingest.landing import landed
 
             lake, _ = dagkit.lake_and_settings()
             return PokeReturnValue(is_done=landed(lake, spec, dagkit.run_ds(context)))
 
         @task
         def land(**context) -> dict:
-            from mlgate.ingest import land_features
+            from mlgate.ingest.landing import land_features
 
             lake, _ = dagkit.lake_and_settings()
             return land_features(lake, spec, dagkit.run_ds(context), dagkit.run_info(context))["files"]
@@ -53,7 +53,7 @@ def build(spec):
         def validate(**context) -> dict:
             from airflow.sdk.exceptions import AirflowFailException
 
-            from mlgate.ingest import GateRejected, gate_features
+            from mlgate.ingest.landing import GateRejected, gate_features
 
             lake, _ = dagkit.lake_and_settings()
             ds = dagkit.run_ds(context)
@@ -71,7 +71,7 @@ def build(spec):
 
             from airflow.sdk.exceptions import AirflowFailException
 
-            from mlgate.ingest import GateRejected, land_outcomes
+            from mlgate.ingest.landing import GateRejected, land_outcomes
 
             lake, _ = dagkit.lake_and_settings()
             day = dt.date.fromisoformat(dagkit.run_ds(context)) - dt.timedelta(days=int(spec.outcomes_feed.get("delay_days", 1)))

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from mlgate import alerts, dagkit
-from mlgate.spec import load_all_specs
+from mlgate.airflow import dagkit
+from mlgate.config.spec import load_all_specs
 
 
 def build(spec):
@@ -40,9 +40,9 @@ def build(spec):
         default_args=dagkit.DEFAULT_ARGS,
     )
     def monitor():
-        @task(on_success_callback=alerts.monitor_alert(spec))
+        @task(on_success_callback=dagkit.monitor_alert(spec))
         def measure(**context) -> dict:
-            from mlgate.monitor import monitor_day, summary_lines
+            from mlgate.monitor.day import monitor_day, summary_lines
 
             lake, settings = dagkit.lake_and_settings()
             report = monitor_day(lake, settings, spec, dagkit.run_ds(context), dagkit.run_info(context),

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
 
-from mlgate import dagkit
-from mlgate.spec import load_all_specs
+from mlgate.airflow import dagkit
+from mlgate.config.spec import load_all_specs
 
 
 def build(spec):
@@ -29,7 +29,7 @@ def build(spec):
     def rollback():
         @task(outlets=[dagkit.champion_asset(spec)])
         def roll_back(**context) -> dict:
-            from mlgate.rollback import roll_back as roll_back_model
+            from mlgate.promote.rollback import roll_back as roll_back_model
 
             lake, settings = dagkit.lake_and_settings()
             moved = roll_back_model(lake, settings, spec, context["params"]["reason"])

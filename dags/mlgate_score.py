@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from airflow.sdk import Param, PokeReturnValue, dag, task
 
-from mlgate import dagkit
-from mlgate.spec import load_all_specs
+from mlgate.airflow import dagkit
+from mlgate.config.spec import load_all_specs
 
 
 def build(spec):
@@ -36,7 +36,7 @@ def build(spec):
 
         @task
         def score_day(**context) -> dict:
-            from mlgate.score import score_day as score_one_day
+            from mlgate.score.batch import score_day as score_one_day
 
             lake, settings = dagkit.lake_and_settings()
             lineage = score_one_day(lake, settings, spec, dagkit.run_ds(context), dagkit.run_info(context),

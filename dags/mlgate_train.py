@@ -27,8 +27,8 @@ import datetime as dt
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
 
-from mlgate import dagkit
-from mlgate.spec import load_all_specs
+from mlgate.airflow import dagkit
+from mlgate.config.spec import load_all_specs
 
 
 def build(spec):
@@ -57,7 +57,7 @@ def build(spec):
         def train_candidate(**context) -> dict:
             from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-            from mlgate.train import NotEnoughData, train_candidate as train_one
+            from mlgate.train.candidate import NotEnoughData, train_candidate as train_one
 
             lake, settings = dagkit.lake_and_settings()
             run = dagkit.run_info(context)
@@ -73,12 +73,12 @@ def build(spec):
 
         @task
         def evaluate(candidate: dict, **context) -> dict:
-            from mlgate.card import card_markdown
-            from mlgate.evaluate import evaluate_candidate
-            from mlgate.train import logged_window
+            from mlgate.promote.card import card_markdown
+            from mlgate.promote.evaluate import evaluate_candidate
+            from mlgate import tracking
 
             lake, settings = dagkit.lake_and_settings()
-            window = candidate.get("window") or logged_window(settings, candidate["run_id"])
+            window = candidate.get("window") or tracking.training_window(settings, candidate["run_id"])
             decision = evaluate_candidate(lake, settings, spec, candidate["version"], window, dagkit.run_info(context))
             print(decision.sentence)
             for reason in decision.reasons:
@@ -87,7 +87,7 @@ def build(spec):
 
         @task.branch
         def route(decision: dict, **context):
-            from mlgate.evaluate import route as next_step
+            from mlgate.promote.evaluate import route as next_step
 
             step, why = next_step(spec, decision, str(context["dag_run"].run_type), context["params"]["gray_zone"])
             print(why)
@@ -105,8 +105,8 @@ def build(spec):
         def promote(decision: dict, **context) -> str:
             from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-            from mlgate.evaluate import Decision, apply_decision
-            from mlgate.registry import PromotionError
+            from mlgate.promote.evaluate import Decision, apply_decision
+            from mlgate.promote.registry import PromotionError
 
             lake, settings = dagkit.lake_and_settings()
             run = dagkit.run_info(context)

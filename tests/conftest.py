@@ -27,8 +27,8 @@ os.environ.update({
     "GIT_PYTHON_REFRESH": "quiet",
 })
 S3_TEST_BUCKET = "mlgate-tests"
-from mlgate.airflow_env import airflow_env  # noqa: E402  (after MLGATE_HOME is set)
-from mlgate.settings import load_settings  # noqa: E402
+from mlgate.airflow.local import airflow_env  # noqa: E402  (after MLGATE_HOME is set)
+from mlgate.config.settings import load_settings  # noqa: E402
 
 os.environ.update(airflow_env(load_settings()))
 
@@ -50,14 +50,14 @@ def _keep_the_session_tracking_uri():
 
 @pytest.fixture(scope="session")
 def spec():
-    from mlgate.spec import load_spec
+    from mlgate.config.spec import load_spec
 
     return load_spec("flights")
 
 
 @pytest.fixture
 def lake(tmp_path):
-    from mlgate.lake import Lake
+    from mlgate.lake.store import Lake
 
     return Lake.from_uri(f"file://{tmp_path / 'lake'}")
 
@@ -75,7 +75,7 @@ def isolated_settings(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def airflow_db():
     """The session's Airflow metadata DB, migrated once."""
-    from mlgate.airflow_env import apply
+    from mlgate.airflow.local import apply
 
     apply(load_settings())
     return SESSION_HOME / "airflow" / "airflow.db"
@@ -92,7 +92,7 @@ def spec_with(spec, **promotion):
     """A copy of `spec` with other promotion rules (for the tests of the gate)."""
     import copy
 
-    from mlgate.spec import Spec
+    from mlgate.config.spec import Spec
 
     raw = copy.deepcopy(spec.raw)
     raw["evaluation"]["promotion"].update(promotion)
@@ -184,7 +184,7 @@ def aws_env(monkeypatch):
 @pytest.fixture
 def s3_lake(moto_endpoint, aws_env):
     """A lake of its own under a fresh prefix of the moto server's bucket."""
-    from mlgate.lake import Lake
+    from mlgate.lake.store import Lake
 
     aws_env(moto_endpoint)
     return Lake.from_uri(f"s3://{S3_TEST_BUCKET}/{uuid.uuid4().hex[:12]}/lake")

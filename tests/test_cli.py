@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mlgate import simulator
+from mlgate.demo import simulator
 
 MLGATE = [str(Path(sys.executable).with_name("mlgate"))]
 
@@ -20,7 +20,7 @@ def mlgate(*args):
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory):
     """Three weeks of real deliveries, laid out as the landing zone."""
-    from mlgate.lake import Lake
+    from mlgate.lake.store import Lake
 
     root = tmp_path_factory.mktemp("cli") / "lake"
     simulator.simulate(Lake.from_uri(f"file://{root}"), "2013-02-12", "2013-03-05", outcomes=False)

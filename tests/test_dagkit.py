@@ -3,7 +3,7 @@
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from mlgate.dagkit import checked_date
+from mlgate.airflow.dagkit import checked_date
 
 
 def test_a_run_date_is_a_real_day():

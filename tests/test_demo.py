@@ -1,6 +1,6 @@
 import datetime as dt
 
-from mlgate.demo import _cron_due, format_timeline
+from mlgate.demo.run import _cron_due, format_timeline
 
 
 def test_the_monthly_train_cron_is_due_on_the_first_only():

@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlgate import drift
+from mlgate.model import profile
+from mlgate.monitor import drift
 
 
 def frames(seed=0, n=5000, shift=0.0, mix=(0.5, 0.3, 0.2)):
@@ -38,7 +39,7 @@ def test_the_threshold_follows_the_number_of_rows():
 
 
 def test_new_categories_and_missing_values_are_counted_apart():
-    ref = drift.profile(frames(0), ["temp", "visib"], ["origin"])
+    ref = profile.profile(frames(0), ["temp", "visib"], ["origin"])
     current = frames(1).assign(origin="ZZZ", temp=np.nan)
     result = {f["name"]: f for f in drift.compare(ref, current, 0.05, 0.0)["features"]}
     assert result["temp"]["drifted"] and result["temp"]["missing_share"] == 1.0
@@ -62,7 +63,7 @@ def test_a_feature_drifts_only_beyond_the_weeks_of_the_reference():
 
 
 def test_the_verdict_weighs_features_by_importance():
-    ref = drift.profile(frames(0), ["temp", "visib"], ["origin"], importance={"temp": 90.0, "visib": 5.0, "origin": 5.0})
+    ref = profile.profile(frames(0), ["temp", "visib"], ["origin"], importance={"temp": 90.0, "visib": 5.0, "origin": 5.0})
     unimportant = drift.compare(ref, frames(1, mix=(0.2, 0.3, 0.5)), 0.05, 0.15)
     assert unimportant["drifted"] == ["origin"] and unimportant["drifted_share"] == 0.05 and unimportant["drift"] is False
     important = drift.compare(ref, frames(1, shift=5), 0.05, 0.15)
@@ -70,7 +71,7 @@ def test_the_verdict_weighs_features_by_importance():
 
 
 def test_features_left_out_are_neither_tested_nor_required():
-    ref = drift.profile(frames(0), ["temp", "visib"], ["origin"])
+    ref = profile.profile(frames(0), ["temp", "visib"], ["origin"])
     result = drift.compare(ref, frames(1).drop(columns=["visib"]), 0.05, 0.0, skip={"visib": "a broken feed"})
     assert [f["name"] for f in result["features"]] == ["temp", "origin"] and result["skipped"] == {"visib": "a broken feed"}
     with pytest.raises(ValueError, match="lacks the reference's feature"):

@@ -6,8 +6,9 @@ from sklearn.metrics import roc_auc_score
 
 from conftest import spec_with
 
-from mlgate import stats
-from mlgate.evaluate import ASK, PROMOTE, REFUSE, compare, decide, quality, route
+from mlgate.promote import stats
+from mlgate.promote.evaluate import ASK, PROMOTE, REFUSE, compare, decide, route
+from mlgate.promote.stats import quality
 
 
 def comparison(auc_diff=None, loss_diff=(0.0, -0.001, 0.001), auc=0.70, low=0.68, high=0.72, rows=5000):
@@ -66,9 +67,10 @@ def real_scores():
     """Two real XGBoost models' scores on a real day they were not trained on."""
     import xgboost as xgb
 
-    from mlgate import ingest, simulator
-    from mlgate.features import derive_label, model_matrix, schema_for
-    from mlgate.spec import load_spec
+    from mlgate.demo import simulator
+    from mlgate.ingest.labels import derive_label
+    from mlgate.model.features import model_matrix, schema_for
+    from mlgate.config.spec import load_spec
 
     spec = load_spec("flights")
     frames = []
@@ -85,7 +87,6 @@ def real_scores():
         booster = xgb.train({"objective": "binary:logistic", "max_depth": depth, "eta": 0.1, "nthread": 2},
                             xgb.DMatrix(model_matrix(train, schema), train["late"], enable_categorical=True), 60)
         out[name] = booster.predict(xgb.DMatrix(model_matrix(test, schema), enable_categorical=True))
-    assert ingest  # the same label rule as the pipeline
     return test["late"].to_numpy(), out["deep"], out["stump"]
 
 
@@ -141,7 +142,7 @@ def test_the_train_dag_routes_by_outcome_and_backfills_never_promote(spec):
 
 
 def test_training_overrides_are_checked_before_anything_runs(spec):
-    from mlgate.train import check_overrides
+    from mlgate.train.candidate import check_overrides
 
     assert check_overrides(spec, {"params": {"max_depth": 3}, "drop_features": ["temp"]})["params"] == {"max_depth": 3}
     for bad, message in (({"learning_rate": 0.1}, "unknown override 'learning_rate'; overrides are drop_features, num_boost_round, params"),

@@ -1,7 +1,8 @@
 import numpy as np
 import pandas as pd
 
-from mlgate.features import FeatureSchema, derive_label, model_matrix, schema_for
+from mlgate.ingest.labels import derive_label
+from mlgate.model.features import FeatureSchema, model_matrix, schema_for
 
 
 def test_label_follows_the_spec_rule_and_missing_arrivals_are_late(spec):

@@ -3,16 +3,17 @@ from functools import lru_cache
 import pandas as pd
 import pytest
 
-from mlgate import gate, simulator
-from mlgate.incidents import clean_history
-from mlgate.ingest import validate_features
+from mlgate.ingest import gate
+from mlgate.demo import simulator
+from mlgate.demo.incidents import clean_history
+from mlgate.ingest.landing import validate_features
 
 DAY = "2013-03-05"
 
 
 @lru_cache(maxsize=None)
 def history_of(ds):
-    from mlgate.spec import load_spec
+    from mlgate.config.spec import load_spec
 
     return clean_history(load_spec("flights"), "features", ds)
 
@@ -130,7 +131,7 @@ def test_a_missing_value_does_not_break_a_relation(spec, clean):
 
 
 def test_slice_shares_are_counted_among_non_empty_cells_like_history():
-    from mlgate import history
+    from mlgate.ingest import history
 
     days = {f"2013-01-0{i}": pd.DataFrame({"origin": ["EWR", "JFK", None] * 10}) for i in range(1, 8)}
     profile = history.build(days, [], ["origin"], [])

@@ -3,9 +3,9 @@ accepted history (features and outcomes), passes the gate."""
 
 import pytest
 
-from mlgate import simulator
-from mlgate.gate import read_partition
-from mlgate.ingest import history_days, profile_for, validate_features, validate_outcomes
+from mlgate.demo import simulator
+from mlgate.ingest.gate import read_partition
+from mlgate.ingest.landing import history_days, profile_for, validate_features, validate_outcomes
 
 pytestmark = pytest.mark.slow
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mlgate import incidents, simulator
-from mlgate.gate import read_partition
+from mlgate.demo import incidents
+from mlgate.demo import simulator
+from mlgate.ingest.gate import read_partition
 
 MLGATE = str(Path(sys.executable).with_name("mlgate"))
 # a Sunday with 19 days of history, the blizzard, Memorial Day, Independence Day, a Saturday,
@@ -40,7 +41,7 @@ def test_the_drill_catches_every_scenario(ds):
 
 
 def test_the_first_reason_explains_the_incident():
-    rows = {r["scenario"]: r for r in incidents.drill(__import__("mlgate.spec").spec.load_spec("flights"), "2013-03-05")}
+    rows = {r["scenario"]: r for r in incidents.drill(__import__("mlgate.config.spec").config.spec.load_spec("flights"), "2013-03-05")}
     assert "physically impossible" in rows["unit_change"]["reason"]
     assert "origin = 'EWR' is 0.0%" in rows["slice_missing"]["reason"]
     assert "wrong folder" in rows["date_shifted"]["reason"]

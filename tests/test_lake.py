@@ -4,7 +4,7 @@ import json
 import pandas as pd
 import pytest
 
-from mlgate.lake import Lake, LakeError, LocalStore
+from mlgate.lake.store import Lake, LakeError, LocalStore
 
 
 @pytest.fixture(params=["file", "s3"])

@@ -21,9 +21,11 @@ from urllib.parse import urlparse
 import boto3
 import pytest
 
-from mlgate import ingest, simulator
-from mlgate.lake import Lake, LakeError
-from mlgate.lake_s3 import S3Store
+from mlgate.ingest import landing
+from mlgate.lake import names
+from mlgate.demo import simulator
+from mlgate.lake.store import Lake, LakeError
+from mlgate.lake.s3 import S3Store
 
 DS = "2013-01-01"
 
@@ -303,20 +305,20 @@ def test_ingest_lands_gates_and_quarantines_real_days_on_s3(s3_lake, spec):
     landing_key = f"{s3_lake.store.prefix}/landing/flights/ds={second}/flights.csv"
     upstream.put_object(Bucket=s3_lake.store.bucket, Key=landing_key, Body=simulator.to_csv_bytes(features[second]))
     for ds in (first, second):
-        assert ingest.landed(s3_lake, spec, ds)
-        raw = ingest.land_features(s3_lake, spec, ds, run)
+        assert landing.landed(s3_lake, spec, ds)
+        raw = landing.land_features(s3_lake, spec, ds, run)
         assert raw["files"]["flights.csv"] == sha(simulator.to_csv_bytes(features[ds]))
-        assert ingest.gate_features(s3_lake, spec, ds, run).success
-        validated = s3_lake.read_frame("validated", spec.model, ds, ingest.FEATURES_FILE)
+        assert landing.gate_features(s3_lake, spec, ds, run).success
+        validated = s3_lake.read_frame("validated", spec.model, ds, names.FEATURES_FILE)
         assert list(validated["flight_id"]) == list(features[ds]["flight_id"])
     assert s3_lake.list_partitions("validated", spec.model) == [first, second]
 
     broken = features[second].assign(carrier=features[second]["carrier"].str.lower())
     upstream.put_object(Bucket=s3_lake.store.bucket, Key=landing_key, Body=simulator.to_csv_bytes(broken))
-    ingest.land_features(s3_lake, spec, second, run)
-    with pytest.raises(ingest.GateRejected, match="carrier"):
-        ingest.gate_features(s3_lake, spec, second, run)
-    reason = json.loads(s3_lake.read_bytes("quarantine", spec.model, second, ingest.REASON_FILE))
+    landing.land_features(s3_lake, spec, second, run)
+    with pytest.raises(landing.GateRejected, match="carrier"):
+        landing.gate_features(s3_lake, spec, second, run)
+    reason = json.loads(s3_lake.read_bytes("quarantine", spec.model, second, names.REASON_FILE))
     assert any(f["column"] == "carrier" for f in reason["failures"])
     assert s3_lake.read_bytes("quarantine", spec.model, second, "flights.csv") == simulator.to_csv_bytes(broken)
     assert s3_lake.list_partitions("validated", spec.model) == [first]

@@ -10,12 +10,21 @@ import json
 
 import pytest
 
-from mlgate import drift, incidents, ingest, registry, simulator
-from mlgate.evaluate import apply_decision, evaluate_candidate
-from mlgate.lake import Lake
-from mlgate.monitor import champion_schema, monitor_day, report_name
-from mlgate.score import score_day
-from mlgate.train import load_reference_profile, train_candidate
+from mlgate import tracking
+from mlgate.model import profile
+from mlgate.monitor import drift
+from mlgate.demo import incidents
+from mlgate.ingest import landing
+from mlgate.ingest.labels import with_label
+from mlgate.lake import names
+from mlgate.promote import registry
+from mlgate.demo import simulator
+from mlgate.promote.evaluate import apply_decision, evaluate_candidate
+from mlgate.lake.store import Lake
+from mlgate.lake.names import REPORT_FILE, monitor_name
+from mlgate.monitor.day import champion_schema, monitor_day
+from mlgate.score.batch import score_day
+from mlgate.train.candidate import train_candidate
 
 BROKEN = ("2013-03-05", "2013-03-06")   # distances delivered in kilometres: quarantined by the gate
 WEEKLY = simulator.dates("2013-02-07", "2013-06-30")[::7]
@@ -29,8 +38,8 @@ def run_info(name):
 def timeline(tmp_path_factory):
     import os
 
-    from mlgate.settings import load_settings
-    from mlgate.spec import load_spec
+    from mlgate.config.settings import load_settings
+    from mlgate.config.spec import load_spec
 
     home = tmp_path_factory.mktemp("monitoring")
     env = {"MLGATE_HOME": str(home), "MLGATE_LAKE_URI": f"file://{home / 'lake'}",
@@ -40,20 +49,20 @@ def timeline(tmp_path_factory):
     for ds in simulator.dates("2013-01-01", "2013-01-31"):
         simulator.deliver_features(lake, ds)
         simulator.deliver_outcomes(lake, ds)
-        ingest.land_features(lake, spec, ds, run_info("ingest"))
-        ingest.gate_features(lake, spec, ds, run_info("ingest"))
-        ingest.land_outcomes(lake, spec, ds, run_info("ingest"))
-    label = ingest.with_label(spec)
+        landing.land_features(lake, spec, ds, run_info("ingest"))
+        landing.gate_features(lake, spec, ds, run_info("ingest"))
+        landing.land_outcomes(lake, spec, ds, run_info("ingest"))
+    label = with_label(spec)
     for ds in simulator.dates("2013-02-01", "2013-06-30"):
         features, outcomes = simulator.day_frames(ds)
         if ds in BROKEN:
             lake.write_landing("flights", ds, "flights.csv", incidents.distance_in_km(ds))
-            ingest.land_features(lake, spec, ds, run_info("ingest"))
-            with pytest.raises(ingest.GateRejected):
-                ingest.gate_features(lake, spec, ds, run_info("ingest"))
+            landing.land_features(lake, spec, ds, run_info("ingest"))
+            with pytest.raises(landing.GateRejected):
+                landing.gate_features(lake, spec, ds, run_info("ingest"))
         else:
-            lake.commit_frame("validated", spec.model, ds, ingest.FEATURES_FILE, features, run_info("ingest"))
-        lake.commit_frame("outcomes", spec.model, ds, ingest.LABELS_FILE, label(outcomes), run_info("ingest"))
+            lake.commit_frame("validated", spec.model, ds, names.FEATURES_FILE, features, run_info("ingest"))
+        lake.commit_frame("outcomes", spec.model, ds, names.LABELS_FILE, label(outcomes), run_info("ingest"))
     first = train_candidate(lake, settings, spec, "2013-02-01", run_info("train"), "test")
     decision = evaluate_candidate(lake, settings, spec, first["version"], first["window"])
     assert decision.outcome == "promote", decision.sentence
@@ -94,13 +103,13 @@ def test_a_rejected_batch_is_never_counted_as_drift(timeline):
         len(simulator.day_frames(d)[0]) for d in report["days"]["validated"])
     assert any("2013-03-05 was quarantined" in p for p in report["integrity"]["problems"])
     # the same window with the broken days counted would have called distance drifted
-    champion = registry.alias_version(registry.client_for(settings), spec.model, registry.CHAMPION)
-    reference = load_reference_profile(settings, champion.run_id)
+    champion = registry.alias_version(tracking.client(settings), spec.model, tracking.CHAMPION)
+    reference = tracking.reference_profile(settings, champion.run_id)
     broken = [simulator.day_frames(d)[0] for d in report["days"]["validated"]]
     broken += [simulator.day_frames(d)[0].assign(distance=lambda f: f["distance"] * 1.609344) for d in BROKEN]
     import pandas as pd
 
-    counted = drift.compare(reference, drift.inputs(pd.concat(broken), champion_schema(settings, spec, report["champion"])),
+    counted = drift.compare(reference, profile.inputs(pd.concat(broken), champion_schema(settings, spec, report["champion"])),
                             0.01, 0.15)
     assert "distance" in counted["drifted"]
 
@@ -116,5 +125,5 @@ def test_the_pause_switch_and_the_cool_down_hold_a_request_back(timeline):
     waiting = monitor_day(lake, settings, spec, ds, run_info("monitor-cooldown"))
     assert waiting["retrain"] is False and waiting["evidence"] and waiting["alert"] is None
     assert any("the request waits until" in q for q in waiting["quiet_reasons"])
-    stored = json.loads(lake.read_bytes("reports", report_name(spec), ds, "report.json"))
+    stored = json.loads(lake.read_bytes("reports", monitor_name(spec.model), ds, REPORT_FILE))
     assert stored["quiet_reasons"] == waiting["quiet_reasons"]

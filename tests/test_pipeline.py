@@ -4,13 +4,16 @@ a refused candidate, compare-and-set, promotion history and rollback, scoring, m
 import pytest
 from conftest import spec_with
 
-from mlgate import ingest, registry, simulator
-from mlgate.evaluate import apply_decision, evaluate_candidate
-from mlgate.lake import Lake
-from mlgate.monitor import monitor_day
-from mlgate.rollback import roll_back
-from mlgate.score import score_day
-from mlgate.train import NotEnoughData, plan_window, train_candidate
+from mlgate import tracking
+from mlgate.ingest import landing
+from mlgate.promote import registry
+from mlgate.demo import simulator
+from mlgate.promote.evaluate import apply_decision, evaluate_candidate
+from mlgate.lake.store import Lake
+from mlgate.monitor.day import monitor_day
+from mlgate.promote.rollback import roll_back
+from mlgate.score.batch import score_day
+from mlgate.train.candidate import NotEnoughData, plan_window, train_candidate
 
 LAST_DAY = "2013-01-24"
 
@@ -24,22 +27,22 @@ def world(tmp_path_factory):
     """24 real days ingested (features and labels) into a lake with its own MLflow store."""
     import os
 
-    from mlgate.settings import load_settings
+    from mlgate.config.settings import load_settings
 
     home = tmp_path_factory.mktemp("pipeline")
     env = {"MLGATE_HOME": str(home), "MLGATE_LAKE_URI": f"file://{home / 'lake'}",
            "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}", "MLGATE_ARTIFACTS_URI": str(home / "mlartifacts")}
     settings = load_settings({**os.environ, **env})
     lake = Lake.from_uri(settings.lake_uri)
-    from mlgate.spec import load_spec
+    from mlgate.config.spec import load_spec
 
     spec = load_spec("flights")
     for ds in simulator.dates("2013-01-01", LAST_DAY):
         simulator.deliver_features(lake, ds)
         simulator.deliver_outcomes(lake, ds)
-        ingest.land_features(lake, spec, ds, run_info("ingest"))
-        ingest.gate_features(lake, spec, ds, run_info("ingest"))
-        ingest.land_outcomes(lake, spec, ds, run_info("ingest"))
+        landing.land_features(lake, spec, ds, run_info("ingest"))
+        landing.gate_features(lake, spec, ds, run_info("ingest"))
+        landing.land_outcomes(lake, spec, ds, run_info("ingest"))
     return lake, settings, spec
 
 
@@ -56,7 +59,7 @@ def judge(world, cand, name, spec=None):
 
 def champion(world):
     _, settings, spec = world
-    return registry.alias_version_number(registry.client_for(settings), spec.model, registry.CHAMPION)
+    return registry.alias_version_number(tracking.client(settings), spec.model, tracking.CHAMPION)
 
 
 def test_the_window_holds_out_golden_and_recent_days(world):
@@ -71,7 +74,7 @@ def test_the_window_holds_out_golden_and_recent_days(world):
 
 def test_the_loop(world):
     lake, settings, spec = world
-    client = registry.client_for(settings)
+    client = tracking.client(settings)
 
     # 1. the first model becomes champion by the first-model rule
     first = candidate(world, "first")
@@ -89,7 +92,7 @@ def test_the_loop(world):
     assert not moved and not decision.promote and champion(world) == first["version"]
     assert any("worse by more than the margin 0.01" in r for r in decision.reasons), decision.reasons
     assert client.get_model_version(spec.model, weak["version"]).tags["mlgate.decision"] == "refuse"
-    assert registry.alias_version(client, spec.model, registry.CHALLENGER) is None
+    assert registry.alias_version(client, spec.model, tracking.CHALLENGER) is None
 
     # 3. compare-and-set: a promotion against a stale champion is refused
     with pytest.raises(registry.PromotionError, match="champion moved"):
@@ -105,11 +108,11 @@ def test_the_loop(world):
     third = candidate(world, "third")  # same window as the champion: only a "better" rule can promote it
     decision, moved = judge(world, third, "third", spec_with(spec, rule="better", min_auc_gain=0.0))
     assert moved, decision.sentence
-    assert registry.alias_version_number(client, spec.model, registry.PREVIOUS) == weak["version"]
+    assert registry.alias_version_number(client, spec.model, tracking.PREVIOUS) == weak["version"]
     assert roll_back(lake, settings, spec, "test one") == {"from": third["version"], "to": weak["version"]}
     assert roll_back(lake, settings, spec, "test two") == {"from": weak["version"], "to": first["version"]}
     assert champion(world) == first["version"]
-    assert registry.alias_version(client, spec.model, registry.PREVIOUS) is None
+    assert registry.alias_version(client, spec.model, tracking.PREVIOUS) is None
     with pytest.raises(registry.PromotionError, match="no previous champion"):
         roll_back(lake, settings, spec, "test three")
 
@@ -150,16 +153,16 @@ def test_scoring_and_monitoring(world):
 
 
 def test_a_redelivered_day_that_fails_leaves_validated(world):
-    from mlgate import incidents
+    from mlgate.demo import incidents
 
     lake, settings, spec = world
     ds = "2013-01-22"
     assert lake.exists("validated", spec.model, ds)
     lake.write_landing("flights", ds, "flights.csv", incidents.slice_missing(ds))
-    ingest.land_features(lake, spec, ds, run_info("redelivery"))
-    with pytest.raises(ingest.GateRejected, match="slices of origin"):
-        ingest.gate_features(lake, spec, ds, run_info("redelivery"))
+    landing.land_features(lake, spec, ds, run_info("redelivery"))
+    with pytest.raises(landing.GateRejected, match="slices of origin"):
+        landing.gate_features(lake, spec, ds, run_info("redelivery"))
     assert not lake.exists("validated", spec.model, ds) and lake.exists("quarantine", spec.model, ds)
     simulator.deliver_features(lake, ds)  # the upstream fixes it: the day is validated again
-    ingest.land_features(lake, spec, ds, run_info("fixed"))
-    assert ingest.gate_features(lake, spec, ds, run_info("fixed")).success and lake.exists("validated", spec.model, ds)
+    landing.land_features(lake, spec, ds, run_info("fixed"))
+    assert landing.gate_features(lake, spec, ds, run_info("fixed")).success and lake.exists("validated", spec.model, ds)

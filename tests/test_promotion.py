@@ -17,11 +17,17 @@ import yaml
 
 from conftest import spec_with
 
-from mlgate import golden, ingest, registry, simulator
-from mlgate.evaluate import ASK, PROMOTE, REFUSE, apply_decision, evaluate_candidate
-from mlgate.ingest import LABELS_FILE, labelled_frame
-from mlgate.lake import Lake
-from mlgate.train import fit_and_register, plan_window, train_candidate
+from mlgate import tracking
+from mlgate.promote import golden
+from mlgate.ingest import landing
+from mlgate.lake import names
+from mlgate.promote import registry
+from mlgate.demo import simulator
+from mlgate.promote.evaluate import ASK, PROMOTE, REFUSE, apply_decision, evaluate_candidate
+from mlgate.ingest.landing import labelled_frame
+from mlgate.lake.names import LABELS_FILE
+from mlgate.lake.store import Lake
+from mlgate.train.candidate import fit_and_register, plan_window, train_candidate
 
 pytestmark = pytest.mark.slow
 DS = "2013-03-10"            # recent days 03-03..03-09, training window 01-06..03-02 (golden 01-16 held out)
@@ -34,8 +40,8 @@ def run_info(name):
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    from mlgate.settings import load_settings
-    from mlgate.spec import load_spec
+    from mlgate.config.settings import load_settings
+    from mlgate.config.spec import load_spec
 
     home = tmp_path_factory.mktemp("promotion")
     settings = load_settings({**os.environ, "MLGATE_HOME": str(home), "MLGATE_LAKE_URI": f"file://{home / 'lake'}",
@@ -44,10 +50,10 @@ def world(tmp_path_factory):
     for ds in simulator.dates("2013-01-01", "2013-03-09"):
         simulator.deliver_features(lake, ds)
         simulator.deliver_outcomes(lake, ds)
-        ingest.land_features(lake, spec, ds, run_info("ingest"))
-        ingest.gate_features(lake, spec, ds, run_info("ingest"))
-        ingest.land_outcomes(lake, spec, ds, run_info("ingest"))
-    client = registry.client_for(settings)
+        landing.land_features(lake, spec, ds, run_info("ingest"))
+        landing.gate_features(lake, spec, ds, run_info("ingest"))
+        landing.land_outcomes(lake, spec, ds, run_info("ingest"))
+    client = tracking.client(settings)
     # the champion lacks the weather features
     weatherless = train_candidate(lake, settings, spec, DS, run_info("weatherless"), "test", {"drop_features": WEATHER})
     registry.promote(client, spec.model, weatherless["version"], None, {"mlgate.promoted_by": "test set-up"})
@@ -55,7 +61,7 @@ def world(tmp_path_factory):
 
 
 def champion(world):
-    return registry.alias_version_number(world["client"], world["spec"].model, registry.CHAMPION)
+    return registry.alias_version_number(world["client"], world["spec"].model, tracking.CHAMPION)
 
 
 def judge(world, candidate, spec=None):
@@ -72,13 +78,13 @@ def test_the_evaluation_set_is_versioned_and_never_trained_on(world):
     with pytest.raises(golden.EvaluationError, match=r"evaluation rows .* are in the candidate's training window \(days 2013-03-03\)"):
         golden.check_disjoint(lake, spec, evaluation_set, [*window.train_days, "2013-03-03"], "candidate")
     # a golden day re-frozen with other labels changes the version, and an evaluation in flight refuses
-    frame = lake.read_frame("golden", spec.model, "2013-01-16", ingest.GOLDEN_FILE)
-    lake.commit_frame("golden", spec.model, "2013-01-16", ingest.GOLDEN_FILE, frame.assign(late=1 - frame["late"]), run_info("tamper"))
+    frame = lake.read_frame("golden", spec.model, "2013-01-16", names.GOLDEN_FILE)
+    lake.commit_frame("golden", spec.model, "2013-01-16", names.GOLDEN_FILE, frame.assign(late=1 - frame["late"]), run_info("tamper"))
     try:
         with pytest.raises(golden.EvaluationError, match="the evaluation set changed while the models were scored .* 2013-01-16"):
             golden.verify_unchanged(lake, spec, evaluation_set, window.golden_days, window.recent_days)
     finally:
-        lake.commit_frame("golden", spec.model, "2013-01-16", ingest.GOLDEN_FILE, frame, run_info("ingest"))
+        lake.commit_frame("golden", spec.model, "2013-01-16", names.GOLDEN_FILE, frame, run_info("ingest"))
     golden.verify_unchanged(lake, spec, evaluation_set, window.golden_days, window.recent_days)
 
 
@@ -149,7 +155,7 @@ def test_a_clearly_better_model_is_promoted_and_its_card_says_why(world):
     assert apply_decision(lake, settings, better_rule, decision, run_info("weather"))
     mv = client.get_model_version(spec.model, candidate["version"])
     assert champion(world) == candidate["version"]
-    assert registry.alias_version_number(client, spec.model, registry.PREVIOUS) == world["champion"]["version"]
+    assert registry.alias_version_number(client, spec.model, tracking.PREVIOUS) == world["champion"]["version"]
     assert mv.tags["mlgate.promoted_by"] == "test/weather" and mv.tags["mlgate.promoted_because"] == decision.sentence
     assert mv.tags["mlgate.golden_version"] == decision.lineage["evaluation_set"]["version"]
     world["weather"] = candidate
@@ -220,7 +226,7 @@ def test_mlgate_evaluate_exit_codes(world, tmp_path):
 def test_rollback_refuses_a_model_that_no_longer_fits_the_feature_schema(world):
     """History: weatherless -> weather -> rival. One step back works; the next would
     restore the weatherless model, which lacks the spec's features: refused, nothing moves."""
-    from mlgate.rollback import roll_back
+    from mlgate.promote.rollback import roll_back
 
     lake, settings, spec = world["lake"], world["settings"], world["spec"]
     history = registry.champion_history(world["client"], spec.model)

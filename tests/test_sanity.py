@@ -4,9 +4,9 @@ away, and calibration by decile follows the scores."""
 import numpy as np
 import pandas as pd
 
-from mlgate import simulator
-from mlgate.features import derive_label
-from mlgate.sanity import calibration_by_decile, single_feature_auc
+from mlgate.demo import simulator
+from mlgate.ingest.labels import derive_label
+from mlgate.promote.sanity import calibration_by_decile, single_feature_auc
 
 
 def real_rows(spec):

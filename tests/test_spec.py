@@ -1,7 +1,7 @@
 import pytest
 import yaml
 
-from mlgate.spec import SpecError, load_all_specs, load_spec
+from mlgate.config.spec import SpecError, load_all_specs, load_spec
 
 
 def _write(tmp_path, spec, **changes):

@@ -1,7 +1,8 @@
 """A retried training task after a try that died: the MLflow runs it left RUNNING are
 marked KILLED (and only those of its own Airflow run)."""
 
-from mlgate.train import RUN_TAG, close_abandoned_runs, ensure_experiment
+from mlgate.tracking import RUN_TAG, ensure_experiment
+from mlgate.train.candidate import close_abandoned_runs
 
 
 def test_a_retry_marks_the_runs_a_dead_try_left_running_killed(isolated_settings, spec):

@@ -29,7 +29,7 @@ def _date(text: str) -> str:
 
 
 def _spec(name: str):
-    from mlgate.spec import SpecError, load_spec
+    from mlgate.config.spec import SpecError, load_spec
 
     try:
         return load_spec(name)
@@ -54,8 +54,8 @@ def _history_profile(spec, history_dir: Path | None, ds: str) -> dict | None:
     as accepted: the contract's `history.days` before ds (unreadable ones are skipped)."""
     import pandas as pd
 
-    from mlgate.gate import read_partition
-    from mlgate.ingest import history_days, profile_for
+    from mlgate.ingest.gate import read_partition
+    from mlgate.ingest.landing import history_days, profile_for
 
     if history_dir is None:
         return None
@@ -78,7 +78,7 @@ def _history_profile(spec, history_dir: Path | None, ds: str) -> dict | None:
 
 
 def cmd_validate(args) -> int:
-    from mlgate.ingest import validate_features
+    from mlgate.ingest.landing import validate_features
 
     spec = _spec(args.spec)
     path = Path(args.data)
@@ -95,7 +95,7 @@ def _read_all(path: Path):
     `ds` column."""
     import pandas as pd
 
-    from mlgate.gate import read_partition
+    from mlgate.ingest.gate import read_partition
 
     frames = []
     for f in _data_files(path):
@@ -108,8 +108,9 @@ def _read_all(path: Path):
 
 
 def cmd_drift(args) -> int:
-    from mlgate import drift
-    from mlgate.features import schema_for
+    from mlgate.model import profile
+    from mlgate.monitor import drift
+    from mlgate.model.features import schema_for
 
     spec = _spec(args.spec)
     if args.report:
@@ -119,12 +120,12 @@ def cmd_drift(args) -> int:
     reference, current = _read_all(Path(args.reference)), _read_all(Path(args.current))
     schema = schema_for(spec, reference)
     try:
-        ref_inputs, cur_inputs = drift.inputs(reference, schema), drift.inputs(current, schema)
+        ref_inputs, cur_inputs = profile.inputs(reference, schema), profile.inputs(current, schema)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     cfg = spec.section("monitoring")["drift"]
     window = int(spec.section("monitoring")["window_days"])
-    chunks = drift.week_chunks(reference["ds"], window) if reference.get("ds") is not None else None
+    chunks = profile.week_chunks(reference["ds"], window) if reference.get("ds") is not None else None
     if chunks is not None and chunks.nunique() < 2:
         chunks = None  # one week of reference: chance is the only yardstick
     result = drift.compare_samples(ref_inputs, cur_inputs, schema.numeric + list(schema.derived), schema.categorical,
@@ -143,13 +144,14 @@ def cmd_drift(args) -> int:
 
 def _print_monitor_report(spec, args) -> int:
     """The monitor's report of one day, as the monitor DAG wrote it to the lake."""
-    from mlgate.lake import Lake, LakeError
-    from mlgate.monitor import REPORT_FILE, report_name, summary_lines
-    from mlgate.settings import load_settings
+    from mlgate.lake.store import Lake, LakeError
+    from mlgate.lake.names import REPORT_FILE, monitor_name
+    from mlgate.monitor.day import summary_lines
+    from mlgate.config.settings import load_settings
 
     try:
         lake = Lake.from_uri(args.lake or load_settings().lake_uri)
-        report = json.loads(lake.read_bytes("reports", report_name(spec), args.report, REPORT_FILE))
+        report = json.loads(lake.read_bytes("reports", monitor_name(spec.model), args.report, REPORT_FILE))
     except LakeError as exc:
         raise UsageError(f"{exc}; run the monitor DAG for {args.report} first") from None
     print(json.dumps(report, indent=2) if args.json else "\n".join(summary_lines(report)))
@@ -157,9 +159,9 @@ def _print_monitor_report(spec, args) -> int:
 
 
 def cmd_simulate(args) -> int:
-    from mlgate import simulator
-    from mlgate.lake import Lake, LakeError
-    from mlgate.settings import load_settings
+    from mlgate.demo import simulator
+    from mlgate.lake.store import Lake, LakeError
+    from mlgate.config.settings import load_settings
 
     try:
         lake = Lake.from_uri(args.lake or load_settings().lake_uri)
@@ -171,10 +173,10 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_rollback(args) -> int:
-    from mlgate.lake import Lake
-    from mlgate.registry import PromotionError
-    from mlgate.rollback import roll_back
-    from mlgate.settings import load_settings
+    from mlgate.lake.store import Lake
+    from mlgate.promote.registry import PromotionError
+    from mlgate.promote.rollback import roll_back
+    from mlgate.config.settings import load_settings
 
     spec = _spec(args.model)
     settings = load_settings()
@@ -194,20 +196,19 @@ def _jsonable(value):
 def cmd_evaluate(args) -> int:
     from mlflow.exceptions import MlflowException
 
-    from mlgate import registry
-    from mlgate.evaluate import ASK, PROMOTE, evaluate_candidate
-    from mlgate.golden import EvaluationError
-    from mlgate.lake import Lake
-    from mlgate.settings import load_settings
-    from mlgate.train import logged_window
+    from mlgate import tracking
+    from mlgate.promote.evaluate import ASK, PROMOTE, evaluate_candidate
+    from mlgate.promote.golden import EvaluationError
+    from mlgate.lake.store import Lake
+    from mlgate.config.settings import load_settings
 
     spec = _spec(args.spec)
     settings = load_settings()
     try:
-        mv = registry.client_for(settings).get_model_version(spec.model, args.candidate)
+        mv = tracking.client(settings).get_model_version(spec.model, args.candidate)
     except MlflowException:
         raise UsageError(f"{spec.model} has no registered version {args.candidate} in {settings.tracking_uri}") from None
-    window = logged_window(settings, mv.run_id)
+    window = tracking.training_window(settings, mv.run_id)
     if window is None:
         raise UsageError(f"{spec.model} version {args.candidate} has no training window logged (lineage.json on its run); "
                          "only versions trained by mlgate can be judged")
@@ -227,19 +228,19 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from mlgate.demo import run_demo
+    from mlgate.demo.run import run_demo
 
     return run_demo(args.start, args.end, fresh=not args.keep)
 
 
 def cmd_up(args) -> int:
-    from mlgate.up import run_up
+    from mlgate.demo.up import run_up
 
     return run_up(args.airflow_port, args.mlflow_port)
 
 
 def cmd_drill(args) -> int:
-    from mlgate.incidents import SCENARIOS, drill
+    from mlgate.demo.incidents import SCENARIOS, drill
 
     spec = _spec(args.spec)
     unknown = sorted(set(args.scenario or []) - set(SCENARIOS))
@@ -261,8 +262,8 @@ def cmd_drill(args) -> int:
 
 
 def cmd_env(args) -> int:
-    from mlgate.airflow_env import airflow_env
-    from mlgate.settings import load_settings
+    from mlgate.airflow.local import airflow_env
+    from mlgate.config.settings import load_settings
 
     for key, value in airflow_env(load_settings()).items():
         print(f"export {key}={shlex.quote(value)}")

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from mlgate import simulator
-from mlgate.airflow_env import UI_PASSWORD, UI_USER, airflow_env
-from mlgate.lake import Lake
-from mlgate.settings import load_settings
+from mlgate import tracking
+from mlgate.demo import simulator
+from mlgate.airflow.local import UI_PASSWORD, UI_USER, airflow_env
+from mlgate.lake.store import Lake
+from mlgate.config.settings import load_settings
 
 pytestmark = pytest.mark.slow
 MODEL = "flights_late"
@@ -146,19 +147,20 @@ def test_a_gray_zone_asks_a_person_through_airflow_and_approval_promotes(servers
 
     import yaml
 
-    from mlgate import ingest, registry
-    from mlgate.evaluate import ASK, evaluate_candidate
-    from mlgate.spec import load_spec
-    from mlgate.train import train_candidate
+    from mlgate.ingest import landing
+    from mlgate.promote import registry
+    from mlgate.promote.evaluate import ASK, evaluate_candidate
+    from mlgate.config.spec import load_spec
+    from mlgate.train.candidate import train_candidate
 
     settings = load_settings({"MLGATE_HOME": str(servers["home"])})
     lake, spec, run = servers["lake"], load_spec("flights"), {"dag_id": "test", "run_id": "setup", "try_number": 1}
     for ds in simulator.dates("2013-01-01", "2013-01-24"):
         simulator.deliver_features(lake, ds)
         simulator.deliver_outcomes(lake, ds)
-        ingest.land_features(lake, spec, ds, run)
-        ingest.gate_features(lake, spec, ds, run)
-        ingest.land_outcomes(lake, spec, ds, run)
+        landing.land_features(lake, spec, ds, run)
+        landing.gate_features(lake, spec, ds, run)
+        landing.land_outcomes(lake, spec, ds, run)
     # the same data trains the same model: its interval tells where the gray zone is
     probe = train_candidate(lake, settings, spec, "2013-01-25", {**run, "run_id": "probe"}, "test")
     auc = evaluate_candidate(lake, settings, spec, probe["version"], probe["window"], log=False).metrics["candidate"]
@@ -190,8 +192,8 @@ def test_a_gray_zone_asks_a_person_through_airflow_and_approval_promotes(servers
     finally:
         if dag_test.poll() is None:
             dag_test.kill()
-    client = registry.client_for(settings)
-    champion = registry.alias_version(client, MODEL, registry.CHAMPION)
+    client = tracking.client(settings)
+    champion = registry.alias_version(client, MODEL, tracking.CHAMPION)
     assert champion is not None and champion.tags["mlgate.decision"] == ASK
     assert champion.tags["mlgate.promoted_by"].endswith(f"(approved by {UI_USER})")
     assert champion.tags["mlgate.promoted_because"].startswith(f"approved by {UI_USER} in the gray zone: Ask a person about v{champion.version}")

@@ -4,8 +4,8 @@ the documentation, tags, retries and shape an operator relies on."""
 import pytest
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
 
-from mlgate.airflow_env import DAGS_FOLDER
-from mlgate.spec import load_all_specs
+from mlgate.airflow.local import DAGS_FOLDER
+from mlgate.config.spec import load_all_specs
 
 KINDS = ("ingest", "train", "score", "monitor", "rollback")
 

@@ -6,9 +6,11 @@ import json
 
 import pytest
 
-from mlgate import registry, simulator
-from mlgate.lake import Lake
-from mlgate.settings import load_settings
+from mlgate import tracking
+from mlgate.promote import registry
+from mlgate.demo import simulator
+from mlgate.lake.store import Lake
+from mlgate.config.settings import load_settings
 
 pytestmark = pytest.mark.slow
 MODEL = "flights_late"
@@ -22,7 +24,7 @@ def day(ds):
 def env(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
-    from mlgate.airflow_env import DAGS_FOLDER
+    from mlgate.airflow.local import DAGS_FOLDER
 
     settings = load_settings()
     bag = DagBag(str(DAGS_FOLDER))
@@ -38,7 +40,7 @@ def env(airflow_db):
 
 
 def champion(env):
-    return registry.alias_version_number(registry.client_for(env["settings"]), MODEL, registry.CHAMPION)
+    return registry.alias_version_number(tracking.client(env["settings"]), MODEL, tracking.CHAMPION)
 
 
 def test_ingest_validates_every_real_day(env):
@@ -65,7 +67,7 @@ def test_train_makes_the_first_champion_then_score_and_monitor(env):
     run = dags["train"].test(logical_date=day("2013-01-23"), run_conf={"overrides": {}, "trigger": "test", "gray_zone": "refuse"})
     assert str(run.state) == "success"
     assert champion(env) == "1"
-    mv = registry.client_for(env["settings"]).get_model_version(MODEL, "1")
+    mv = tracking.client(env["settings"]).get_model_version(MODEL, "1")
     assert mv.tags["mlgate.decision"] == "promote" and mv.tags["mlgate.promoted_by"].startswith(f"mlgate_{MODEL}_train/")
 
     assert str(dags["score"].test(logical_date=day("2013-01-23"), run_conf={"rescore": False}).state) == "success"
@@ -83,7 +85,7 @@ def test_train_makes_the_first_champion_then_score_and_monitor(env):
 
 
 def test_the_monitor_reads_the_pause_variable_and_alerts_through_its_callback(env, monkeypatch, tmp_path):
-    from mlgate.ingest import FEATURES_FILE
+    from mlgate.lake.names import FEATURES_FILE
 
     lake, dags = env["lake"], env["dags"]
     monkeypatch.setenv(f"AIRFLOW_VAR_MLGATE_{MODEL.upper()}_RETRAINING_PAUSED", "true")
@@ -111,7 +113,7 @@ def test_the_monitor_reads_the_pause_variable_and_alerts_through_its_callback(en
     ("date_shifted", "partition_date"), ("case_change", "allowed_values"),
 ])
 def test_a_broken_delivery_is_quarantined_and_the_champion_stays(env, scenario, check):
-    from mlgate import incidents
+    from mlgate.demo import incidents
 
     lake, dags = env["lake"], env["dags"]
     before = champion(env)

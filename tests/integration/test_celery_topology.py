@@ -42,10 +42,10 @@ import pytest
 import requests
 import yaml
 
-from mlgate import simulator
-from mlgate.airflow_env import UI_USER
-from mlgate.settings import load_settings
-from mlgate.topology import airflow_command, celery_env, mlflow_server_command, mlflow_server_env, worker_env
+from mlgate.demo import simulator
+from mlgate.airflow.local import UI_USER
+from mlgate.config.settings import load_settings
+from mlgate.airflow.topology import airflow_command, celery_env, mlflow_server_command, mlflow_server_env, worker_env
 
 pytestmark = pytest.mark.slow
 
@@ -395,7 +395,7 @@ def topology(start_moto, tmp_path_factory):
             wait_log(" ready.", top.procs[worker], top.logs[worker])
         timings["all processes up"] = time.monotonic() - started
 
-        from mlgate.lake import Lake
+        from mlgate.lake.store import Lake
 
         yield {"api": api_url, "mlflow": mlflow_url, "bucket": bucket, "env": env, "home": home, "top": top,
                "lake": Lake.from_uri(settings.lake_uri), "timings": timings, "started": started,
@@ -505,8 +505,8 @@ def test_the_flights_dags_run_on_celery_workers_with_postgres_an_mlflow_server_a
     import boto3
     from mlflow.tracking import MlflowClient
 
-    from mlgate.lake import Lake
-    from mlgate.train import RUN_TAG
+    from mlgate.lake.store import Lake
+    from mlgate.tracking import RUN_TAG
 
     ctx, api = topology, topology["api"]
     timings, ingest_runs = ctx["timings"], ingested["run_ids"]
@@ -594,7 +594,7 @@ def test_a_worker_killed_while_training_the_task_is_retried_on_the_other_without
     run ends with one model version and no MLflow run left RUNNING."""
     from mlflow.tracking import MlflowClient
 
-    from mlgate.train import RUN_TAG
+    from mlgate.tracking import RUN_TAG
 
     ctx, api, top = topology, topology["api"], topology["top"]
     auth = login(ctx)
@@ -639,7 +639,7 @@ def test_the_mlflow_server_down_for_a_while_the_run_still_completes(topology, in
     and no MLflow run left RUNNING."""
     from mlflow.tracking import MlflowClient
 
-    from mlgate.train import RUN_TAG
+    from mlgate.tracking import RUN_TAG
 
     ctx, api, top = topology, topology["api"], topology["top"]
     auth = login(ctx)

@@ -1,0 +1,1 @@
+"""What the DAGs share, the local Airflow environment, the production topology."""

@@ -1,0 +1,113 @@
+"""The few pieces every mlgate DAG shares: names, Assets, default arguments, and the
+run's identity (dag id, run id, try number, logical day) for lineage."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import Asset
+
+from mlgate.config.spec import Spec
+
+DEFAULT_ARGS = {"owner": "mlgate", "retries": 2, "retry_delay": dt.timedelta(minutes=2)}
+
+
+def start_date(spec: Spec):
+    """The spec's first logical date, as the timezone-aware datetime Airflow wants."""
+    import pendulum
+
+    return pendulum.datetime(spec.start_date.year, spec.start_date.month, spec.start_date.day, tz="UTC")
+
+
+def dag_id(spec: Spec, kind: str) -> str:
+    return f"mlgate_{spec.model}_{kind}"
+
+
+def tags(spec: Spec, kind: str) -> list[str]:
+    return ["mlgate", spec.model, kind]
+
+
+def validated_asset(spec: Spec) -> Asset:
+    return Asset(name=f"{spec.model}.validated", uri=f"mlgate://{spec.model}/validated")
+
+
+def champion_asset(spec: Spec) -> Asset:
+    return Asset(name=f"{spec.model}.champion", uri=f"mlgate://{spec.model}/champion")
+
+
+def retrain_request_asset(spec: Spec) -> Asset:
+    return Asset(name=f"{spec.model}.retrain_request", uri=f"mlgate://{spec.model}/retrain_request")
+
+
+def pause_variable(spec: Spec) -> str:
+    """The Airflow Variable that pauses automatic retraining of a model ("true" pauses)."""
+    return f"mlgate_{spec.model}_retraining_paused"
+
+
+def retraining_paused(spec: Spec) -> bool:
+    from airflow.sdk import Variable
+
+    return str(Variable.get(pause_variable(spec), default="false")).strip().lower() in ("true", "1", "yes", "on")
+
+
+def run_ds(context) -> str:
+    """The day a run is about: `ds` from the run's conf (it must be a real date,
+    YYYY-MM-DD), the logical date, the triggering asset event's `ds`, or the day the run
+    was created, in that order."""
+    conf = context["dag_run"].conf or {}
+    if conf.get("ds"):
+        return checked_date(conf["ds"])
+    if context.get("logical_date") is not None:
+        return context["logical_date"].strftime("%Y-%m-%d")
+    for events in (context.get("triggering_asset_events") or {}).values():
+        for event in events:
+            if (event.extra or {}).get("ds"):
+                return str(event.extra["ds"])
+    return context["dag_run"].run_after.strftime("%Y-%m-%d")
+
+
+def checked_date(value) -> str:
+    """`value` as a YYYY-MM-DD date, or an error a run stops on (no retry) saying so."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        day = dt.date.fromisoformat(str(value))
+    except ValueError:
+        day = None
+    if day is None or day.isoformat() != str(value):
+        raise AirflowFailException(f"run conf ds={value!r} is not a date; write it as YYYY-MM-DD (for example 2013-03-05)")
+    return day.isoformat()
+
+
+def run_info(context) -> dict:
+    """Lineage of the running task: dag id, run id, try number, run type and day."""
+    ti = context["ti"]
+    return {"dag_id": ti.dag_id, "run_id": ti.run_id, "try_number": ti.try_number,
+            "run_type": str(context["dag_run"].run_type), "ds": run_ds(context)}
+
+
+def lake_and_settings():
+    """The lake and settings of this deployment (from the environment)."""
+    from mlgate.lake.store import Lake
+    from mlgate.config.settings import load_settings
+
+    settings = load_settings()
+    return Lake.from_uri(settings.lake_uri), settings
+
+
+def monitor_alert(spec):
+    """An Airflow task callback that sends the alert the day's monitor report calls for."""
+
+    def callback(context) -> None:
+        import json
+
+        from mlgate.lake.names import REPORT_FILE, monitor_name
+        from mlgate.monitor.alerts import build_alert, send
+
+        lake, _ = lake_and_settings()
+        report = json.loads(lake.read_bytes("reports", monitor_name(spec.model), run_ds(context), REPORT_FILE))
+        alert = build_alert(report)
+        if alert is not None:
+            send(alert)
+
+    return callback

@@ -1,0 +1,56 @@
+"""Settings from environment variables, with safe local defaults.
+
+| variable              | default                                   |
+|-----------------------|-------------------------------------------|
+| MLGATE_HOME           | ./.mlgate (the demo's state)              |
+| MLGATE_LAKE_URI       | file://$MLGATE_HOME/lake, or s3://bucket/prefix |
+| MLFLOW_TRACKING_URI   | sqlite:///$MLGATE_HOME/mlflow.db          |
+| MLGATE_ARTIFACTS_URI  | $MLGATE_HOME/mlartifacts (new experiments)|
+| MLGATE_SPECS_DIR      | include/specs next to the package         |
+
+With an http(s) MLFLOW_TRACKING_URI (an `mlflow server`) and MLGATE_ARTIFACTS_URI unset,
+new experiments get the server's artifact location (`--artifacts-destination`, proxied to
+the clients as `mlflow-artifacts:/`): only the server needs the artifact store's credentials.
+
+An S3 lake reads the standard AWS variables through boto3 (endpoint, region,
+credentials, retries): see `mlgate.lake.s3.s3_client`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # include/mlgate
+DEFAULT_SPECS_DIR = PACKAGE_DIR.parent / "specs"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    lake_uri: str
+    tracking_uri: str
+    artifacts_uri: str | None  # None: the tracking server places new experiments' artifacts
+    specs_dir: Path
+
+
+def load_settings(env: dict | None = None) -> Settings:
+    """Read the settings from the environment (or from `env` when given)."""
+    env = os.environ if env is None else env
+    home = Path(env.get("MLGATE_HOME") or Path.cwd() / ".mlgate").resolve()
+    tracking_uri = env.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home / 'mlflow.db'}"
+    return Settings(
+        home=home,
+        lake_uri=env.get("MLGATE_LAKE_URI") or f"file://{home / 'lake'}",
+        tracking_uri=tracking_uri,
+        artifacts_uri=env.get("MLGATE_ARTIFACTS_URI") or (None if is_tracking_server(tracking_uri) else str(home / "mlartifacts")),
+        specs_dir=Path(env.get("MLGATE_SPECS_DIR") or DEFAULT_SPECS_DIR).resolve(),
+    )
+
+
+def is_tracking_server(tracking_uri: str) -> bool:
+    """True for an MLflow tracking server (http or https): it stores the artifacts of new
+    experiments where it was told to (`mlflow server --artifacts-destination`, served to the
+    clients as `mlflow-artifacts:/` URIs), so mlgate leaves their location to it."""
+    return tracking_uri.split(":", 1)[0].lower() in ("http", "https")

@@ -1,0 +1,1 @@
+"""The flights simulator, the incidents, the demo and `mlgate up`."""

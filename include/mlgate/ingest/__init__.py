@@ -1,0 +1,1 @@
+"""Landing, the Great Expectations gate, the history profile the gate judges against."""

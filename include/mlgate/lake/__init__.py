@@ -1,0 +1,1 @@
+"""The store (a folder or S3): zones, partitions, file names, atomic commits, lineage."""

@@ -1,0 +1,54 @@
+"""The served model: an MLflow pyfunc around the XGBoost booster and its feature schema.
+
+`mlflow.pyfunc.load_model("models:/<model>@champion").predict(rows)` takes raw rows with
+the contract's columns and returns the probability of the positive label, prepared by
+the same `model_matrix` the training used.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import mlflow.pyfunc
+import pandas as pd
+
+BOOSTER_ARTIFACT = "booster"
+SCHEMA_ARTIFACT = "feature_schema"
+ENTRY_POINT = Path(__file__).with_name("pyfunc_entry.py")
+
+
+class GatedModel(mlflow.pyfunc.PythonModel):
+    """Booster + FeatureSchema; predict returns P(label = 1) per row."""
+
+    def load_context(self, context):
+        import xgboost as xgb
+
+        from mlgate.model.features import FeatureSchema
+
+        self.booster = xgb.Booster()
+        self.booster.load_model(context.artifacts[BOOSTER_ARTIFACT])
+        self.schema = FeatureSchema.from_json(Path(context.artifacts[SCHEMA_ARTIFACT]).read_text())
+
+    def predict(self, context, model_input: pd.DataFrame, params=None):
+        return predict_proba(self.booster, self.schema, model_input)
+
+
+def predict_proba(booster, schema, rows: pd.DataFrame):
+    """Probabilities for raw rows, through the shared model matrix."""
+    import xgboost as xgb
+
+    from mlgate.model.features import model_matrix
+
+    return booster.predict(xgb.DMatrix(model_matrix(rows, schema), enable_categorical=True))
+
+
+@lru_cache(maxsize=16)
+def load_model(tracking_uri: str, model: str, version: str):
+    """A registered version as the score DAG loads it (cached per process)."""
+    import mlflow
+
+    from mlgate import tracking
+
+    tracking.connect(tracking_uri)
+    return mlflow.pyfunc.load_model(f"models:/{model}/{version}")

@@ -1,0 +1,1 @@
+"""Label join, live quality, drift, the report, alerts, the retraining request."""

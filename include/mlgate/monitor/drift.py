@@ -1,0 +1,131 @@
+"""Drift that means something: each feature of the current data is tested against a
+reference profile of the champion's training data, with a threshold calibrated on the
+reference itself.
+
+- Numeric features: the Kolmogorov-Smirnov distance over the reference's quantile bins
+  (missing values are a bin of their own, ranked first). Categorical features: the
+  Jensen-Shannon divergence of the category shares (unseen categories share one bin).
+- Each statistic is judged against its permutation distribution: the reference and
+  current counts are pooled and split again at random (a multivariate hypergeometric
+  draw, so it costs the same at a thousand rows or a million). With `k` tests at a
+  false-alarm rate `a`, each test runs at `a / k` (Bonferroni): data drawn from the
+  reference's own distribution is called drifted at most `a` of the time, whatever the
+  number of rows.
+- A reference calibrated on chunks (the weeks of the training window) also knows how much
+  its own weeks differ from each other: a feature only drifts when it is more different
+  than chance allows *and* than any week the model was trained on.
+- The verdict weighs the drifted features by the model's feature importance.
+
+The reference profile (`mlgate.model.profile`) is small JSON of counts, computed once
+from the training data and logged with the model, so the monitor never re-reads the
+training window.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from mlgate.model.profile import PREDICTIONS, bin_labels, counts_for, missing_share, profile, statistic
+
+METHODS = {"numeric": "ks", "categorical": "jensen_shannon"}
+
+
+def permutation_null(kind: str, ref: np.ndarray, cur: np.ndarray, rounds: int, rng: np.random.Generator) -> np.ndarray:
+    """The statistic under "both samples come from one distribution": the pooled counts
+    split again at random, `rounds` times."""
+    pooled = (ref + cur).astype(np.int64)
+    draws = rng.multivariate_hypergeometric(pooled, int(cur.sum()), size=rounds)
+    return statistic(kind, pooled - draws, draws)
+
+
+
+def rounds_for(level: float) -> int:
+    """Enough permutations to resolve a p-value of `level` (at least ten beyond it)."""
+    return int(min(200_000, max(1000, math.ceil(10 / level))))
+
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    name: str
+    kind: str
+    method: str
+    statistic: float
+    threshold: float          # the larger of the permutation threshold and the weekly spread
+    chance_threshold: float   # exceeded by chance at the test's level
+    week_threshold: float     # the largest statistic of one reference week (0 if not calibrated)
+    p_value: float
+    drifted: bool
+    importance: float
+    rows: int
+    missing_share: float
+    reference_missing_share: float
+    bins: list[str]
+    reference_shares: list[float]
+    current_shares: list[float]
+
+
+
+def test_feature(name: str, entry: dict, values: pd.Series, level: float, rounds: int,
+                 rng: np.random.Generator, importance: float = 1.0) -> FeatureDrift:
+    """One feature's drift test at `level` against its reference entry."""
+    ref, cur = np.asarray(entry["counts"], dtype=np.int64), counts_for(entry, values)
+    stat = float(statistic(entry["kind"], ref, cur))
+    null = permutation_null(entry["kind"], ref, cur, rounds, rng)
+    p_value = float((1 + np.sum(null >= stat - 1e-12)) / (rounds + 1))
+    chance = float(np.quantile(null, 1 - level, method="higher"))
+    week = float(entry.get("week_threshold", 0.0))
+    return FeatureDrift(name, entry["kind"], METHODS[entry["kind"]], round(stat, 6), round(max(chance, week), 6),
+                        round(chance, 6), round(week, 6), round(p_value, 6),
+                        bool(p_value <= level and stat > week), round(float(importance), 6), int(cur.sum()),
+                        missing_share(entry, cur), missing_share(entry, ref),
+                        bin_labels(entry), _shares(ref), _shares(cur))
+
+
+
+def _shares(counts: np.ndarray) -> list[float]:
+    return np.round(counts / max(1, counts.sum()), 5).tolist()
+
+
+
+def compare(reference: dict, current: pd.DataFrame, false_alarm_rate: float, min_drifted_share: float,
+            predictions: pd.Series | None = None, skip: dict | None = None, seed: int = 0) -> dict:
+    """Test every reference feature of `current` (and the predictions, when given and
+    profiled) and weigh the verdict by importance. `skip` maps features left out (e.g.
+    failed integrity checks) to the reason. Returns the drift section of a report."""
+    skip = skip or {}
+    missing_columns = [c for c in reference["features"] if c not in current.columns and c not in skip]
+    if missing_columns:
+        raise ValueError(f"the current data lacks the reference's feature(s) {missing_columns}")
+    tested = [c for c in reference["features"] if c not in skip]
+    with_predictions = predictions is not None and "predictions" in reference
+    level = false_alarm_rate / max(1, len(tested) + int(with_predictions))
+    rounds, rng = rounds_for(level), np.random.default_rng(seed)
+    weights = reference["importance"]
+    results = [test_feature(c, reference["features"][c], current[c], level, rounds, rng, weights.get(c, 0.0)) for c in tested]
+    weight_tested = sum(f.importance for f in results)
+    share = sum(f.importance for f in results if f.drifted) / weight_tested if weight_tested > 0 else 0.0
+    out = {"drift": bool(any(f.drifted for f in results)) and share >= min_drifted_share,
+           "drifted_share": round(share, 4), "min_drifted_share": min_drifted_share,
+           "drifted": [f.name for f in results if f.drifted],
+           "false_alarm_rate": false_alarm_rate, "test_level": round(level, 8), "permutations": rounds,
+           "rows": int(len(current)), "reference_rows": int(reference["rows"]),
+           "features": [asdict(f) for f in results], "skipped": skip}
+    if with_predictions:
+        pred = test_feature(PREDICTIONS, reference["predictions"], predictions, level, rounds, rng, 0.0)
+        out["predictions"] = asdict(pred)
+    return out
+
+
+
+def compare_samples(reference: pd.DataFrame, current: pd.DataFrame, numeric: list[str], categorical: list[str],
+                    false_alarm_rate: float = 0.05, min_drifted_share: float = 0.0, bins: int = 10,
+                    chunks: pd.Series | None = None, seed: int = 0) -> dict:
+    """Drift of one sample against another (profiles the reference, then `compare`):
+    what `mlgate drift` runs on two sets of files."""
+    return compare(profile(reference, numeric, categorical, bins, chunks), current, false_alarm_rate,
+                   min_drifted_share, seed=seed)

@@ -1,0 +1,99 @@
+"""Paired comparisons of two models on the same rows: DeLong's test for AUC, a paired
+bootstrap for the mean of per-row differences (log loss), and Holm's correction when
+many slices are tested at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import norm, rankdata
+
+EPS = 1e-7
+
+
+def row_logloss(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Per-row log loss of probabilities `scores` against 0/1 `labels`."""
+    p = np.clip(np.asarray(scores, dtype=float), EPS, 1 - EPS)
+    y = np.asarray(labels, dtype=float)
+    return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+
+def _delong_components(labels: np.ndarray, scores: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """AUC and DeLong's structural components (per positive, per negative), with midranks."""
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    m, n = len(pos), len(neg)
+    all_ranks = rankdata(np.concatenate([pos, neg]))
+    pos_ranks, neg_ranks = rankdata(pos), rankdata(neg)
+    auc = (all_ranks[:m].sum() - m * (m + 1) / 2) / (m * n)
+    v_pos = (all_ranks[:m] - pos_ranks) / n
+    v_neg = 1 - (all_ranks[m:] - neg_ranks) / m
+    return float(auc), v_pos, v_neg
+
+
+def delong(labels, scores_a, scores_b=None, level: float = 0.95) -> dict:
+    """AUC of `scores_a` with its interval, and, when `scores_b` is given, the paired
+    difference AUC(a) - AUC(b) with its interval and standard error (DeLong et al. 1988,
+    in Sun and Xu's O(n log n) form). Labels need both classes."""
+    labels = np.asarray(labels, dtype=int)
+    if len(np.unique(labels)) < 2:
+        raise ValueError("AUC needs both classes among the labels")
+    z = float(norm.ppf(0.5 + level / 2))
+    auc_a, pa, na = _delong_components(labels, np.asarray(scores_a, dtype=float))
+    m, n = len(pa), len(na)
+    var_a = np.var(pa, ddof=1) / m + np.var(na, ddof=1) / n
+    out = {"auc": auc_a, "auc_low": auc_a - z * np.sqrt(var_a), "auc_high": auc_a + z * np.sqrt(var_a),
+           "auc_se": float(np.sqrt(var_a)), "positives": m, "negatives": n, "level": level}
+    if scores_b is None:
+        return out
+    auc_b, pb, nb = _delong_components(labels, np.asarray(scores_b, dtype=float))
+    cov_pos, cov_neg = np.cov(np.vstack([pa, pb])), np.cov(np.vstack([na, nb]))
+    var = (cov_pos[0, 0] + cov_pos[1, 1] - 2 * cov_pos[0, 1]) / m + (cov_neg[0, 0] + cov_neg[1, 1] - 2 * cov_neg[0, 1]) / n
+    se = float(np.sqrt(max(var, 0.0)))
+    diff = auc_a - auc_b
+    return {**out, "other_auc": auc_b, "diff": diff, "diff_se": se, "diff_low": diff - z * se, "diff_high": diff + z * se}
+
+
+def p_worse_than(diff: float, se: float, margin: float) -> float:
+    """One-sided p-value against "the difference is no worse than -margin": small when
+    the data show a drop larger than `margin`."""
+    if se == 0:
+        return 0.0 if diff < -margin else 1.0
+    return float(norm.cdf((diff + margin) / se))
+
+
+def bootstrap_mean(values, level: float = 0.95, rounds: int = 1000, seed: int = 0) -> dict:
+    """Mean of per-row values (paired differences) with a percentile bootstrap interval."""
+    values = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = np.empty(rounds)
+    chunk = max(1, 2_000_000 // max(len(values), 1))
+    for start in range(0, rounds, chunk):
+        size = min(chunk, rounds - start)
+        means[start:start + size] = values[rng.integers(0, len(values), size=(size, len(values)))].mean(axis=1)
+    tail = (1 - level) / 2
+    return {"mean": float(values.mean()), "low": float(np.quantile(means, tail)),
+            "high": float(np.quantile(means, 1 - tail)), "rounds": rounds, "level": level}
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (same order as given)."""
+    order = np.argsort(p_values)
+    k = len(p_values)
+    adjusted, running = [0.0] * k, 0.0
+    for rank, idx in enumerate(order):
+        running = max(running, min(1.0, (k - rank) * p_values[idx]))
+        adjusted[idx] = running
+    return adjusted
+
+
+def quality(labels: np.ndarray, scores: np.ndarray) -> dict:
+    """AUC, log loss, base rate and mean prediction of scores against 0/1 labels."""
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    labels = np.asarray(labels, dtype=int)
+    scores = np.clip(np.asarray(scores, dtype=float), EPS, 1 - EPS)
+    both = len(np.unique(labels)) == 2
+    return {"rows": int(len(labels)), "auc": float(roc_auc_score(labels, scores)) if both else float("nan"),
+            "logloss": float(log_loss(labels, scores, labels=[0, 1])) if len(labels) else float("nan"),
+            "positive_rate": float(labels.mean()) if len(labels) else float("nan"),
+            "mean_prediction": float(scores.mean()) if len(labels) else float("nan")}

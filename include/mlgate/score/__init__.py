@@ -1,0 +1,1 @@
+"""Batch scoring by the champion, and by the challenger in shadow."""

@@ -1,0 +1,131 @@
+"""The one place that talks to MLflow: the client, the tracking URI, experiments, the
+names mlgate writes on runs, model versions and the registered model, and reading back
+what one stage logged for another (the training window, the reference profile, the
+feature schema, the evaluation AUC).
+
+Stages never spell a tag name themselves: they use the constants below, so what the card
+writes is what the monitor reads.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+    from mlgate.config.settings import Settings
+    from mlgate.config.spec import Spec
+
+# Aliases of the registered model `<model>` (stages are deprecated in MLflow).
+CHAMPION = "champion"  # the version the score DAG serves
+CHALLENGER = "challenger"  # the candidate under judgement; scored in shadow while it waits
+PREVIOUS = "previous_champion"  # the champion before the current one (rollback's target)
+
+# Tags on a candidate's run and on its model version.
+RUN_TAG = "mlgate.airflow_run"  # "<dag_id>/<run_id>" of the Airflow run that trained it
+DS_TAG = "mlgate.ds"  # the logical date it was trained for
+TRIGGER_TAG = "mlgate.trigger"  # what started the training (scheduled, asset, manual, ...)
+WINDOW_TAG = "mlgate.window"  # "<first>..<last>" training day
+MODEL_TAG = "mlgate.model"  # the spec's model name
+KIND_TAG = "mlgate.kind"  # "candidate"
+VERSION_TAG = "mlgate.version"  # the mlgate package that trained it
+
+# Tags the promotion gate writes on the run and on the model version.
+DECISION_TAG = "mlgate.decision"  # promote | refuse | ask
+DECISION_SENTENCE_TAG = "mlgate.decision_sentence"  # the decision in one sentence
+REASONS_TAG = "mlgate.reasons"  # every reason, "; "-separated
+GOLDEN_VERSION_TAG = "mlgate.golden_version"  # the evaluation set's version
+EVAL_AUC_TAG = "mlgate.eval_auc"  # the candidate's AUC on the evaluation set: the monitor's baseline
+PROMOTED_BY_TAG = "mlgate.promoted_by"  # the Airflow run, and the approver in a gray zone
+PROMOTED_BECAUSE_TAG = "mlgate.promoted_because"  # the decision sentence (or the approval)
+PROMOTED_AT_TAG = "mlgate.promoted_at"  # UTC time of the promotion
+ROLLED_BACK_TAG = "mlgate.rolled_back"  # on the version a rollback moved away from: the reason
+RESTORED_TAG = "mlgate.restored_by_rollback"  # on the version a rollback restored: the reason
+
+# Tags on the registered model and on the experiments.
+CHAMPION_HISTORY_TAG = "mlgate.champion_history"  # JSON list of the champions, oldest first
+SPEC_TAG = "mlgate.spec"  # on an experiment: the spec file it belongs to
+
+# Tags on the monitor's runs (experiment `<model>-monitor`, one run per monitored day).
+MONITOR_DS_TAG = "mlgate.monitor_ds"  # the monitored day
+MONITOR_CHAMPION_TAG = "mlgate.champion"  # the champion version monitored
+RETRAIN_TAG = "mlgate.retrain"  # "true" when the day asked for retraining
+
+# Artifacts a candidate's run carries.
+LINEAGE_ARTIFACT = "lineage.json"  # the training window and the hashes of its days
+REFERENCE_ARTIFACT = "reference_profile.json"  # the monitor's drift reference
+SCHEMA_ARTIFACT_PATH = "artifacts/feature_schema.json"  # inside the logged model
+
+
+def connect(tracking_uri: str) -> None:
+    """Point MLflow's fluent API (start_run, log_model, register_model) at `tracking_uri`;
+    a no-op when it already points there."""
+    import mlflow
+
+    if mlflow.get_tracking_uri() != tracking_uri:
+        mlflow.set_tracking_uri(tracking_uri)
+
+
+def client(settings: Settings) -> MlflowClient:
+    """A client of the deployment's tracking server and model registry."""
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+
+
+def ensure_experiment(settings: Settings, spec: Spec, name: str | None = None) -> str:
+    """The model's MLflow experiment, or the experiment `name` (created with its artifact
+    location, or with the tracking server's when settings.artifacts_uri is None)."""
+    import mlflow
+
+    name = name or spec.model
+    connect(settings.tracking_uri)
+    exp = mlflow.get_experiment_by_name(name)
+    if exp is None:
+        base = settings.artifacts_uri
+        location = f"{base.rstrip('/')}/{name}" if base else None
+        tags = {SPEC_TAG: str(spec.path.name)}
+        return mlflow.create_experiment(name, artifact_location=location, tags=tags)
+    return exp.experiment_id
+
+
+def reference_profile(settings: Settings, run_id: str) -> dict:
+    """The drift reference profile logged with a candidate's run."""
+    import mlflow
+
+    connect(settings.tracking_uri)
+    return mlflow.artifacts.load_dict(f"runs:/{run_id}/{REFERENCE_ARTIFACT}")
+
+
+def training_window(settings: Settings, run_id: str) -> dict | None:
+    """The training window logged with a model's run (None for a model without one,
+    such as a hand-registered version)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    connect(settings.tracking_uri)
+    try:
+        return mlflow.artifacts.load_dict(f"runs:/{run_id}/{LINEAGE_ARTIFACT}")["window"]
+    except (MlflowException, OSError, KeyError):
+        return None
+
+
+def feature_schema(settings: Settings, model: str, version: str) -> dict:
+    """The feature schema saved inside a registered version (as a dict)."""
+    import mlflow
+
+    connect(settings.tracking_uri)
+    return mlflow.artifacts.load_dict(f"models:/{model}/{version}/{SCHEMA_ARTIFACT_PATH}")
+
+
+def eval_auc(model_version) -> float | None:
+    """The AUC the promotion gate measured for a version on its evaluation set."""
+    value = model_version.tags.get(EVAL_AUC_TAG)
+    return float(value) if value else None
+
+
+def window_last_day(model_version) -> str | None:
+    """The last training day of a version (from its window tag), or None."""
+    window = model_version.tags.get(WINDOW_TAG)
+    return window.split("..")[-1] if window else None

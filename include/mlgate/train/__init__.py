@@ -1,0 +1,1 @@
+"""The training window, training XGBoost under MLflow, registration of the candidate."""

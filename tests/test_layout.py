@@ -1,0 +1,71 @@
+"""The package follows the data flow: a module imports from its own stage, from earlier
+stages and from the shared rooms (config, lake, tracking), never from a later stage.
+Read from every import in the source, the ones inside functions included."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import mlgate
+
+PACKAGE = Path(mlgate.__file__).parent
+# the shared rooms first, then the stages in the order the data flows, then the tools on top
+ORDER = ["config", "lake", "tracking", "ingest", "model", "train", "promote", "score", "monitor",
+         "airflow", "demo", "cli"]
+
+
+def stage_of(module: str) -> str | None:
+    """The stage a dotted `mlgate...` module belongs to (None for the package itself)."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "mlgate" else None
+
+
+def imports_of(path: Path) -> list[tuple[int, str]]:
+    """(line, module) for every mlgate import in a source file, at any depth."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mlgate"):
+            if node.module == "mlgate":
+                found += [(node.lineno, f"mlgate.{alias.name}") for alias in node.names]
+            else:
+                found.append((node.lineno, node.module))
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names if a.name.startswith("mlgate.")]
+    return found
+
+
+def backward_imports(package: Path = PACKAGE) -> list[str]:
+    """Every import of a later stage than the importing module's own."""
+    problems = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package)
+        own = relative.parts[0].removesuffix(".py")
+        if own == "__init__":
+            continue
+        for line, module in imports_of(path):
+            target = stage_of(module)
+            if target in (None, "__version__") or target == own:
+                continue
+            if ORDER.index(target) > ORDER.index(own):
+                problems.append(f"{relative}:{line} imports {module} ({own} comes before {target})")
+    return problems
+
+
+def test_every_folder_is_a_known_stage():
+    folders = {p.name for p in PACKAGE.iterdir() if p.is_dir() and not p.name.startswith("__")}
+    modules = {p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__"}
+    assert folders | modules <= set(ORDER), f"not in the layout: {sorted((folders | modules) - set(ORDER))}"
+
+
+def test_no_module_imports_from_a_later_stage():
+    assert backward_imports() == []
+
+
+def test_the_rule_sees_a_backward_import(tmp_path):
+    """The check itself: a train module that reaches into monitor inside a function is reported."""
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "bad.py").write_text("def f():\n    from mlgate.monitor.drift import compare\n")
+    (tmp_path / "monitor").mkdir()
+    (tmp_path / "monitor" / "good.py").write_text("from mlgate.train import bad\nfrom mlgate import tracking\n")
+    assert backward_imports(tmp_path) == ["train/bad.py:2 imports mlgate.monitor.drift (train comes before monitor)"]
