@@ -82,19 +82,31 @@ def scenarios(year: pd.DataFrame) -> dict:
         "temp_shift": ("temp", f"temp +{SHIFT_SD} sd", shift("temp")),
         "distance_shift": ("distance", f"distance +{SHIFT_SD} sd", shift("distance")),
         "origin_mix": ("origin", f"origin {MIX_SHARE:.0%} EWR->LGA", origin_mix),
-        "temp_unit": ("temp", "temp F->C", lambda cur, rng: cur.assign(temp=(cur["temp"] - 32) * 5 / 9)),
-        "distance_unit": ("distance", "distance mi->km", lambda cur, rng: cur.assign(distance=cur["distance"] * 1.609344)),
+        "temp_unit": (
+            "temp",
+            "temp F->C",
+            lambda cur, rng: cur.assign(temp=(cur["temp"] - 32) * 5 / 9),
+        ),
+        "distance_unit": (
+            "distance",
+            "distance mi->km",
+            lambda cur, rng: cur.assign(distance=cur["distance"] * 1.609344),
+        ),
     }
 
 
-def make_pairs(year: pd.DataFrame, sizes: list[int], pairs: list[int], folder: Path, seed: int) -> list[dict]:
+def make_pairs(
+    year: pd.DataFrame, sizes: list[int], pairs: list[int], folder: Path, seed: int
+) -> list[dict]:
     """Write every pair's reference and currents as parquet; return the manifest's pairs."""
     out = []
     kinds = scenarios(year)
     for n, repeats in zip(sizes, pairs):
         for i in range(repeats):
             rng = np.random.default_rng([seed, n, i])
-            idx = rng.choice(len(year), size=2 * n, replace=2 * n > len(year))  # a random pool, split in two
+            idx = rng.choice(
+                len(year), size=2 * n, replace=2 * n > len(year)
+            )  # a random pool, split in two
             ref = year.iloc[idx[:n]].reset_index(drop=True)
             cur = year.iloc[idx[n:]].reset_index(drop=True)
             ref_path = folder / f"{n}-{i}-reference.parquet"
@@ -102,8 +114,17 @@ def make_pairs(year: pd.DataFrame, sizes: list[int], pairs: list[int], folder: P
             for name, (target, _, change) in kinds.items():
                 path = folder / f"{n}-{i}-{name}.parquet"
                 change(cur, rng).to_parquet(path, index=False)
-                out.append({"id": f"{n}/{i}/{name}", "size": n, "pair": i, "scenario": name, "target": target,
-                            "reference": str(ref_path), "current": str(path)})
+                out.append(
+                    {
+                        "id": f"{n}/{i}/{name}",
+                        "size": n,
+                        "pair": i,
+                        "scenario": name,
+                        "target": target,
+                        "reference": str(ref_path),
+                        "current": str(path),
+                    }
+                )
     return out
 
 
@@ -112,11 +133,16 @@ def ensure_evidently_env() -> Path:
     python, stamp = EVIDENTLY_VENV / "bin" / "python", EVIDENTLY_VENV / ".installed"
     if stamp.exists() and stamp.stat().st_mtime >= EVIDENTLY_REQUIREMENTS.stat().st_mtime:
         return python
-    print(f"making the Evidently env {EVIDENTLY_VENV} from {EVIDENTLY_REQUIREMENTS.name} (about a minute) ...", flush=True)
+    print(
+        f"making the Evidently env {EVIDENTLY_VENV} from {EVIDENTLY_REQUIREMENTS.name} (about a minute) ...",
+        flush=True,
+    )
     base = getattr(sys, "_base_executable", sys.executable)  # a plain Python 3.11, not this venv's
-    steps = [[base, "-m", "venv", "--clear", str(EVIDENTLY_VENV)],
-             [str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip==26.3"],
-             [str(python), "-m", "pip", "install", "--quiet", "-r", str(EVIDENTLY_REQUIREMENTS)]]
+    steps = [
+        [base, "-m", "venv", "--clear", str(EVIDENTLY_VENV)],
+        [str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip==26.3"],
+        [str(python), "-m", "pip", "install", "--quiet", "-r", str(EVIDENTLY_REQUIREMENTS)],
+    ]
     for step in steps:
         done = subprocess.run(step, capture_output=True, text=True)
         if done.returncode != 0:
@@ -131,8 +157,12 @@ def run_evidently(python: Path, manifest: dict, folder: Path) -> dict[str, dict]
     path.write_text(json.dumps(manifest))
     env = {**os.environ, "DO_NOT_TRACK": "1"}
     env.pop("PYTHONPATH", None)
-    proc = subprocess.Popen([str(python), str(HERE / "evidently_side.py"), str(path)], stdout=subprocess.PIPE,
-                            text=True, env=env)
+    proc = subprocess.Popen(
+        [str(python), str(HERE / "evidently_side.py"), str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     results = {}
     for line in proc.stdout:
         row = json.loads(line)
@@ -147,23 +177,46 @@ def run_evidently(python: Path, manifest: dict, folder: Path) -> dict[str, dict]
 def run_mlgate(manifest: dict) -> dict[str, dict]:
     from mlgate.monitor.drift import compare_samples
 
-    numeric, categorical, cols = manifest["numeric"], manifest["categorical"], manifest["numeric"] + manifest["categorical"]
+    numeric, categorical, cols = (
+        manifest["numeric"],
+        manifest["categorical"],
+        manifest["numeric"] + manifest["categorical"],
+    )
 
     def call(pair):
-        ref, cur = pd.read_parquet(pair["reference"], columns=cols), pd.read_parquet(pair["current"], columns=cols)
+        ref, cur = (
+            pd.read_parquet(pair["reference"], columns=cols),
+            pd.read_parquet(pair["current"], columns=cols),
+        )
         start = time.perf_counter()
-        result = compare_samples(ref, cur, numeric=numeric, categorical=categorical,
-                                 false_alarm_rate=FALSE_ALARM_RATE, seed=0)
+        result = compare_samples(
+            ref,
+            cur,
+            numeric=numeric,
+            categorical=categorical,
+            false_alarm_rate=FALSE_ALARM_RATE,
+            seed=0,
+        )
         return time.perf_counter() - start, result
 
     call(manifest["warmup"])  # imports and first-call costs, untimed
     results = {}
     for pair in manifest["pairs"]:
         seconds, result = call(pair)
-        results[pair["id"]] = {"seconds": seconds, "drift": bool(result["drift"]), "drifted_share": result["drifted_share"],
-                               "features": {f["name"]: {"method": f["method"], "threshold": f["threshold"],
-                                                        "score": f["statistic"], "drifted": bool(f["drifted"])}
-                                            for f in result["features"]}}
+        results[pair["id"]] = {
+            "seconds": seconds,
+            "drift": bool(result["drift"]),
+            "drifted_share": result["drifted_share"],
+            "features": {
+                f["name"]: {
+                    "method": f["method"],
+                    "threshold": f["threshold"],
+                    "score": f["statistic"],
+                    "drifted": bool(f["drifted"]),
+                }
+                for f in result["features"]
+            },
+        }
         if pair["scenario"] == "null":
             print(f"  mlgate    {pair['id']:<16} {seconds:7.2f} s", flush=True)
     return results
@@ -182,8 +235,13 @@ def summarize(pairs: list[dict], results: dict[str, dict], n_features: int) -> d
             detection[name] = {
                 "feature": sum(r["features"][p["target"]]["drifted"] for p, r in rows) / len(rows),
                 "dataset": sum(r["drift"] for _, r in rows) / len(rows),
-                "other_features_flagged": sum(f["drifted"] for p, r in rows for c, f in r["features"].items()
-                                              if c != p["target"]) / (len(rows) * (n_features - 1)),
+                "other_features_flagged": sum(
+                    f["drifted"]
+                    for p, r in rows
+                    for c, f in r["features"].items()
+                    if c != p["target"]
+                )
+                / (len(rows) * (n_features - 1)),
                 "scores": [r["features"][p["target"]]["score"] for p, r in rows],
             }
         methods = {}  # the test each tool used per column, with the range of its thresholds
@@ -193,53 +251,105 @@ def summarize(pairs: list[dict], results: dict[str, dict], n_features: int) -> d
                 m["columns"].add(col)
                 m["thresholds"].append(f["threshold"])
         out[n] = {
-            "pairs": len(null), "runs": len(times), "median_seconds": statistics.median(times), "seconds": times,
+            "pairs": len(null),
+            "runs": len(times),
+            "median_seconds": statistics.median(times),
+            "seconds": times,
             "null_far_dataset": sum(r["drift"] for r in null) / len(null),
-            "null_far_feature": sum(f["drifted"] for r in null for f in r["features"].values()) / (len(null) * n_features),
-            "null_flagged_features": sorted({c for r in null for c, f in r["features"].items() if f["drifted"]}),
+            "null_far_feature": sum(f["drifted"] for r in null for f in r["features"].values())
+            / (len(null) * n_features),
+            "null_flagged_features": sorted(
+                {c for r in null for c, f in r["features"].items() if f["drifted"]}
+            ),
             "detection": detection,
-            "methods": {m: {"columns": sorted(v["columns"]), "threshold_range": [min(v["thresholds"]), max(v["thresholds"])]}
-                        for m, v in methods.items()},
+            "methods": {
+                m: {
+                    "columns": sorted(v["columns"]),
+                    "threshold_range": [min(v["thresholds"]), max(v["thresholds"])],
+                }
+                for m, v in methods.items()
+            },
         }
-        if all("seconds_with_dataset" in results[p["id"]] for p in mine):  # Evidently: with Dataset.from_pandas too
-            out[n]["median_seconds_with_dataset"] = statistics.median(results[p["id"]]["seconds_with_dataset"] for p in mine)
+        if all(
+            "seconds_with_dataset" in results[p["id"]] for p in mine
+        ):  # Evidently: with Dataset.from_pandas too
+            out[n]["median_seconds_with_dataset"] = statistics.median(
+                results[p["id"]]["seconds_with_dataset"] for p in mine
+            )
     return out
 
 
 def table(summary: dict, labels: dict[str, str]) -> str:
     shifts = [s for s in labels if s != "null"]
-    head = ["rows/sample", "pairs", "tool", "median s/pair", "Evidently/mlgate", "null FAR dataset",
-            "null FAR per feature"] + [f"{labels[s]}: feature (dataset)" for s in shifts]
+    head = [
+        "rows/sample",
+        "pairs",
+        "tool",
+        "median s/pair",
+        "Evidently/mlgate",
+        "null FAR dataset",
+        "null FAR per feature",
+    ] + [f"{labels[s]}: feature (dataset)" for s in shifts]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for n in summary["mlgate"]:
         ratio = summary["evidently"][n]["median_seconds"] / summary["mlgate"][n]["median_seconds"]
         for tool in ("mlgate", "evidently"):
             s = summary[tool][n]
-            det = [f"{s['detection'][k]['feature']:.0%} ({s['detection'][k]['dataset']:.0%})" for k in shifts]
-            lines.append("| " + " | ".join([f"{n:,}", str(s["pairs"]), tool, f"{s['median_seconds']:.3f}",
-                                            f"{ratio:.2f}x" if tool == "evidently" else "",
-                                            f"{s['null_far_dataset']:.0%}", f"{s['null_far_feature']:.1%}", *det]) + " |")
+            det = [
+                f"{s['detection'][k]['feature']:.0%} ({s['detection'][k]['dataset']:.0%})"
+                for k in shifts
+            ]
+            lines.append(
+                "| "
+                + " | ".join(
+                    [
+                        f"{n:,}",
+                        str(s["pairs"]),
+                        tool,
+                        f"{s['median_seconds']:.3f}",
+                        f"{ratio:.2f}x" if tool == "evidently" else "",
+                        f"{s['null_far_dataset']:.0%}",
+                        f"{s['null_far_feature']:.1%}",
+                        *det,
+                    ]
+                )
+                + " |"
+            )
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10k and 100k rows, 4 and 2 pairs")
-    parser.add_argument("--sizes", help="rows per sample, comma-separated (default 10000,100000,1000000)")
+    parser.add_argument(
+        "--sizes", help="rows per sample, comma-separated (default 10000,100000,1000000)"
+    )
     parser.add_argument("--pairs", help="pairs per size, comma-separated (default 12,5,1)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, help="the JSON figures (default benchmarks/results/drift-<time>.json)")
+    parser.add_argument(
+        "--out", type=Path, help="the JSON figures (default benchmarks/results/drift-<time>.json)"
+    )
     args = parser.parse_args()
-    sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else (QUICK_SIZES if args.quick else DEFAULT_SIZES)
-    pairs = [int(x) for x in args.pairs.split(",")] if args.pairs else (QUICK_PAIRS if args.quick else DEFAULT_PAIRS)
+    sizes = (
+        [int(x) for x in args.sizes.split(",")]
+        if args.sizes
+        else (QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    )
+    pairs = (
+        [int(x) for x in args.pairs.split(",")]
+        if args.pairs
+        else (QUICK_PAIRS if args.quick else DEFAULT_PAIRS)
+    )
     if len(pairs) != len(sizes):
         parser.error("--pairs needs one number per size")
 
     import mlgate.monitor.drift
-    from mlgate.demo import simulator
     from mlgate.config.spec import load_spec
+    from mlgate.demo import simulator
 
-    drift_sha = hashlib.sha256(Path(mlgate.monitor.drift.__file__).read_bytes()).hexdigest()  # which drift.py is measured
+    drift_sha = hashlib.sha256(
+        Path(mlgate.monitor.drift.__file__).read_bytes()
+    ).hexdigest()  # which drift.py is measured
 
     spec = load_spec("flights")
     numeric, categorical = spec.numeric_features, spec.categorical_features
@@ -249,59 +359,115 @@ def main() -> None:
     started, load_before = time.perf_counter(), os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-drift-") as tmp:
         folder = Path(tmp)
-        print(f"writing the pairs: sizes {sizes}, pairs {pairs}, {len(labels)} scenarios each ...", flush=True)
+        print(
+            f"writing the pairs: sizes {sizes}, pairs {pairs}, {len(labels)} scenarios each ...",
+            flush=True,
+        )
         pair_list = make_pairs(year, sizes, pairs, folder, args.seed)
         (folder / "warmup").mkdir()
-        warmup = make_pairs(year, [2_000], [1], folder / "warmup", args.seed + 1)[0]  # first-call costs, untimed
-        manifest = {"numeric": numeric, "categorical": categorical, "pairs": pair_list, "warmup": warmup}
+        warmup = make_pairs(year, [2_000], [1], folder / "warmup", args.seed + 1)[
+            0
+        ]  # first-call costs, untimed
+        manifest = {
+            "numeric": numeric,
+            "categorical": categorical,
+            "pairs": pair_list,
+            "warmup": warmup,
+        }
         print("mlgate, in this process:", flush=True)
         mlgate_results = run_mlgate(manifest)
         print(f"Evidently, in {EVIDENTLY_VENV.name}:", flush=True)
         evidently_results = run_evidently(python, manifest, folder)
     versions = evidently_results.pop("versions", {}).get("versions", {})
     n_features = len(numeric) + len(categorical)
-    summary = {"mlgate": summarize(pair_list, mlgate_results, n_features),
-               "evidently": summarize(pair_list, evidently_results, n_features)}
+    summary = {
+        "mlgate": summarize(pair_list, mlgate_results, n_features),
+        "evidently": summarize(pair_list, evidently_results, n_features),
+    }
 
     print()
-    print(f"{len(year):,} flights of 2013; {len(numeric)} numeric + {len(categorical)} categorical features; "
-          f"1M-row samples drawn with replacement")
-    print(f"mlgate: compare_samples(false_alarm_rate={FALSE_ALARM_RATE}, seed=0): {FALSE_ALARM_RATE} is the "
-          "dataset-level false-alarm rate it controls")
-    print("Evidently: DataDriftPreset() defaults (dataset drift when >= 50% of columns drift; the test per column "
-          "picked by Evidently from its size and type)")
-    print("time: median over all runs of a size (every scenario of every pair); Evidently's around Report.run only\n")
+    print(
+        f"{len(year):,} flights of 2013; {len(numeric)} numeric + {len(categorical)} categorical features; "
+        f"1M-row samples drawn with replacement"
+    )
+    print(
+        f"mlgate: compare_samples(false_alarm_rate={FALSE_ALARM_RATE}, seed=0): {FALSE_ALARM_RATE} is the "
+        "dataset-level false-alarm rate it controls"
+    )
+    print(
+        "Evidently: DataDriftPreset() defaults (dataset drift when >= 50% of columns drift; the test per column "
+        "picked by Evidently from its size and type)"
+    )
+    print(
+        "time: median over all runs of a size (every scenario of every pair); Evidently's around Report.run only\n"
+    )
     print(table(summary, labels))
     print()
     for tool in ("mlgate", "evidently"):
         for n, s in summary[tool].items():
-            methods = "; ".join(f"{m} on {len(v['columns'])} columns, threshold "
-                                + (f"{v['threshold_range'][0]:.3g}" if v["threshold_range"][0] == v["threshold_range"][1]
-                                   else f"{v['threshold_range'][0]:.3g} to {v['threshold_range'][1]:.3g}")
-                                for m, v in s["methods"].items())
+            methods = "; ".join(
+                f"{m} on {len(v['columns'])} columns, threshold "
+                + (
+                    f"{v['threshold_range'][0]:.3g}"
+                    if v["threshold_range"][0] == v["threshold_range"][1]
+                    else f"{v['threshold_range'][0]:.3g} to {v['threshold_range'][1]:.3g}"
+                )
+                for m, v in s["methods"].items()
+            )
             if "median_seconds_with_dataset" in s:
                 methods += f"; median {s['median_seconds_with_dataset']:.3f} s/pair with Dataset.from_pandas"
             flagged = ", ".join(s["null_flagged_features"]) or "none"
             print(f"{tool} at {n:,}: {methods}; features flagged in null pairs: {flagged}")
     load_after = os.getloadavg()
-    print(f"\ntotal {time.perf_counter() - started:.0f} s; load average (1, 5, 15 min) at the start "
-          f"{', '.join(f'{x:.1f}' for x in load_before)}, at the end {', '.join(f'{x:.1f}' for x in load_after)} "
-          f"on {os.cpu_count()} cores")
+    print(
+        f"\ntotal {time.perf_counter() - started:.0f} s; load average (1, 5, 15 min) at the start "
+        f"{', '.join(f'{x:.1f}' for x in load_before)}, at the end {', '.join(f'{x:.1f}' for x in load_after)} "
+        f"on {os.cpu_count()} cores"
+    )
 
     out = args.out or HERE / "results" / f"drift-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({
-        "when": dt.datetime.now().isoformat(timespec="seconds"), "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
-                                                                         "load_average_start": load_before, "load_average_end": load_after},
-        "versions": {"main_env": {"pandas": pd.__version__, "numpy": np.__version__, "mlgate_drift_py_sha256": drift_sha},
-                     "evidently_env": versions},
-        "settings": {"sizes": sizes, "pairs": pairs, "seed": args.seed, "false_alarm_rate": FALSE_ALARM_RATE,
-                     "shift_sd": SHIFT_SD, "mix_share": MIX_SHARE, "scenarios": labels,
-                     "numeric": numeric, "categorical": categorical},
-        "summary": {tool: {str(n): s for n, s in per.items()} for tool, per in summary.items()},
-        "ratio_evidently_over_mlgate": {str(n): summary["evidently"][n]["median_seconds"] / summary["mlgate"][n]["median_seconds"]
-                                        for n in summary["mlgate"]},
-    }, indent=1))
+    out.write_text(
+        json.dumps(
+            {
+                "when": dt.datetime.now().isoformat(timespec="seconds"),
+                "machine": {
+                    "cores": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "load_average_start": load_before,
+                    "load_average_end": load_after,
+                },
+                "versions": {
+                    "main_env": {
+                        "pandas": pd.__version__,
+                        "numpy": np.__version__,
+                        "mlgate_drift_py_sha256": drift_sha,
+                    },
+                    "evidently_env": versions,
+                },
+                "settings": {
+                    "sizes": sizes,
+                    "pairs": pairs,
+                    "seed": args.seed,
+                    "false_alarm_rate": FALSE_ALARM_RATE,
+                    "shift_sd": SHIFT_SD,
+                    "mix_share": MIX_SHARE,
+                    "scenarios": labels,
+                    "numeric": numeric,
+                    "categorical": categorical,
+                },
+                "summary": {
+                    tool: {str(n): s for n, s in per.items()} for tool, per in summary.items()
+                },
+                "ratio_evidently_over_mlgate": {
+                    str(n): summary["evidently"][n]["median_seconds"]
+                    / summary["mlgate"][n]["median_seconds"]
+                    for n in summary["mlgate"]
+                },
+            },
+            indent=1,
+        )
+    )
     print(f"figures: {out}")
 
 

@@ -25,9 +25,18 @@ def million_rows(ds: str) -> pd.DataFrame:
     frame = pd.concat([year] * 3, ignore_index=True).head(1_000_000)
     day = pd.Timestamp(ds)
     utc = day + pd.to_timedelta(frame["hour"] + 4, unit="h")  # New York is UTC-4 in June
-    frame = frame.assign(year=day.year, month=day.month, day=day.day, time_hour=utc.dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    frame["flight_id"] = (f"{ds}-" + frame["carrier"] + pd.Series(np.arange(len(frame))).astype(str) + "-"
-                          + frame["origin"] + "-" + frame["sched_dep_time"].astype(str).str.zfill(4))  # unique, in the contract's format
+    frame = frame.assign(
+        year=day.year, month=day.month, day=day.day, time_hour=utc.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    frame["flight_id"] = (
+        f"{ds}-"
+        + frame["carrier"]
+        + pd.Series(np.arange(len(frame))).astype(str)
+        + "-"
+        + frame["origin"]
+        + "-"
+        + frame["sched_dep_time"].astype(str).str.zfill(4)
+    )  # unique, in the contract's format
     return frame
 
 
@@ -45,7 +54,9 @@ def pandas_check(frame: pd.DataFrame, exp) -> bool:
     if t == "expect_table_columns_to_match_set":
         return set(frame.columns) == set(kw["column_set"])
     if t == "expect_table_row_count_to_be_between":
-        return (kw["min_value"] is None or len(frame) >= kw["min_value"]) and (kw["max_value"] is None or len(frame) <= kw["max_value"])
+        return (kw["min_value"] is None or len(frame) >= kw["min_value"]) and (
+            kw["max_value"] is None or len(frame) <= kw["max_value"]
+        )
     if t == "expect_column_pair_values_a_to_be_greater_than_b":
         a, b = frame[kw["column_A"]], frame[kw["column_B"]]
         both = a.notna() & b.notna()
@@ -78,17 +89,24 @@ def pandas_check(frame: pd.DataFrame, exp) -> bool:
 
 
 def main(repeat: int = 3) -> None:
-    from mlgate.ingest import gate
-    from mlgate.demo.incidents import clean_history
-    from mlgate.ingest.landing import features_inputs
     from mlgate.config.spec import load_spec
+    from mlgate.demo.incidents import clean_history
+    from mlgate.ingest import gate
+    from mlgate.ingest.landing import features_inputs
 
     spec, ds = load_spec("flights"), "2013-06-05"
     contract = spec.contract("features")
     inputs = features_inputs(spec, ds, clean_history(spec, "features", ds))
-    inputs = type(inputs)(**{**inputs.__dict__, "history": {**inputs.history, "rows": {d: 1_000_000 for d in inputs.history["rows"]}}})
+    inputs = type(inputs)(
+        **{
+            **inputs.__dict__,
+            "history": {**inputs.history, "rows": {d: 1_000_000 for d in inputs.history["rows"]}},
+        }
+    )
     frame = million_rows(ds)
-    print(f"partition: {len(frame):,} rows x {frame.shape[1]} columns; history: {len(inputs.history['days'])} days")
+    print(
+        f"partition: {len(frame):,} rows x {frame.shape[1]} columns; history: {len(inputs.history['days'])} days"
+    )
 
     def run_gx():
         return gate.validate_frame(frame, contract, inputs)
@@ -100,18 +118,34 @@ def main(repeat: int = 3) -> None:
 
         batch, added = gate.prepare(frame, contract, inputs)
         context, batch_definition = gate._gx_batch_definition()
-        suite = context.suites.add_or_update(gx.ExpectationSuite(name="usual", expectations=gate.build_expectations(batch, contract, inputs, added)))
-        validation = context.validation_definitions.add_or_update(gx.ValidationDefinition(name="usual", data=batch_definition, suite=suite))
-        return validation.run(batch_parameters={"dataframe": batch}, result_format="SUMMARY").success
+        suite = context.suites.add_or_update(
+            gx.ExpectationSuite(
+                name="usual", expectations=gate.build_expectations(batch, contract, inputs, added)
+            )
+        )
+        validation = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name="usual", data=batch_definition, suite=suite)
+        )
+        return validation.run(
+            batch_parameters={"dataframe": batch}, result_format="SUMMARY"
+        ).success
 
     def run_pandas():
         batch, added = gate.prepare(frame, contract, inputs)
-        return all(pandas_check(batch, e) for e in gate.build_expectations(batch, contract, inputs, added))
+        return all(
+            pandas_check(batch, e) for e in gate.build_expectations(batch, contract, inputs, added)
+        )
 
     result = run_gx()
     assert run_pandas() == result.success, "the baseline and the gate disagree"
-    n_exps = len(gate.build_expectations(*gate.prepare(frame, contract, inputs)[:1], contract, inputs,
-                                         gate.prepare(frame, contract, inputs)[1]))
+    n_exps = len(
+        gate.build_expectations(
+            *gate.prepare(frame, contract, inputs)[:1],
+            contract,
+            inputs,
+            gate.prepare(frame, contract, inputs)[1],
+        )
+    )
     times = {"gx": [], "pandas": [], "usual": []}
     for _ in range(repeat):
         for name, fn in (("gx", run_gx), ("pandas", run_pandas), ("usual", run_gx_usual)):
@@ -119,12 +153,22 @@ def main(repeat: int = 3) -> None:
             fn()
             times[name].append(time.perf_counter() - start)
     gx, pd_ = statistics.median(times["gx"]), statistics.median(times["pandas"])
-    print(f"{n_exps} expectations, gate verdict: {'pass' if result.success else 'reject'} {[f.reason for f in result.failures][:3]}")
-    print(f"  GX gate (mlgate.ingest.gate.validate_frame):  median {gx:7.2f} s  {['%.2f' % t for t in times['gx']]}")
-    print(f"  same checks in vectorised pandas:      median {pd_:7.2f} s  {['%.2f' % t for t in times['pandas']]}")
+    print(
+        f"{n_exps} expectations, gate verdict: {'pass' if result.success else 'reject'} {[f.reason for f in result.failures][:3]}"
+    )
+    print(
+        f"  GX gate (mlgate.ingest.gate.validate_frame):  median {gx:7.2f} s  {['%.2f' % t for t in times['gx']]}"
+    )
+    print(
+        f"  same checks in vectorised pandas:      median {pd_:7.2f} s  {['%.2f' % t for t in times['pandas']]}"
+    )
     usual = statistics.median(times["usual"])
-    print(f"  GX as usually set up (stored suite, SUMMARY): median {usual:7.2f} s  {['%.2f' % t for t in times['usual']]}")
-    print(f"  ratio GX gate / pandas: {gx / pd_:.2f}x   (GX as usually set up / pandas: {usual / pd_:.2f}x)")
+    print(
+        f"  GX as usually set up (stored suite, SUMMARY): median {usual:7.2f} s  {['%.2f' % t for t in times['usual']]}"
+    )
+    print(
+        f"  ratio GX gate / pandas: {gx / pd_:.2f}x   (GX as usually set up / pandas: {usual / pd_:.2f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -31,16 +31,16 @@ def main(repeat: int = 5) -> None:
     import pandas as pd
     import xgboost as xgb
 
-    from mlgate.ingest import landing
-    from mlgate.lake import names
-    from mlgate.demo import simulator
-    from mlgate.model.serving import load_model
-    from mlgate.promote.evaluate import apply_decision, evaluate_candidate
-    from mlgate.model.features import FeatureSchema, model_matrix
-    from mlgate.lake.store import Lake
-    from mlgate.score.batch import score_day
     from mlgate.config.settings import load_settings
     from mlgate.config.spec import load_spec
+    from mlgate.demo import simulator
+    from mlgate.ingest import landing
+    from mlgate.lake import names
+    from mlgate.lake.store import Lake
+    from mlgate.model.features import FeatureSchema, model_matrix
+    from mlgate.model.serving import load_model
+    from mlgate.promote.evaluate import apply_decision, evaluate_candidate
+    from mlgate.score.batch import score_day
     from mlgate.train.candidate import plan_window, train_booster, train_candidate
 
     home = Path(tempfile.mkdtemp(prefix="mlgate-bench-"))
@@ -59,43 +59,85 @@ def main(repeat: int = 5) -> None:
     counter = iter(range(1000))
 
     def mlgate_train():
-        return train_candidate(lake, settings, spec, target, {"dag_id": "bench", "run_id": f"t{next(counter)}", "try_number": 1}, "bench")
+        return train_candidate(
+            lake,
+            settings,
+            spec,
+            target,
+            {"dag_id": "bench", "run_id": f"t{next(counter)}", "try_number": 1},
+            "bench",
+        )
 
     candidate = mlgate_train()
-    apply_decision(lake, settings, spec, evaluate_candidate(lake, settings, spec, candidate["version"], candidate["window"]),
-                   {"dag_id": "bench", "run_id": "promote"})
+    apply_decision(
+        lake,
+        settings,
+        spec,
+        evaluate_candidate(lake, settings, spec, candidate["version"], candidate["window"]),
+        {"dag_id": "bench", "run_id": "promote"},
+    )
     window = plan_window(lake, spec, target)
     frame = landing.labelled_frame(lake, spec, window.train_days)
     model = load_model(settings.tracking_uri, spec.model, candidate["version"])
     schema: FeatureSchema = model._model_impl.python_model.schema
     booster = model._model_impl.python_model.booster
-    dtrain = xgb.DMatrix(model_matrix(frame, schema), frame[spec.section("label")["name"]], enable_categorical=True)
+    dtrain = xgb.DMatrix(
+        model_matrix(frame, schema), frame[spec.section("label")["name"]], enable_categorical=True
+    )
     params = {**spec.section("training")["params"], "seed": spec.section("training")["seed"]}
-    rounds = candidate["best_iteration"] + 1 + int(spec.section("training")["early_stopping_rounds"])
+    rounds = (
+        candidate["best_iteration"] + 1 + int(spec.section("training")["early_stopping_rounds"])
+    )
 
     t_mlgate = median_time(mlgate_train, repeat)
     t_booster = median_time(lambda: train_booster(frame, spec), repeat)
     t_bare = median_time(lambda: xgb.train(params, dtrain, rounds), repeat)
-    print(f"\ntraining on {len(frame):,} rows x {len(schema.names)} features, {rounds} rounds (median of {repeat})")
-    print(f"  mlgate train_candidate (lake + matrix + train + MLflow log/register): {t_mlgate:8.3f} s   ratio {t_mlgate / t_bare:.2f}x")
-    print(f"    of which train_booster (matrix + train with early stopping):      {t_booster:8.3f} s   ratio {t_booster / t_bare:.2f}x")
-    print(f"  bare xgboost.train on the same DMatrix, same rounds:                 {t_bare:8.3f} s   baseline")
+    print(
+        f"\ntraining on {len(frame):,} rows x {len(schema.names)} features, {rounds} rounds (median of {repeat})"
+    )
+    print(
+        f"  mlgate train_candidate (lake + matrix + train + MLflow log/register): {t_mlgate:8.3f} s   ratio {t_mlgate / t_bare:.2f}x"
+    )
+    print(
+        f"    of which train_booster (matrix + train with early stopping):      {t_booster:8.3f} s   ratio {t_booster / t_bare:.2f}x"
+    )
+    print(
+        f"  bare xgboost.train on the same DMatrix, same rounds:                 {t_bare:8.3f} s   baseline"
+    )
 
-    big = pd.concat([lake.read_frame("validated", spec.model, d, names.FEATURES_FILE) for d in days], ignore_index=True)
+    big = pd.concat(
+        [lake.read_frame("validated", spec.model, d, names.FEATURES_FILE) for d in days],
+        ignore_index=True,
+    )
     big = pd.concat([big] * max(1, 100_000 // len(big) + 1), ignore_index=True).head(100_000)
     big_matrix = model_matrix(big, schema)
     # a fresh DMatrix each time: XGBoost caches the predictions of a DMatrix it has seen
     t_pyfunc = median_time(lambda: model.predict(big), repeat)
-    t_predict = median_time(lambda: booster.predict(xgb.DMatrix(big_matrix, enable_categorical=True)), repeat)
-    t_day = median_time(lambda: score_day(lake, settings, spec, "2013-04-30", {"dag_id": "bench", "run_id": "s"}, rescore=True), repeat)
+    t_predict = median_time(
+        lambda: booster.predict(xgb.DMatrix(big_matrix, enable_categorical=True)), repeat
+    )
+    t_day = median_time(
+        lambda: score_day(
+            lake, settings, spec, "2013-04-30", {"dag_id": "bench", "run_id": "s"}, rescore=True
+        ),
+        repeat,
+    )
     day_rows = len(lake.read_frame("validated", spec.model, "2013-04-30", names.FEATURES_FILE))
-    day_matrix = model_matrix(lake.read_frame("validated", spec.model, "2013-04-30", names.FEATURES_FILE), schema)
-    t_day_bare = median_time(lambda: booster.predict(xgb.DMatrix(day_matrix, enable_categorical=True)), repeat)
+    day_matrix = model_matrix(
+        lake.read_frame("validated", spec.model, "2013-04-30", names.FEATURES_FILE), schema
+    )
+    t_day_bare = median_time(
+        lambda: booster.predict(xgb.DMatrix(day_matrix, enable_categorical=True)), repeat
+    )
     print(f"\nscoring (median of {repeat})")
     print(f"  pyfunc champion.predict on 100,000 raw rows:   {t_pyfunc:8.3f} s")
-    print(f"  bare Booster.predict, same rows' model matrix:  {t_predict:8.3f} s   ratio {t_pyfunc / t_predict:.2f}x")
+    print(
+        f"  bare Booster.predict, same rows' model matrix:  {t_predict:8.3f} s   ratio {t_pyfunc / t_predict:.2f}x"
+    )
     print(f"  score_day, one day ({day_rows} rows, read + predict + ids + commit): {t_day:8.3f} s")
-    print(f"  bare Booster.predict, that day's model matrix:  {t_day_bare:8.4f} s   ratio {t_day / t_day_bare:.1f}x")
+    print(
+        f"  bare Booster.predict, that day's model matrix:  {t_day_bare:8.4f} s   ratio {t_day / t_day_bare:.1f}x"
+    )
 
 
 if __name__ == "__main__":

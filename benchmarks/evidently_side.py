@@ -37,7 +37,9 @@ def run_pair(reference: pd.DataFrame, current: pd.DataFrame, definition: DataDef
     start = time.perf_counter()
     ref_ds = Dataset.from_pandas(reference, data_definition=definition)
     cur_ds = Dataset.from_pandas(current, data_definition=definition)
-    report = Report([DataDriftPreset()], include_tests=True)  # include_tests: Evidently's own verdicts
+    report = Report(
+        [DataDriftPreset()], include_tests=True
+    )  # include_tests: Evidently's own verdicts
     run_start = time.perf_counter()
     snapshot = report.run(current_data=cur_ds, reference_data=ref_ds)
     end = time.perf_counter()
@@ -45,9 +47,14 @@ def run_pair(reference: pd.DataFrame, current: pd.DataFrame, definition: DataDef
     features, drifted_share = {}, None
     for metric in out["metrics"]:
         config = metric["config"]
-        if config["type"].endswith(":ValueDrift"):  # the method and threshold Evidently picked, the score
-            features[config["column"]] = {"method": config.get("method"), "threshold": config.get("threshold"),
-                                          "score": metric["value"]}
+        if config["type"].endswith(
+            ":ValueDrift"
+        ):  # the method and threshold Evidently picked, the score
+            features[config["column"]] = {
+                "method": config.get("method"),
+                "threshold": config.get("threshold"),
+                "score": metric["value"],
+            }
         elif config["type"].endswith(":DriftedColumnsCount"):
             drifted_share = metric["value"]["share"]
     dataset_drift = None
@@ -56,9 +63,17 @@ def run_pair(reference: pd.DataFrame, current: pd.DataFrame, definition: DataDef
         if params["type"].endswith(":ValueDrift"):
             features[params["column"]]["drifted"] = test["status"] == "FAIL"
         elif params["type"].endswith(":DriftedColumnsCount"):
-            dataset_drift = test["status"] == "FAIL"  # the test is "share of drifted columns < drift_share"
-    return {"seconds": end - run_start, "seconds_with_dataset": end - start, "rows": [len(reference), len(current)],
-            "drift": dataset_drift, "drifted_share": drifted_share, "features": features}
+            dataset_drift = (
+                test["status"] == "FAIL"
+            )  # the test is "share of drifted columns < drift_share"
+    return {
+        "seconds": end - run_start,
+        "seconds_with_dataset": end - start,
+        "rows": [len(reference), len(current)],
+        "drift": dataset_drift,
+        "drifted_share": drifted_share,
+        "features": features,
+    }
 
 
 def main(manifest_path: str) -> None:
@@ -75,11 +90,20 @@ def main(manifest_path: str) -> None:
 
     from importlib.metadata import version
 
-    print(json.dumps({"id": "versions", "versions": {k: version(k) for k in ("evidently", "pandas", "numpy", "scipy")}}),
-          flush=True)
+    print(
+        json.dumps(
+            {
+                "id": "versions",
+                "versions": {k: version(k) for k in ("evidently", "pandas", "numpy", "scipy")},
+            }
+        ),
+        flush=True,
+    )
     warmup = manifest.get("warmup")
     if warmup:  # imports and first-call costs, untimed
-        run_pair(pd.read_parquet(warmup["reference"]), pd.read_parquet(warmup["current"]), definition)
+        run_pair(
+            pd.read_parquet(warmup["reference"]), pd.read_parquet(warmup["current"]), definition
+        )
     for pair in manifest["pairs"]:
         reference = read(pair["reference"])
         current = pd.read_parquet(pair["current"], columns=numeric + categorical)

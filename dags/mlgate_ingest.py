@@ -31,11 +31,20 @@ def build(spec):
         max_active_runs=1,  # a day's gate uses the accepted days before it: days run in order
         tags=dagkit.tags(spec, "ingest"),
         default_args=dagkit.DEFAULT_ARGS,
-        params={"accept_reason": Param(None, type=["null", "string"],
-                                       description="Accept a rejected batch on purpose, with this reason.")},
+        params={
+            "accept_reason": Param(
+                None,
+                type=["null", "string"],
+                description="Accept a rejected batch on purpose, with this reason.",
+            )
+        },
     )
     def ingest():
-        @task.sensor(poke_interval=60, timeout=60 * int(spec.section("schedule")["sensor_timeout_minutes"]), mode="reschedule")
+        @task.sensor(
+            poke_interval=60,
+            timeout=60 * int(spec.section("schedule")["sensor_timeout_minutes"]),
+            mode="reschedule",
+        )
         def wait_for_delivery(**context) -> PokeReturnValue:
             from mlgate.ingest.landing import landed
 
@@ -47,7 +56,9 @@ def build(spec):
             from mlgate.ingest.landing import land_features
 
             lake, _ = dagkit.lake_and_settings()
-            return land_features(lake, spec, dagkit.run_ds(context), dagkit.run_info(context))["files"]
+            return land_features(lake, spec, dagkit.run_ds(context), dagkit.run_info(context))[
+                "files"
+            ]
 
         @task(outlets=[dagkit.validated_asset(spec)])
         def validate(**context) -> dict:
@@ -58,11 +69,16 @@ def build(spec):
             lake, _ = dagkit.lake_and_settings()
             ds = dagkit.run_ds(context)
             try:
-                result = gate_features(lake, spec, ds, dagkit.run_info(context), context["params"].get("accept_reason"))
+                result = gate_features(
+                    lake, spec, ds, dagkit.run_info(context), context["params"].get("accept_reason")
+                )
             except GateRejected as rejected:
                 raise AirflowFailException(str(rejected)) from None
             print(result.summary())
-            context["outlet_events"][dagkit.validated_asset(spec)].extra = {"ds": ds, "rows": result.rows}
+            context["outlet_events"][dagkit.validated_asset(spec)].extra = {
+                "ds": ds,
+                "rows": result.rows,
+            }
             return result.to_dict()
 
         @task
@@ -74,12 +90,17 @@ def build(spec):
             from mlgate.ingest.landing import GateRejected, land_outcomes
 
             lake, _ = dagkit.lake_and_settings()
-            day = dt.date.fromisoformat(dagkit.run_ds(context)) - dt.timedelta(days=int(spec.outcomes_feed.get("delay_days", 1)))
+            day = dt.date.fromisoformat(dagkit.run_ds(context)) - dt.timedelta(
+                days=int(spec.outcomes_feed.get("delay_days", 1))
+            )
             try:
                 committed = land_outcomes(lake, spec, day.isoformat(), dagkit.run_info(context))
             except GateRejected as rejected:
                 raise AirflowFailException(str(rejected)) from None
-            print(f"labels for {day}: " + ("not delivered yet" if committed is None else f"{committed['rows']} rows"))
+            print(
+                f"labels for {day}: "
+                + ("not delivered yet" if committed is None else f"{committed['rows']} rows")
+            )
             return committed and {"ds": day.isoformat(), "rows": committed["rows"]}
 
         wait_for_delivery() >> land() >> validate() >> labels()

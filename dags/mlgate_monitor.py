@@ -45,8 +45,15 @@ def build(spec):
             from mlgate.monitor.day import monitor_day, summary_lines
 
             lake, settings = dagkit.lake_and_settings()
-            report = monitor_day(lake, settings, spec, dagkit.run_ds(context), dagkit.run_info(context),
-                                 paused=dagkit.retraining_paused(spec), pause_variable=dagkit.pause_variable(spec))
+            report = monitor_day(
+                lake,
+                settings,
+                spec,
+                dagkit.run_ds(context),
+                dagkit.run_info(context),
+                paused=dagkit.retraining_paused(spec),
+                pause_variable=dagkit.pause_variable(spec),
+            )
             print("\n".join(summary_lines(report)))
             return {k: report[k] for k in ("ds", "retrain", "reasons", "quiet_reasons", "paused")}
 
@@ -55,8 +62,17 @@ def build(spec):
             from airflow.sdk.exceptions import AirflowSkipException
 
             if not report["retrain"]:
-                raise AirflowSkipException("no retraining needed: " + ("; ".join(report["reasons"] + report["quiet_reasons"]) or "no drift, quality holds"))
-            context["outlet_events"][request].extra = {"ds": report["ds"], "reasons": report["reasons"]}
+                raise AirflowSkipException(
+                    "no retraining needed: "
+                    + (
+                        "; ".join(report["reasons"] + report["quiet_reasons"])
+                        or "no drift, quality holds"
+                    )
+                )
+            context["outlet_events"][request].extra = {
+                "ds": report["ds"],
+                "reasons": report["reasons"],
+            }
             print("retraining requested: " + "; ".join(report["reasons"]))
             return report
 

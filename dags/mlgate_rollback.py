@@ -24,7 +24,11 @@ def build(spec):
         catchup=False,
         tags=dagkit.tags(spec, "rollback"),
         default_args={**dagkit.DEFAULT_ARGS, "retries": 0},
-        params={"reason": Param("", type="string", minLength=3, description="Why the champion is rolled back.")},
+        params={
+            "reason": Param(
+                "", type="string", minLength=3, description="Why the champion is rolled back."
+            )
+        },
     )
     def rollback():
         @task(outlets=[dagkit.champion_asset(spec)])

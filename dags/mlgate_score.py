@@ -26,23 +26,41 @@ def build(spec):
         max_active_runs=4,
         tags=dagkit.tags(spec, "score"),
         default_args=dagkit.DEFAULT_ARGS,
-        params={"rescore": Param(False, type="boolean", description="Score again a day that was already scored.")},
+        params={
+            "rescore": Param(
+                False, type="boolean", description="Score again a day that was already scored."
+            )
+        },
     )
     def score():
-        @task.sensor(poke_interval=120, timeout=60 * int(spec.section("schedule")["sensor_timeout_minutes"]), mode="reschedule")
+        @task.sensor(
+            poke_interval=120,
+            timeout=60 * int(spec.section("schedule")["sensor_timeout_minutes"]),
+            mode="reschedule",
+        )
         def wait_for_validated(**context) -> PokeReturnValue:
             lake, _ = dagkit.lake_and_settings()
-            return PokeReturnValue(is_done=lake.exists("validated", spec.model, dagkit.run_ds(context)))
+            return PokeReturnValue(
+                is_done=lake.exists("validated", spec.model, dagkit.run_ds(context))
+            )
 
         @task
         def score_day(**context) -> dict:
             from mlgate.score.batch import score_day as score_one_day
 
             lake, settings = dagkit.lake_and_settings()
-            lineage = score_one_day(lake, settings, spec, dagkit.run_ds(context), dagkit.run_info(context),
-                                    rescore=bool(context["params"].get("rescore")))
-            print(f"{lineage['rows']} predictions by v{lineage['model_version']}"
-                  + (" (already scored, unchanged)" if lineage.get("unchanged") else ""))
+            lineage = score_one_day(
+                lake,
+                settings,
+                spec,
+                dagkit.run_ds(context),
+                dagkit.run_info(context),
+                rescore=bool(context["params"].get("rescore")),
+            )
+            print(
+                f"{lineage['rows']} predictions by v{lineage['model_version']}"
+                + (" (already scored, unchanged)" if lineage.get("unchanged") else "")
+            )
             return {"rows": lineage["rows"], "model_version": lineage["model_version"]}
 
         wait_for_validated() >> score_day()

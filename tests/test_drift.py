@@ -8,9 +8,16 @@ from mlgate.monitor import drift
 
 def frames(seed=0, n=5000, shift=0.0, mix=(0.5, 0.3, 0.2)):
     rng = np.random.default_rng(seed)
-    visib = np.where(rng.random(n) < 0.83, 10.0, rng.choice([0.5, 1, 2, 5, 8, 9], n))  # a heap of ties, like visib
-    return pd.DataFrame({"temp": rng.normal(50 + shift, 10, n), "visib": visib,
-                         "origin": rng.choice(["EWR", "JFK", "LGA"], n, p=mix)})
+    visib = np.where(
+        rng.random(n) < 0.83, 10.0, rng.choice([0.5, 1, 2, 5, 8, 9], n)
+    )  # a heap of ties, like visib
+    return pd.DataFrame(
+        {
+            "temp": rng.normal(50 + shift, 10, n),
+            "visib": visib,
+            "origin": rng.choice(["EWR", "JFK", "LGA"], n, p=mix),
+        }
+    )
 
 
 def check(reference, current, rate=0.05, **kw):
@@ -26,7 +33,7 @@ def test_false_alarms_stay_within_the_rate_at_every_size(n):
 
 def test_a_quarter_of_a_standard_deviation_a_unit_change_and_a_mix_change_are_found():
     ref = frames(0, 10_000)
-    assert check(ref, frames(1, 10_000, shift=2.5))["drifted"] == ["temp"]          # +0.25 sd
+    assert check(ref, frames(1, 10_000, shift=2.5))["drifted"] == ["temp"]  # +0.25 sd
     celsius = frames(1, 10_000).assign(temp=lambda f: (f["temp"] - 32) / 1.8)
     assert check(ref, celsius)["drifted"] == ["temp"]
     assert check(ref, frames(1, 10_000, mix=(0.45, 0.3, 0.25)))["drifted"] == ["origin"]
@@ -34,7 +41,9 @@ def test_a_quarter_of_a_standard_deviation_a_unit_change_and_a_mix_change_are_fo
 
 def test_the_threshold_follows_the_number_of_rows():
     small = {f["name"]: f["threshold"] for f in check(frames(0, 500), frames(1, 500))["features"]}
-    large = {f["name"]: f["threshold"] for f in check(frames(0, 50_000), frames(1, 50_000))["features"]}
+    large = {
+        f["name"]: f["threshold"] for f in check(frames(0, 50_000), frames(1, 50_000))["features"]
+    }
     assert all(large[name] < small[name] / 5 for name in small)
 
 
@@ -43,19 +52,26 @@ def test_new_categories_and_missing_values_are_counted_apart():
     current = frames(1).assign(origin="ZZZ", temp=np.nan)
     result = {f["name"]: f for f in drift.compare(ref, current, 0.05, 0.0)["features"]}
     assert result["temp"]["drifted"] and result["temp"]["missing_share"] == 1.0
-    assert result["origin"]["drifted"] and result["origin"]["current_shares"][-1] == 1.0  # the "other" bin
+    assert (
+        result["origin"]["drifted"] and result["origin"]["current_shares"][-1] == 1.0
+    )  # the "other" bin
     assert result["origin"]["missing_share"] == 0.0
 
 
 def test_a_feature_drifts_only_beyond_the_weeks_of_the_reference():
     rng = np.random.default_rng(0)
-    weeks = [pd.DataFrame({"temp": rng.normal(30 + 3 * w, 10, 4000), "visib": 10.0, "origin": "EWR"}) for w in range(8)]
+    weeks = [
+        pd.DataFrame({"temp": rng.normal(30 + 3 * w, 10, 4000), "visib": 10.0, "origin": "EWR"})
+        for w in range(8)
+    ]
     reference = pd.concat(weeks, ignore_index=True)
     chunks = pd.Series(np.repeat(np.arange(8), 4000))
     like_a_week = pd.DataFrame({"temp": rng.normal(39, 10, 4000), "visib": 10.0, "origin": "EWR"})
     beyond = pd.DataFrame({"temp": rng.normal(60, 10, 4000), "visib": 10.0, "origin": "EWR"})
     without = check(reference, like_a_week)
-    assert without["drifted"] == ["temp"]  # chance alone: eight different weeks are not one distribution
+    assert without["drifted"] == [
+        "temp"
+    ]  # chance alone: eight different weeks are not one distribution
     calibrated = check(reference, like_a_week, chunks=chunks)
     temp = next(f for f in calibrated["features"] if f["name"] == "temp")
     assert calibrated["drifted"] == [] and temp["week_threshold"] > temp["chance_threshold"]
@@ -63,16 +79,33 @@ def test_a_feature_drifts_only_beyond_the_weeks_of_the_reference():
 
 
 def test_the_verdict_weighs_features_by_importance():
-    ref = profile.profile(frames(0), ["temp", "visib"], ["origin"], importance={"temp": 90.0, "visib": 5.0, "origin": 5.0})
+    ref = profile.profile(
+        frames(0),
+        ["temp", "visib"],
+        ["origin"],
+        importance={"temp": 90.0, "visib": 5.0, "origin": 5.0},
+    )
     unimportant = drift.compare(ref, frames(1, mix=(0.2, 0.3, 0.5)), 0.05, 0.15)
-    assert unimportant["drifted"] == ["origin"] and unimportant["drifted_share"] == 0.05 and unimportant["drift"] is False
+    assert (
+        unimportant["drifted"] == ["origin"]
+        and unimportant["drifted_share"] == 0.05
+        and unimportant["drift"] is False
+    )
     important = drift.compare(ref, frames(1, shift=5), 0.05, 0.15)
-    assert important["drifted"] == ["temp"] and important["drifted_share"] == 0.9 and important["drift"] is True
+    assert (
+        important["drifted"] == ["temp"]
+        and important["drifted_share"] == 0.9
+        and important["drift"] is True
+    )
 
 
 def test_features_left_out_are_neither_tested_nor_required():
     ref = profile.profile(frames(0), ["temp", "visib"], ["origin"])
-    result = drift.compare(ref, frames(1).drop(columns=["visib"]), 0.05, 0.0, skip={"visib": "a broken feed"})
-    assert [f["name"] for f in result["features"]] == ["temp", "origin"] and result["skipped"] == {"visib": "a broken feed"}
+    result = drift.compare(
+        ref, frames(1).drop(columns=["visib"]), 0.05, 0.0, skip={"visib": "a broken feed"}
+    )
+    assert [f["name"] for f in result["features"]] == ["temp", "origin"] and result["skipped"] == {
+        "visib": "a broken feed"
+    }
     with pytest.raises(ValueError, match="lacks the reference's feature"):
         drift.compare(ref, frames(1).drop(columns=["visib"]), 0.05, 0.0)

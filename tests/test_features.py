@@ -11,13 +11,29 @@ def test_label_follows_the_spec_rule_and_missing_arrivals_are_late(spec):
 
 
 def rows():
-    return pd.DataFrame({
-        "month": [1, 1], "hour": [5, 23], "minute": [15, 59], "sched_dep_time": [515, 2359], "sched_arr_time": [819, 400],
-        "distance": [1400, 200], "temp": [39.0, np.nan], "dewp": [28.0, 20.0], "humid": [64.0, 50.0], "wind_dir": [260.0, 0.0],
-        "wind_speed": [12.0, 0.0], "wind_gust": [np.nan, np.nan], "precip": [0.0, 0.0], "pressure": [1012.0, np.nan],
-        "visib": [10.0, 10.0], "carrier": ["UA", "ZZ"], "origin": ["EWR", "JFK"], "dest": ["IAH", "BOS"],
-        "time_hour": ["2013-01-01T10:00:00Z", "2013-01-02T04:00:00Z"],
-    })
+    return pd.DataFrame(
+        {
+            "month": [1, 1],
+            "hour": [5, 23],
+            "minute": [15, 59],
+            "sched_dep_time": [515, 2359],
+            "sched_arr_time": [819, 400],
+            "distance": [1400, 200],
+            "temp": [39.0, np.nan],
+            "dewp": [28.0, 20.0],
+            "humid": [64.0, 50.0],
+            "wind_dir": [260.0, 0.0],
+            "wind_speed": [12.0, 0.0],
+            "wind_gust": [np.nan, np.nan],
+            "precip": [0.0, 0.0],
+            "pressure": [1012.0, np.nan],
+            "visib": [10.0, 10.0],
+            "carrier": ["UA", "ZZ"],
+            "origin": ["EWR", "JFK"],
+            "dest": ["IAH", "BOS"],
+            "time_hour": ["2013-01-01T10:00:00Z", "2013-01-02T04:00:00Z"],
+        }
+    )
 
 
 def test_unseen_categories_become_missing_and_derived_features_use_local_time(spec):

@@ -3,9 +3,9 @@ from functools import lru_cache
 import pandas as pd
 import pytest
 
-from mlgate.ingest import gate
 from mlgate.demo import simulator
 from mlgate.demo.incidents import clean_history
+from mlgate.ingest import gate
 from mlgate.ingest.landing import validate_features
 
 DAY = "2013-03-05"
@@ -25,8 +25,14 @@ def clean():
 
 
 def run(spec, frame_or_bytes, ds=DAY, history="real", filename="flights.csv"):
-    data = frame_or_bytes if isinstance(frame_or_bytes, bytes) else simulator.to_csv_bytes(frame_or_bytes)
-    result, _ = validate_features(spec, data, filename, ds, history_of(ds) if history == "real" else history)
+    data = (
+        frame_or_bytes
+        if isinstance(frame_or_bytes, bytes)
+        else simulator.to_csv_bytes(frame_or_bytes)
+    )
+    result, _ = validate_features(
+        spec, data, filename, ds, history_of(ds) if history == "real" else history
+    )
     return result
 
 
@@ -51,7 +57,10 @@ def test_storm_holiday_and_calm_days_pass(spec, ds):
 
 def test_a_case_change_fails_the_allowed_values(spec, clean):
     result = run(spec, clean.assign(carrier=clean["carrier"].str.lower()))
-    assert checks(result) == {("allowed_values", "carrier"), ("slice_volume", "carrier")}  # every carrier's share is 0
+    assert checks(result) == {
+        ("allowed_values", "carrier"),
+        ("slice_volume", "carrier"),
+    }  # every carrier's share is 0
     assert "case-sensitive" in result.failures[0].reason and "'ua'" in result.failures[0].observed
 
 
@@ -74,7 +83,10 @@ def test_replayed_rows_fail_uniqueness(spec, clean):
 
 def test_a_partition_in_the_wrong_date_folder_fails(spec, clean):
     result = run(spec, clean, ds="2013-03-06", history=None)
-    assert ("partition_date", "day") in checks(result) and ("timestamp_in_day", "time_hour") in checks(result)
+    assert ("partition_date", "day") in checks(result) and (
+        "timestamp_in_day",
+        "time_hour",
+    ) in checks(result)
     assert "wrong folder" in next(f.reason for f in result.failures if f.column == "day")
 
 
@@ -93,11 +105,14 @@ def test_an_out_of_range_value_is_reported_with_the_value(spec, clean):
     assert "500.0" in result.failures[0].observed
 
 
-@pytest.mark.parametrize("data, check, words", [
-    (b"", "readable", "is empty"),
-    (b"\xff\xfe\x00garbage", "encoding", "not UTF-8"),
-    (b"flight_id,year\n", "row_count", "no rows"),
-])
+@pytest.mark.parametrize(
+    "data, check, words",
+    [
+        (b"", "readable", "is empty"),
+        (b"\xff\xfe\x00garbage", "encoding", "not UTF-8"),
+        (b"flight_id,year\n", "row_count", "no rows"),
+    ],
+)
 def test_unreadable_files_are_rejections_not_crashes(spec, data, check, words):
     result = run(spec, data)
     assert not result.success and result.rows == 0
@@ -112,28 +127,45 @@ def test_the_json_contract(spec, clean):
 
 def test_row_count_band_uses_the_same_weekday(spec):
     contract = spec.contract("features")
-    rows = {"2013-02-19": 720, "2013-02-26": 700, "2013-02-27": 1000, "2013-02-28": 1000, "2013-03-01": 1000,
-            "2013-03-02": 1000, "2013-03-04": 1000}  # two Tuesdays among seven days
-    low, high = gate.row_count_bounds(contract, DAY, {"days": sorted(rows), "rows": rows})  # 2013-03-05 is a Tuesday
+    rows = {
+        "2013-02-19": 720,
+        "2013-02-26": 700,
+        "2013-02-27": 1000,
+        "2013-02-28": 1000,
+        "2013-03-01": 1000,
+        "2013-03-02": 1000,
+        "2013-03-04": 1000,
+    }  # two Tuesdays among seven days
+    low, high = gate.row_count_bounds(
+        contract, DAY, {"days": sorted(rows), "rows": rows}
+    )  # 2013-03-05 is a Tuesday
     assert (low, high) == (int(710 * 0.5), int(710 * 1.6) + 1)
-    assert gate.row_count_bounds(contract, DAY, {"days": ["2013-03-04"], "rows": {"2013-03-04": 1000}}) == (100, None)
+    assert gate.row_count_bounds(
+        contract, DAY, {"days": ["2013-03-04"], "rows": {"2013-03-04": 1000}}
+    ) == (100, None)
 
 
 def test_without_enough_history_the_history_checks_wait_and_say_so(spec, clean):
     result = run(spec, clean, history=None)
-    assert result.success and result.notes == ["history checks skipped: 0 accepted day(s), the contract needs 7"]
+    assert result.success and result.notes == [
+        "history checks skipped: 0 accepted day(s), the contract needs 7"
+    ]
 
 
 def test_a_missing_value_does_not_break_a_relation(spec, clean):
     frame = clean.copy()
-    frame.loc[frame.index[:400], "temp"] = float("nan")  # the temperature sensor out, the dew point still there
+    frame.loc[frame.index[:400], "temp"] = float(
+        "nan"
+    )  # the temperature sensor out, the dew point still there
     assert run(spec, frame).success
 
 
 def test_slice_shares_are_counted_among_non_empty_cells_like_history():
     from mlgate.ingest import history
 
-    days = {f"2013-01-0{i}": pd.DataFrame({"origin": ["EWR", "JFK", None] * 10}) for i in range(1, 8)}
+    days = {
+        f"2013-01-0{i}": pd.DataFrame({"origin": ["EWR", "JFK", None] * 10}) for i in range(1, 8)
+    }
     profile = history.build(days, [], ["origin"], [])
     assert profile["shares"]["origin"] == {"EWR": [0.5] * 7, "JFK": [0.5] * 7}
     batch, judged = history.with_indicators(days["2013-01-01"], profile, 0.02)
@@ -142,7 +174,11 @@ def test_slice_shares_are_counted_among_non_empty_cells_like_history():
 
 def test_rows_with_more_fields_than_the_header_are_named():
     frame, failure = gate.read_partition(b"a,b\n1,2,\n3,4,\n", "f.csv")
-    assert frame is None and failure.check == "columns" and "more fields than the header" in failure.reason
+    assert (
+        frame is None
+        and failure.check == "columns"
+        and "more fields than the header" in failure.reason
+    )
 
 
 def test_the_data_docs_page_renders_a_rejection_without_errors(spec, clean, caplog):
@@ -152,4 +188,8 @@ def test_the_data_docs_page_renders_a_rejection_without_errors(spec, clean, capl
     with caplog.at_level(logging.ERROR, logger="great_expectations"):
         page = gate.data_docs_page(result).decode()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert "Great Expectations" in page and "Unsuccessful Expectations" in page and "__share__carrier=UA" in page
+    assert (
+        "Great Expectations" in page
+        and "Unsuccessful Expectations" in page
+        and "__share__carrier=UA" in page
+    )

@@ -22,11 +22,15 @@ def write_behind_its_back(lake, key, data):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     else:
-        lake.store.client.put_object(Bucket=lake.store.bucket, Key=f"{lake.store.prefix}/{key}", Body=data)
+        lake.store.client.put_object(
+            Bucket=lake.store.bucket, Key=f"{lake.store.prefix}/{key}", Body=data
+        )
 
 
 def test_commit_writes_files_and_lineage_with_hashes(lake):
-    lineage = lake.commit_partition("raw", "m", "2013-01-01", {"a.csv": b"x,y\n1,2\n"}, {"dag_id": "d"})
+    lineage = lake.commit_partition(
+        "raw", "m", "2013-01-01", {"a.csv": b"x,y\n1,2\n"}, {"dag_id": "d"}
+    )
     assert lake.read_bytes("raw", "m", "2013-01-01", "a.csv") == b"x,y\n1,2\n"
     assert lineage["files"]["a.csv"] == hashlib.sha256(b"x,y\n1,2\n").hexdigest()
     assert lake.read_lineage("raw", "m", "2013-01-01")["dag_id"] == "d"
@@ -38,30 +42,49 @@ def test_committing_the_same_content_again_changes_nothing(lake):
     again = lake.commit_partition("raw", "m", "2013-01-01", {"a.csv": b"1"}, {"run_id": "second"})
     assert again == first and lake.read_lineage("raw", "m", "2013-01-01")["run_id"] == "first"
     changed = lake.commit_partition("raw", "m", "2013-01-01", {"a.csv": b"2"}, {"run_id": "third"})
-    assert changed["run_id"] == "third" and lake.read_bytes("raw", "m", "2013-01-01", "a.csv") == b"2"
+    assert (
+        changed["run_id"] == "third" and lake.read_bytes("raw", "m", "2013-01-01", "a.csv") == b"2"
+    )
 
 
 def test_half_written_partitions_are_invisible(lake):
-    write_behind_its_back(lake, "raw/m/.tmp-ds=2013-01-02-abc/a.csv", b"half")  # a folder store's staging
+    write_behind_its_back(
+        lake, "raw/m/.tmp-ds=2013-01-02-abc/a.csv", b"half"
+    )  # a folder store's staging
     digest = hashlib.sha256(b"half").hexdigest()
-    write_behind_its_back(lake, f"raw/m/ds=2013-01-03/{digest}/a.csv", b"half")  # no lineage: never committed
+    write_behind_its_back(
+        lake, f"raw/m/ds=2013-01-03/{digest}/a.csv", b"half"
+    )  # no lineage: never committed
     assert lake.list_partitions("raw", "m") == []
-    assert not lake.exists("raw", "m", "2013-01-03") and not lake.exists("raw", "m", "2013-01-03", "a.csv")
+    assert not lake.exists("raw", "m", "2013-01-03") and not lake.exists(
+        "raw", "m", "2013-01-03", "a.csv"
+    )
 
 
 def test_frames_round_trip_through_parquet(lake):
     frame = pd.DataFrame({"a": [1, 2], "b": ["x", None]})
     lineage = lake.commit_frame("validated", "m", "2013-01-01", "f.parquet", frame, {})
     assert lineage["rows"] == 2
-    pd.testing.assert_frame_equal(lake.read_frame("validated", "m", "2013-01-01", "f.parquet"), frame, check_dtype=False)
+    pd.testing.assert_frame_equal(
+        lake.read_frame("validated", "m", "2013-01-01", "f.parquet"), frame, check_dtype=False
+    )
 
 
 def test_copy_to_quarantine_keeps_the_source(lake):
     lake.commit_partition("raw", "m", "2013-01-01", {"a.csv": b"1"}, {})
-    lake.copy_partition("raw", "quarantine", "m", "2013-01-01", {"_reason.json": json.dumps({"why": 1}).encode()}, {})
+    lake.copy_partition(
+        "raw",
+        "quarantine",
+        "m",
+        "2013-01-01",
+        {"_reason.json": json.dumps({"why": 1}).encode()},
+        {},
+    )
     assert lake.exists("raw", "m", "2013-01-01", "a.csv")
     assert lake.exists("quarantine", "m", "2013-01-01", "a.csv")
-    assert json.loads(lake.read_bytes("quarantine", "m", "2013-01-01", "_reason.json")) == {"why": 1}
+    assert json.loads(lake.read_bytes("quarantine", "m", "2013-01-01", "_reason.json")) == {
+        "why": 1
+    }
 
 
 def test_errors_name_the_problem(lake):

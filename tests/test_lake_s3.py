@@ -21,11 +21,11 @@ from urllib.parse import urlparse
 import boto3
 import pytest
 
+from mlgate.demo import simulator
 from mlgate.ingest import landing
 from mlgate.lake import names
-from mlgate.demo import simulator
-from mlgate.lake.store import Lake, LakeError
 from mlgate.lake.s3 import S3Store
+from mlgate.lake.store import Lake, LakeError
 
 DS = "2013-01-01"
 
@@ -37,14 +37,19 @@ def sha(data: bytes) -> str:
 def stored_keys(lake) -> set[str]:
     """Every object under the lake's prefix, relative to it."""
     store = lake.store
-    pages = store.client.get_paginator("list_objects_v2").paginate(Bucket=store.bucket, Prefix=store.prefix + "/")
-    return {item["Key"][len(store.prefix) + 1:] for page in pages for item in page.get("Contents", [])}
+    pages = store.client.get_paginator("list_objects_v2").paginate(
+        Bucket=store.bucket, Prefix=store.prefix + "/"
+    )
+    return {
+        item["Key"][len(store.prefix) + 1 :] for page in pages for item in page.get("Contents", [])
+    }
 
 
 def on_call(lake, operation, handler):
     """Run `handler(params)` before each `operation` call the lake's S3 client makes."""
-    lake.store.client.meta.events.register(f"before-parameter-build.s3.{operation}",
-                                           lambda params, **_: handler(params))
+    lake.store.client.meta.events.register(
+        f"before-parameter-build.s3.{operation}", lambda params, **_: handler(params)
+    )
 
 
 def fresh_uri(bucket="mlgate-tests") -> str:
@@ -54,7 +59,10 @@ def fresh_uri(bucket="mlgate-tests") -> str:
 def test_the_uri_picks_s3_and_names_its_locations(s3_lake):
     assert isinstance(s3_lake.store, S3Store) and s3_lake.uri.startswith("s3://mlgate-tests/")
     assert s3_lake.location("raw", "m", DS) == f"{s3_lake.uri}/raw/m/ds={DS}"
-    assert s3_lake.write_landing("flights", DS, "flights.csv", b"a\n1\n") == f"{s3_lake.uri}/landing/flights/ds={DS}"
+    assert (
+        s3_lake.write_landing("flights", DS, "flights.csv", b"a\n1\n")
+        == f"{s3_lake.uri}/landing/flights/ds={DS}"
+    )
     assert Lake.from_uri("s3://bucket").uri == "s3://bucket"
     with pytest.raises(LakeError, match="no bucket; use s3://bucket/prefix"):
         Lake.from_uri("s3:///prefix")
@@ -63,9 +71,17 @@ def test_the_uri_picks_s3_and_names_its_locations(s3_lake):
 def test_files_are_stored_under_their_hash_and_a_recommit_deletes_the_replaced_ones(s3_lake):
     s3_lake.commit_partition("raw", "m", DS, {"a.csv": b"1", "b.csv": b"1"}, {})
     part = f"raw/m/ds={DS}"
-    assert stored_keys(s3_lake) == {f"{part}/_lineage.json", f"{part}/{sha(b'1')}/a.csv", f"{part}/{sha(b'1')}/b.csv"}
+    assert stored_keys(s3_lake) == {
+        f"{part}/_lineage.json",
+        f"{part}/{sha(b'1')}/a.csv",
+        f"{part}/{sha(b'1')}/b.csv",
+    }
     s3_lake.commit_partition("raw", "m", DS, {"a.csv": b"2", "b.csv": b"1"}, {})
-    assert stored_keys(s3_lake) == {f"{part}/_lineage.json", f"{part}/{sha(b'2')}/a.csv", f"{part}/{sha(b'1')}/b.csv"}
+    assert stored_keys(s3_lake) == {
+        f"{part}/_lineage.json",
+        f"{part}/{sha(b'2')}/a.csv",
+        f"{part}/{sha(b'1')}/b.csv",
+    }
     assert s3_lake.read_bytes("raw", "m", DS, "a.csv") == b"2"
 
 
@@ -74,7 +90,9 @@ class WorkerDied(RuntimeError):
 
 
 def test_a_commit_that_dies_before_its_lineage_leaves_the_partition_as_it_was(s3_lake):
-    s3_lake.commit_partition("raw", "m", DS, {"a.csv": b"old", "b.csv": b"old"}, {"run_id": "first"})
+    s3_lake.commit_partition(
+        "raw", "m", DS, {"a.csv": b"old", "b.csv": b"old"}, {"run_id": "first"}
+    )
 
     def die_at_the_lineage(params):
         if params["Key"].endswith("_lineage.json"):
@@ -82,12 +100,16 @@ def test_a_commit_that_dies_before_its_lineage_leaves_the_partition_as_it_was(s3
 
     on_call(s3_lake, "PutObject", die_at_the_lineage)
     with pytest.raises(WorkerDied):
-        s3_lake.commit_partition("raw", "m", DS, {"a.csv": b"new", "b.csv": b"new"}, {"run_id": "second"})
+        s3_lake.commit_partition(
+            "raw", "m", DS, {"a.csv": b"new", "b.csv": b"new"}, {"run_id": "second"}
+        )
     with pytest.raises(WorkerDied):
         s3_lake.commit_partition("raw", "m", "2013-01-02", {"a.csv": b"new"}, {"run_id": "second"})
     assert any(sha(b"new") in key for key in stored_keys(s3_lake))  # the data objects were written
     reader = Lake.from_uri(s3_lake.uri)
-    assert reader.list_partitions("raw", "m") == [DS] and not reader.exists("raw", "m", "2013-01-02")
+    assert reader.list_partitions("raw", "m") == [DS] and not reader.exists(
+        "raw", "m", "2013-01-02"
+    )
     assert reader.read_lineage("raw", "m", DS)["run_id"] == "first"
     assert [reader.read_bytes("raw", "m", DS, f) for f in ("a.csv", "b.csv")] == [b"old", b"old"]
 
@@ -109,7 +131,11 @@ def test_a_reader_racing_a_recommit_reads_the_new_file_whole(s3_lake):
 def test_removing_a_partition_deletes_its_lineage_first(s3_lake):
     s3_lake.commit_partition("validated", "m", DS, {"a.parquet": b"1", "b.json": b"2"}, {})
     deleted = []
-    on_call(s3_lake, "DeleteObjects", lambda params: deleted.append(sorted(o["Key"] for o in params["Delete"]["Objects"])))
+    on_call(
+        s3_lake,
+        "DeleteObjects",
+        lambda params: deleted.append(sorted(o["Key"] for o in params["Delete"]["Objects"])),
+    )
     assert s3_lake.remove_partition("validated", "m", DS)
     assert deleted[0] == [f"{s3_lake.store.prefix}/validated/m/ds={DS}/_lineage.json"]
     assert stored_keys(s3_lake) == set() and not s3_lake.exists("validated", "m", DS)
@@ -129,9 +155,14 @@ def test_listing_reads_every_page(s3_lake):
 
 def test_an_upstream_file_put_without_lineage_is_landed(s3_lake):
     """An upstream delivers to S3 with a plain PUT of landing/<feed>/ds=D/<file>."""
-    s3_lake.store.client.put_object(Bucket=s3_lake.store.bucket, Key=f"{s3_lake.store.prefix}/landing/flights/ds={DS}/flights.csv",
-                                    Body=b"a\n1\n")
-    assert s3_lake.exists("landing", "flights", DS, "flights.csv") and not s3_lake.exists("landing", "flights", DS)
+    s3_lake.store.client.put_object(
+        Bucket=s3_lake.store.bucket,
+        Key=f"{s3_lake.store.prefix}/landing/flights/ds={DS}/flights.csv",
+        Body=b"a\n1\n",
+    )
+    assert s3_lake.exists("landing", "flights", DS, "flights.csv") and not s3_lake.exists(
+        "landing", "flights", DS
+    )
     assert s3_lake.read_bytes("landing", "flights", DS, "flights.csv") == b"a\n1\n"
 
 
@@ -141,11 +172,17 @@ def test_an_upstream_file_put_without_lineage_is_landed(s3_lake):
 def test_a_missing_bucket_names_the_bucket_the_uri_and_the_settings(moto_endpoint, aws_env):
     aws_env(moto_endpoint)
     lake = Lake.from_uri("s3://no-such-lake/prod")
-    for call in (lambda: lake.list_partitions("raw", "m"), lambda: lake.commit_partition("raw", "m", DS, {"a": b"1"}, {})):
+    for call in (
+        lambda: lake.list_partitions("raw", "m"),
+        lambda: lake.commit_partition("raw", "m", DS, {"a": b"1"}, {}),
+    ):
         with pytest.raises(LakeError) as error:
             call()
         message = str(error.value)
-        assert "bucket 'no-such-lake' does not exist" in message and "s3://no-such-lake/prod" in message
+        assert (
+            "bucket 'no-such-lake' does not exist" in message
+            and "s3://no-such-lake/prod" in message
+        )
         assert "MLGATE_LAKE_URI" in message and "AWS_ENDPOINT_URL" in message
 
 
@@ -154,7 +191,12 @@ def strict_moto(start_moto):
     """A second moto server that checks credentials after its first 3 requests, which
     create the bucket, an IAM user and its access key (with no permission granted)."""
     url = start_moto(INITIAL_NO_AUTH_ACTION_COUNT="3")
-    admin = {"endpoint_url": url, "region_name": "us-east-1", "aws_access_key_id": "admin", "aws_secret_access_key": "admin"}
+    admin = {
+        "endpoint_url": url,
+        "region_name": "us-east-1",
+        "aws_access_key_id": "admin",
+        "aws_secret_access_key": "admin",
+    }
     boto3.client("s3", **admin).create_bucket(Bucket="strict-lake")
     iam = boto3.client("iam", **admin)
     iam.create_user(UserName="lake-user")
@@ -174,7 +216,9 @@ def test_bad_credentials_say_which_variables_to_set(strict_moto, aws_env, bad):
     with pytest.raises(LakeError) as error:
         Lake.from_uri("s3://strict-lake/prod").commit_partition("raw", "m", DS, {"a": b"1"}, {})
     message = str(error.value)
-    assert f"rejected the AWS credentials ({code})" in message and "s3://strict-lake/prod" in message
+    assert (
+        f"rejected the AWS credentials ({code})" in message and "s3://strict-lake/prod" in message
+    )
     assert "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" in message
     assert secret not in message and "not-the-secret" not in message and key_id not in message
 
@@ -182,13 +226,17 @@ def test_bad_credentials_say_which_variables_to_set(strict_moto, aws_env, bad):
 def test_valid_credentials_without_permission_say_what_to_grant(strict_moto, aws_env):
     url, key_id, secret = strict_moto
     aws_env(url, AWS_ACCESS_KEY_ID=key_id, AWS_SECRET_ACCESS_KEY=secret)
-    with pytest.raises(LakeError, match=r"access denied .* grant s3:ListBucket, s3:GetObject, s3:PutObject"):
+    with pytest.raises(
+        LakeError, match=r"access denied .* grant s3:ListBucket, s3:GetObject, s3:PutObject"
+    ):
         Lake.from_uri("s3://strict-lake/prod").read_lineage("raw", "m", DS)
 
 
 def test_no_credentials_at_all_says_which_variables_to_set(moto_endpoint, aws_env):
     aws_env(moto_endpoint, AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None)
-    with pytest.raises(LakeError, match="no AWS credentials found. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"):
+    with pytest.raises(
+        LakeError, match="no AWS credentials found. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    ):
         Lake.from_uri(fresh_uri()).list_partitions("raw", "m")
 
 
@@ -210,7 +258,12 @@ class FlakyS3:
 
     def __init__(self, target: str, errors: list[tuple[int, str]]):
         self.errors, self.answered = list(errors), []
-        host, port, lock, proxy = urlparse(target).hostname, urlparse(target).port, threading.Lock(), self
+        host, port, lock, proxy = (
+            urlparse(target).hostname,
+            urlparse(target).port,
+            threading.Lock(),
+            self,
+        )
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def handle_any(self):
@@ -229,7 +282,11 @@ class FlakyS3:
                     response = upstream.getresponse()
                     data = response.read()
                     self.send_response(response.status)
-                    headers = {k: v for k, v in response.getheaders() if k.lower() not in ("content-length", "transfer-encoding", "connection")}
+                    headers = {
+                        k: v
+                        for k, v in response.getheaders()
+                        if k.lower() not in ("content-length", "transfer-encoding", "connection")
+                    }
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
@@ -260,13 +317,19 @@ def test_throttling_and_server_errors_are_retried(moto_endpoint, aws_env):
         lake = Lake.from_uri(fresh_uri())
         lineage = lake.commit_partition("raw", "m", DS, {"a.csv": b"1"}, {})
         assert s3.answered[:3] == ["SlowDown", "InternalError", "forwarded"]
-        assert lake.read_lineage("raw", "m", DS) == lineage and lake.read_bytes("raw", "m", DS, "a.csv") == b"1"
+        assert (
+            lake.read_lineage("raw", "m", DS) == lineage
+            and lake.read_bytes("raw", "m", DS, "a.csv") == b"1"
+        )
 
 
 def test_throttling_that_outlasts_the_retries_says_so(moto_endpoint, aws_env):
     with FlakyS3(moto_endpoint, [(503, "SlowDown")] * 10) as s3:
         aws_env(s3.url, AWS_MAX_ATTEMPTS="3")
-        with pytest.raises(LakeError, match=r"still failed after the retries \(SlowDown, HTTP 503\).*AWS_MAX_ATTEMPTS"):
+        with pytest.raises(
+            LakeError,
+            match=r"still failed after the retries \(SlowDown, HTTP 503\).*AWS_MAX_ATTEMPTS",
+        ):
             Lake.from_uri(fresh_uri()).read_lineage("raw", "m", DS)
         assert s3.answered == ["SlowDown"] * 3
 
@@ -275,7 +338,9 @@ def test_throttling_that_outlasts_the_retries_says_so(moto_endpoint, aws_env):
 
 
 def test_one_worker_of_several_takes_the_lock(s3_lake):
-    workers = [Lake.from_uri(s3_lake.uri) for _ in range(8)]  # a client (connection pool) each, as separate workers
+    workers = [
+        Lake.from_uri(s3_lake.uri) for _ in range(8)
+    ]  # a client (connection pool) each, as separate workers
     for round_ in range(3):
         key, results, start = f"locks/m/promotion-{round_}", {}, threading.Barrier(len(workers))
 
@@ -303,7 +368,9 @@ def test_ingest_lands_gates_and_quarantines_real_days_on_s3(s3_lake, spec):
     simulator.deliver_features(s3_lake, first)  # committed with a lineage, as the simulator does
     upstream = s3_lake.store.client  # an upstream that PUTs plain objects
     landing_key = f"{s3_lake.store.prefix}/landing/flights/ds={second}/flights.csv"
-    upstream.put_object(Bucket=s3_lake.store.bucket, Key=landing_key, Body=simulator.to_csv_bytes(features[second]))
+    upstream.put_object(
+        Bucket=s3_lake.store.bucket, Key=landing_key, Body=simulator.to_csv_bytes(features[second])
+    )
     for ds in (first, second):
         assert landing.landed(s3_lake, spec, ds)
         raw = landing.land_features(s3_lake, spec, ds, run)
@@ -314,21 +381,44 @@ def test_ingest_lands_gates_and_quarantines_real_days_on_s3(s3_lake, spec):
     assert s3_lake.list_partitions("validated", spec.model) == [first, second]
 
     broken = features[second].assign(carrier=features[second]["carrier"].str.lower())
-    upstream.put_object(Bucket=s3_lake.store.bucket, Key=landing_key, Body=simulator.to_csv_bytes(broken))
+    upstream.put_object(
+        Bucket=s3_lake.store.bucket, Key=landing_key, Body=simulator.to_csv_bytes(broken)
+    )
     landing.land_features(s3_lake, spec, second, run)
     with pytest.raises(landing.GateRejected, match="carrier"):
         landing.gate_features(s3_lake, spec, second, run)
     reason = json.loads(s3_lake.read_bytes("quarantine", spec.model, second, names.REASON_FILE))
     assert any(f["column"] == "carrier" for f in reason["failures"])
-    assert s3_lake.read_bytes("quarantine", spec.model, second, "flights.csv") == simulator.to_csv_bytes(broken)
+    assert s3_lake.read_bytes(
+        "quarantine", spec.model, second, "flights.csv"
+    ) == simulator.to_csv_bytes(broken)
     assert s3_lake.list_partitions("validated", spec.model) == [first]
-    assert not json.loads(s3_lake.read_bytes("reports", f"{spec.model}-gate-features", second, "result.json"))["success"]
+    assert not json.loads(
+        s3_lake.read_bytes("reports", f"{spec.model}-gate-features", second, "result.json")
+    )["success"]
 
 
 def test_the_command_line_reports_a_lake_error_without_a_traceback(moto_endpoint, aws_env):
     aws_env(moto_endpoint)
     mlgate = str(Path(sys.executable).with_name("mlgate"))
-    out = subprocess.run([mlgate, "simulate", "--start", "2013-01-01", "--end", "2013-01-01", "--lake", "s3://no-such-lake/x"],
-                         capture_output=True, text=True, env=os.environ.copy(), timeout=120)
+    out = subprocess.run(
+        [
+            mlgate,
+            "simulate",
+            "--start",
+            "2013-01-01",
+            "--end",
+            "2013-01-01",
+            "--lake",
+            "s3://no-such-lake/x",
+        ],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=120,
+    )
     assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert "mlgate simulate: the lake s3://no-such-lake/x: bucket 'no-such-lake' does not exist" in out.stderr
+    assert (
+        "mlgate simulate: the lake s3://no-such-lake/x: bucket 'no-such-lake' does not exist"
+        in out.stderr
+    )

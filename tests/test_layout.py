@@ -11,8 +11,20 @@ import mlgate
 
 PACKAGE = Path(mlgate.__file__).parent
 # the shared rooms first, then the stages in the order the data flows, then the tools on top
-ORDER = ["config", "lake", "tracking", "ingest", "model", "train", "promote", "score", "monitor",
-         "airflow", "demo", "cli"]
+ORDER = [
+    "config",
+    "lake",
+    "tracking",
+    "ingest",
+    "model",
+    "train",
+    "promote",
+    "score",
+    "monitor",
+    "airflow",
+    "demo",
+    "cli",
+]
 
 
 def stage_of(module: str) -> str | None:
@@ -55,7 +67,9 @@ def backward_imports(package: Path = PACKAGE) -> list[str]:
 def test_every_folder_is_a_known_stage():
     folders = {p.name for p in PACKAGE.iterdir() if p.is_dir() and not p.name.startswith("__")}
     modules = {p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__"}
-    assert folders | modules <= set(ORDER), f"not in the layout: {sorted((folders | modules) - set(ORDER))}"
+    assert folders | modules <= set(ORDER), (
+        f"not in the layout: {sorted((folders | modules) - set(ORDER))}"
+    )
 
 
 def test_no_module_imports_from_a_later_stage():
@@ -65,7 +79,13 @@ def test_no_module_imports_from_a_later_stage():
 def test_the_rule_sees_a_backward_import(tmp_path):
     """The check itself: a train module that reaches into monitor inside a function is reported."""
     (tmp_path / "train").mkdir()
-    (tmp_path / "train" / "bad.py").write_text("def f():\n    from mlgate.monitor.drift import compare\n")
+    (tmp_path / "train" / "bad.py").write_text(
+        "def f():\n    from mlgate.monitor.drift import compare\n"
+    )
     (tmp_path / "monitor").mkdir()
-    (tmp_path / "monitor" / "good.py").write_text("from mlgate.train import bad\nfrom mlgate import tracking\n")
-    assert backward_imports(tmp_path) == ["train/bad.py:2 imports mlgate.monitor.drift (train comes before monitor)"]
+    (tmp_path / "monitor" / "good.py").write_text(
+        "from mlgate.train import bad\nfrom mlgate import tracking\n"
+    )
+    assert backward_imports(tmp_path) == [
+        "train/bad.py:2 imports mlgate.monitor.drift (train comes before monitor)"
+    ]

@@ -11,22 +11,21 @@ import json
 import pytest
 
 from mlgate import tracking
-from mlgate.model import profile
-from mlgate.monitor import drift
-from mlgate.demo import incidents
+from mlgate.demo import incidents, simulator
 from mlgate.ingest import landing
 from mlgate.ingest.labels import with_label
 from mlgate.lake import names
-from mlgate.promote import registry
-from mlgate.demo import simulator
-from mlgate.promote.evaluate import apply_decision, evaluate_candidate
-from mlgate.lake.store import Lake
 from mlgate.lake.names import REPORT_FILE, monitor_name
+from mlgate.lake.store import Lake
+from mlgate.model import profile
+from mlgate.monitor import drift
 from mlgate.monitor.day import champion_schema, monitor_day
+from mlgate.promote import registry
+from mlgate.promote.evaluate import apply_decision, evaluate_candidate
 from mlgate.score.batch import score_day
 from mlgate.train.candidate import train_candidate
 
-BROKEN = ("2013-03-05", "2013-03-06")   # distances delivered in kilometres: quarantined by the gate
+BROKEN = ("2013-03-05", "2013-03-06")  # distances delivered in kilometres: quarantined by the gate
 WEEKLY = simulator.dates("2013-02-07", "2013-06-30")[::7]
 
 
@@ -42,8 +41,12 @@ def timeline(tmp_path_factory):
     from mlgate.config.spec import load_spec
 
     home = tmp_path_factory.mktemp("monitoring")
-    env = {"MLGATE_HOME": str(home), "MLGATE_LAKE_URI": f"file://{home / 'lake'}",
-           "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}", "MLGATE_ARTIFACTS_URI": str(home / "mlartifacts")}
+    env = {
+        "MLGATE_HOME": str(home),
+        "MLGATE_LAKE_URI": f"file://{home / 'lake'}",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
+        "MLGATE_ARTIFACTS_URI": str(home / "mlartifacts"),
+    }
     settings = load_settings({**os.environ, **env})
     lake, spec = Lake.from_uri(settings.lake_uri), load_spec("flights")
     for ds in simulator.dates("2013-01-01", "2013-01-31"):
@@ -61,8 +64,12 @@ def timeline(tmp_path_factory):
             with pytest.raises(landing.GateRejected):
                 landing.gate_features(lake, spec, ds, run_info("ingest"))
         else:
-            lake.commit_frame("validated", spec.model, ds, names.FEATURES_FILE, features, run_info("ingest"))
-        lake.commit_frame("outcomes", spec.model, ds, names.LABELS_FILE, label(outcomes), run_info("ingest"))
+            lake.commit_frame(
+                "validated", spec.model, ds, names.FEATURES_FILE, features, run_info("ingest")
+            )
+        lake.commit_frame(
+            "outcomes", spec.model, ds, names.LABELS_FILE, label(outcomes), run_info("ingest")
+        )
     first = train_candidate(lake, settings, spec, "2013-02-01", run_info("train"), "test")
     decision = evaluate_candidate(lake, settings, spec, first["version"], first["window"])
     assert decision.outcome == "promote", decision.sentence
@@ -71,18 +78,30 @@ def timeline(tmp_path_factory):
         if ds not in BROKEN:
             score_day(lake, settings, spec, ds, run_info("score"))
     reports = {ds: monitor_day(lake, settings, spec, ds, run_info("monitor")) for ds in WEEKLY}
-    return {"lake": lake, "settings": settings, "spec": spec, "reports": reports, "champion": first["version"]}
+    return {
+        "lake": lake,
+        "settings": settings,
+        "spec": spec,
+        "reports": reports,
+        "champion": first["version"],
+    }
 
 
 def test_quiet_through_winter_and_a_request_when_spring_changes_the_flights(timeline):
     reports = timeline["reports"]
     winter = [r for ds, r in reports.items() if ds < "2013-04-01"]
     spring = [r for ds, r in reports.items() if ds >= "2013-04-15"]
-    assert len(winter) == 8 and not any(r["retrain"] for r in winter), [r["reasons"] for r in winter if r["retrain"]]
+    assert len(winter) == 8 and not any(r["retrain"] for r in winter), [
+        r["reasons"] for r in winter if r["retrain"]
+    ]
     assert sum(r["retrain"] for r in spring) >= len(spring) - 2
     first = next(r for r in spring if r["retrain"])
-    assert first["ds"] <= "2013-04-22" and any(reason.startswith("drift in") for reason in first["reasons"])
-    assert len(first["persistence"]["runs_with_evidence"]) >= 2  # k of the last n runs, never one alone
+    assert first["ds"] <= "2013-04-22" and any(
+        reason.startswith("drift in") for reason in first["reasons"]
+    )
+    assert (
+        len(first["persistence"]["runs_with_evidence"]) >= 2
+    )  # k of the last n runs, never one alone
     assert first["alert"] == "retrain_requested"
 
 
@@ -90,9 +109,18 @@ def test_every_report_carries_coverage_age_and_intervals(timeline):
     for r in timeline["reports"].values():
         live = r["live"]
         assert live["coverage"] == 1.0 and live["labelled_rows"] > 3000
-        assert live["auc_low"] < live["auc"] < live["auc_high"] and live["rate_low"] < live["positive_rate"] < live["rate_high"]
-        assert all(d <= simulator.dates(r["ds"], r["ds"])[0] for d in live["mature_days"]) and len(live["mature_days"]) == 5
-        assert r["model_age"]["days_since_training_data"] > 0 and r["drift"]["false_alarm_rate"] == 0.01
+        assert (
+            live["auc_low"] < live["auc"] < live["auc_high"]
+            and live["rate_low"] < live["positive_rate"] < live["rate_high"]
+        )
+        assert (
+            all(d <= simulator.dates(r["ds"], r["ds"])[0] for d in live["mature_days"])
+            and len(live["mature_days"]) == 5
+        )
+        assert (
+            r["model_age"]["days_since_training_data"] > 0
+            and r["drift"]["false_alarm_rate"] == 0.01
+        )
 
 
 def test_a_rejected_batch_is_never_counted_as_drift(timeline):
@@ -100,28 +128,54 @@ def test_a_rejected_batch_is_never_counted_as_drift(timeline):
     report = timeline["reports"]["2013-03-07"]
     assert report["days"]["quarantined"] == list(BROKEN) and not report["retrain"]
     assert "distance" not in report["drift"]["drifted"] and report["drift"]["rows"] == sum(
-        len(simulator.day_frames(d)[0]) for d in report["days"]["validated"])
+        len(simulator.day_frames(d)[0]) for d in report["days"]["validated"]
+    )
     assert any("2013-03-05 was quarantined" in p for p in report["integrity"]["problems"])
     # the same window with the broken days counted would have called distance drifted
     champion = registry.alias_version(tracking.client(settings), spec.model, tracking.CHAMPION)
     reference = tracking.reference_profile(settings, champion.run_id)
     broken = [simulator.day_frames(d)[0] for d in report["days"]["validated"]]
-    broken += [simulator.day_frames(d)[0].assign(distance=lambda f: f["distance"] * 1.609344) for d in BROKEN]
+    broken += [
+        simulator.day_frames(d)[0].assign(distance=lambda f: f["distance"] * 1.609344)
+        for d in BROKEN
+    ]
     import pandas as pd
 
-    counted = drift.compare(reference, profile.inputs(pd.concat(broken), champion_schema(settings, spec, report["champion"])),
-                            0.01, 0.15)
+    counted = drift.compare(
+        reference,
+        profile.inputs(pd.concat(broken), champion_schema(settings, spec, report["champion"])),
+        0.01,
+        0.15,
+    )
     assert "distance" in counted["drifted"]
 
 
 def test_the_pause_switch_and_the_cool_down_hold_a_request_back(timeline):
     lake, settings, spec = timeline["lake"], timeline["settings"], timeline["spec"]
     ds = next(ds for ds, r in timeline["reports"].items() if r["retrain"])
-    paused = monitor_day(lake, settings, spec, ds, run_info("monitor-paused"), paused=True, pause_variable="mlgate_flights_late_retraining_paused")
+    paused = monitor_day(
+        lake,
+        settings,
+        spec,
+        ds,
+        run_info("monitor-paused"),
+        paused=True,
+        pause_variable="mlgate_flights_late_retraining_paused",
+    )
     assert paused["retrain"] is False and paused["alert"] == "retrain_paused" and paused["evidence"]
-    assert any("paused (Airflow Variable mlgate_flights_late_retraining_paused)" in q for q in paused["quiet_reasons"])
+    assert any(
+        "paused (Airflow Variable mlgate_flights_late_retraining_paused)" in q
+        for q in paused["quiet_reasons"]
+    )
     # a candidate trained a few days ago (promoted or not) starts the cool-down: the request waits
-    train_candidate(lake, settings, spec, simulator.dates("2013-01-01", ds)[-4], run_info("train-recent"), "test")
+    train_candidate(
+        lake,
+        settings,
+        spec,
+        simulator.dates("2013-01-01", ds)[-4],
+        run_info("train-recent"),
+        "test",
+    )
     waiting = monitor_day(lake, settings, spec, ds, run_info("monitor-cooldown"))
     assert waiting["retrain"] is False and waiting["evidence"] and waiting["alert"] is None
     assert any("the request waits until" in q for q in waiting["quiet_reasons"])

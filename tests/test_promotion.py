@@ -4,34 +4,42 @@ a clearly better one is, a slice that got worse blocks promotion, two concurrent
 promotions end with one champion, the card says why, and `mlgate evaluate` agrees."""
 
 import copy
-from html import escape
 import json
 import os
 import shutil
 import subprocess
 import sys
 import threading
+from html import escape
 
 import pytest
 import yaml
-
 from conftest import spec_with
 
 from mlgate import tracking
-from mlgate.promote import golden
-from mlgate.ingest import landing
-from mlgate.lake import names
-from mlgate.promote import registry
 from mlgate.demo import simulator
-from mlgate.promote.evaluate import ASK, PROMOTE, REFUSE, apply_decision, evaluate_candidate
+from mlgate.ingest import landing
 from mlgate.ingest.landing import labelled_frame
+from mlgate.lake import names
 from mlgate.lake.names import LABELS_FILE
 from mlgate.lake.store import Lake
+from mlgate.promote import golden, registry
+from mlgate.promote.evaluate import ASK, PROMOTE, REFUSE, apply_decision, evaluate_candidate
 from mlgate.train.candidate import fit_and_register, plan_window, train_candidate
 
 pytestmark = pytest.mark.slow
-DS = "2013-03-10"            # recent days 03-03..03-09, training window 01-06..03-02 (golden 01-16 held out)
-WEATHER = ["temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip", "pressure", "visib"]
+DS = "2013-03-10"  # recent days 03-03..03-09, training window 01-06..03-02 (golden 01-16 held out)
+WEATHER = [
+    "temp",
+    "dewp",
+    "humid",
+    "wind_dir",
+    "wind_speed",
+    "wind_gust",
+    "precip",
+    "pressure",
+    "visib",
+]
 
 
 def run_info(name):
@@ -44,8 +52,15 @@ def world(tmp_path_factory):
     from mlgate.config.spec import load_spec
 
     home = tmp_path_factory.mktemp("promotion")
-    settings = load_settings({**os.environ, "MLGATE_HOME": str(home), "MLGATE_LAKE_URI": f"file://{home / 'lake'}",
-                              "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}", "MLGATE_ARTIFACTS_URI": str(home / "art")})
+    settings = load_settings(
+        {
+            **os.environ,
+            "MLGATE_HOME": str(home),
+            "MLGATE_LAKE_URI": f"file://{home / 'lake'}",
+            "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
+            "MLGATE_ARTIFACTS_URI": str(home / "art"),
+        }
+    )
     lake, spec = Lake.from_uri(settings.lake_uri), load_spec("flights")
     for ds in simulator.dates("2013-01-01", "2013-03-09"):
         simulator.deliver_features(lake, ds)
@@ -55,9 +70,20 @@ def world(tmp_path_factory):
         landing.land_outcomes(lake, spec, ds, run_info("ingest"))
     client = tracking.client(settings)
     # the champion lacks the weather features
-    weatherless = train_candidate(lake, settings, spec, DS, run_info("weatherless"), "test", {"drop_features": WEATHER})
-    registry.promote(client, spec.model, weatherless["version"], None, {"mlgate.promoted_by": "test set-up"})
-    return {"lake": lake, "settings": settings, "spec": spec, "client": client, "home": home, "champion": weatherless}
+    weatherless = train_candidate(
+        lake, settings, spec, DS, run_info("weatherless"), "test", {"drop_features": WEATHER}
+    )
+    registry.promote(
+        client, spec.model, weatherless["version"], None, {"mlgate.promoted_by": "test set-up"}
+    )
+    return {
+        "lake": lake,
+        "settings": settings,
+        "spec": spec,
+        "client": client,
+        "home": home,
+        "champion": weatherless,
+    }
 
 
 def champion(world):
@@ -65,7 +91,13 @@ def champion(world):
 
 
 def judge(world, candidate, spec=None):
-    return evaluate_candidate(world["lake"], world["settings"], spec or world["spec"], candidate["version"], candidate["window"])
+    return evaluate_candidate(
+        world["lake"],
+        world["settings"],
+        spec or world["spec"],
+        candidate["version"],
+        candidate["window"],
+    )
 
 
 def test_the_evaluation_set_is_versioned_and_never_trained_on(world):
@@ -73,18 +105,39 @@ def test_the_evaluation_set_is_versioned_and_never_trained_on(world):
     window = plan_window(lake, spec, DS)
     evaluation_set = golden.build_evaluation_set(lake, spec, window.golden_days, window.recent_days)
     assert set(evaluation_set.frame["ds"]) == {"2013-01-16", *window.recent_days}
-    assert [d["labels_from"] for d in evaluation_set.manifest["days"]][0] == "landing/flight_outcomes/ds=2013-01-16/outcomes.csv"
+    assert [d["labels_from"] for d in evaluation_set.manifest["days"]][
+        0
+    ] == "landing/flight_outcomes/ds=2013-01-16/outcomes.csv"
     golden.check_disjoint(lake, spec, evaluation_set, window.train_days, "candidate")  # passes
-    with pytest.raises(golden.EvaluationError, match=r"evaluation rows .* are in the candidate's training window \(days 2013-03-03\)"):
-        golden.check_disjoint(lake, spec, evaluation_set, [*window.train_days, "2013-03-03"], "candidate")
+    with pytest.raises(
+        golden.EvaluationError,
+        match=r"evaluation rows .* are in the candidate's training window \(days 2013-03-03\)",
+    ):
+        golden.check_disjoint(
+            lake, spec, evaluation_set, [*window.train_days, "2013-03-03"], "candidate"
+        )
     # a golden day re-frozen with other labels changes the version, and an evaluation in flight refuses
     frame = lake.read_frame("golden", spec.model, "2013-01-16", names.GOLDEN_FILE)
-    lake.commit_frame("golden", spec.model, "2013-01-16", names.GOLDEN_FILE, frame.assign(late=1 - frame["late"]), run_info("tamper"))
+    lake.commit_frame(
+        "golden",
+        spec.model,
+        "2013-01-16",
+        names.GOLDEN_FILE,
+        frame.assign(late=1 - frame["late"]),
+        run_info("tamper"),
+    )
     try:
-        with pytest.raises(golden.EvaluationError, match="the evaluation set changed while the models were scored .* 2013-01-16"):
-            golden.verify_unchanged(lake, spec, evaluation_set, window.golden_days, window.recent_days)
+        with pytest.raises(
+            golden.EvaluationError,
+            match="the evaluation set changed while the models were scored .* 2013-01-16",
+        ):
+            golden.verify_unchanged(
+                lake, spec, evaluation_set, window.golden_days, window.recent_days
+            )
     finally:
-        lake.commit_frame("golden", spec.model, "2013-01-16", names.GOLDEN_FILE, frame, run_info("ingest"))
+        lake.commit_frame(
+            "golden", spec.model, "2013-01-16", names.GOLDEN_FILE, frame, run_info("ingest")
+        )
     golden.verify_unchanged(lake, spec, evaluation_set, window.golden_days, window.recent_days)
 
 
@@ -97,27 +150,58 @@ def test_a_label_outage_model_is_refused_with_the_reason(world, tmp_path):
     window = plan_window(outage, spec, DS)
     for ds in window.train_days:
         labels = outage.read_frame("outcomes", spec.model, ds, LABELS_FILE)
-        outage.commit_frame("outcomes", spec.model, ds, LABELS_FILE, labels.assign(late=0), outage.read_lineage("outcomes", spec.model, ds))
+        outage.commit_frame(
+            "outcomes",
+            spec.model,
+            ds,
+            LABELS_FILE,
+            labels.assign(late=0),
+            outage.read_lineage("outcomes", spec.model, ds),
+        )
     candidate = train_candidate(outage, world["settings"], spec, DS, run_info("outage"), "test")
-    decision = evaluate_candidate(outage, world["settings"], spec, candidate["version"], candidate["window"])
+    decision = evaluate_candidate(
+        outage, world["settings"], spec, candidate["version"], candidate["window"]
+    )
     print(decision.sentence, decision.reasons)
     assert decision.outcome == REFUSE and champion(world) == world["champion"]["version"]
     failed = {c["check"]: c for c in decision.checks if not c["passed"]}
     assert set(failed) >= {"training_labels", "calibration"}
-    assert decision.sentence.startswith(f"Refuse v{candidate['version']} against champion v{world['champion']['version']}: "
-                                        "sanity check training_labels failed: observed 0.0")
-    assert failed["calibration"]["observed"]["mean_prediction"] * 3 < failed["calibration"]["observed"]["observed_rate"]
+    assert decision.sentence.startswith(
+        f"Refuse v{candidate['version']} against champion v{world['champion']['version']}: "
+        "sanity check training_labels failed: observed 0.0"
+    )
+    assert (
+        failed["calibration"]["observed"]["mean_prediction"] * 3
+        < failed["calibration"]["observed"]["observed_rate"]
+    )
 
 
 def test_a_model_no_better_than_the_champion_is_not_promoted_under_the_better_rule(world):
     better_rule = spec_with(world["spec"], rule="better", min_auc_gain=0.0)
-    twin = train_candidate(world["lake"], world["settings"], world["spec"], DS, run_info("twin"), "test", {"drop_features": WEATHER})
+    twin = train_candidate(
+        world["lake"],
+        world["settings"],
+        world["spec"],
+        DS,
+        run_info("twin"),
+        "test",
+        {"drop_features": WEATHER},
+    )
     decision = judge(world, twin, better_rule)
     print(decision.sentence, decision.reasons)
-    assert decision.outcome == REFUSE and any("no better than the champion" in r for r in decision.reasons)
-    assert not next(c for c in decision.checks if c["check"] == "features")["passed"]  # and it lacks the spec's weather
-    assert decision.metrics["auc_diff"]["diff"] == 0 and decision.metrics["churn"]["mean_abs_change"] == 0
-    assert not apply_decision(world["lake"], world["settings"], better_rule, decision, run_info("twin"))
+    assert decision.outcome == REFUSE and any(
+        "no better than the champion" in r for r in decision.reasons
+    )
+    assert not next(c for c in decision.checks if c["check"] == "features")[
+        "passed"
+    ]  # and it lacks the spec's weather
+    assert (
+        decision.metrics["auc_diff"]["diff"] == 0
+        and decision.metrics["churn"]["mean_abs_change"] == 0
+    )
+    assert not apply_decision(
+        world["lake"], world["settings"], better_rule, decision, run_info("twin")
+    )
     assert champion(world) == world["champion"]["version"]
 
 
@@ -133,7 +217,9 @@ def test_a_worse_slice_blocks_promotion_even_when_the_average_improved(world):
     decision = judge(world, candidate)
     print(decision.sentence, decision.reasons)
     assert decision.metrics["auc_diff"]["diff"] > 0  # the average improved
-    assert decision.outcome == REFUSE and any(r.startswith("slice carrier=MQ got worse") for r in decision.reasons)
+    assert decision.outcome == REFUSE and any(
+        r.startswith("slice carrier=MQ got worse") for r in decision.reasons
+    )
     regressed = [s for s in decision.slices if s.get("regressed")]
     assert [(s["slice"], s["value"]) for s in regressed] == [("carrier", "MQ")]
 
@@ -146,17 +232,39 @@ def test_a_clearly_better_model_is_promoted_and_its_card_says_why(world):
     print(decision.sentence, decision.reasons)
     assert decision.outcome == PROMOTE, decision.reasons
     assert decision.metrics["auc_diff"]["low"] > 0
-    assert {c["check"] for c in decision.checks} >= {"loads", "answers_one_row", "no_nan", "in_range", "calibration",
-                                                     "latency", "size", "features", "leakage", "training_labels"}
-    card = json.loads(open(client.download_artifacts(candidate["run_id"], "promotion_card.json")).read())
+    assert {c["check"] for c in decision.checks} >= {
+        "loads",
+        "answers_one_row",
+        "no_nan",
+        "in_range",
+        "calibration",
+        "latency",
+        "size",
+        "features",
+        "leakage",
+        "training_labels",
+    }
+    card = json.loads(
+        open(client.download_artifacts(candidate["run_id"], "promotion_card.json")).read()
+    )
     html = open(client.download_artifacts(candidate["run_id"], "promotion_card.html")).read()
-    assert card["sentence"] == decision.sentence and card["lineage"]["evaluation_set"]["version"] == decision.lineage["evaluation_set"]["version"]
+    assert (
+        card["sentence"] == decision.sentence
+        and card["lineage"]["evaluation_set"]["version"]
+        == decision.lineage["evaluation_set"]["version"]
+    )
     assert escape(decision.sentence) in html and html.count("<svg") == 2 and "carrier=MQ" in html
     assert apply_decision(lake, settings, better_rule, decision, run_info("weather"))
     mv = client.get_model_version(spec.model, candidate["version"])
     assert champion(world) == candidate["version"]
-    assert registry.alias_version_number(client, spec.model, tracking.PREVIOUS) == world["champion"]["version"]
-    assert mv.tags["mlgate.promoted_by"] == "test/weather" and mv.tags["mlgate.promoted_because"] == decision.sentence
+    assert (
+        registry.alias_version_number(client, spec.model, tracking.PREVIOUS)
+        == world["champion"]["version"]
+    )
+    assert (
+        mv.tags["mlgate.promoted_by"] == "test/weather"
+        and mv.tags["mlgate.promoted_because"] == decision.sentence
+    )
     assert mv.tags["mlgate.golden_version"] == decision.lineage["evaluation_set"]["version"]
     world["weather"] = candidate
 
@@ -164,8 +272,12 @@ def test_a_clearly_better_model_is_promoted_and_its_card_says_why(world):
 def test_two_concurrent_promotions_end_with_exactly_one_champion(world):
     lake, settings, spec = world["lake"], world["settings"], world["spec"]
     before = champion(world)
-    rivals = [train_candidate(lake, settings, spec, DS, run_info(f"rival-{i}"), "test",
-                              {"params": {"seed": 100 + i}}) for i in range(2)]
+    rivals = [
+        train_candidate(
+            lake, settings, spec, DS, run_info(f"rival-{i}"), "test", {"params": {"seed": 100 + i}}
+        )
+        for i in range(2)
+    ]
     decisions = [judge(world, r) for r in rivals]
     print([d.sentence for d in decisions])
     for d in decisions:  # both judged against the same champion; force both through to race
@@ -187,32 +299,67 @@ def test_two_concurrent_promotions_end_with_exactly_one_champion(world):
     print(results)
     assert len(winners) == 1 and len(losers) == 1
     assert champion(world) == rivals[winners[0]]["version"]
-    assert f"the champion moved from v{before} to v{rivals[winners[0]]['version']}" in str(losers[0])
+    assert f"the champion moved from v{before} to v{rivals[winners[0]]['version']}" in str(
+        losers[0]
+    )
     assert "Re-run the evaluation against the new champion" in str(losers[0])
-    assert registry.champion_history(world["client"], spec.model)[-2:] == [before, rivals[winners[0]]["version"]]
+    assert registry.champion_history(world["client"], spec.model)[-2:] == [
+        before,
+        rivals[winners[0]]["version"],
+    ]
 
 
 def test_mlgate_evaluate_exit_codes(world, tmp_path):
     """0 promote, 1 refuse, 3 ask a person; the JSON is the decision; it never promotes."""
     settings, spec, client = world["settings"], world["spec"], world["client"]
-    env = {**os.environ, "MLGATE_HOME": str(settings.home), "MLGATE_LAKE_URI": settings.lake_uri,
-           "MLFLOW_TRACKING_URI": settings.tracking_uri, "MLGATE_ARTIFACTS_URI": settings.artifacts_uri}
+    env = {
+        **os.environ,
+        "MLGATE_HOME": str(settings.home),
+        "MLGATE_LAKE_URI": settings.lake_uri,
+        "MLFLOW_TRACKING_URI": settings.tracking_uri,
+        "MLGATE_ARTIFACTS_URI": settings.artifacts_uri,
+    }
     champion_version = champion(world)
 
     def evaluate(version, spec_path):
-        done = subprocess.run([sys.executable, "-m", "mlgate.cli", "evaluate", "--spec", str(spec_path), "--candidate", version,
-                               "--json"], env=env, capture_output=True, text=True, timeout=300)
-        return done.returncode, (json.loads(done.stdout) if done.stdout.startswith("{") else done.stderr)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mlgate.cli",
+                "evaluate",
+                "--spec",
+                str(spec_path),
+                "--candidate",
+                version,
+                "--json",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        return done.returncode, (
+            json.loads(done.stdout) if done.stdout.startswith("{") else done.stderr
+        )
 
-    code, out = evaluate(world["champion"]["version"], spec.path)  # the weatherless model against the weather champion
+    code, out = evaluate(
+        world["champion"]["version"], spec.path
+    )  # the weatherless model against the weather champion
     assert code == 1 and out["outcome"] == REFUSE and out["champion"] == champion_version, out
-    weather = evaluate(world["weather"]["version"], spec.path)[1]  # the previous champion, judged again
+    weather = evaluate(world["weather"]["version"], spec.path)[
+        1
+    ]  # the previous champion, judged again
     low, high = weather["metrics"]["auc_diff"]["low"], weather["metrics"]["auc_diff"]["high"]
     raw = copy.deepcopy(spec.raw)  # a required gain inside its interval: the gray zone
-    raw["evaluation"]["promotion"].update(rule="better", min_auc_gain=round((low + high) / 2, 6), max_logloss_increase=0.05)
+    raw["evaluation"]["promotion"].update(
+        rule="better", min_auc_gain=round((low + high) / 2, 6), max_logloss_increase=0.05
+    )
     (tmp_path / "gray.yaml").write_text(yaml.safe_dump(raw))
     code, out = evaluate(world["weather"]["version"], tmp_path / "gray.yaml")
-    assert code == 3 and out["outcome"] == ASK and "straddles the required gain" in out["sentence"], out
+    assert (
+        code == 3 and out["outcome"] == ASK and "straddles the required gain" in out["sentence"]
+    ), out
     raw["evaluation"]["promotion"].update(min_auc_gain=round(low - 0.01, 6))
     (tmp_path / "easy.yaml").write_text(yaml.safe_dump(raw))
     code, out = evaluate(world["weather"]["version"], tmp_path / "easy.yaml")
@@ -220,7 +367,10 @@ def test_mlgate_evaluate_exit_codes(world, tmp_path):
     code, out = evaluate("999", spec.path)
     assert code == 2 and "no registered version 999" in out
     assert champion(world) == champion_version  # judging never promotes
-    assert client.get_model_version(spec.model, world["weather"]["version"]).tags["mlgate.decision"] == PROMOTE  # nor re-logs
+    assert (
+        client.get_model_version(spec.model, world["weather"]["version"]).tags["mlgate.decision"]
+        == PROMOTE
+    )  # nor re-logs
 
 
 def test_rollback_refuses_a_model_that_no_longer_fits_the_feature_schema(world):
@@ -232,6 +382,12 @@ def test_rollback_refuses_a_model_that_no_longer_fits_the_feature_schema(world):
     history = registry.champion_history(world["client"], spec.model)
     assert history[0] == world["champion"]["version"] and len(history) == 3
     assert roll_back(lake, settings, spec, "test one") == {"from": history[2], "to": history[1]}
-    with pytest.raises(registry.PromotionError, match=f"v{history[0]} reads features .* no longer fits the current feature schema"):
+    with pytest.raises(
+        registry.PromotionError,
+        match=f"v{history[0]} reads features .* no longer fits the current feature schema",
+    ):
         roll_back(lake, settings, spec, "test two")
-    assert champion(world) == history[1] and registry.champion_history(world["client"], spec.model) == history[:2]
+    assert (
+        champion(world) == history[1]
+        and registry.champion_history(world["client"], spec.model) == history[:2]
+    )

@@ -1,8 +1,15 @@
 """Settings from the environment, and the production topology's Airflow environment."""
 
 from mlgate.airflow.local import airflow_env
+from mlgate.airflow.topology import (
+    celery_env,
+    mlflow_server_command,
+    mlflow_server_env,
+    new_secrets,
+    worker_env,
+    worker_hostname,
+)
 from mlgate.config.settings import load_settings
-from mlgate.airflow.topology import celery_env, mlflow_server_command, mlflow_server_env, new_secrets, worker_env, worker_hostname
 
 
 def test_local_defaults_put_the_artifacts_under_the_home(tmp_path):
@@ -17,28 +24,60 @@ def test_a_tracking_server_places_the_artifacts_itself_unless_told(tmp_path):
     settings = load_settings(server)
     assert settings.artifacts_uri is None  # new experiments: the server's --artifacts-destination
     assert "MLGATE_ARTIFACTS_URI" not in airflow_env(settings)
-    assert load_settings({**server, "MLFLOW_TRACKING_URI": "HTTPS://mlflow.example"}).artifacts_uri is None
-    assert load_settings({**server, "MLGATE_ARTIFACTS_URI": "s3://b/art"}).artifacts_uri == "s3://b/art"
+    assert (
+        load_settings({**server, "MLFLOW_TRACKING_URI": "HTTPS://mlflow.example"}).artifacts_uri
+        is None
+    )
+    assert (
+        load_settings({**server, "MLGATE_ARTIFACTS_URI": "s3://b/art"}).artifacts_uri
+        == "s3://b/art"
+    )
 
 
 def test_the_celery_topology_environment(tmp_path):
-    settings = load_settings({"MLGATE_HOME": str(tmp_path), "MLGATE_LAKE_URI": "s3://lake/x",
-                              "MLFLOW_TRACKING_URI": "http://mlflow:5000"})
+    settings = load_settings(
+        {
+            "MLGATE_HOME": str(tmp_path),
+            "MLGATE_LAKE_URI": "s3://lake/x",
+            "MLFLOW_TRACKING_URI": "http://mlflow:5000",
+        }
+    )
     keys = new_secrets()
     assert keys != new_secrets() and all(len(v) >= 32 for v in keys.values())
-    env = celery_env(settings, database_uri="postgresql+psycopg2://airflow@db:5432/airflow",
-                     broker_url="redis://redis:6379/0", api_url="http://api:8080/", **keys)
+    env = celery_env(
+        settings,
+        database_uri="postgresql+psycopg2://airflow@db:5432/airflow",
+        broker_url="redis://redis:6379/0",
+        api_url="http://api:8080/",
+        **keys,
+    )
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
-    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == "postgresql+psycopg2://airflow@db:5432/airflow"
-    assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+postgresql+psycopg2://airflow@db:5432/airflow"
+    assert (
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+        == "postgresql+psycopg2://airflow@db:5432/airflow"
+    )
+    assert (
+        env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+postgresql+psycopg2://airflow@db:5432/airflow"
+    )
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://api:8080/execution/"
-    assert env["AIRFLOW__API_AUTH__JWT_SECRET"] == keys["jwt_secret"] and env["AIRFLOW__CORE__FERNET_KEY"] == keys["fernet_key"]
-    assert not any(k.startswith("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS") for k in env)  # SQLite's lock timeout
-    assert env["MLGATE_LAKE_URI"] == "s3://lake/x" and env["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+    assert (
+        env["AIRFLOW__API_AUTH__JWT_SECRET"] == keys["jwt_secret"]
+        and env["AIRFLOW__CORE__FERNET_KEY"] == keys["fernet_key"]
+    )
+    assert not any(
+        k.startswith("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS") for k in env
+    )  # SQLite's lock timeout
+    assert (
+        env["MLGATE_LAKE_URI"] == "s3://lake/x"
+        and env["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+    )
     assert "MLGATE_ARTIFACTS_URI" not in env
 
     one = worker_env(env, "worker1", 8801)
-    assert one["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] == "8801" and "MLGATE_WORKER_HOSTNAME" not in env
+    assert (
+        one["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] == "8801"
+        and "MLGATE_WORKER_HOSTNAME" not in env
+    )
 
 
 def test_worker_hostname(monkeypatch):
@@ -53,9 +92,15 @@ def test_worker_hostname(monkeypatch):
 def test_the_mlflow_server_serves_the_artifacts_from_s3():
     cmd = mlflow_server_command("s3://bucket/mlflow", port=5001)
     assert cmd[1:4] == ["-m", "mlflow", "server"]
-    assert cmd[cmd.index("--artifacts-destination") + 1] == "s3://bucket/mlflow" and "--serve-artifacts" in cmd
+    assert (
+        cmd[cmd.index("--artifacts-destination") + 1] == "s3://bucket/mlflow"
+        and "--serve-artifacts" in cmd
+    )
     assert cmd[cmd.index("--port") + 1] == "5001" and "--app-name" not in cmd
-    assert mlflow_server_command("s3://bucket/mlflow", app_name="basic-auth")[-2:] == ["--app-name", "basic-auth"]
+    assert mlflow_server_command("s3://bucket/mlflow", app_name="basic-auth")[-2:] == [
+        "--app-name",
+        "basic-auth",
+    ]
 
 
 def test_the_mlflow_server_database_password_stays_off_the_command_line():
@@ -63,4 +108,7 @@ def test_the_mlflow_server_database_password_stays_off_the_command_line():
     which holds the password, goes in the server's environment (as in docker-compose.yaml)."""
     url = "postgresql+psycopg2://mlflow:SECRET-pw@db:5432/mlflow"
     assert mlflow_server_env(url) == {"MLFLOW_BACKEND_STORE_URI": url}
-    assert not any("SECRET-pw" in arg or "--backend-store-uri" in arg for arg in mlflow_server_command("s3://bucket/mlflow"))
+    assert not any(
+        "SECRET-pw" in arg or "--backend-store-uri" in arg
+        for arg in mlflow_server_command("s3://bucket/mlflow")
+    )

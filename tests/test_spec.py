@@ -22,15 +22,27 @@ def _write(tmp_path, spec, **changes):
 
 def test_demo_spec_loads_with_its_features_and_label(spec):
     assert spec.model == "flights_late"
-    assert "temp" in spec.feature_names and "carrier" in spec.feature_names and "day_of_week" in spec.feature_names
-    assert spec.section("label") == {"name": "late", "column": "arr_delay", "op": ">", "value": 15, "missing": 1}
+    assert (
+        "temp" in spec.feature_names
+        and "carrier" in spec.feature_names
+        and "day_of_week" in spec.feature_names
+    )
+    assert spec.section("label") == {
+        "name": "late",
+        "column": "arr_delay",
+        "op": ">",
+        "value": 15,
+        "missing": 1,
+    }
     assert not set(spec.feature_names) & set(spec.section("forbidden"))
     assert [s.model for s in load_all_specs()] == ["flights_late"]
 
 
 def test_a_forbidden_column_as_feature_is_refused_with_the_field(spec, tmp_path):
     path = _write(tmp_path, spec, **{"features.numeric": ["distance", "arr_delay"]})
-    with pytest.raises(SpecError, match=r"features: arr_delay are forbidden \(they leak the label\)"):
+    with pytest.raises(
+        SpecError, match=r"features: arr_delay are forbidden \(they leak the label\)"
+    ):
         load_spec(path)
 
 

@@ -12,8 +12,12 @@ def test_a_retry_marks_the_runs_a_dead_try_left_running_killed(isolated_settings
     assert close_abandoned_runs(isolated_settings, spec, run) == []  # no experiment yet
     client = MlflowClient(tracking_uri=isolated_settings.tracking_uri)
     experiment = ensure_experiment(isolated_settings, spec)
-    dead = client.create_run(experiment, tags={RUN_TAG: f"{run['dag_id']}/{run['run_id']}"})  # never ended
-    other = client.create_run(experiment, tags={RUN_TAG: f"{run['dag_id']}/another"})  # another run's, still going
+    dead = client.create_run(
+        experiment, tags={RUN_TAG: f"{run['dag_id']}/{run['run_id']}"}
+    )  # never ended
+    other = client.create_run(
+        experiment, tags={RUN_TAG: f"{run['dag_id']}/another"}
+    )  # another run's, still going
     done = client.create_run(experiment, tags={RUN_TAG: f"{run['dag_id']}/{run['run_id']}"})
     client.set_terminated(done.info.run_id, "FINISHED")
 

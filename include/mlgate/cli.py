@@ -68,8 +68,12 @@ def _history_profile(spec, history_dir: Path | None, ds: str) -> dict | None:
         except ValueError:
             continue  # not a date partition
     frames = {}
-    for day in history_days(sorted(folders), ds, int(spec.contract("features").history.get("days", 28))):
-        files = [f for f in folders[day].rglob("*") if f.suffix in (".csv", ".parquet") and f.is_file()]
+    for day in history_days(
+        sorted(folders), ds, int(spec.contract("features").history.get("days", 28))
+    ):
+        files = [
+            f for f in folders[day].rglob("*") if f.suffix in (".csv", ".parquet") and f.is_file()
+        ]
         parts = [read_partition(f.read_bytes(), f.name)[0] for f in files]
         parts = [p for p in parts if p is not None]
         if parts:
@@ -84,8 +88,13 @@ def cmd_validate(args) -> int:
     path = Path(args.data)
     if not path.is_file():
         raise UsageError(f"--data {path}: no such file")
-    result, _ = validate_features(spec, path.read_bytes(), path.name, args.ds,
-                                  _history_profile(spec, Path(args.history) if args.history else None, args.ds))
+    result, _ = validate_features(
+        spec,
+        path.read_bytes(),
+        path.name,
+        args.ds,
+        _history_profile(spec, Path(args.history) if args.history else None, args.ds),
+    )
     print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
     return EXIT_OK if result.success else EXIT_REJECTED
 
@@ -109,14 +118,16 @@ def _read_all(path: Path):
 
 def cmd_drift(args) -> int:
     from mlgate.model import profile
-    from mlgate.monitor import drift
     from mlgate.model.features import schema_for
+    from mlgate.monitor import drift
 
     spec = _spec(args.spec)
     if args.report:
         return _print_monitor_report(spec, args)
     if not (args.reference and args.current):
-        raise UsageError("give --reference and --current (two sets of files), or --report DS (a monitored day)")
+        raise UsageError(
+            "give --reference and --current (two sets of files), or --report DS (a monitored day)"
+        )
     reference, current = _read_all(Path(args.reference)), _read_all(Path(args.current))
     schema = schema_for(spec, reference)
     try:
@@ -125,33 +136,49 @@ def cmd_drift(args) -> int:
         raise UsageError(str(exc)) from None
     cfg = spec.section("monitoring")["drift"]
     window = int(spec.section("monitoring")["window_days"])
-    chunks = profile.week_chunks(reference["ds"], window) if reference.get("ds") is not None else None
+    chunks = (
+        profile.week_chunks(reference["ds"], window) if reference.get("ds") is not None else None
+    )
     if chunks is not None and chunks.nunique() < 2:
         chunks = None  # one week of reference: chance is the only yardstick
-    result = drift.compare_samples(ref_inputs, cur_inputs, schema.numeric + list(schema.derived), schema.categorical,
-                                   float(cfg["false_alarm_rate"]), float(cfg["min_drifted_share"]), int(cfg["bins"]),
-                                   chunks, seed=int(spec.section("training")["seed"]))
+    result = drift.compare_samples(
+        ref_inputs,
+        cur_inputs,
+        schema.numeric + list(schema.derived),
+        schema.categorical,
+        float(cfg["false_alarm_rate"]),
+        float(cfg["min_drifted_share"]),
+        int(cfg["bins"]),
+        chunks,
+        seed=int(spec.section("training")["seed"]),
+    )
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"drift: {'YES' if result['drift'] else 'no'} ({result['drifted_share']:.0%} of features drifted, "
-              f"false-alarm rate {result['false_alarm_rate']}, {result['rows']} rows against {result['reference_rows']})")
+        print(
+            f"drift: {'YES' if result['drift'] else 'no'} ({result['drifted_share']:.0%} of features drifted, "
+            f"false-alarm rate {result['false_alarm_rate']}, {result['rows']} rows against {result['reference_rows']})"
+        )
         for f in result["features"]:
-            print(f"  {f['name']:<16} {f['method']:<15} {f['statistic']:>8.4f}  threshold {f['threshold']:.4f}"
-                  f"  p {f['p_value']:<9.3g} {'DRIFT' if f['drifted'] else ''}")
+            print(
+                f"  {f['name']:<16} {f['method']:<15} {f['statistic']:>8.4f}  threshold {f['threshold']:.4f}"
+                f"  p {f['p_value']:<9.3g} {'DRIFT' if f['drifted'] else ''}"
+            )
     return EXIT_OK
 
 
 def _print_monitor_report(spec, args) -> int:
     """The monitor's report of one day, as the monitor DAG wrote it to the lake."""
-    from mlgate.lake.store import Lake, LakeError
-    from mlgate.lake.names import REPORT_FILE, monitor_name
-    from mlgate.monitor.day import summary_lines
     from mlgate.config.settings import load_settings
+    from mlgate.lake.names import REPORT_FILE, monitor_name
+    from mlgate.lake.store import Lake, LakeError
+    from mlgate.monitor.day import summary_lines
 
     try:
         lake = Lake.from_uri(args.lake or load_settings().lake_uri)
-        report = json.loads(lake.read_bytes("reports", monitor_name(spec.model), args.report, REPORT_FILE))
+        report = json.loads(
+            lake.read_bytes("reports", monitor_name(spec.model), args.report, REPORT_FILE)
+        )
     except LakeError as exc:
         raise UsageError(f"{exc}; run the monitor DAG for {args.report} first") from None
     print(json.dumps(report, indent=2) if args.json else "\n".join(summary_lines(report)))
@@ -159,9 +186,9 @@ def _print_monitor_report(spec, args) -> int:
 
 
 def cmd_simulate(args) -> int:
+    from mlgate.config.settings import load_settings
     from mlgate.demo import simulator
     from mlgate.lake.store import Lake, LakeError
-    from mlgate.config.settings import load_settings
 
     try:
         lake = Lake.from_uri(args.lake or load_settings().lake_uri)
@@ -173,10 +200,10 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_rollback(args) -> int:
+    from mlgate.config.settings import load_settings
     from mlgate.lake.store import Lake
     from mlgate.promote.registry import PromotionError
     from mlgate.promote.rollback import roll_back
-    from mlgate.config.settings import load_settings
 
     spec = _spec(args.model)
     settings = load_settings()
@@ -197,24 +224,36 @@ def cmd_evaluate(args) -> int:
     from mlflow.exceptions import MlflowException
 
     from mlgate import tracking
+    from mlgate.config.settings import load_settings
+    from mlgate.lake.store import Lake
     from mlgate.promote.evaluate import ASK, PROMOTE, evaluate_candidate
     from mlgate.promote.golden import EvaluationError
-    from mlgate.lake.store import Lake
-    from mlgate.config.settings import load_settings
 
     spec = _spec(args.spec)
     settings = load_settings()
     try:
         mv = tracking.client(settings).get_model_version(spec.model, args.candidate)
     except MlflowException:
-        raise UsageError(f"{spec.model} has no registered version {args.candidate} in {settings.tracking_uri}") from None
+        raise UsageError(
+            f"{spec.model} has no registered version {args.candidate} in {settings.tracking_uri}"
+        ) from None
     window = tracking.training_window(settings, mv.run_id)
     if window is None:
-        raise UsageError(f"{spec.model} version {args.candidate} has no training window logged (lineage.json on its run); "
-                         "only versions trained by mlgate can be judged")
+        raise UsageError(
+            f"{spec.model} version {args.candidate} has no training window logged (lineage.json on its run); "
+            "only versions trained by mlgate can be judged"
+        )
     run = {"dag_id": "mlgate-cli", "run_id": f"evaluate v{args.candidate}"}
     try:
-        decision = evaluate_candidate(Lake.from_uri(settings.lake_uri), settings, spec, args.candidate, window, run, log=args.log)
+        decision = evaluate_candidate(
+            Lake.from_uri(settings.lake_uri),
+            settings,
+            spec,
+            args.candidate,
+            window,
+            run,
+            log=args.log,
+        )
     except EvaluationError as exc:
         print(f"mlgate evaluate: {exc}", file=sys.stderr)
         return EXIT_REJECTED
@@ -245,18 +284,32 @@ def cmd_drill(args) -> int:
     spec = _spec(args.spec)
     unknown = sorted(set(args.scenario or []) - set(SCENARIOS))
     if unknown:
-        raise UsageError(f"unknown scenario {', '.join(unknown)}; scenarios: {', '.join(SCENARIOS)}")
+        raise UsageError(
+            f"unknown scenario {', '.join(unknown)}; scenarios: {', '.join(SCENARIOS)}"
+        )
     try:
         rows = drill(spec, args.ds, args.scenario)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     tried = [r for r in rows if r["caught"] is not None]
     if args.json:
-        print(json.dumps({"ds": args.ds, "caught": sum(r["caught"] for r in tried), "tried": len(tried), "scenarios": rows}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "ds": args.ds,
+                    "caught": sum(r["caught"] for r in tried),
+                    "tried": len(tried),
+                    "scenarios": rows,
+                },
+                indent=2,
+            )
+        )
     else:
         for r in rows:
             verdict = "SKIPPED" if r["caught"] is None else "CAUGHT" if r["caught"] else "MISSED"
-            print(f"{r['scenario']:<20} {verdict:<7} {', '.join(r['checks']):<32} {r['reason'][:110]}")
+            print(
+                f"{r['scenario']:<20} {verdict:<7} {', '.join(r['checks']):<32} {r['reason'][:110]}"
+            )
         print(f"{sum(r['caught'] for r in tried)} of {len(tried)} scenarios caught on {args.ds}")
     return EXIT_OK if all(r["caught"] for r in tried) else EXIT_REJECTED
 
@@ -271,13 +324,21 @@ def cmd_env(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mlgate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="mlgate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("demo", help="run the real DAGs over a compressed 2013 timeline and print the timeline")
+    p = sub.add_parser(
+        "demo", help="run the real DAGs over a compressed 2013 timeline and print the timeline"
+    )
     p.add_argument("--start", type=_date, default="2013-01-01")
     p.add_argument("--end", type=_date, default="2013-06-30")
-    p.add_argument("--keep", action="store_true", help="keep the existing state in MLGATE_HOME instead of starting fresh")
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the existing state in MLGATE_HOME instead of starting fresh",
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("validate", help="validate one features partition against the gate")
@@ -285,17 +346,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ds", required=True, type=_date, help="the partition date, YYYY-MM-DD")
     p.add_argument("--data", required=True, help="the partition file (CSV or Parquet)")
     p.add_argument("--history", help="folder of earlier partitions laid out as ds=YYYY-MM-DD/...")
-    p.add_argument("--json", action="store_true", help='print {"success", "ds", "rows", "failures": [...]}')
+    p.add_argument(
+        "--json", action="store_true", help='print {"success", "ds", "rows", "failures": [...]}'
+    )
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("drift", help="per-feature drift of current data against a reference, or a monitored day's report")
+    p = sub.add_parser(
+        "drift",
+        help="per-feature drift of current data against a reference, or a monitored day's report",
+    )
     p.add_argument("--spec", required=True)
-    p.add_argument("--reference", help="a file or a folder of partitions (ds=YYYY-MM-DD/...: calibrated week by week)")
+    p.add_argument(
+        "--reference",
+        help="a file or a folder of partitions (ds=YYYY-MM-DD/...: calibrated week by week)",
+    )
     p.add_argument("--current", help="a file or a folder of partitions")
-    p.add_argument("--report", type=_date, metavar="DS", help="print the monitor's report of this day from the lake instead")
+    p.add_argument(
+        "--report",
+        type=_date,
+        metavar="DS",
+        help="print the monitor's report of this day from the lake instead",
+    )
     p.add_argument("--lake", help="lake URI for --report (default: MLGATE_LAKE_URI)")
-    p.add_argument("--json", action="store_true", help='print {"drift", "drifted_share", "features": [...], ...} '
-                                                       '(with --report: the whole report, as the monitor wrote it)')
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"drift", "drifted_share", "features": [...], ...} '
+        "(with --report: the whole report, as the monitor wrote it)",
+    )
     p.set_defaults(func=cmd_drift)
 
     p = sub.add_parser("simulate", help="deliver 2013 flights and outcomes into the landing zone")
@@ -305,11 +383,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-outcomes", action="store_true")
     p.set_defaults(func=cmd_simulate)
 
-    p = sub.add_parser("evaluate", help="run the promotion gate for a registered version against the champion (never promotes)")
+    p = sub.add_parser(
+        "evaluate",
+        help="run the promotion gate for a registered version against the champion (never promotes)",
+    )
     p.add_argument("--spec", required=True, help="spec name (include/specs/NAME.yaml) or path")
     p.add_argument("--candidate", required=True, help="the registered model version to judge")
-    p.add_argument("--json", action="store_true", help="print the decision: outcome, sentence, reasons, metrics, checks, slices, lineage")
-    p.add_argument("--log", action="store_true", help="also log the promotion card and metrics to the version's MLflow run")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the decision: outcome, sentence, reasons, metrics, checks, slices, lineage",
+    )
+    p.add_argument(
+        "--log",
+        action="store_true",
+        help="also log the promotion card and metrics to the version's MLflow run",
+    )
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("rollback", help="move the champion one step back")
@@ -317,14 +406,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", default="manual rollback from the command line")
     p.set_defaults(func=cmd_rollback)
 
-    p = sub.add_parser("drill", help="rehearse the gate: inject upstream incidents into a real day and show what catches them")
+    p = sub.add_parser(
+        "drill",
+        help="rehearse the gate: inject upstream incidents into a real day and show what catches them",
+    )
     p.add_argument("--spec", required=True)
     p.add_argument("--ds", required=True, type=_date, help="a real 2013 day, YYYY-MM-DD")
     p.add_argument("--scenario", action="append", help="one scenario (repeatable); all by default")
-    p.add_argument("--json", action="store_true", help='print {"ds", "caught", "tried", "scenarios": [...]}')
+    p.add_argument(
+        "--json", action="store_true", help='print {"ds", "caught", "tried", "scenarios": [...]}'
+    )
     p.set_defaults(func=cmd_drill)
 
-    p = sub.add_parser("env", help="print the environment (export lines) of the local Airflow and MLflow, for eval")
+    p = sub.add_parser(
+        "env", help="print the environment (export lines) of the local Airflow and MLflow, for eval"
+    )
     p.set_defaults(func=cmd_env)
 
     p = sub.add_parser("up", help="Airflow standalone and the MLflow UI on the demo's state")

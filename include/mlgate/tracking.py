@@ -36,7 +36,9 @@ DECISION_TAG = "mlgate.decision"  # promote | refuse | ask
 DECISION_SENTENCE_TAG = "mlgate.decision_sentence"  # the decision in one sentence
 REASONS_TAG = "mlgate.reasons"  # every reason, "; "-separated
 GOLDEN_VERSION_TAG = "mlgate.golden_version"  # the evaluation set's version
-EVAL_AUC_TAG = "mlgate.eval_auc"  # the candidate's AUC on the evaluation set: the monitor's baseline
+EVAL_AUC_TAG = (
+    "mlgate.eval_auc"  # the candidate's AUC on the evaluation set: the monitor's baseline
+)
 PROMOTED_BY_TAG = "mlgate.promoted_by"  # the Airflow run, and the approver in a gray zone
 PROMOTED_BECAUSE_TAG = "mlgate.promoted_because"  # the decision sentence (or the approval)
 PROMOTED_AT_TAG = "mlgate.promoted_at"  # UTC time of the promotion

@@ -13,10 +13,10 @@ import pytest
 import requests
 
 from mlgate import tracking
-from mlgate.demo import simulator
 from mlgate.airflow.local import UI_PASSWORD, UI_USER, airflow_env
-from mlgate.lake.store import Lake
 from mlgate.config.settings import load_settings
+from mlgate.demo import simulator
+from mlgate.lake.store import Lake
 
 pytestmark = pytest.mark.slow
 MODEL = "flights_late"
@@ -31,7 +31,13 @@ def free_port() -> int:
 
 
 def airflow(env, *args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "airflow", *args], env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "airflow", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -39,19 +45,32 @@ def servers(tmp_path_factory):
     home = tmp_path_factory.mktemp("airflow-servers")
     settings = load_settings({"MLGATE_HOME": str(home)})
     port = free_port()
-    env = {**os.environ, **airflow_env(settings),
-           "AIRFLOW__API__HOST": "127.0.0.1", "AIRFLOW__API__PORT": str(port),
-           "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-           "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-           "AIRFLOW__CORE__PARALLELISM": "4", "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2"}
+    env = {
+        **os.environ,
+        **airflow_env(settings),
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+    }
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True)
-    Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).write_text(f'{{"{UI_USER}": "{UI_PASSWORD}"}}')
+    Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).write_text(
+        f'{{"{UI_USER}": "{UI_PASSWORD}"}}'
+    )
     for args in (("db", "migrate"), ("dags", "reserialize")):
         done = airflow(env, *args)
         assert done.returncode == 0, done.stderr[-2000:]
     logs = {name: open(home / f"{name}.log", "w") for name in ("api-server", "scheduler")}
-    procs = [subprocess.Popen([sys.executable, "-m", "airflow", "api-server", "--port", str(port)], env=env,
-                              stdout=logs["api-server"], stderr=subprocess.STDOUT)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "airflow", "api-server", "--port", str(port)],
+            env=env,
+            stdout=logs["api-server"],
+            stderr=subprocess.STDOUT,
+        )
+    ]
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -62,8 +81,16 @@ def servers(tmp_path_factory):
             pass
         time.sleep(0.5)
     else:
-        pytest.fail(f"api-server did not become healthy: {(home / 'api-server.log').read_text()[-3000:]}")
-    yield {"base": base, "env": env, "home": home, "lake": Lake.from_uri(settings.lake_uri), "log": logs["scheduler"]}
+        pytest.fail(
+            f"api-server did not become healthy: {(home / 'api-server.log').read_text()[-3000:]}"
+        )
+    yield {
+        "base": base,
+        "env": env,
+        "home": home,
+        "lake": Lake.from_uri(settings.lake_uri),
+        "log": logs["scheduler"],
+    }
     for proc in procs:
         proc.terminate()
     for proc in procs:
@@ -76,7 +103,9 @@ def servers(tmp_path_factory):
 
 
 def token(base, password=UI_PASSWORD):
-    return requests.post(f"{base}/auth/token", json={"username": UI_USER, "password": password}, timeout=10)
+    return requests.post(
+        f"{base}/auth/token", json={"username": UI_USER, "password": password}, timeout=10
+    )
 
 
 def test_the_api_needs_a_login_and_lists_the_mlgate_dags(servers):
@@ -84,8 +113,12 @@ def test_the_api_needs_a_login_and_lists_the_mlgate_dags(servers):
     assert requests.get(f"{base}/api/v2/dags", timeout=10).status_code == 401
     assert token(base, "wrong").status_code == 401
     auth = {"Authorization": f"Bearer {token(base).json()['access_token']}"}
-    dags = requests.get(f"{base}/api/v2/dags", params={"tags": "mlgate", "limit": 100}, headers=auth, timeout=10).json()
-    assert {d["dag_id"] for d in dags["dags"]} == {f"mlgate_{MODEL}_{k}" for k in ("ingest", "train", "score", "monitor", "rollback")}
+    dags = requests.get(
+        f"{base}/api/v2/dags", params={"tags": "mlgate", "limit": 100}, headers=auth, timeout=10
+    ).json()
+    assert {d["dag_id"] for d in dags["dags"]} == {
+        f"mlgate_{MODEL}_{k}" for k in ("ingest", "train", "score", "monitor", "rollback")
+    }
     ingest = next(d for d in dags["dags"] if d["dag_id"] == INGEST)
     assert "mlgate" in [t["name"] for t in ingest["tags"]]
 
@@ -93,30 +126,57 @@ def test_the_api_needs_a_login_and_lists_the_mlgate_dags(servers):
 def backfill_and_wait(servers, *extra):
     base, env = servers["base"], servers["env"]
     auth = {"Authorization": f"Bearer {token(base).json()['access_token']}"}
-    before = requests.get(f"{base}/api/v2/backfills", params={"dag_id": INGEST}, headers=auth, timeout=10).json()["backfills"]
+    before = requests.get(
+        f"{base}/api/v2/backfills", params={"dag_id": INGEST}, headers=auth, timeout=10
+    ).json()["backfills"]
     # created while no scheduler writes to the SQLite DB (a concurrent writer makes SQLite
     # refuse the CLI's write at once: "database is locked"), then run by a scheduler
-    created = airflow(env, "backfill", "create", "--dag-id", INGEST, "--from-date", DAYS[0], "--to-date", DAYS[-1],
-                      "--max-active-runs", "1", *extra)  # in date order: each day's gate uses the days before
+    created = airflow(
+        env,
+        "backfill",
+        "create",
+        "--dag-id",
+        INGEST,
+        "--from-date",
+        DAYS[0],
+        "--to-date",
+        DAYS[-1],
+        "--max-active-runs",
+        "1",
+        *extra,
+    )  # in date order: each day's gate uses the days before
     assert created.returncode == 0, created.stderr[-2000:]
-    scheduler = subprocess.Popen([sys.executable, "-m", "airflow", "scheduler"], env=env, stdout=servers["log"], stderr=subprocess.STDOUT)
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "airflow", "scheduler"],
+        env=env,
+        stdout=servers["log"],
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
-            backfills = requests.get(f"{base}/api/v2/backfills", params={"dag_id": INGEST}, headers=auth, timeout=10).json()["backfills"]
+            backfills = requests.get(
+                f"{base}/api/v2/backfills", params={"dag_id": INGEST}, headers=auth, timeout=10
+            ).json()["backfills"]
             if len(backfills) > len(before) and backfills[-1]["completed_at"]:
                 break
             time.sleep(2)
         else:
-            pytest.fail(f"backfill did not complete: {(servers['home'] / 'scheduler.log').read_text()[-3000:]}")
+            pytest.fail(
+                f"backfill did not complete: {(servers['home'] / 'scheduler.log').read_text()[-3000:]}"
+            )
     finally:
         scheduler.terminate()
         try:
             scheduler.wait(timeout=30)
         except subprocess.TimeoutExpired:
             scheduler.kill()
-    runs = requests.get(f"{base}/api/v2/dags/{INGEST}/dagRuns", params={"run_type": "backfill", "limit": 100},
-                        headers=auth, timeout=10).json()["dag_runs"]
+    runs = requests.get(
+        f"{base}/api/v2/dags/{INGEST}/dagRuns",
+        params={"run_type": "backfill", "limit": 100},
+        headers=auth,
+        timeout=10,
+    ).json()["dag_runs"]
     return {r["logical_date"][:10]: r["state"] for r in runs}
 
 
@@ -125,14 +185,21 @@ def test_a_backfill_through_the_scheduler_and_again_changes_nothing(servers):
     for ds in DAYS:
         simulator.deliver_features(lake, ds)
     auth = {"Authorization": f"Bearer {token(servers['base']).json()['access_token']}"}
-    requests.patch(f"{servers['base']}/api/v2/dags/{INGEST}", json={"is_paused": False}, headers=auth, timeout=10).raise_for_status()
+    requests.patch(
+        f"{servers['base']}/api/v2/dags/{INGEST}",
+        json={"is_paused": False},
+        headers=auth,
+        timeout=10,
+    ).raise_for_status()
 
     assert backfill_and_wait(servers) == {ds: "success" for ds in DAYS}
     assert lake.list_partitions("validated", MODEL) == DAYS
     first = {ds: lake.read_lineage("validated", MODEL, ds) for ds in DAYS}
     assert all(lineage["run_type"].lower().endswith("backfill") for lineage in first.values())
 
-    assert backfill_and_wait(servers, "--reprocess-behavior", "completed") == {ds: "success" for ds in DAYS}
+    assert backfill_and_wait(servers, "--reprocess-behavior", "completed") == {
+        ds: "success" for ds in DAYS
+    }
     assert {ds: lake.read_lineage("validated", MODEL, ds) for ds in DAYS} == first
 
 
@@ -147,14 +214,18 @@ def test_a_gray_zone_asks_a_person_through_airflow_and_approval_promotes(servers
 
     import yaml
 
+    from mlgate.config.spec import load_spec
     from mlgate.ingest import landing
     from mlgate.promote import registry
     from mlgate.promote.evaluate import ASK, evaluate_candidate
-    from mlgate.config.spec import load_spec
     from mlgate.train.candidate import train_candidate
 
     settings = load_settings({"MLGATE_HOME": str(servers["home"])})
-    lake, spec, run = servers["lake"], load_spec("flights"), {"dag_id": "test", "run_id": "setup", "try_number": 1}
+    lake, spec, run = (
+        servers["lake"],
+        load_spec("flights"),
+        {"dag_id": "test", "run_id": "setup", "try_number": 1},
+    )
     for ds in simulator.dates("2013-01-01", "2013-01-24"):
         simulator.deliver_features(lake, ds)
         simulator.deliver_outcomes(lake, ds)
@@ -163,30 +234,64 @@ def test_a_gray_zone_asks_a_person_through_airflow_and_approval_promotes(servers
         landing.land_outcomes(lake, spec, ds, run)
     # the same data trains the same model: its interval tells where the gray zone is
     probe = train_candidate(lake, settings, spec, "2013-01-25", {**run, "run_id": "probe"}, "test")
-    auc = evaluate_candidate(lake, settings, spec, probe["version"], probe["window"], log=False).metrics["candidate"]
-    raw = spec.raw | {"evaluation": {**spec.raw["evaluation"], "first_model": {"min_auc": round(float(auc["auc_low"] + auc["auc_high"]) / 2, 6)}}}
+    auc = evaluate_candidate(
+        lake, settings, spec, probe["version"], probe["window"], log=False
+    ).metrics["candidate"]
+    raw = spec.raw | {
+        "evaluation": {
+            **spec.raw["evaluation"],
+            "first_model": {"min_auc": round(float(auc["auc_low"] + auc["auc_high"]) / 2, 6)},
+        }
+    }
     (tmp_path / "flights.yaml").write_text(yaml.safe_dump(raw))
 
     env = {**servers["env"], "MLGATE_SPECS_DIR": str(tmp_path)}
-    dag_test = subprocess.Popen([sys.executable, "-m", "airflow", "dags", "test", TRAIN, "2013-01-25", "-c",
-                                 json.dumps({"overrides": {}, "gray_zone": "ask", "trigger": "test"})],
-                                env=env, stdout=open(servers["home"] / "dags-test.log", "w"), stderr=subprocess.STDOUT)
+    dag_test = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "airflow",
+            "dags",
+            "test",
+            TRAIN,
+            "2013-01-25",
+            "-c",
+            json.dumps({"overrides": {}, "gray_zone": "ask", "trigger": "test"}),
+        ],
+        env=env,
+        stdout=open(servers["home"] / "dags-test.log", "w"),
+        stderr=subprocess.STDOUT,
+    )
     base = servers["base"]
     auth = {"Authorization": f"Bearer {token(base).json()['access_token']}"}
     try:
         deadline, waiting = time.monotonic() + 300, None
         while time.monotonic() < deadline and dag_test.poll() is None:
-            details = requests.get(f"{base}/api/v2/dags/{TRAIN}/dagRuns/~/hitlDetails", headers=auth, timeout=10).json()
-            waiting = next((d for d in details.get("hitl_details", []) if d["response_received"] is False), None)
+            details = requests.get(
+                f"{base}/api/v2/dags/{TRAIN}/dagRuns/~/hitlDetails", headers=auth, timeout=10
+            ).json()
+            waiting = next(
+                (d for d in details.get("hitl_details", []) if d["response_received"] is False),
+                None,
+            )
             if waiting:
                 break
             time.sleep(2)
-        assert waiting, f"no approval was asked for: {(servers['home'] / 'dags-test.log').read_text()[-4000:]}"
-        assert waiting["subject"].startswith(f"Promote {MODEL} v") and "straddles the first-model minimum" in waiting["body"]
+        assert waiting, (
+            f"no approval was asked for: {(servers['home'] / 'dags-test.log').read_text()[-4000:]}"
+        )
+        assert (
+            waiting["subject"].startswith(f"Promote {MODEL} v")
+            and "straddles the first-model minimum" in waiting["body"]
+        )
         assert waiting["defaults"] == ["Reject"]  # no answer in time: no promotion
         ti = waiting["task_instance"]
-        answer = requests.patch(f"{base}/api/v2/dags/{TRAIN}/dagRuns/{ti['dag_run_id']}/taskInstances/approve/-1/hitlDetails",
-                                json={"chosen_options": ["Approve"]}, headers=auth, timeout=10)
+        answer = requests.patch(
+            f"{base}/api/v2/dags/{TRAIN}/dagRuns/{ti['dag_run_id']}/taskInstances/approve/-1/hitlDetails",
+            json={"chosen_options": ["Approve"]},
+            headers=auth,
+            timeout=10,
+        )
         assert answer.status_code == 200, answer.text
         assert dag_test.wait(timeout=300) == 0
     finally:
@@ -196,4 +301,6 @@ def test_a_gray_zone_asks_a_person_through_airflow_and_approval_promotes(servers
     champion = registry.alias_version(client, MODEL, tracking.CHAMPION)
     assert champion is not None and champion.tags["mlgate.decision"] == ASK
     assert champion.tags["mlgate.promoted_by"].endswith(f"(approved by {UI_USER})")
-    assert champion.tags["mlgate.promoted_because"].startswith(f"approved by {UI_USER} in the gray zone: Ask a person about v{champion.version}")
+    assert champion.tags["mlgate.promoted_because"].startswith(
+        f"approved by {UI_USER} in the gray zone: Ask a person about v{champion.version}"
+    )

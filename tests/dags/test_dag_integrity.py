@@ -58,15 +58,25 @@ def test_schedules(bag):
     for spec in load_all_specs():
         for kind in ("ingest", "score", "monitor"):  # daily and so backfillable
             timetable = bag.dags[f"mlgate_{spec.model}_{kind}"].timetable
-            assert isinstance(timetable, CronTriggerTimetable) and timetable.expression == "0 0 * * *"
+            assert (
+                isinstance(timetable, CronTriggerTimetable) and timetable.expression == "0 0 * * *"
+            )
         train = bag.dags[f"mlgate_{spec.model}_train"]
         assert isinstance(train.timetable, AssetOrTimeSchedule)
         assert f"mlgate://{spec.model}/retrain_request" in str(train.timetable.asset_condition)
-        assert type(bag.dags[f"mlgate_{spec.model}_rollback"].timetable).__name__ == "NullTimetable"  # manual only
+        assert (
+            type(bag.dags[f"mlgate_{spec.model}_rollback"].timetable).__name__ == "NullTimetable"
+        )  # manual only
 
 
 def test_dag_files_are_wiring_only():
     """Heavy libraries are imported inside tasks, never at parse time."""
     for path in DAGS_FOLDER.glob("*.py"):
-        head = [line for line in path.read_text().splitlines() if line.startswith(("import ", "from "))]
-        assert not [line for line in head if any(lib in line for lib in ("pandas", "xgboost", "mlflow", "great_expectations"))], path
+        head = [
+            line for line in path.read_text().splitlines() if line.startswith(("import ", "from "))
+        ]
+        assert not [
+            line
+            for line in head
+            if any(lib in line for lib in ("pandas", "xgboost", "mlflow", "great_expectations"))
+        ], path

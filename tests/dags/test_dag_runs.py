@@ -7,10 +7,10 @@ import json
 import pytest
 
 from mlgate import tracking
-from mlgate.promote import registry
+from mlgate.config.settings import load_settings
 from mlgate.demo import simulator
 from mlgate.lake.store import Lake
-from mlgate.config.settings import load_settings
+from mlgate.promote import registry
 
 pytestmark = pytest.mark.slow
 MODEL = "flights_late"
@@ -28,14 +28,21 @@ def env(airflow_db):
 
     settings = load_settings()
     bag = DagBag(str(DAGS_FOLDER))
-    dags = {kind: bag.dags[f"mlgate_{MODEL}_{kind}"] for kind in ("ingest", "train", "score", "monitor", "rollback")}
+    dags = {
+        kind: bag.dags[f"mlgate_{MODEL}_{kind}"]
+        for kind in ("ingest", "train", "score", "monitor", "rollback")
+    }
     lake = Lake.from_uri(settings.lake_uri)
     states = {}
     for ds in simulator.dates("2013-01-01", "2013-01-23"):
         simulator.deliver_features(lake, ds)
         if ds > "2013-01-01":
-            simulator.deliver_outcomes(lake, (dt.date.fromisoformat(ds) - dt.timedelta(days=1)).isoformat())
-        states[ds] = str(dags["ingest"].test(logical_date=day(ds), run_conf={"accept_reason": None}).state)
+            simulator.deliver_outcomes(
+                lake, (dt.date.fromisoformat(ds) - dt.timedelta(days=1)).isoformat()
+            )
+        states[ds] = str(
+            dags["ingest"].test(logical_date=day(ds), run_conf={"accept_reason": None}).state
+        )
     return {"dags": dags, "lake": lake, "settings": settings, "ingest_states": states}
 
 
@@ -52,39 +59,66 @@ def test_ingest_validates_every_real_day(env):
     lineage = lake.read_lineage("validated", MODEL, "2013-01-05")
     assert lineage["dag_id"] == f"mlgate_{MODEL}_ingest" and lineage["gate"]["success"]
     assert lineage["rows"] == len(simulator.day_frames("2013-01-05")[0]) == 720  # a Saturday
-    assert lineage["source_sha256"] == lake.read_lineage("raw", MODEL, "2013-01-05")["files"]["flights.csv"]
+    assert (
+        lineage["source_sha256"]
+        == lake.read_lineage("raw", MODEL, "2013-01-05")["files"]["flights.csv"]
+    )
 
 
 def test_rerunning_a_day_changes_nothing(env):
     lake = env["lake"]
     before = {z: lake.read_lineage(z, MODEL, "2013-01-10") for z in ("raw", "validated")}
-    assert str(env["dags"]["ingest"].test(logical_date=day("2013-01-10"), run_conf={"accept_reason": None}).state) == "success"
+    assert (
+        str(
+            env["dags"]["ingest"]
+            .test(logical_date=day("2013-01-10"), run_conf={"accept_reason": None})
+            .state
+        )
+        == "success"
+    )
     assert {z: lake.read_lineage(z, MODEL, "2013-01-10") for z in ("raw", "validated")} == before
 
 
 def test_train_makes_the_first_champion_then_score_and_monitor(env):
     dags = env["dags"]
-    run = dags["train"].test(logical_date=day("2013-01-23"), run_conf={"overrides": {}, "trigger": "test", "gray_zone": "refuse"})
+    run = dags["train"].test(
+        logical_date=day("2013-01-23"),
+        run_conf={"overrides": {}, "trigger": "test", "gray_zone": "refuse"},
+    )
     assert str(run.state) == "success"
     assert champion(env) == "1"
     mv = tracking.client(env["settings"]).get_model_version(MODEL, "1")
-    assert mv.tags["mlgate.decision"] == "promote" and mv.tags["mlgate.promoted_by"].startswith(f"mlgate_{MODEL}_train/")
+    assert mv.tags["mlgate.decision"] == "promote" and mv.tags["mlgate.promoted_by"].startswith(
+        f"mlgate_{MODEL}_train/"
+    )
 
-    assert str(dags["score"].test(logical_date=day("2013-01-23"), run_conf={"rescore": False}).state) == "success"
+    assert (
+        str(dags["score"].test(logical_date=day("2013-01-23"), run_conf={"rescore": False}).state)
+        == "success"
+    )
     predictions = env["lake"].read_frame("predictions", MODEL, "2013-01-23", "predictions.parquet")
     assert set(predictions["model_version"]) == {"1"} and len(predictions) > 800
 
-    assert str(dags["score"].test(logical_date=day("2013-01-21"), run_conf={"rescore": False}).state) == "success"
+    assert (
+        str(dags["score"].test(logical_date=day("2013-01-21"), run_conf={"rescore": False}).state)
+        == "success"
+    )
     monitor = dags["monitor"].test(logical_date=day("2013-01-23"))
     assert str(monitor.state) == "success"
     tis = {ti.task_id: str(ti.state) for ti in monitor.get_task_instances()}
     assert tis == {"measure": "success", "request_retrain": "skipped"}  # inside the cool-down
-    report = json.loads(env["lake"].read_bytes("reports", f"{MODEL}-monitor", "2013-01-23", "report.json"))
+    report = json.loads(
+        env["lake"].read_bytes("reports", f"{MODEL}-monitor", "2013-01-23", "report.json")
+    )
     mature = env["lake"].read_lineage("predictions", MODEL, "2013-01-21")["rows"]
-    assert report["champion"] == "1" and report["live"]["predicted_rows"] == mature  # 01-22 and 01-23 not mature yet
+    assert (
+        report["champion"] == "1" and report["live"]["predicted_rows"] == mature
+    )  # 01-22 and 01-23 not mature yet
 
 
-def test_the_monitor_reads_the_pause_variable_and_alerts_through_its_callback(env, monkeypatch, tmp_path):
+def test_the_monitor_reads_the_pause_variable_and_alerts_through_its_callback(
+    env, monkeypatch, tmp_path
+):
     from mlgate.lake.names import FEATURES_FILE
 
     lake, dags = env["lake"], env["dags"]
@@ -95,23 +129,42 @@ def test_the_monitor_reads_the_pause_variable_and_alerts_through_its_callback(en
     originals = {ds: lake.read_frame("validated", MODEL, ds, FEATURES_FILE) for ds in days}
     try:  # the pressure sensor's feed breaks for three days (the gate allows a day without weather)
         for ds, frame in originals.items():
-            lake.commit_frame("validated", MODEL, ds, FEATURES_FILE, frame.assign(pressure=float("nan")), {"test": "broken feed"})
+            lake.commit_frame(
+                "validated",
+                MODEL,
+                ds,
+                FEATURES_FILE,
+                frame.assign(pressure=float("nan")),
+                {"test": "broken feed"},
+            )
         assert str(dags["monitor"].test(logical_date=day("2013-01-23")).state) == "success"
     finally:
         for ds, frame in originals.items():
             lake.commit_frame("validated", MODEL, ds, FEATURES_FILE, frame, {"test": "restored"})
     report = json.loads(lake.read_bytes("reports", f"{MODEL}-monitor", "2013-01-23", "report.json"))
-    assert report["paused"] is True and any(f"mlgate_{MODEL}_retraining_paused" in q for q in report["quiet_reasons"])
-    assert "pressure" in report["integrity"]["skipped"] and "pressure" not in [f["name"] for f in report["drift"]["features"]]
+    assert report["paused"] is True and any(
+        f"mlgate_{MODEL}_retraining_paused" in q for q in report["quiet_reasons"]
+    )
+    assert "pressure" in report["integrity"]["skipped"] and "pressure" not in [
+        f["name"] for f in report["drift"]["features"]
+    ]
     alerts = [json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text().splitlines()]
     assert [a["kind"] for a in alerts] == ["data_integrity"]
-    assert "pressure: missing in" in alerts[0]["reasons"][-1] and alerts[0]["runbook"]["do"].startswith("Fix or re-deliver")
+    assert "pressure: missing in" in alerts[0]["reasons"][-1] and alerts[0]["runbook"][
+        "do"
+    ].startswith("Fix or re-deliver")
 
 
-@pytest.mark.parametrize("scenario, check", [
-    ("unit_change", "relation"), ("slice_missing", "slice_volume"), ("replayed_duplicates", "unique"),
-    ("date_shifted", "partition_date"), ("case_change", "allowed_values"),
-])
+@pytest.mark.parametrize(
+    "scenario, check",
+    [
+        ("unit_change", "relation"),
+        ("slice_missing", "slice_volume"),
+        ("replayed_duplicates", "unique"),
+        ("date_shifted", "partition_date"),
+        ("case_change", "allowed_values"),
+    ],
+)
 def test_a_broken_delivery_is_quarantined_and_the_champion_stays(env, scenario, check):
     from mlgate.demo import incidents
 
@@ -126,7 +179,9 @@ def test_a_broken_delivery_is_quarantined_and_the_champion_stays(env, scenario, 
     assert check in {f["check"] for f in reason["failures"]}
     assert "re-run" in reason["what_to_do"]
     assert lake.read_bytes("raw", MODEL, "2013-01-24", "flights.csv") == broken  # raw kept
-    assert b"Great Expectations" in lake.read_bytes("reports", f"{MODEL}-gate-features", "2013-01-24", "validation.html")
+    assert b"Great Expectations" in lake.read_bytes(
+        "reports", f"{MODEL}-gate-features", "2013-01-24", "validation.html"
+    )
     assert not lake.exists("validated", MODEL, "2013-01-24")
     assert champion(env) == before
 
@@ -134,14 +189,27 @@ def test_a_broken_delivery_is_quarantined_and_the_champion_stays(env, scenario, 
 def test_an_operator_can_accept_a_rejected_batch_on_purpose(env):
     lake, dags = env["lake"], env["dags"]
     features, _ = simulator.day_frames("2013-01-24")
-    lake.write_landing("flights", "2013-01-24", "flights.csv", simulator.to_csv_bytes(features.assign(carrier=features["carrier"].str.lower())))
+    lake.write_landing(
+        "flights",
+        "2013-01-24",
+        "flights.csv",
+        simulator.to_csv_bytes(features.assign(carrier=features["carrier"].str.lower())),
+    )
 
-    accepted = dags["ingest"].test(logical_date=day("2013-01-24"), run_conf={"accept_reason": "carrier case fixed downstream, ticket 42"})
+    accepted = dags["ingest"].test(
+        logical_date=day("2013-01-24"),
+        run_conf={"accept_reason": "carrier case fixed downstream, ticket 42"},
+    )
     assert str(accepted.state) == "success"
-    assert lake.read_lineage("validated", MODEL, "2013-01-24")["accepted_despite_gate"] == "carrier case fixed downstream, ticket 42"
+    assert (
+        lake.read_lineage("validated", MODEL, "2013-01-24")["accepted_despite_gate"]
+        == "carrier case fixed downstream, ticket 42"
+    )
 
 
 def test_rollback_without_a_previous_champion_fails_clearly(env):
-    run = env["dags"]["rollback"].test(run_conf={"reason": "testing rollback"}, logical_date=day("2013-01-24"))
+    run = env["dags"]["rollback"].test(
+        run_conf={"reason": "testing rollback"}, logical_date=day("2013-01-24")
+    )
     assert str(run.state) == "failed"
     assert champion(env) == "1"

@@ -42,10 +42,16 @@ import pytest
 import requests
 import yaml
 
-from mlgate.demo import simulator
 from mlgate.airflow.local import UI_USER
+from mlgate.airflow.topology import (
+    airflow_command,
+    celery_env,
+    mlflow_server_command,
+    mlflow_server_env,
+    worker_env,
+)
 from mlgate.config.settings import load_settings
-from mlgate.airflow.topology import airflow_command, celery_env, mlflow_server_command, mlflow_server_env, worker_env
+from mlgate.demo import simulator
 
 pytestmark = pytest.mark.slow
 
@@ -61,12 +67,12 @@ REDIS_DBS = range(8, 16)  # a free one of these, so the test never shares a DB i
 # An Airflow cluster policy (AIRFLOW_HOME/config/airflow_local_settings.py) of the test's
 # deployment: a failed try is retried after 5 s instead of the DAGs' 2 minutes, so that the
 # fault tests below wait less. The number of retries stays the DAGs' own.
-RETRY_POLICY = '''import datetime as dt
+RETRY_POLICY = """import datetime as dt
 
 
 def task_policy(task):
     task.retry_delay = dt.timedelta(seconds=5)
-'''
+"""
 
 
 # ---- the deployment's secrets: each a marker of its own --------------------------
@@ -106,9 +112,17 @@ def deployment_secrets() -> tuple[dict[str, str], dict[str, str], dict[str, str]
     auth takes the URLs' password without checking it; Redis takes any password for a user
     `default` that has none (with `AUTH default <password>`); the rest are the Airflow
     components' shared secrets, the Airflow and MLflow logins and MLflow's session key."""
-    values = {name: marker() for name in (
-        "aws_secret_access_key", "airflow_jwt_secret", "airflow_api_secret_key", "airflow_ui_password",
-        "mlflow_password", "mlflow_flask_secret_key")}
+    values = {
+        name: marker()
+        for name in (
+            "aws_secret_access_key",
+            "airflow_jwt_secret",
+            "airflow_api_secret_key",
+            "airflow_ui_password",
+            "mlflow_password",
+            "mlflow_flask_secret_key",
+        )
+    }
     markers = dict(values)
     values["airflow_fernet_key"], markers["airflow_fernet_key"] = fernet_marker()
     unmarked = {}
@@ -123,7 +137,9 @@ def deployment_secrets() -> tuple[dict[str, str], dict[str, str], dict[str, str]
 
         candidate = marker()
         try:  # the server's config is left alone: a password it would refuse is not used
-            redis.Redis.from_url(with_password(REDIS, candidate, "default"), socket_connect_timeout=5).ping()
+            redis.Redis.from_url(
+                with_password(REDIS, candidate, "default"), socket_connect_timeout=5
+            ).ping()
             values["redis_password"] = markers["redis_password"] = candidate
         except redis.RedisError as exc:
             unmarked["redis_password"] = f"Redis refuses a password for its user 'default' ({exc})"
@@ -150,7 +166,9 @@ def missing(what: str, error: Exception):
     message = f"{what} is not reachable: {type(error).__name__}: {error}".strip()
     if os.environ.get("CI"):
         pytest.fail(f"{message} (CI must run the Celery topology test: start the service)")
-    pytest.skip(f"{message}; the Celery topology test needs it (set MLGATE_IT_POSTGRES / MLGATE_IT_REDIS)")
+    pytest.skip(
+        f"{message}; the Celery topology test needs it (set MLGATE_IT_POSTGRES / MLGATE_IT_REDIS)"
+    )
 
 
 def with_database(url: str, name: str, scheme: str | None = None) -> str:
@@ -190,7 +208,9 @@ def wait_http(url: str, proc: subprocess.Popen, log: Path, seconds: float = 180)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"{url}: the process exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+            pytest.fail(
+                f"{url}: the process exited with {proc.returncode}:\n{log.read_text()[-4000:]}"
+            )
         try:
             if requests.get(url, timeout=3).ok:
                 return
@@ -200,12 +220,16 @@ def wait_http(url: str, proc: subprocess.Popen, log: Path, seconds: float = 180)
     pytest.fail(f"{url} did not answer within {seconds:.0f} s:\n{log.read_text()[-4000:]}")
 
 
-def wait_log(text: str, proc: subprocess.Popen, log: Path, seconds: float = 120, after: int = 0) -> None:
+def wait_log(
+    text: str, proc: subprocess.Popen, log: Path, seconds: float = 120, after: int = 0
+) -> None:
     """Wait for `text` in `log` (past its first `after` characters)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"{log.name}: the process exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+            pytest.fail(
+                f"{log.name}: the process exited with {proc.returncode}:\n{log.read_text()[-4000:]}"
+            )
         if text in log.read_text(errors="replace")[after:]:
             return
         time.sleep(0.5)
@@ -215,10 +239,14 @@ def wait_log(text: str, proc: subprocess.Popen, log: Path, seconds: float = 120,
 def short_spec(specs_dir: Path) -> Path:
     """The demo spec with a short training window (three labelled days, two evaluated),
     so that six delivered days make one training; every gate still runs."""
-    raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "include" / "specs" / "flights.yaml").read_text())
+    raw = yaml.safe_load(
+        (Path(__file__).resolve().parents[2] / "include" / "specs" / "flights.yaml").read_text()
+    )
     raw["training"].update({"window_days": 14, "min_days": 3})
     raw["evaluation"]["recent_days"] = 2
-    raw["evaluation"]["first_model"]["min_auc"] = 0.55  # a three-day model is weaker than the demo's
+    raw["evaluation"]["first_model"]["min_auc"] = (
+        0.55  # a three-day model is weaker than the demo's
+    )
     specs_dir.mkdir(parents=True, exist_ok=True)
     path = specs_dir / "flights.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -238,7 +266,9 @@ class Topology:
         self.logs[name] = self.home / f"{name}.log"
         self.commands[name] = (cmd, env)
         with open(self.logs[name], "ab") as out:  # a restart appends
-            proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self.procs[name] = proc
         return proc
 
@@ -294,7 +324,9 @@ def topology(start_moto, tmp_path_factory):
     admin = postgres_admin()
     redis_free = [db for db in REDIS_DBS if redis_client(db).dbsize() == 0]
     if not redis_free:
-        pytest.fail(f"Redis at {REDIS}: none of the DBs {REDIS_DBS.start}..{REDIS_DBS.stop - 1} is empty")
+        pytest.fail(
+            f"Redis at {REDIS}: none of the DBs {REDIS_DBS.start}..{REDIS_DBS.stop - 1} is empty"
+        )
     name = f"mlgate_it_{uuid.uuid4().hex[:10]}"
     redis_db, key_prefix = random.choice(redis_free), f"{name}:"
     databases = {part: f"{name}_{part}" for part in ("airflow", "mlflow")}
@@ -311,21 +343,43 @@ def topology(start_moto, tmp_path_factory):
         # The deployment's secrets, each a marker of its own that test_no_secret_... looks for
         # everywhere a user can read; each is really used (see `deployment_secrets`).
         secret, markers, unmarked = deployment_secrets()
-        postgres_url = with_password(POSTGRES, secret["postgres_password"], "postgres") if "postgres_password" in secret else POSTGRES
-        redis_url = with_password(REDIS, secret["redis_password"], "default") if "redis_password" in secret else REDIS
+        postgres_url = (
+            with_password(POSTGRES, secret["postgres_password"], "postgres")
+            if "postgres_password" in secret
+            else POSTGRES
+        )
+        redis_url = (
+            with_password(REDIS, secret["redis_password"], "default")
+            if "redis_password" in secret
+            else REDIS
+        )
 
         # S3: moto's server; the lake and MLflow's artifacts in a bucket of their own
         import boto3
 
         moto = start_moto()
-        aws = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": secret["aws_secret_access_key"],
-               "AWS_DEFAULT_REGION": "us-east-1",
-               "AWS_ENDPOINT_URL": moto, "AWS_EC2_METADATA_DISABLED": "true",
-               "AWS_CONFIG_FILE": str(home / "no-aws-config"), "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials")}
+        aws = {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": secret["aws_secret_access_key"],
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": moto,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": str(home / "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
+        }
         # the MLflow server's login (basic-auth, as in production), for every client
-        mlflow_login = {"MLFLOW_TRACKING_USERNAME": MLFLOW_ADMIN, "MLFLOW_TRACKING_PASSWORD": secret["mlflow_password"]}
-        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE",
-                    "MLFLOW_TRACKING_TOKEN"):
+        mlflow_login = {
+            "MLFLOW_TRACKING_USERNAME": MLFLOW_ADMIN,
+            "MLFLOW_TRACKING_PASSWORD": secret["mlflow_password"],
+        }
+        for key in (
+            "AWS_PROFILE",
+            "AWS_SESSION_TOKEN",
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_MAX_ATTEMPTS",
+            "AWS_RETRY_MODE",
+            "MLFLOW_TRACKING_TOKEN",
+        ):
             patch.delenv(key, raising=False)
         for key, value in {**aws, **mlflow_login}.items():
             patch.setenv(key, value)
@@ -333,7 +387,11 @@ def topology(start_moto, tmp_path_factory):
         boto3.client("s3").create_bucket(Bucket=bucket)
 
         # a clean environment: nothing of the test session's own Airflow, MLflow or AWS settings
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "MLGATE_", "MLFLOW_", "AWS_"))}
+        base = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("AIRFLOW", "MLGATE_", "MLFLOW_", "AWS_"))
+        }
         base["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{base.get('PATH', '')}"
         base.update(aws)
         base.update(mlflow_login)
@@ -342,65 +400,129 @@ def topology(start_moto, tmp_path_factory):
         mlflow_port = free_port()
         mlflow_url = f"http://127.0.0.1:{mlflow_port}"
         auth_config = home / "mlflow-auth.ini"
-        auth_config.write_text(MLFLOW_AUTH_CONFIG.format(db=home / "mlflow-auth.db", admin=MLFLOW_ADMIN))
-        server_env = {**base, "MLFLOW_S3_ENDPOINT_URL": moto, "MLFLOW_AUTH_CONFIG_PATH": str(auth_config),
-                      "MLFLOW_AUTH_ADMIN_USERNAME": MLFLOW_ADMIN, "MLFLOW_AUTH_ADMIN_PASSWORD": secret["mlflow_password"],
-                      "MLFLOW_FLASK_SERVER_SECRET_KEY": secret["mlflow_flask_secret_key"]}
-        server_env.update(mlflow_server_env(with_database(postgres_url, databases["mlflow"], "postgresql+psycopg2")))
-        proc = top.start("mlflow", mlflow_server_command(f"s3://{bucket}/mlflow", port=mlflow_port, app_name="basic-auth"), server_env)
+        auth_config.write_text(
+            MLFLOW_AUTH_CONFIG.format(db=home / "mlflow-auth.db", admin=MLFLOW_ADMIN)
+        )
+        server_env = {
+            **base,
+            "MLFLOW_S3_ENDPOINT_URL": moto,
+            "MLFLOW_AUTH_CONFIG_PATH": str(auth_config),
+            "MLFLOW_AUTH_ADMIN_USERNAME": MLFLOW_ADMIN,
+            "MLFLOW_AUTH_ADMIN_PASSWORD": secret["mlflow_password"],
+            "MLFLOW_FLASK_SERVER_SECRET_KEY": secret["mlflow_flask_secret_key"],
+        }
+        server_env.update(
+            mlflow_server_env(
+                with_database(postgres_url, databases["mlflow"], "postgresql+psycopg2")
+            )
+        )
+        proc = top.start(
+            "mlflow",
+            mlflow_server_command(f"s3://{bucket}/mlflow", port=mlflow_port, app_name="basic-auth"),
+            server_env,
+        )
         wait_http(f"{mlflow_url}/health", proc, top.logs["mlflow"])
         timings["mlflow server up"] = time.monotonic() - started
 
         # Airflow: every component with the same environment
         specs_dir = home / "specs"
         short_spec(specs_dir)
-        settings = load_settings({"MLGATE_HOME": str(home), "MLGATE_LAKE_URI": f"s3://{bucket}/lake",
-                                  "MLFLOW_TRACKING_URI": mlflow_url, "MLGATE_SPECS_DIR": str(specs_dir)})
+        settings = load_settings(
+            {
+                "MLGATE_HOME": str(home),
+                "MLGATE_LAKE_URI": f"s3://{bucket}/lake",
+                "MLFLOW_TRACKING_URI": mlflow_url,
+                "MLGATE_SPECS_DIR": str(specs_dir),
+            }
+        )
         assert settings.artifacts_uri is None  # the server places the artifacts
         api_port = free_port()
         api_url = f"http://127.0.0.1:{api_port}"
-        env = {**base, **celery_env(settings, database_uri=with_database(postgres_url, databases["airflow"], "postgresql+psycopg2"),
-                                    broker_url=f"{redis_url.rstrip('/')}/{redis_db}", api_url=api_url, worker_concurrency=2,
-                                    jwt_secret=secret["airflow_jwt_secret"], api_secret_key=secret["airflow_api_secret_key"],
-                                    fernet_key=secret["airflow_fernet_key"]),
-               "MLGATE_SPECS_DIR": str(specs_dir),
-               "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": key_prefix,
-               # the test drives every run: no run of the DAGs' own @daily schedules (today's,
-               # whose sensor would wait hours for a delivery that never comes)
-               "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-               "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-               # a task whose worker died is failed (and retried) after 30 s without a heartbeat
-               # (tasks heartbeat every 5 s), not 5 minutes
-               "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
-               "AIRFLOW__CORE__PARALLELISM": "8",
-               "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port())}
+        env = {
+            **base,
+            **celery_env(
+                settings,
+                database_uri=with_database(
+                    postgres_url, databases["airflow"], "postgresql+psycopg2"
+                ),
+                broker_url=f"{redis_url.rstrip('/')}/{redis_db}",
+                api_url=api_url,
+                worker_concurrency=2,
+                jwt_secret=secret["airflow_jwt_secret"],
+                api_secret_key=secret["airflow_api_secret_key"],
+                fernet_key=secret["airflow_fernet_key"],
+            ),
+            "MLGATE_SPECS_DIR": str(specs_dir),
+            "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": key_prefix,
+            # the test drives every run: no run of the DAGs' own @daily schedules (today's,
+            # whose sensor would wait hours for a delivery that never comes)
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            # a task whose worker died is failed (and retried) after 30 s without a heartbeat
+            # (tasks heartbeat every 5 s), not 5 minutes
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
+            "AIRFLOW__CORE__PARALLELISM": "8",
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+        }
         airflow_home = Path(env["AIRFLOW_HOME"])
         (airflow_home / "config").mkdir(parents=True)
         (airflow_home / "config" / "airflow_local_settings.py").write_text(RETRY_POLICY)
-        Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).write_text(json.dumps({UI_USER: secret["airflow_ui_password"]}))
+        Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).write_text(
+            json.dumps({UI_USER: secret["airflow_ui_password"]})
+        )
         for args in (("db", "migrate"), ("dags", "reserialize")):
-            done = subprocess.run(airflow_command(*args), env=env, capture_output=True, text=True, timeout=600)
-            (home / f"airflow-{'-'.join(args)}.log").write_text(done.stdout + done.stderr)  # looked at for secrets too
+            done = subprocess.run(
+                airflow_command(*args), env=env, capture_output=True, text=True, timeout=600
+            )
+            (home / f"airflow-{'-'.join(args)}.log").write_text(
+                done.stdout + done.stderr
+            )  # looked at for secrets too
             assert done.returncode == 0, f"airflow {' '.join(args)}: {done.stderr[-3000:]}"
             timings[f"airflow {args[0]} {args[1]}"] = time.monotonic() - started
-        proc = top.start("api-server", airflow_command("api-server", "--host", "127.0.0.1", "--port", str(api_port)), env)
+        proc = top.start(
+            "api-server",
+            airflow_command("api-server", "--host", "127.0.0.1", "--port", str(api_port)),
+            env,
+        )
         wait_http(f"{api_url}/api/v2/monitor/health", proc, top.logs["api-server"])
         for component in ("scheduler", "dag-processor", "triggerer"):
             top.start(component, airflow_command(component), env)
         for worker in WORKERS:
-            top.start(worker, airflow_command("celery", "worker", "--celery-hostname", f"{worker}@%h",
-                                              "--pid", str(home / f"{worker}.pid")),
-                      worker_env(env, worker, free_port()))
+            top.start(
+                worker,
+                airflow_command(
+                    "celery",
+                    "worker",
+                    "--celery-hostname",
+                    f"{worker}@%h",
+                    "--pid",
+                    str(home / f"{worker}.pid"),
+                ),
+                worker_env(env, worker, free_port()),
+            )
         for worker in WORKERS:
             wait_log(" ready.", top.procs[worker], top.logs[worker])
         timings["all processes up"] = time.monotonic() - started
 
         from mlgate.lake.store import Lake
 
-        yield {"api": api_url, "mlflow": mlflow_url, "bucket": bucket, "env": env, "home": home, "top": top,
-               "lake": Lake.from_uri(settings.lake_uri), "timings": timings, "started": started,
-               "redis_db": redis_db, "key_prefix": key_prefix, "ui_password": secret["airflow_ui_password"],
-               "markers": markers, "unmarked": unmarked, "moto_log": moto_log(moto)}
+        yield {
+            "api": api_url,
+            "mlflow": mlflow_url,
+            "bucket": bucket,
+            "env": env,
+            "home": home,
+            "top": top,
+            "lake": Lake.from_uri(settings.lake_uri),
+            "timings": timings,
+            "started": started,
+            "redis_db": redis_db,
+            "key_prefix": key_prefix,
+            "ui_password": secret["airflow_ui_password"],
+            "markers": markers,
+            "unmarked": unmarked,
+            "moto_log": moto_log(moto),
+        }
     finally:
         top.stop_all()
         with admin.cursor() as cur:
@@ -417,21 +539,33 @@ def topology(start_moto, tmp_path_factory):
 
 
 def login(ctx: dict) -> dict:
-    answer = requests.post(f"{ctx['api']}/auth/token", json={"username": UI_USER, "password": ctx["ui_password"]}, timeout=10)
+    answer = requests.post(
+        f"{ctx['api']}/auth/token",
+        json={"username": UI_USER, "password": ctx["ui_password"]},
+        timeout=10,
+    )
     answer.raise_for_status()
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
 def trigger(api: str, auth: dict, dag_id: str, ds: str, conf: dict) -> str:
-    answer = requests.post(f"{api}/api/v2/dags/{dag_id}/dagRuns", headers=auth, timeout=30,
-                           json={"logical_date": f"{ds}T00:00:00Z", "conf": conf})
+    answer = requests.post(
+        f"{api}/api/v2/dags/{dag_id}/dagRuns",
+        headers=auth,
+        timeout=30,
+        json={"logical_date": f"{ds}T00:00:00Z", "conf": conf},
+    )
     assert answer.status_code == 200, answer.text
     return answer.json()["dag_run_id"]
 
 
 def task_instances(api: str, auth: dict, dag_id: str = "~", run_id: str = "~") -> list[dict]:
-    answer = requests.get(f"{api}/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances", headers=auth, timeout=30,
-                          params={"limit": 1000})
+    answer = requests.get(
+        f"{api}/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
+        headers=auth,
+        timeout=30,
+        params={"limit": 1000},
+    )
     answer.raise_for_status()
     return answer.json()["task_instances"]
 
@@ -441,30 +575,42 @@ def diagnose(ctx: dict, auth: dict, dag_id: str, run_id: str) -> str:
     lines = []
     logs = Path(ctx["env"]["AIRFLOW_HOME"]) / "logs"
     for ti in task_instances(ctx["api"], auth, dag_id, run_id):
-        lines.append(f"{ti['task_id']}: {ti['state']} (try {ti['try_number']}, on {ti['hostname']})")
+        lines.append(
+            f"{ti['task_id']}: {ti['state']} (try {ti['try_number']}, on {ti['hostname']})"
+        )
         if ti["state"] not in ("success", "skipped"):
-            for log in sorted(logs.glob(f"dag_id={dag_id}/run_id={run_id}/task_id={ti['task_id']}/*.log")):
+            for log in sorted(
+                logs.glob(f"dag_id={dag_id}/run_id={run_id}/task_id={ti['task_id']}/*.log")
+            ):
                 lines.append(f"--- {log.name} ---\n{log.read_text(errors='replace')[-3000:]}")
     top = ctx["top"]
     return "\n".join(lines + [top.tail(name, 2000) for name in ("scheduler", *WORKERS)])
 
 
-def wait_runs(ctx: dict, auth: dict, dag_id: str, run_ids: list[str], seconds: float) -> dict[str, dict]:
+def wait_runs(
+    ctx: dict, auth: dict, dag_id: str, run_ids: list[str], seconds: float
+) -> dict[str, dict]:
     deadline, runs = time.monotonic() + seconds, {}
     while time.monotonic() < deadline:
         for run_id in run_ids:
-            answer = requests.get(f"{ctx['api']}/api/v2/dags/{dag_id}/dagRuns/{run_id}", headers=auth, timeout=30)
+            answer = requests.get(
+                f"{ctx['api']}/api/v2/dags/{dag_id}/dagRuns/{run_id}", headers=auth, timeout=30
+            )
             answer.raise_for_status()
             runs[run_id] = answer.json()
         failed = [r for r, run in runs.items() if run["state"] == "failed"]
         if failed:
-            pytest.fail(f"{dag_id} run {failed[0]} failed:\n{diagnose(ctx, auth, dag_id, failed[0])}")
+            pytest.fail(
+                f"{dag_id} run {failed[0]} failed:\n{diagnose(ctx, auth, dag_id, failed[0])}"
+            )
         if all(run["state"] == "success" for run in runs.values()):
             return runs
         time.sleep(2)
     pending = next(r for r, run in runs.items() if run["state"] != "success")
-    pytest.fail(f"{dag_id} runs not done after {seconds:.0f} s: { {r: run['state'] for r, run in runs.items()} }\n"
-                f"{diagnose(ctx, auth, dag_id, pending)}")
+    pytest.fail(
+        f"{dag_id} runs not done after {seconds:.0f} s: { {r: run['state'] for r, run in runs.items()} }\n"
+        f"{diagnose(ctx, auth, dag_id, pending)}"
+    )
 
 
 # ---- the test -------------------------------------------------------------------
@@ -480,7 +626,9 @@ def ingested(topology):
         simulator.deliver_outcomes(ctx["lake"], ds)
     auth = login(ctx)
     for dag_id in (INGEST, TRAIN):
-        requests.patch(f"{api}/api/v2/dags/{dag_id}", json={"is_paused": False}, headers=auth, timeout=30).raise_for_status()
+        requests.patch(
+            f"{api}/api/v2/dags/{dag_id}", json={"is_paused": False}, headers=auth, timeout=30
+        ).raise_for_status()
     t0 = time.monotonic()
     # triggered in date order; the ingest DAG's max_active_runs=1 runs them one at a time
     run_ids = [trigger(api, auth, INGEST, ds, {}) for ds in DAYS]
@@ -501,7 +649,9 @@ def trained(topology, ingested):
     return train_run
 
 
-def test_the_flights_dags_run_on_celery_workers_with_postgres_an_mlflow_server_and_s3(topology, ingested, trained, capsys):
+def test_the_flights_dags_run_on_celery_workers_with_postgres_an_mlflow_server_and_s3(
+    topology, ingested, trained, capsys
+):
     import boto3
     from mlflow.tracking import MlflowClient
 
@@ -519,28 +669,51 @@ def test_the_flights_dags_run_on_celery_workers_with_postgres_an_mlflow_server_a
     tis = [ti for ti in task_instances(api, auth) if ti["dag_id"] in (INGEST, TRAIN)]
     ran = [ti for ti in tis if ti["state"] == "success"]
     per_worker = collections.Counter(ti["hostname"] for ti in ran)
-    retried = [f"{ti['dag_id']}.{ti['task_id']} try {ti['try_number']}" for ti in tis if ti["try_number"] > 1]
-    assert len(ran) == 4 * len(DAYS) + 4, {ti["task_id"]: ti["state"] for ti in tis if ti["dag_id"] == TRAIN}
+    retried = [
+        f"{ti['dag_id']}.{ti['task_id']} try {ti['try_number']}"
+        for ti in tis
+        if ti["try_number"] > 1
+    ]
+    assert len(ran) == 4 * len(DAYS) + 4, {
+        ti["task_id"]: ti["state"] for ti in tis if ti["dag_id"] == TRAIN
+    }
     assert set(per_worker) == set(WORKERS) and min(per_worker.values()) >= 1, per_worker
     train_tis = {ti["task_id"]: ti["state"] for ti in tis if ti["dag_id"] == TRAIN}
-    assert train_tis == {"train_candidate": "success", "evaluate": "success", "route": "success",
-                         "approve": "skipped", "promote": "success"}, train_tis
+    assert train_tis == {
+        "train_candidate": "success",
+        "evaluate": "success",
+        "route": "success",
+        "approve": "skipped",
+        "promote": "success",
+    }, train_tis
 
     # the model: registered on the MLflow server, its artifacts in the bucket through the server
     client = MlflowClient(tracking_uri=ctx["mlflow"], registry_uri=ctx["mlflow"])
     versions = client.search_model_versions(f"name='{MODEL}'")
     assert len(versions) == 1, [(v.version, v.tags) for v in versions]
     version = versions[0]
-    assert version.tags[RUN_TAG] == f"{TRAIN}/{train_run}" and version.tags["mlgate.decision"] == "promote"
+    assert (
+        version.tags[RUN_TAG] == f"{TRAIN}/{train_run}"
+        and version.tags["mlgate.decision"] == "promote"
+    )
     assert client.get_model_version_by_alias(MODEL, "champion").version == version.version
     run = client.get_run(version.run_id)
     assert run.info.status == "FINISHED"
     experiment = client.get_experiment(run.info.experiment_id)
-    assert experiment.artifact_location.startswith("mlflow-artifacts:"), experiment.artifact_location
-    keys = [o["Key"] for page in boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=ctx["bucket"], Prefix="mlflow/")
-            for o in page.get("Contents", [])]
+    assert experiment.artifact_location.startswith("mlflow-artifacts:"), (
+        experiment.artifact_location
+    )
+    keys = [
+        o["Key"]
+        for page in boto3.client("s3")
+        .get_paginator("list_objects_v2")
+        .paginate(Bucket=ctx["bucket"], Prefix="mlflow/")
+        for o in page.get("Contents", [])
+    ]
     assert any(k.endswith(f"{version.run_id}/artifacts/lineage.json") for k in keys), keys[:20]
-    assert any(k.endswith(f"{version.run_id}/artifacts/promotion_card.json") for k in keys), keys[:20]
+    assert any(k.endswith(f"{version.run_id}/artifacts/promotion_card.json") for k in keys), keys[
+        :20
+    ]
     assert any(k.endswith("/artifacts/MLmodel") for k in keys), keys[:20]
     assert not (ctx["home"] / "mlartifacts").exists() and not (ctx["home"] / "mlruns").exists()
 
@@ -550,16 +723,22 @@ def test_the_flights_dags_run_on_celery_workers_with_postgres_an_mlflow_server_a
     assert s3_lake.list_partitions("outcomes", MODEL) == DAYS[:-1]
     lineage = s3_lake.read_lineage("validated", MODEL, DAYS[0])
     assert lineage["dag_id"] == INGEST and lineage["run_id"] == ingest_runs[0]
-    assert s3_lake.exists("raw", MODEL, DAYS[0]) and not s3_lake.list_partitions("quarantine", MODEL)
+    assert s3_lake.exists("raw", MODEL, DAYS[0]) and not s3_lake.list_partitions(
+        "quarantine", MODEL
+    )
 
     # the broker's keys are all under the test's prefix (the teardown deletes exactly those)
     broker_keys = [k.decode() for k in redis_client(ctx["redis_db"]).scan_iter(count=1000)]
-    assert broker_keys and all(k.startswith(ctx["key_prefix"]) for k in broker_keys), broker_keys[:10]
+    assert broker_keys and all(k.startswith(ctx["key_prefix"]) for k in broker_keys), broker_keys[
+        :10
+    ]
 
     timings["total (with set-up)"] = time.monotonic() - ctx["started"]
     with capsys.disabled():
-        print(f"\n[celery topology] tasks per worker: {dict(sorted(per_worker.items()))}; "
-              f"retried: {retried or 'none'}; model v{version.version} ({len(keys)} objects under s3://{ctx['bucket']}/mlflow/)")
+        print(
+            f"\n[celery topology] tasks per worker: {dict(sorted(per_worker.items()))}; "
+            f"retried: {retried or 'none'}; model v{version.version} ({len(keys)} objects under s3://{ctx['bucket']}/mlflow/)"
+        )
         print("[celery topology] " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
 
 
@@ -567,8 +746,11 @@ def test_the_flights_dags_run_on_celery_workers_with_postgres_an_mlflow_server_a
 
 
 def tries(api: str, auth: dict, dag_id: str, run_id: str, task_id: str) -> list[dict]:
-    answer = requests.get(f"{api}/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/tries",
-                          headers=auth, timeout=30)
+    answer = requests.get(
+        f"{api}/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/tries",
+        headers=auth,
+        timeout=30,
+    )
     answer.raise_for_status()
     return sorted(answer.json()["task_instances"], key=lambda t: t["try_number"])
 
@@ -578,16 +760,23 @@ def candidate_runs(client, key: str) -> list:
     experiment = client.get_experiment_by_name(MODEL)
     if experiment is None:  # no candidate has started yet
         return []
-    return client.search_runs([experiment.experiment_id], filter_string=f"tags.`mlgate.airflow_run` = '{key}'")
+    return client.search_runs(
+        [experiment.experiment_id], filter_string=f"tags.`mlgate.airflow_run` = '{key}'"
+    )
 
 
 def unfinished_runs(client) -> list[str]:
     experiment = client.get_experiment_by_name(MODEL)
-    return [f"{r.info.run_id} {r.info.status} {r.data.tags.get('mlgate.airflow_run')}"
-            for r in client.search_runs([experiment.experiment_id], max_results=1000) if r.info.status == "RUNNING"]
+    return [
+        f"{r.info.run_id} {r.info.status} {r.data.tags.get('mlgate.airflow_run')}"
+        for r in client.search_runs([experiment.experiment_id], max_results=1000)
+        if r.info.status == "RUNNING"
+    ]
 
 
-def test_a_worker_killed_while_training_the_task_is_retried_on_the_other_without_a_duplicate(topology, ingested, capsys):
+def test_a_worker_killed_while_training_the_task_is_retried_on_the_other_without_a_duplicate(
+    topology, ingested, capsys
+):
     """SIGKILL to a Celery worker's whole process group (the worker, its pool and the task
     runner: a machine lost) while `train_candidate` is inside its MLflow run. The scheduler
     fails the task once its heartbeats stop, the retry runs on the other worker, and the
@@ -602,13 +791,19 @@ def test_a_worker_killed_while_training_the_task_is_retried_on_the_other_without
     run_id = trigger(api, auth, TRAIN, "2013-01-07", {"gray_zone": "refuse", "overrides": {}})
     key = f"{TRAIN}/{run_id}"
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:  # the candidate's MLflow run has started: training is done, logging is on
+    while (
+        time.monotonic() < deadline
+    ):  # the candidate's MLflow run has started: training is done, logging is on
         if any(r.info.status == "RUNNING" for r in candidate_runs(client, key)):
             break
         time.sleep(0.2)
     else:
-        pytest.fail(f"train_candidate never started its MLflow run:\n{diagnose(ctx, auth, TRAIN, run_id)}")
-    victim = next(t for t in task_instances(api, auth, TRAIN, run_id) if t["task_id"] == "train_candidate")["hostname"]
+        pytest.fail(
+            f"train_candidate never started its MLflow run:\n{diagnose(ctx, auth, TRAIN, run_id)}"
+        )
+    victim = next(
+        t for t in task_instances(api, auth, TRAIN, run_id) if t["task_id"] == "train_candidate"
+    )["hostname"]
     assert victim in WORKERS
     survivor = next(w for w in WORKERS if w != victim)
     killed_at = time.monotonic()
@@ -616,10 +811,15 @@ def test_a_worker_killed_while_training_the_task_is_retried_on_the_other_without
 
     wait_runs(ctx, auth, TRAIN, [run_id], seconds=600)
     recovered = time.monotonic() - killed_at
-    history = [(t["try_number"], t["hostname"], t["state"]) for t in tries(api, auth, TRAIN, run_id, "train_candidate")]
+    history = [
+        (t["try_number"], t["hostname"], t["state"])
+        for t in tries(api, auth, TRAIN, run_id, "train_candidate")
+    ]
     assert history[0][:2] == (1, victim) and history[0][2] == "failed", history
     assert history[-1] == (2, survivor, "success"), history
-    versions = [v for v in client.search_model_versions(f"name='{MODEL}'") if v.tags.get(RUN_TAG) == key]
+    versions = [
+        v for v in client.search_model_versions(f"name='{MODEL}'") if v.tags.get(RUN_TAG) == key
+    ]
     assert len(versions) == 1, [(v.version, v.run_id) for v in versions]
     assert not unfinished_runs(client), unfinished_runs(client)
     statuses = sorted(r.info.status for r in candidate_runs(client, key))
@@ -628,9 +828,11 @@ def test_a_worker_killed_while_training_the_task_is_retried_on_the_other_without
     top.restart(victim)
     wait_log(" ready.", top.procs[victim], top.logs[victim], after=size)
     with capsys.disabled():
-        print(f"\n[celery topology] {victim} killed in train_candidate's MLflow run; tries {history}; "
-              f"run succeeded {recovered:.0f} s after the kill; MLflow runs of the DAG run: {statuses}; "
-              f"one version, v{versions[0].version}")
+        print(
+            f"\n[celery topology] {victim} killed in train_candidate's MLflow run; tries {history}; "
+            f"run succeeded {recovered:.0f} s after the kill; MLflow runs of the DAG run: {statuses}; "
+            f"one version, v{versions[0].version}"
+        )
 
 
 def test_the_mlflow_server_down_for_a_while_the_run_still_completes(topology, ingested, capsys):
@@ -661,16 +863,22 @@ def test_the_mlflow_server_down_for_a_while_the_run_still_completes(topology, in
 
     wait_runs(ctx, auth, TRAIN, [run_id], seconds=600)
     recovered = time.monotonic() - stopped_at
-    history = {t: [(x["try_number"], x["state"]) for x in tries(api, auth, TRAIN, run_id, t)]
-               for t in ("train_candidate", "evaluate", "promote")}
+    history = {
+        t: [(x["try_number"], x["state"]) for x in tries(api, auth, TRAIN, run_id, t)]
+        for t in ("train_candidate", "evaluate", "promote")
+    }
     key = f"{TRAIN}/{run_id}"
-    versions = [v for v in client.search_model_versions(f"name='{MODEL}'") if v.tags.get(RUN_TAG) == key]
+    versions = [
+        v for v in client.search_model_versions(f"name='{MODEL}'") if v.tags.get(RUN_TAG) == key
+    ]
     assert len(versions) == 1, [(v.version, v.run_id) for v in versions]
     assert not unfinished_runs(client), unfinished_runs(client)
     with capsys.disabled():
-        print(f"\n[celery topology] MLflow server down 45 s during train_candidate; tries {history}; "
-              f"run succeeded {recovered:.0f} s after the stop; v{versions[0].version} "
-              f"({versions[0].tags.get('mlgate.decision')})")
+        print(
+            f"\n[celery topology] MLflow server down 45 s during train_candidate; tries {history}; "
+            f"run succeeded {recovered:.0f} s after the stop; v{versions[0].version} "
+            f"({versions[0].tags.get('mlgate.decision')})"
+        )
 
 
 # ---- secrets ------------------------------------------------------------------------
@@ -686,7 +894,9 @@ class SecretScan:
     def __init__(self, markers: dict[str, str]):
         self.forms = {name: [mark.encode()] for name, mark in markers.items()}
         if "mlflow_password" in markers:
-            self.forms["mlflow_password"].append(base64.b64encode(f"{MLFLOW_ADMIN}:{markers['mlflow_password']}".encode()))
+            self.forms["mlflow_password"].append(
+                base64.b64encode(f"{MLFLOW_ADMIN}:{markers['mlflow_password']}".encode())
+            )
         self.counts: collections.Counter = collections.Counter()
         self.sizes: collections.Counter = collections.Counter()
         self.leaks: list[str] = []
@@ -702,7 +912,7 @@ class SecretScan:
         for name in sorted(self.found(data)):
             form = next(f for f in self.forms[name] if f in data)
             at = data.find(form)
-            context = data[max(0, at - 160):at + len(form) + 40].decode("utf-8", "replace")
+            context = data[max(0, at - 160) : at + len(form) + 40].decode("utf-8", "replace")
             self.leaks.append(f"{name} in {place}: {item}: ...{context}...")
 
 
@@ -736,7 +946,9 @@ def quoted(text: str) -> str:
     return quote(text, safe="")
 
 
-def test_no_secret_of_the_deployment_is_readable_where_users_look(topology, ingested, trained, tmp_path, capsys):
+def test_no_secret_of_the_deployment_is_readable_where_users_look(
+    topology, ingested, trained, tmp_path, capsys
+):
     """Issue #6: the deployment's secrets come from the environment only, and never show in
     the task logs (on disk and through the REST API), the processes' output and command
     lines, the XComs and rendered fields, the MLflow runs (params, tags, metric names,
@@ -760,50 +972,108 @@ def test_no_secret_of_the_deployment_is_readable_where_users_look(topology, inge
     environments = b"\0".join(read_proc(pid, "environ") or b"" for pid in procs)
     passwords = Path(ctx["env"]["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).read_text()
     assert scan.found(environments) | scan.found(passwords) == set(ctx["markers"]), (
-        f"the grep does not find {set(ctx['markers']) - scan.found(environments) - scan.found(passwords)} where they are set")
+        f"the grep does not find {set(ctx['markers']) - scan.found(environments) - scan.found(passwords)} where they are set"
+    )
     assert scan.found(passwords) == {"airflow_ui_password"}
-    assert login(ctx) and requests.post(f"{api}/auth/token", json={"username": UI_USER, "password": "admin"},
-                                        timeout=10).status_code == 401  # the marker is the password in use
+    assert (
+        login(ctx)
+        and requests.post(
+            f"{api}/auth/token", json={"username": UI_USER, "password": "admin"}, timeout=10
+        ).status_code
+        == 401
+    )  # the marker is the password in use
 
     # processes: their command lines (`ps` shows them to every user of the host) and output
     for pid, name in procs.items():
         cmdline = read_proc(pid, "cmdline")
         if cmdline is not None:
-            scan.look("process command lines", f"{name} pid {pid}: {cmdline[:100]!r}", cmdline.replace(b"\0", b" "))
-    for log in sorted([*ctx["home"].glob("*.log"), *([ctx["moto_log"]] if ctx["moto_log"] else [])]):
+            scan.look(
+                "process command lines",
+                f"{name} pid {pid}: {cmdline[:100]!r}",
+                cmdline.replace(b"\0", b" "),
+            )
+    for log in sorted(
+        [*ctx["home"].glob("*.log"), *([ctx["moto_log"]] if ctx["moto_log"] else [])]
+    ):
         scan.look("process output (stdout/stderr)", log.name, log.read_bytes())
 
     # Airflow's log folder: every task try's log, and the components' own
     logs = Path(ctx["env"]["AIRFLOW_HOME"]) / "logs"
     for path in sorted(p for p in logs.rglob("*") if p.is_file()):
-        place = "Airflow log folder: task logs" if "dag_id=" in path.parts[len(logs.parts)] else "Airflow log folder: components"
+        place = (
+            "Airflow log folder: task logs"
+            if "dag_id=" in path.parts[len(logs.parts)]
+            else "Airflow log folder: components"
+        )
         scan.look(place, str(path.relative_to(logs)), path.read_bytes())
 
     # Airflow's REST API: every try's log, task instances (rendered fields), XComs, runs, events
     tis = task_instances(api, auth)
     for ti in tis:
-        scan.look("Airflow REST: task instances (rendered fields)", f"{ti['dag_id']}/{ti['dag_run_id']}/{ti['task_id']}", json.dumps(ti))
+        scan.look(
+            "Airflow REST: task instances (rendered fields)",
+            f"{ti['dag_id']}/{ti['dag_run_id']}/{ti['task_id']}",
+            json.dumps(ti),
+        )
         for number in range(1, ti["try_number"] + 1):
-            answer = requests.get(f"{api}/api/v2/dags/{ti['dag_id']}/dagRuns/{quoted(ti['dag_run_id'])}/taskInstances/"
-                                  f"{ti['task_id']}/logs/{number}", params={"full_content": "true"},
-                                  headers={**auth, "Accept": "application/json"}, timeout=60)
+            answer = requests.get(
+                f"{api}/api/v2/dags/{ti['dag_id']}/dagRuns/{quoted(ti['dag_run_id'])}/taskInstances/"
+                f"{ti['task_id']}/logs/{number}",
+                params={"full_content": "true"},
+                headers={**auth, "Accept": "application/json"},
+                timeout=60,
+            )
             answer.raise_for_status()
-            assert answer.json()["content"], f"empty log: {ti['dag_id']}/{ti['dag_run_id']}/{ti['task_id']} try {number}"
-            scan.look("Airflow REST: task logs", f"{ti['dag_id']}/{ti['dag_run_id']}/{ti['task_id']} try {number}", answer.text)
-    answer = requests.get(f"{api}/api/v2/dags/~/dagRuns/~/taskInstances/~/xcomEntries", params={"limit": 1000},
-                          headers=auth, timeout=30)
+            assert answer.json()["content"], (
+                f"empty log: {ti['dag_id']}/{ti['dag_run_id']}/{ti['task_id']} try {number}"
+            )
+            scan.look(
+                "Airflow REST: task logs",
+                f"{ti['dag_id']}/{ti['dag_run_id']}/{ti['task_id']} try {number}",
+                answer.text,
+            )
+    answer = requests.get(
+        f"{api}/api/v2/dags/~/dagRuns/~/taskInstances/~/xcomEntries",
+        params={"limit": 1000},
+        headers=auth,
+        timeout=30,
+    )
     answer.raise_for_status()
     for entry in answer.json()["xcom_entries"]:
-        value = requests.get(f"{api}/api/v2/dags/{entry['dag_id']}/dagRuns/{quoted(entry['run_id'])}/taskInstances/"
-                             f"{entry['task_id']}/xcomEntries/{quoted(entry['key'])}",
-                             params={"map_index": entry["map_index"]}, headers=auth, timeout=30)
+        value = requests.get(
+            f"{api}/api/v2/dags/{entry['dag_id']}/dagRuns/{quoted(entry['run_id'])}/taskInstances/"
+            f"{entry['task_id']}/xcomEntries/{quoted(entry['key'])}",
+            params={"map_index": entry["map_index"]},
+            headers=auth,
+            timeout=30,
+        )
         value.raise_for_status()
-        scan.look("Airflow REST: XComs", f"{entry['dag_id']}/{entry['run_id']}/{entry['task_id']}/{entry['key']}", value.text)
-    for path in ("dags/~/dagRuns", "eventLogs", "config", "connections", "variables", "importErrors",
-                 f"dags/{INGEST}/details", f"dags/{TRAIN}/details"):
-        answer = requests.get(f"{api}/api/v2/{path}", params={"limit": 1000} if "details" not in path else None,
-                              headers=auth, timeout=30)
-        scan.look("Airflow REST: runs (conf), event log, config, connections, variables", f"{path} ({answer.status_code})", answer.text)
+        scan.look(
+            "Airflow REST: XComs",
+            f"{entry['dag_id']}/{entry['run_id']}/{entry['task_id']}/{entry['key']}",
+            value.text,
+        )
+    for path in (
+        "dags/~/dagRuns",
+        "eventLogs",
+        "config",
+        "connections",
+        "variables",
+        "importErrors",
+        f"dags/{INGEST}/details",
+        f"dags/{TRAIN}/details",
+    ):
+        answer = requests.get(
+            f"{api}/api/v2/{path}",
+            params={"limit": 1000} if "details" not in path else None,
+            headers=auth,
+            timeout=30,
+        )
+        scan.look(
+            "Airflow REST: runs (conf), event log, config, connections, variables",
+            f"{path} ({answer.status_code})",
+            answer.text,
+        )
 
     # MLflow, through its server: experiments, runs, logged and registered models, artifacts
     client = MlflowClient(tracking_uri=ctx["mlflow"], registry_uri=ctx["mlflow"])
@@ -811,35 +1081,100 @@ def test_no_secret_of_the_deployment_is_readable_where_users_look(topology, inge
     ids = [e.experiment_id for e in experiments]
     place = "MLflow: params, tags, metric names, datasets, model versions"
     for exp in experiments:
-        scan.look(place, f"experiment {exp.name}", json.dumps({"name": exp.name, "tags": exp.tags, "location": exp.artifact_location}))
+        scan.look(
+            place,
+            f"experiment {exp.name}",
+            json.dumps({"name": exp.name, "tags": exp.tags, "location": exp.artifact_location}),
+        )
     runs = client.search_runs(ids, run_view_type=ViewType.ALL, max_results=1000)
     for run in runs:
-        datasets = [{"dataset": dict(d.dataset), "tags": {t.key: t.value for t in d.tags}} for d in run.inputs.dataset_inputs]
-        scan.look(place, f"run {run.info.run_id} ({run.info.status})",
-                  json.dumps({"name": run.info.run_name, "params": run.data.params, "tags": run.data.tags,
-                              "metrics": sorted(run.data.metrics), "datasets": datasets}, default=str))
+        datasets = [
+            {"dataset": dict(d.dataset), "tags": {t.key: t.value for t in d.tags}}
+            for d in run.inputs.dataset_inputs
+        ]
+        scan.look(
+            place,
+            f"run {run.info.run_id} ({run.info.status})",
+            json.dumps(
+                {
+                    "name": run.info.run_name,
+                    "params": run.data.params,
+                    "tags": run.data.tags,
+                    "metrics": sorted(run.data.metrics),
+                    "datasets": datasets,
+                },
+                default=str,
+            ),
+        )
     logged = client.search_logged_models(experiment_ids=ids)
     for model in logged:
-        scan.look(place, f"logged model {model.model_id}",
-                  json.dumps({"name": model.name, "params": model.params, "tags": model.tags,
-                              "metrics": sorted(m.key for m in model.metrics or []), "location": model.artifact_location}))
+        scan.look(
+            place,
+            f"logged model {model.model_id}",
+            json.dumps(
+                {
+                    "name": model.name,
+                    "params": model.params,
+                    "tags": model.tags,
+                    "metrics": sorted(m.key for m in model.metrics or []),
+                    "location": model.artifact_location,
+                }
+            ),
+        )
     for registered in client.search_registered_models():
-        scan.look(place, f"registered model {registered.name}",
-                  json.dumps({"tags": registered.tags, "description": registered.description, "aliases": registered.aliases}, default=str))
+        scan.look(
+            place,
+            f"registered model {registered.name}",
+            json.dumps(
+                {
+                    "tags": registered.tags,
+                    "description": registered.description,
+                    "aliases": registered.aliases,
+                },
+                default=str,
+            ),
+        )
     versions = client.search_model_versions(f"name='{MODEL}'")
     for version in versions:
-        scan.look(place, f"{MODEL} v{version.version}", json.dumps({"tags": version.tags, "description": version.description,
-                                                                     "source": version.source, "aliases": version.aliases}))
-    downloads = {f"run {r.info.run_id}": {"run_id": r.info.run_id} for r in runs if client.list_artifacts(r.info.run_id)}
-    downloads.update({f"{MODEL} v{v.version}": {"artifact_uri": client.get_model_version_download_uri(MODEL, v.version)}
-                      for v in versions})
+        scan.look(
+            place,
+            f"{MODEL} v{version.version}",
+            json.dumps(
+                {
+                    "tags": version.tags,
+                    "description": version.description,
+                    "source": version.source,
+                    "aliases": version.aliases,
+                }
+            ),
+        )
+    downloads = {
+        f"run {r.info.run_id}": {"run_id": r.info.run_id}
+        for r in runs
+        if client.list_artifacts(r.info.run_id)
+    }
+    downloads.update(
+        {
+            f"{MODEL} v{v.version}": {
+                "artifact_uri": client.get_model_version_download_uri(MODEL, v.version)
+            }
+            for v in versions
+        }
+    )
     binary = 0
     for n, (what, where) in enumerate(downloads.items()):
-        folder = Path(mlflow.artifacts.download_artifacts(**where, dst_path=str(tmp_path / f"artifacts-{n}"),
-                                                          tracking_uri=ctx["mlflow"]))
+        folder = Path(
+            mlflow.artifacts.download_artifacts(
+                **where, dst_path=str(tmp_path / f"artifacts-{n}"), tracking_uri=ctx["mlflow"]
+            )
+        )
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             if path.suffix.lower() in TEXT_SUFFIXES or path.name == "MLmodel":
-                scan.look("MLflow: text artifacts (downloaded through the server)", f"{what}: {path.relative_to(folder)}", path.read_bytes())
+                scan.look(
+                    "MLflow: text artifacts (downloaded through the server)",
+                    f"{what}: {path.relative_to(folder)}",
+                    path.read_bytes(),
+                )
             else:
                 binary += 1
 
@@ -849,26 +1184,45 @@ def test_no_secret_of_the_deployment_is_readable_where_users_look(topology, inge
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=ctx["bucket"]):
         for obj in page.get("Contents", []):
             key = obj["Key"]
-            place = ("S3 lake: lineage (_lineage.json)" if key.endswith("_lineage.json") else
-                     "S3 lake: reports zone" if key.startswith("lake/reports/") else
-                     "S3 lake: other zones" if key.startswith("lake/") else "S3: MLflow artifact store")
+            place = (
+                "S3 lake: lineage (_lineage.json)"
+                if key.endswith("_lineage.json")
+                else "S3 lake: reports zone"
+                if key.startswith("lake/reports/")
+                else "S3 lake: other zones"
+                if key.startswith("lake/")
+                else "S3: MLflow artifact store"
+            )
             scan.look(place, key, s3.get_object(Bucket=ctx["bucket"], Key=key)["Body"].read())
 
     seconds = time.monotonic() - t0
     with capsys.disabled():
-        print(f"\n[celery topology] secrets: looked for {len(ctx['markers'])} markers ({', '.join(sorted(ctx['markers']))}) "
-              f"in {sum(scan.counts.values())} items, {sum(scan.sizes.values()) / 1e6:.1f} MB, in {seconds:.0f} s:")
+        print(
+            f"\n[celery topology] secrets: looked for {len(ctx['markers'])} markers ({', '.join(sorted(ctx['markers']))}) "
+            f"in {sum(scan.counts.values())} items, {sum(scan.sizes.values()) / 1e6:.1f} MB, in {seconds:.0f} s:"
+        )
         for place in sorted(scan.counts):
             print(f"  {place}: {scan.counts[place]} ({scan.sizes[place] / 1e3:.0f} kB)")
-        print(f"  (MLflow: {len(runs)} runs, {len(logged)} logged models, {len(versions)} versions; {binary} binary artifacts not read)")
+        print(
+            f"  (MLflow: {len(runs)} runs, {len(logged)} logged models, {len(versions)} versions; {binary} binary artifacts not read)"
+        )
         for name, why in ctx["unmarked"].items():
             print(f"  not marked: {name}: {why}")
         print(f"  found: {len(scan.leaks)}" + "".join(f"\n    {leak}" for leak in scan.leaks))
-    expected = {"process command lines", "process output (stdout/stderr)", "Airflow log folder: task logs",
-                "Airflow REST: task instances (rendered fields)", "Airflow REST: task logs",
-                "Airflow REST: XComs", "Airflow REST: runs (conf), event log, config, connections, variables",
-                "MLflow: params, tags, metric names, datasets, model versions",
-                "MLflow: text artifacts (downloaded through the server)", "S3 lake: lineage (_lineage.json)",
-                "S3 lake: reports zone", "S3 lake: other zones", "S3: MLflow artifact store"}
+    expected = {
+        "process command lines",
+        "process output (stdout/stderr)",
+        "Airflow log folder: task logs",
+        "Airflow REST: task instances (rendered fields)",
+        "Airflow REST: task logs",
+        "Airflow REST: XComs",
+        "Airflow REST: runs (conf), event log, config, connections, variables",
+        "MLflow: params, tags, metric names, datasets, model versions",
+        "MLflow: text artifacts (downloaded through the server)",
+        "S3 lake: lineage (_lineage.json)",
+        "S3 lake: reports zone",
+        "S3 lake: other zones",
+        "S3: MLflow artifact store",
+    }
     assert not expected - set(scan.counts), f"nothing looked at in {expected - set(scan.counts)}"
     assert not scan.leaks, "secrets readable:\n" + "\n".join(scan.leaks)

@@ -16,7 +16,9 @@ def start_date(spec: Spec):
     """The spec's first logical date, as the timezone-aware datetime Airflow wants."""
     import pendulum
 
-    return pendulum.datetime(spec.start_date.year, spec.start_date.month, spec.start_date.day, tz="UTC")
+    return pendulum.datetime(
+        spec.start_date.year, spec.start_date.month, spec.start_date.day, tz="UTC"
+    )
 
 
 def dag_id(spec: Spec, kind: str) -> str:
@@ -47,7 +49,12 @@ def pause_variable(spec: Spec) -> str:
 def retraining_paused(spec: Spec) -> bool:
     from airflow.sdk import Variable
 
-    return str(Variable.get(pause_variable(spec), default="false")).strip().lower() in ("true", "1", "yes", "on")
+    return str(Variable.get(pause_variable(spec), default="false")).strip().lower() in (
+        "true",
+        "1",
+        "yes",
+        "on",
+    )
 
 
 def run_ds(context) -> str:
@@ -75,21 +82,28 @@ def checked_date(value) -> str:
     except ValueError:
         day = None
     if day is None or day.isoformat() != str(value):
-        raise AirflowFailException(f"run conf ds={value!r} is not a date; write it as YYYY-MM-DD (for example 2013-03-05)")
+        raise AirflowFailException(
+            f"run conf ds={value!r} is not a date; write it as YYYY-MM-DD (for example 2013-03-05)"
+        )
     return day.isoformat()
 
 
 def run_info(context) -> dict:
     """Lineage of the running task: dag id, run id, try number, run type and day."""
     ti = context["ti"]
-    return {"dag_id": ti.dag_id, "run_id": ti.run_id, "try_number": ti.try_number,
-            "run_type": str(context["dag_run"].run_type), "ds": run_ds(context)}
+    return {
+        "dag_id": ti.dag_id,
+        "run_id": ti.run_id,
+        "try_number": ti.try_number,
+        "run_type": str(context["dag_run"].run_type),
+        "ds": run_ds(context),
+    }
 
 
 def lake_and_settings():
     """The lake and settings of this deployment (from the environment)."""
-    from mlgate.lake.store import Lake
     from mlgate.config.settings import load_settings
+    from mlgate.lake.store import Lake
 
     settings = load_settings()
     return Lake.from_uri(settings.lake_uri), settings
@@ -105,7 +119,9 @@ def monitor_alert(spec):
         from mlgate.monitor.alerts import build_alert, send
 
         lake, _ = lake_and_settings()
-        report = json.loads(lake.read_bytes("reports", monitor_name(spec.model), run_ds(context), REPORT_FILE))
+        report = json.loads(
+            lake.read_bytes("reports", monitor_name(spec.model), run_ds(context), REPORT_FILE)
+        )
         alert = build_alert(report)
         if alert is not None:
             send(alert)

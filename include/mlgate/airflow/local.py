@@ -11,7 +11,9 @@ from pathlib import Path
 
 from mlgate.config.settings import PACKAGE_DIR, Settings
 
-DAGS_FOLDER = Path(os.environ.get("MLGATE_DAGS_FOLDER") or PACKAGE_DIR.parent.parent / "dags").resolve()
+DAGS_FOLDER = Path(
+    os.environ.get("MLGATE_DAGS_FOLDER") or PACKAGE_DIR.parent.parent / "dags"
+).resolve()
 UI_USER, UI_PASSWORD = "admin", "admin"
 # SQLite metadata DB shared by the scheduler, the API server and CLI commands: wait for a
 # lock (60 s) instead of failing after sqlite3's default 5 s ("database is locked").
@@ -30,7 +32,9 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "mlgate.airflow.local.SQLITE_CONNECT_ARGS",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": "mlgate.airflow.local.SQLITE_CONNECT_ARGS",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{UI_USER}:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "simple_auth_manager_passwords.json"),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(
+            home / "simple_auth_manager_passwords.json"
+        ),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "MLGATE_HOME": str(settings.home),
@@ -49,8 +53,15 @@ def apply(settings: Settings) -> dict[str, str]:
     os.environ.update(env)
     home = Path(env["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)
-    Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).write_text(f'{{"{UI_USER}": "{UI_PASSWORD}"}}')
+    Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).write_text(
+        f'{{"{UI_USER}": "{UI_PASSWORD}"}}'
+    )
     if not (home / "airflow.db").exists():
-        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, env=os.environ.copy(),
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"],
+            check=True,
+            env=os.environ.copy(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     return env

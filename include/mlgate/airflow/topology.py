@@ -31,7 +31,10 @@ from mlgate.airflow.local import airflow_env
 from mlgate.config.settings import Settings
 
 # SQLite-only settings of the embedded default that a PostgreSQL metadata DB must not get
-_SQLITE_ONLY = ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC")
+_SQLITE_ONLY = (
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS",
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC",
+)
 WORKER_NAME_VARIABLE = "MLGATE_WORKER_HOSTNAME"
 
 
@@ -41,13 +44,25 @@ def new_secrets() -> dict[str, str]:
     variables encrypted in the metadata DB). Every component must get the same values."""
     from cryptography.fernet import Fernet
 
-    return {"jwt_secret": secrets.token_urlsafe(32), "api_secret_key": secrets.token_urlsafe(32),
-            "fernet_key": Fernet.generate_key().decode()}
+    return {
+        "jwt_secret": secrets.token_urlsafe(32),
+        "api_secret_key": secrets.token_urlsafe(32),
+        "fernet_key": Fernet.generate_key().decode(),
+    }
 
 
-def celery_env(settings: Settings, *, database_uri: str, broker_url: str, api_url: str, jwt_secret: str,
-               api_secret_key: str, fernet_key: str, result_backend: str | None = None,
-               worker_concurrency: int = 2) -> dict[str, str]:
+def celery_env(
+    settings: Settings,
+    *,
+    database_uri: str,
+    broker_url: str,
+    api_url: str,
+    jwt_secret: str,
+    api_secret_key: str,
+    fernet_key: str,
+    result_backend: str | None = None,
+    worker_concurrency: int = 2,
+) -> dict[str, str]:
     """The environment of every Airflow component (API server, scheduler, DAG processor,
     triggerer, Celery workers) of the production topology.
 
@@ -59,18 +74,20 @@ def celery_env(settings: Settings, *, database_uri: str, broker_url: str, api_ur
     (lake, tracking URI, specs) come from `settings`, as in `airflow_env`."""
     env = {k: v for k, v in airflow_env(settings).items() if k not in _SQLITE_ONLY}
     api_url = api_url.rstrip("/")
-    env.update({
-        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_uri,
-        "AIRFLOW__CELERY__BROKER_URL": broker_url,
-        "AIRFLOW__CELERY__RESULT_BACKEND": result_backend or f"db+{database_uri}",
-        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(worker_concurrency),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api_url}/execution/",
-        "AIRFLOW__API__BASE_URL": api_url,
-        "AIRFLOW__API_AUTH__JWT_SECRET": jwt_secret,
-        "AIRFLOW__API__SECRET_KEY": api_secret_key,
-        "AIRFLOW__CORE__FERNET_KEY": fernet_key,
-    })
+    env.update(
+        {
+            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_uri,
+            "AIRFLOW__CELERY__BROKER_URL": broker_url,
+            "AIRFLOW__CELERY__RESULT_BACKEND": result_backend or f"db+{database_uri}",
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(worker_concurrency),
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api_url}/execution/",
+            "AIRFLOW__API__BASE_URL": api_url,
+            "AIRFLOW__API_AUTH__JWT_SECRET": jwt_secret,
+            "AIRFLOW__API__SECRET_KEY": api_secret_key,
+            "AIRFLOW__CORE__FERNET_KEY": fernet_key,
+        }
+    )
     return env
 
 
@@ -84,8 +101,12 @@ def worker_hostname() -> str:
 def worker_env(env: dict[str, str], name: str, log_server_port: int) -> dict[str, str]:
     """`env` for one Celery worker among several on the same host: its name in the task
     instances (see `worker_hostname`) and its own port for serving task logs."""
-    return {**env, WORKER_NAME_VARIABLE: name, "AIRFLOW__CORE__HOSTNAME_CALLABLE": "mlgate.airflow.topology.worker_hostname",
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(log_server_port)}
+    return {
+        **env,
+        WORKER_NAME_VARIABLE: name,
+        "AIRFLOW__CORE__HOSTNAME_CALLABLE": "mlgate.airflow.topology.worker_hostname",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(log_server_port),
+    }
 
 
 def airflow_command(*args: str) -> list[str]:
@@ -94,8 +115,14 @@ def airflow_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "airflow", *args]
 
 
-def mlflow_server_command(artifacts_destination: str, *, host: str = "127.0.0.1", port: int = 5000, workers: int = 1,
-                          app_name: str | None = None) -> list[str]:
+def mlflow_server_command(
+    artifacts_destination: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    workers: int = 1,
+    app_name: str | None = None,
+) -> list[str]:
     """`mlflow server` that serves the artifacts itself from `artifacts_destination`
     (`s3://bucket/mlflow`): new experiments get `mlflow-artifacts:/` locations, clients upload
     and download through the server, and only the server needs the S3 settings (the AWS
@@ -103,9 +130,22 @@ def mlflow_server_command(artifacts_destination: str, *, host: str = "127.0.0.1"
     `mlflow_server_env`, in the environment: never on the command line, which `ps` shows to
     every user of the host. `app_name="basic-auth"`: with MLflow's login (its settings from
     `MLFLOW_AUTH_CONFIG_PATH` and `MLFLOW_AUTH_ADMIN_USERNAME` / `_PASSWORD`)."""
-    return [sys.executable, "-m", "mlflow", "server", "--serve-artifacts", "--artifacts-destination", artifacts_destination,
-            "--host", host, "--port", str(port), "--workers", str(workers),
-            *(["--app-name", app_name] if app_name else [])]
+    return [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--serve-artifacts",
+        "--artifacts-destination",
+        artifacts_destination,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        *(["--app-name", app_name] if app_name else []),
+    ]
 
 
 def mlflow_server_env(backend_store_uri: str) -> dict[str, str]:

@@ -44,7 +44,8 @@ def load_settings(env: dict | None = None) -> Settings:
         home=home,
         lake_uri=env.get("MLGATE_LAKE_URI") or f"file://{home / 'lake'}",
         tracking_uri=tracking_uri,
-        artifacts_uri=env.get("MLGATE_ARTIFACTS_URI") or (None if is_tracking_server(tracking_uri) else str(home / "mlartifacts")),
+        artifacts_uri=env.get("MLGATE_ARTIFACTS_URI")
+        or (None if is_tracking_server(tracking_uri) else str(home / "mlartifacts")),
         specs_dir=Path(env.get("MLGATE_SPECS_DIR") or DEFAULT_SPECS_DIR).resolve(),
     )
 

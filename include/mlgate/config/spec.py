@@ -19,21 +19,55 @@ COLUMN_TYPES = ("int", "float", "string")
 LABEL_OPS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne"}
 PROMOTION_RULES = ("better", "non_inferior")
 DERIVED_KINDS = ("day_of_week", "day_of_year", "hour_of_day")
-HISTORY_KEYS = {"days", "min_days", "distribution_columns", "numeric_margin", "slice_margin", "slice_min_share",
-                "new_category_columns", "max_new_category_share", "min_coverage", "positive_rate_margin",
-                "positive_rate_upper_margin"}
-CONTRACT_KEYS = {"columns", "max_null_share", "row_count", "history", "relations", "timestamp_in_day"}
+HISTORY_KEYS = {
+    "days",
+    "min_days",
+    "distribution_columns",
+    "numeric_margin",
+    "slice_margin",
+    "slice_min_share",
+    "new_category_columns",
+    "max_new_category_share",
+    "min_coverage",
+    "positive_rate_margin",
+    "positive_rate_upper_margin",
+}
+CONTRACT_KEYS = {
+    "columns",
+    "max_null_share",
+    "row_count",
+    "history",
+    "relations",
+    "timestamp_in_day",
+}
 MONITORING_NUMBERS = (  # field, lowest, highest
-    ("window_days", 1, 366), ("label_maturity_days", 0, 366), ("cooldown_days", 0, 366),
-    ("drift.bins", 2, 100), ("drift.false_alarm_rate", 1e-6, 0.5), ("drift.min_drifted_share", 0, 1),
-    ("drift.min_rows", 1, 10**9), ("integrity.max_missing_increase", 0, 1),
-    ("live_quality.max_auc_drop", 0, 1), ("live_quality.min_labelled_rows", 1, 10**9),
-    ("live_quality.min_coverage", 0, 1), ("live_quality.min_slice_rows", 1, 10**9),
-    ("persistence.k", 1, 100), ("persistence.n", 1, 100),
+    ("window_days", 1, 366),
+    ("label_maturity_days", 0, 366),
+    ("cooldown_days", 0, 366),
+    ("drift.bins", 2, 100),
+    ("drift.false_alarm_rate", 1e-6, 0.5),
+    ("drift.min_drifted_share", 0, 1),
+    ("drift.min_rows", 1, 10**9),
+    ("integrity.max_missing_increase", 0, 1),
+    ("live_quality.max_auc_drop", 0, 1),
+    ("live_quality.min_labelled_rows", 1, 10**9),
+    ("live_quality.min_coverage", 0, 1),
+    ("live_quality.min_slice_rows", 1, 10**9),
+    ("persistence.k", 1, 100),
+    ("persistence.n", 1, 100),
 )
 REQUIRED_SECTIONS = (
-    "model", "schedule", "source", "keys", "label", "features", "forbidden",
-    "contract", "training", "evaluation", "monitoring",
+    "model",
+    "schedule",
+    "source",
+    "keys",
+    "label",
+    "features",
+    "forbidden",
+    "contract",
+    "training",
+    "evaluation",
+    "monitoring",
 )
 KNOWN_SECTIONS = set(REQUIRED_SECTIONS) | {"description", "owner", "slices"}
 
@@ -53,7 +87,7 @@ class ColumnRule:
     mostly: float = 1.0
     allowed: tuple | None = None
     pattern: str | None = None
-    max_null_share: float | None = None   # nullable columns; defaults to the contract's
+    max_null_share: float | None = None  # nullable columns; defaults to the contract's
 
 
 @dataclass(frozen=True)
@@ -61,9 +95,9 @@ class Contract:
     columns: tuple[ColumnRule, ...]
     max_null_share: float
     row_count: dict
-    history: dict = field(default_factory=dict)       # bands drawn from accepted history
-    relations: tuple = ()                              # {a, op, b, mostly}: a op b on each row
-    timestamp_in_day: bool = False                     # keys.timestamp within the partition's local day
+    history: dict = field(default_factory=dict)  # bands drawn from accepted history
+    relations: tuple = ()  # {a, op, b, mostly}: a op b on each row
+    timestamp_in_day: bool = False  # keys.timestamp within the partition's local day
 
     @property
     def column_names(self) -> list[str]:
@@ -138,9 +172,14 @@ class Spec:
         """The gate's contract for `features` or `outcomes`."""
         section = self.raw["contract"][feed]
         columns = tuple(ColumnRule(name=name, **rule) for name, rule in section["columns"].items())
-        return Contract(columns, float(section.get("max_null_share", 1.0)), dict(section.get("row_count", {})),
-                        dict(section.get("history", {})), tuple(section.get("relations", [])),
-                        bool(section.get("timestamp_in_day", False)))
+        return Contract(
+            columns,
+            float(section.get("max_null_share", 1.0)),
+            dict(section.get("row_count", {})),
+            dict(section.get("history", {})),
+            tuple(section.get("relations", [])),
+            bool(section.get("timestamp_in_day", False)),
+        )
 
     def section(self, name: str) -> dict:
         return self.raw[name]
@@ -153,81 +192,185 @@ def _fail(path: Path, field: str, problem: str, fix: str) -> SpecError:
 def _check(path: Path, raw: dict) -> None:
     missing = [s for s in REQUIRED_SECTIONS if s not in raw]
     if missing:
-        raise _fail(path, ", ".join(missing), "missing", "Add these sections (see include/specs/flights.yaml).")
+        raise _fail(
+            path,
+            ", ".join(missing),
+            "missing",
+            "Add these sections (see include/specs/flights.yaml).",
+        )
     unknown = sorted(set(raw) - KNOWN_SECTIONS)
     if unknown:
-        raise _fail(path, ", ".join(unknown), "unknown section", f"Known sections: {', '.join(sorted(KNOWN_SECTIONS))}.")
+        raise _fail(
+            path,
+            ", ".join(unknown),
+            "unknown section",
+            f"Known sections: {', '.join(sorted(KNOWN_SECTIONS))}.",
+        )
     if not re.fullmatch(r"[a-z][a-z0-9_]*", str(raw["model"])):
-        raise _fail(path, "model", f"{raw['model']!r} is not a valid name", "Use lower case letters, digits and _.")
+        raise _fail(
+            path,
+            "model",
+            f"{raw['model']!r} is not a valid name",
+            "Use lower case letters, digits and _.",
+        )
     label = raw["label"]
     for key in ("name", "column", "op", "value"):
         if key not in label:
-            raise _fail(path, f"label.{key}", "missing", "A label is `column op value`, e.g. arr_delay > 15.")
+            raise _fail(
+                path,
+                f"label.{key}",
+                "missing",
+                "A label is `column op value`, e.g. arr_delay > 15.",
+            )
     if label["op"] not in LABEL_OPS:
-        raise _fail(path, "label.op", f"{label['op']!r} unknown", f"Use one of {' '.join(LABEL_OPS)}.")
+        raise _fail(
+            path, "label.op", f"{label['op']!r} unknown", f"Use one of {' '.join(LABEL_OPS)}."
+        )
     features = raw["features"]
     names = list(features.get("numeric", [])) + list(features.get("categorical", []))
     if not names:
         raise _fail(path, "features", "no features", "List numeric and/or categorical features.")
     for name, kind in (features.get("derived") or {}).items():
         if kind not in DERIVED_KINDS:
-            raise _fail(path, f"features.derived.{name}", f"kind {kind!r} unknown", f"Use one of {', '.join(DERIVED_KINDS)}.")
+            raise _fail(
+                path,
+                f"features.derived.{name}",
+                f"kind {kind!r} unknown",
+                f"Use one of {', '.join(DERIVED_KINDS)}.",
+            )
     leaking = sorted(set(names) & set(raw["forbidden"]))
     if leaking:
-        raise _fail(path, "features", f"{', '.join(leaking)} are forbidden (they leak the label)", "Remove them from the features.")
+        raise _fail(
+            path,
+            "features",
+            f"{', '.join(leaking)} are forbidden (they leak the label)",
+            "Remove them from the features.",
+        )
     outcome_cols = set(raw["contract"]["outcomes"]["columns"])
     leaking = sorted(set(names) & outcome_cols)
     if leaking:
-        raise _fail(path, "features", f"{', '.join(leaking)} come from the outcomes feed", "Outcome columns are never features.")
+        raise _fail(
+            path,
+            "features",
+            f"{', '.join(leaking)} come from the outcomes feed",
+            "Outcome columns are never features.",
+        )
     for feed in ("features", "outcomes"):
         section = raw["contract"].get(feed)
         if not section or "columns" not in section:
-            raise _fail(path, f"contract.{feed}.columns", "missing", "List every column of the feed with its rules.")
+            raise _fail(
+                path,
+                f"contract.{feed}.columns",
+                "missing",
+                "List every column of the feed with its rules.",
+            )
         extra = set(section) - CONTRACT_KEYS
         if extra:
-            raise _fail(path, f"contract.{feed}", f"unknown key {', '.join(sorted(extra))}", f"Keys: {', '.join(sorted(CONTRACT_KEYS))}.")
+            raise _fail(
+                path,
+                f"contract.{feed}",
+                f"unknown key {', '.join(sorted(extra))}",
+                f"Keys: {', '.join(sorted(CONTRACT_KEYS))}.",
+            )
         for i, rel in enumerate(section.get("relations", [])):
-            if set(rel) - {"a", "op", "b", "mostly"} or rel.get("op") not in (">=", ">") or {rel.get("a"), rel.get("b")} - set(section["columns"]):
-                raise _fail(path, f"contract.{feed}.relations[{i}]", f"got {rel!r}",
-                            "Write {a: column, op: '>=' or '>', b: column, mostly: share}, with contract columns.")
+            if (
+                set(rel) - {"a", "op", "b", "mostly"}
+                or rel.get("op") not in (">=", ">")
+                or {rel.get("a"), rel.get("b")} - set(section["columns"])
+            ):
+                raise _fail(
+                    path,
+                    f"contract.{feed}.relations[{i}]",
+                    f"got {rel!r}",
+                    "Write {a: column, op: '>=' or '>', b: column, mostly: share}, with contract columns.",
+                )
         hist = section.get("history", {})
         unknown_hist = set(hist) - HISTORY_KEYS
         if unknown_hist:
-            raise _fail(path, f"contract.{feed}.history", f"unknown key {', '.join(sorted(unknown_hist))}", f"Keys: {', '.join(sorted(HISTORY_KEYS))}.")
+            raise _fail(
+                path,
+                f"contract.{feed}.history",
+                f"unknown key {', '.join(sorted(unknown_hist))}",
+                f"Keys: {', '.join(sorted(HISTORY_KEYS))}.",
+            )
         for key in ("distribution_columns", "new_category_columns"):
             absent = sorted(set(hist.get(key, [])) - set(section["columns"]))
             if absent:
-                raise _fail(path, f"contract.{feed}.history.{key}", f"{', '.join(absent)} not in the contract", "Use contract columns.")
+                raise _fail(
+                    path,
+                    f"contract.{feed}.history.{key}",
+                    f"{', '.join(absent)} not in the contract",
+                    "Use contract columns.",
+                )
         for col, rule in section["columns"].items():
             if not isinstance(rule, dict) or rule.get("type") not in COLUMN_TYPES:
-                raise _fail(path, f"contract.{feed}.columns.{col}.type", f"got {rule!r}", f"Use one of {', '.join(COLUMN_TYPES)}.")
+                raise _fail(
+                    path,
+                    f"contract.{feed}.columns.{col}.type",
+                    f"got {rule!r}",
+                    f"Use one of {', '.join(COLUMN_TYPES)}.",
+                )
             extra = set(rule) - set(ColumnRule.__dataclass_fields__)
             if extra:
-                raise _fail(path, f"contract.{feed}.columns.{col}", f"unknown rule {', '.join(sorted(extra))}",
-                            "Rules: type, nullable, unique, min, max, mostly, allowed, pattern, max_null_share.")
+                raise _fail(
+                    path,
+                    f"contract.{feed}.columns.{col}",
+                    f"unknown rule {', '.join(sorted(extra))}",
+                    "Rules: type, nullable, unique, min, max, mostly, allowed, pattern, max_null_share.",
+                )
     contract_cols = set(raw["contract"]["features"]["columns"])
     needed = set(names) | {raw["keys"]["id"], raw["keys"]["timestamp"]}
     absent = sorted(needed - contract_cols)
     if absent:
-        raise _fail(path, "contract.features.columns", f"{', '.join(absent)} used but not in the contract", "Add them to the contract.")
+        raise _fail(
+            path,
+            "contract.features.columns",
+            f"{', '.join(absent)} used but not in the contract",
+            "Add them to the contract.",
+        )
     if raw["label"]["column"] not in outcome_cols:
-        raise _fail(path, "label.column", f"{raw['label']['column']!r} not in contract.outcomes", "The label comes from the outcomes feed.")
+        raise _fail(
+            path,
+            "label.column",
+            f"{raw['label']['column']!r} not in contract.outcomes",
+            "The label comes from the outcomes feed.",
+        )
     absent = sorted(set(raw.get("slices", [])) - contract_cols)
     if absent:
-        raise _fail(path, "slices", f"{', '.join(absent)} not in contract.features", "Slices are contract columns.")
+        raise _fail(
+            path,
+            "slices",
+            f"{', '.join(absent)} not in contract.features",
+            "Slices are contract columns.",
+        )
     try:
         import zoneinfo
 
         zoneinfo.ZoneInfo(str(raw["keys"].get("timezone", "UTC")))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise _fail(path, "keys.timezone", f"{raw['keys'].get('timezone')!r} is not a time zone", "Use an IANA name such as America/New_York.") from None
+        raise _fail(
+            path,
+            "keys.timezone",
+            f"{raw['keys'].get('timezone')!r} is not a time zone",
+            "Use an IANA name such as America/New_York.",
+        ) from None
     promotion = raw["evaluation"].get("promotion", {})
     if promotion.get("rule") not in PROMOTION_RULES:
-        raise _fail(path, "evaluation.promotion.rule", f"got {promotion.get('rule')!r}", f"Use one of {', '.join(PROMOTION_RULES)}.")
+        raise _fail(
+            path,
+            "evaluation.promotion.rule",
+            f"got {promotion.get('rule')!r}",
+            f"Use one of {', '.join(PROMOTION_RULES)}.",
+        )
     needed = {"better": "min_auc_gain", "non_inferior": "auc_margin"}[promotion["rule"]]
     for key in (needed, "max_logloss_increase", "min_auc", "min_rows"):
         if not isinstance(promotion.get(key), (int, float)):
-            raise _fail(path, f"evaluation.promotion.{key}", f"got {promotion.get(key)!r}", "Write a number.")
+            raise _fail(
+                path,
+                f"evaluation.promotion.{key}",
+                f"got {promotion.get(key)!r}",
+                "Write a number.",
+            )
     level = raw["evaluation"].get("confidence", 0.95)
     if not isinstance(level, float) or not 0.5 <= level < 1:
         raise _fail(path, "evaluation.confidence", f"got {level!r}", "Write a level such as 0.95.")
@@ -235,7 +378,12 @@ def _check(path: Path, raw: dict) -> None:
         try:
             dt.date.fromisoformat(str(day))
         except ValueError:
-            raise _fail(path, "evaluation.golden_days", f"{day!r} is not a date", "Write dates as YYYY-MM-DD.") from None
+            raise _fail(
+                path,
+                "evaluation.golden_days",
+                f"{day!r} is not a date",
+                "Write dates as YYYY-MM-DD.",
+            ) from None
     _check_monitoring(path, raw["monitoring"])
 
 
@@ -245,11 +393,25 @@ def _check_monitoring(path: Path, monitoring: dict) -> None:
         value = monitoring
         for part in field_path.split("."):
             value = value.get(part) if isinstance(value, dict) else None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            raise _fail(path, f"monitoring.{field_path}", f"got {value!r}", f"Write a number from {low} to {high}.")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not low <= value <= high
+        ):
+            raise _fail(
+                path,
+                f"monitoring.{field_path}",
+                f"got {value!r}",
+                f"Write a number from {low} to {high}.",
+            )
     k, n = monitoring["persistence"]["k"], monitoring["persistence"]["n"]
     if k > n:
-        raise _fail(path, "monitoring.persistence", f"k={k} is more than n={n}", "A request needs k of the last n runs: k <= n.")
+        raise _fail(
+            path,
+            "monitoring.persistence",
+            f"k={k} is more than n={n}",
+            "A request needs k of the last n runs: k <= n.",
+        )
 
 
 def load_spec(name_or_path: str | Path, specs_dir: Path | None = None) -> Spec:

@@ -21,7 +21,7 @@ from mlgate.demo import simulator
 @dataclass(frozen=True)
 class Scenario:
     name: str
-    feed: str            # "features" or "outcomes"
+    feed: str  # "features" or "outcomes"
     description: str
     inject: Callable[[str], bytes]
 
@@ -107,20 +107,25 @@ def misencoded(ds: str) -> bytes:
     return _csv(_features(ds)).decode().encode("utf-16")
 
 
-SCENARIOS = {s.name: s for s in [
-    Scenario("slice_missing", "features", slice_missing.__doc__, slice_missing),
-    Scenario("unit_change", "features", unit_change.__doc__, unit_change),
-    Scenario("distance_in_km", "features", distance_in_km.__doc__, distance_in_km),
-    Scenario("replayed_duplicates", "features", replayed_duplicates.__doc__, replayed_duplicates),
-    Scenario("label_outage", "outcomes", label_outage.__doc__, label_outage),
-    Scenario("date_shifted", "features", date_shifted.__doc__, date_shifted),
-    Scenario("shifted_column", "features", shifted_column.__doc__, shifted_column),
-    Scenario("type_change", "features", type_change.__doc__, type_change),
-    Scenario("case_change", "features", case_change.__doc__, case_change),
-    Scenario("empty_file", "features", empty_file.__doc__, empty_file),
-    Scenario("truncated_file", "features", truncated_file.__doc__, truncated_file),
-    Scenario("misencoded", "features", misencoded.__doc__, misencoded),
-]}
+SCENARIOS = {
+    s.name: s
+    for s in [
+        Scenario("slice_missing", "features", slice_missing.__doc__, slice_missing),
+        Scenario("unit_change", "features", unit_change.__doc__, unit_change),
+        Scenario("distance_in_km", "features", distance_in_km.__doc__, distance_in_km),
+        Scenario(
+            "replayed_duplicates", "features", replayed_duplicates.__doc__, replayed_duplicates
+        ),
+        Scenario("label_outage", "outcomes", label_outage.__doc__, label_outage),
+        Scenario("date_shifted", "features", date_shifted.__doc__, date_shifted),
+        Scenario("shifted_column", "features", shifted_column.__doc__, shifted_column),
+        Scenario("type_change", "features", type_change.__doc__, type_change),
+        Scenario("case_change", "features", case_change.__doc__, case_change),
+        Scenario("empty_file", "features", empty_file.__doc__, empty_file),
+        Scenario("truncated_file", "features", truncated_file.__doc__, truncated_file),
+        Scenario("misencoded", "features", misencoded.__doc__, misencoded),
+    ]
+}
 
 
 def clean_history(spec, feed: str, ds: str) -> dict:
@@ -153,13 +158,31 @@ def drill(spec, ds: str, names: list[str] | None = None) -> list[dict]:
         try:
             data = scenario.inject(ds)
         except ValueError as exc:  # e.g. no day before the first one to shift from
-            rows.append({"scenario": name, "feed": scenario.feed, "ds": ds, "caught": None, "checks": [], "reason": f"skipped: {exc}"})
+            rows.append(
+                {
+                    "scenario": name,
+                    "feed": scenario.feed,
+                    "ds": ds,
+                    "caught": None,
+                    "checks": [],
+                    "reason": f"skipped: {exc}",
+                }
+            )
             continue
         if scenario.feed == "features":
             result, _ = validate_features(spec, data, "flights.csv", ds, profiles["features"])
         else:
-            result, _ = validate_outcomes(spec, data, "outcomes.csv", ds, profiles["outcomes"], features_rows)
-        rows.append({"scenario": name, "feed": scenario.feed, "ds": ds, "caught": not result.success,
-                     "checks": sorted({f.check for f in result.failures}),
-                     "reason": result.failures[0].reason if result.failures else ""})
+            result, _ = validate_outcomes(
+                spec, data, "outcomes.csv", ds, profiles["outcomes"], features_rows
+            )
+        rows.append(
+            {
+                "scenario": name,
+                "feed": scenario.feed,
+                "ds": ds,
+                "caught": not result.success,
+                "checks": sorted({f.check for f in result.failures}),
+                "reason": result.failures[0].reason if result.failures else "",
+            }
+        )
     return rows

@@ -15,10 +15,33 @@ import pandas as pd
 from mlgate.lake.store import Lake
 
 FLIGHT_COLUMNS = [
-    "flight_id", "year", "month", "day", "sched_dep_time", "sched_arr_time", "carrier", "flight",
-    "tailnum", "origin", "dest", "distance", "hour", "minute", "time_hour",
+    "flight_id",
+    "year",
+    "month",
+    "day",
+    "sched_dep_time",
+    "sched_arr_time",
+    "carrier",
+    "flight",
+    "tailnum",
+    "origin",
+    "dest",
+    "distance",
+    "hour",
+    "minute",
+    "time_hour",
 ]
-WEATHER_COLUMNS = ["temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip", "pressure", "visib"]
+WEATHER_COLUMNS = [
+    "temp",
+    "dewp",
+    "humid",
+    "wind_dir",
+    "wind_speed",
+    "wind_gust",
+    "precip",
+    "pressure",
+    "visib",
+]
 FEATURE_FEED_COLUMNS = FLIGHT_COLUMNS + WEATHER_COLUMNS
 OUTCOME_COLUMNS = ["flight_id", "dep_time", "dep_delay", "arr_time", "arr_delay", "air_time"]
 FEATURES_FEED, FEATURES_FILE = "flights", "flights.csv"
@@ -36,15 +59,26 @@ def flights_2013() -> pd.DataFrame:
     weather = weather.drop_duplicates(["origin", "time_hour"])
     frame = flights.merge(weather, on=["origin", "time_hour"], how="left", validate="many_to_one")
     date = (
-        frame["year"].astype(str) + "-" + frame["month"].astype(str).str.zfill(2) + "-"
+        frame["year"].astype(str)
+        + "-"
+        + frame["month"].astype(str).str.zfill(2)
+        + "-"
         + frame["day"].astype(str).str.zfill(2)
     )
     frame["ds"] = date
     frame["flight_id"] = (
-        date + "-" + frame["carrier"] + frame["flight"].astype(str) + "-" + frame["origin"] + "-"
+        date
+        + "-"
+        + frame["carrier"]
+        + frame["flight"].astype(str)
+        + "-"
+        + frame["origin"]
+        + "-"
         + frame["sched_dep_time"].astype(str).str.zfill(4)
     )
-    return frame.sort_values(["ds", "sched_dep_time", "carrier", "flight"], kind="stable").reset_index(drop=True)
+    return frame.sort_values(
+        ["ds", "sched_dep_time", "carrier", "flight"], kind="stable"
+    ).reset_index(drop=True)
 
 
 @lru_cache(maxsize=1)
@@ -57,7 +91,9 @@ def day_frames(ds: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     part = _by_day().get(ds)
     if part is None:
         raise ValueError(f"no flights on {ds}: the 2013 data covers {FIRST_DAY} to {LAST_DAY}")
-    return part[FEATURE_FEED_COLUMNS].reset_index(drop=True), part[OUTCOME_COLUMNS].reset_index(drop=True)
+    return part[FEATURE_FEED_COLUMNS].reset_index(drop=True), part[OUTCOME_COLUMNS].reset_index(
+        drop=True
+    )
 
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:

@@ -17,8 +17,8 @@ from functools import lru_cache
 
 import pandas as pd
 
-from mlgate.ingest import history
 from mlgate.config.spec import ColumnRule, Contract
+from mlgate.ingest import history
 
 TYPE_LISTS = {
     "int": ["int64", "int32", "Int64"],
@@ -41,7 +41,7 @@ class GateInputs:
     ds: str
     history: dict | None = None
     date_columns: dict | None = None
-    timestamp: tuple[str, str] | None = None   # (column, timezone)
+    timestamp: tuple[str, str] | None = None  # (column, timezone)
     label: str | None = None
     expected_rows: int | None = None
 
@@ -62,17 +62,24 @@ class GateResult:
     rows: int
     failures: list[Failure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    gx_result: object = field(default=None, repr=False, compare=False)   # the GX validation result
+    gx_result: object = field(default=None, repr=False, compare=False)  # the GX validation result
 
     def to_dict(self) -> dict:
-        return {"success": self.success, "ds": self.ds, "rows": self.rows,
-                "failures": [asdict(f) for f in self.failures], "notes": self.notes}
+        return {
+            "success": self.success,
+            "ds": self.ds,
+            "rows": self.rows,
+            "failures": [asdict(f) for f in self.failures],
+            "notes": self.notes,
+        }
 
     def summary(self) -> str:
         """One readable paragraph: the verdict and each failure's reason."""
         if self.success:
             return f"{self.ds}: passed the gate ({self.rows} rows)."
-        lines = [f"{self.ds}: rejected by the gate ({self.rows} rows), {len(self.failures)} failed check(s):"]
+        lines = [
+            f"{self.ds}: rejected by the gate ({self.rows} rows), {len(self.failures)} failed check(s):"
+        ]
         lines += [f"  - {f.reason}" for f in self.failures]
         lines.append(f"  What to do: {WHAT_TO_DO}")
         return "\n".join(lines)
@@ -81,30 +88,62 @@ class GateResult:
 def read_partition(data: bytes, filename: str) -> tuple[pd.DataFrame | None, Failure | None]:
     """Parse a delivered file; on failure return the reason instead of raising."""
     if not data or not data.strip():
-        return None, Failure("readable", None, "a file with a header and rows", "an empty file",
-                             f"{filename} is empty: nothing was delivered.")
+        return None, Failure(
+            "readable",
+            None,
+            "a file with a header and rows",
+            "an empty file",
+            f"{filename} is empty: nothing was delivered.",
+        )
     if filename.endswith(".parquet"):
         try:
             return pd.read_parquet(io.BytesIO(data)), None
         except Exception as exc:  # pyarrow raises many types for a broken file
-            return None, Failure("readable", None, "a Parquet file", f"unreadable ({type(exc).__name__})",
-                                 f"{filename} is not a readable Parquet file: {exc}")
+            return None, Failure(
+                "readable",
+                None,
+                "a Parquet file",
+                f"unreadable ({type(exc).__name__})",
+                f"{filename} is not a readable Parquet file: {exc}",
+            )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, Failure("encoding", None, "UTF-8", f"invalid byte at offset {exc.start}",
-                             f"{filename} is not UTF-8 (invalid byte at offset {exc.start}).")
+        return None, Failure(
+            "encoding",
+            None,
+            "UTF-8",
+            f"invalid byte at offset {exc.start}",
+            f"{filename} is not UTF-8 (invalid byte at offset {exc.start}).",
+        )
     try:
         frame = pd.read_csv(io.StringIO(text))
     except Exception as exc:  # ParserError, EmptyDataError, ...
-        return None, Failure("readable", None, "a CSV file with a header", f"unparseable ({type(exc).__name__})",
-                             f"{filename} cannot be parsed as CSV: {exc}")
+        return None, Failure(
+            "readable",
+            None,
+            "a CSV file with a header",
+            f"unparseable ({type(exc).__name__})",
+            f"{filename} cannot be parsed as CSV: {exc}",
+        )
     if frame.empty:
-        return None, Failure("row_count", None, "at least one row", "a header and no rows",
-                             f"{filename} has a header but no rows.")
-    if not frame.index.equals(pd.RangeIndex(len(frame))):  # pandas took the first column as the index
-        return None, Failure("columns", None, "as many fields per row as the header", "more fields than the header",
-                             f"{filename}: rows have more fields than the header (a trailing delimiter or a shifted export).")
+        return None, Failure(
+            "row_count",
+            None,
+            "at least one row",
+            "a header and no rows",
+            f"{filename} has a header but no rows.",
+        )
+    if not frame.index.equals(
+        pd.RangeIndex(len(frame))
+    ):  # pandas took the first column as the index
+        return None, Failure(
+            "columns",
+            None,
+            "as many fields per row as the header",
+            "more fields than the header",
+            f"{filename}: rows have more fields than the header (a trailing delimiter or a shifted export).",
+        )
     return frame, None
 
 
@@ -133,7 +172,9 @@ def _history_ready(contract: Contract, profile: dict | None) -> bool:
     return bool(profile) and len(profile["days"]) >= int(contract.history.get("min_days", 7))
 
 
-def prepare(frame: pd.DataFrame, contract: Contract, inputs: GateInputs) -> tuple[pd.DataFrame, list[str]]:
+def prepare(
+    frame: pd.DataFrame, contract: Contract, inputs: GateInputs
+) -> tuple[pd.DataFrame, list[str]]:
     """The batch GX validates: text columns normalised, plus a 0/1 column per judged
     slice value (their means are the slice shares). Returns the batch and the names of
     the columns the gate added."""
@@ -141,12 +182,18 @@ def prepare(frame: pd.DataFrame, contract: Contract, inputs: GateInputs) -> tupl
     added = []
     if inputs.timestamp and contract.timestamp_in_day and inputs.timestamp[0] in frame.columns:
         column, timezone = inputs.timestamp
-        local = pd.to_datetime(frame[column], utc=True, errors="coerce").dt.tz_convert(timezone).dt.strftime("%Y-%m-%d")
+        local = (
+            pd.to_datetime(frame[column], utc=True, errors="coerce")
+            .dt.tz_convert(timezone)
+            .dt.strftime("%Y-%m-%d")
+        )
         frame = frame.assign(**{local_date_column(column): local.astype("object")})
         added.append(local_date_column(column))
     if not _history_ready(contract, inputs.history):
         return frame, added
-    batch, judged = history.with_indicators(frame, inputs.history, float(contract.history.get("slice_min_share", 0.02)))
+    batch, judged = history.with_indicators(
+        frame, inputs.history, float(contract.history.get("slice_min_share", 0.02))
+    )
     return batch, added + [history.indicator_column(c, v) for c, v in judged]
 
 
@@ -155,13 +202,19 @@ def local_date_column(column: str) -> str:
     return f"__local_date__{column}"
 
 
-def build_expectations(frame: pd.DataFrame, contract: Contract, inputs: GateInputs, added: list[str] = ()) -> list:
+def build_expectations(
+    frame: pd.DataFrame, contract: Contract, inputs: GateInputs, added: list[str] = ()
+) -> list:
     """The GX expectations for one partition, generated from the contract and the
     history profile of accepted days."""
     import great_expectations.expectations as gxe
 
-    own = list(added) + ([inputs.label] if inputs.label in frame.columns else [])  # columns the gate added
-    exps = [gxe.ExpectTableColumnsToMatchSet(column_set=contract.column_names + own, exact_match=True)]
+    own = list(added) + (
+        [inputs.label] if inputs.label in frame.columns else []
+    )  # columns the gate added
+    exps = [
+        gxe.ExpectTableColumnsToMatchSet(column_set=contract.column_names + own, exact_match=True)
+    ]
     low, high = row_count_bounds(contract, inputs.ds, inputs.history)
     exps.append(gxe.ExpectTableRowCountToBeBetween(min_value=low, max_value=high))
     for rule in contract.columns:
@@ -172,30 +225,50 @@ def build_expectations(frame: pd.DataFrame, contract: Contract, inputs: GateInpu
         day = dt.date.fromisoformat(inputs.ds)
         for part, col in inputs.date_columns.items():
             if col in frame.columns and _dtype_fits(frame[col], "int"):
-                exps.append(gxe.ExpectColumnValuesToBeInSet(column=col, value_set=[getattr(day, part)],
-                                                            meta={"check": "partition_date"}))
+                exps.append(
+                    gxe.ExpectColumnValuesToBeInSet(
+                        column=col, value_set=[getattr(day, part)], meta={"check": "partition_date"}
+                    )
+                )
     if inputs.timestamp and local_date_column(inputs.timestamp[0]) in frame.columns:
         column, timezone = inputs.timestamp
-        exps.append(gxe.ExpectColumnValuesToBeInSet(column=local_date_column(column), value_set=[inputs.ds],
-                                                    meta={"check": "timestamp_in_day", "timezone": timezone, "column": column}))
+        exps.append(
+            gxe.ExpectColumnValuesToBeInSet(
+                column=local_date_column(column),
+                value_set=[inputs.ds],
+                meta={"check": "timestamp_in_day", "timezone": timezone, "column": column},
+            )
+        )
     for relation in contract.relations:
         pair = [relation["a"], relation["b"]]
         if set(pair) <= set(frame.columns) and all(_dtype_fits(frame[c], "float") for c in pair):
-            exps.append(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A=relation["a"], column_B=relation["b"], or_equal=relation["op"] == ">=",
-                ignore_row_if="either_value_is_missing", mostly=float(relation.get("mostly", 1.0)),
-                meta={"check": "relation"}))
+            exps.append(
+                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A=relation["a"],
+                    column_B=relation["b"],
+                    or_equal=relation["op"] == ">=",
+                    ignore_row_if="either_value_is_missing",
+                    mostly=float(relation.get("mostly", 1.0)),
+                    meta={"check": "relation"},
+                )
+            )
     if inputs.label and inputs.expected_rows:
         coverage = float(contract.history.get("min_coverage", 0.0))
-        exps.append(gxe.ExpectTableRowCountToBeBetween(min_value=int(inputs.expected_rows * coverage),
-                                                       max_value=inputs.expected_rows,
-                                                       meta={"check": "label_coverage", "features_rows": inputs.expected_rows}))
+        exps.append(
+            gxe.ExpectTableRowCountToBeBetween(
+                min_value=int(inputs.expected_rows * coverage),
+                max_value=inputs.expected_rows,
+                meta={"check": "label_coverage", "features_rows": inputs.expected_rows},
+            )
+        )
     if _history_ready(contract, inputs.history):
         exps.extend(_history_expectations(frame, contract, inputs, added))
     return exps
 
 
-def _history_expectations(frame: pd.DataFrame, contract: Contract, inputs: GateInputs, added: list[str]) -> list:
+def _history_expectations(
+    frame: pd.DataFrame, contract: Contract, inputs: GateInputs, added: list[str]
+) -> list:
     """Distribution, slice volume, new categories and positive rate against history."""
     import great_expectations.expectations as gxe
 
@@ -204,25 +277,58 @@ def _history_expectations(frame: pd.DataFrame, contract: Contract, inputs: GateI
     margin = float(rules.get("numeric_margin", 0.5))
     for col, means in profile["means"].items():
         limits = history.band(means, margin)
-        if limits and col in frame.columns and _dtype_fits(frame[col], "float") and frame[col].notna().any():
-            exps.append(gxe.ExpectColumnMeanToBeBetween(column=col, min_value=limits[0], max_value=limits[1],
-                                                        meta={"check": "distribution", "days": len(means)}))
+        if (
+            limits
+            and col in frame.columns
+            and _dtype_fits(frame[col], "float")
+            and frame[col].notna().any()
+        ):
+            exps.append(
+                gxe.ExpectColumnMeanToBeBetween(
+                    column=col,
+                    min_value=limits[0],
+                    max_value=limits[1],
+                    meta={"check": "distribution", "days": len(means)},
+                )
+            )
     slice_margin = float(rules.get("slice_margin", 0.5))
     for name in (a for a in added if a.startswith(history.INDICATOR_PREFIX)):
-        col, value = name[len(history.INDICATOR_PREFIX):].split("=", 1)
+        col, value = name[len(history.INDICATOR_PREFIX) :].split("=", 1)
         low, high = history.band(profile["shares"][col][value], slice_margin, relative=True)
-        exps.append(gxe.ExpectColumnMeanToBeBetween(column=name, min_value=low, max_value=min(1.0, high),
-                                                    meta={"check": "slice_volume", "slice": col, "value": value}))
+        exps.append(
+            gxe.ExpectColumnMeanToBeBetween(
+                column=name,
+                min_value=low,
+                max_value=min(1.0, high),
+                meta={"check": "slice_volume", "slice": col, "value": value},
+            )
+        )
     new_share = float(rules.get("max_new_category_share", 1.0))
     for col, known in profile["categories"].items():
         if known and col in frame.columns and new_share < 1.0 and _dtype_fits(frame[col], "string"):
-            exps.append(gxe.ExpectColumnValuesToBeInSet(column=col, value_set=known, mostly=1.0 - new_share,
-                                                        meta={"check": "new_categories"}))
+            exps.append(
+                gxe.ExpectColumnValuesToBeInSet(
+                    column=col,
+                    value_set=known,
+                    mostly=1.0 - new_share,
+                    meta={"check": "new_categories"},
+                )
+            )
     if inputs.label and profile.get("positive_rate") and inputs.label in frame.columns:
-        low = history.band(profile["positive_rate"], float(rules.get("positive_rate_margin", 0.5)), relative=True)[0]
-        high = history.band(profile["positive_rate"], float(rules.get("positive_rate_upper_margin", 1.0)))[1]
-        exps.append(gxe.ExpectColumnMeanToBeBetween(column=inputs.label, min_value=low, max_value=min(1.0, high),
-                                                    meta={"check": "positive_rate"}))
+        low = history.band(
+            profile["positive_rate"], float(rules.get("positive_rate_margin", 0.5)), relative=True
+        )[0]
+        high = history.band(
+            profile["positive_rate"], float(rules.get("positive_rate_upper_margin", 1.0))
+        )[1]
+        exps.append(
+            gxe.ExpectColumnMeanToBeBetween(
+                column=inputs.label,
+                min_value=low,
+                max_value=min(1.0, high),
+                meta={"check": "positive_rate"},
+            )
+        )
     return exps
 
 
@@ -233,21 +339,37 @@ def _column_expectations(series: pd.Series, rule: ColumnRule, contract: Contract
     all_null = bool(series.isna().all())
     out = []
     if not (rule.nullable and all_null):
-        out.append(gxe.ExpectColumnValuesToBeInTypeList(column=col, type_list=TYPE_LISTS[rule.type]))
+        out.append(
+            gxe.ExpectColumnValuesToBeInTypeList(column=col, type_list=TYPE_LISTS[rule.type])
+        )
     if rule.nullable:
         share = rule.max_null_share if rule.max_null_share is not None else contract.max_null_share
         if share < 1.0:  # a column allowed to be wholly empty needs no null check
-            out.append(gxe.ExpectColumnValuesToNotBeNull(column=col, mostly=1.0 - share, meta={"check": "null_share"}))
+            out.append(
+                gxe.ExpectColumnValuesToNotBeNull(
+                    column=col, mostly=1.0 - share, meta={"check": "null_share"}
+                )
+            )
     else:
         out.append(gxe.ExpectColumnValuesToNotBeNull(column=col))
     if all_null or not _dtype_fits(series, rule.type):
         return out  # value checks on the wrong type would only repeat the type failure
     if rule.min is not None or rule.max is not None:
-        out.append(gxe.ExpectColumnValuesToBeBetween(column=col, min_value=rule.min, max_value=rule.max, mostly=rule.mostly))
+        out.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column=col, min_value=rule.min, max_value=rule.max, mostly=rule.mostly
+            )
+        )
     if rule.allowed is not None:
-        out.append(gxe.ExpectColumnValuesToBeInSet(column=col, value_set=list(rule.allowed), mostly=rule.mostly))
+        out.append(
+            gxe.ExpectColumnValuesToBeInSet(
+                column=col, value_set=list(rule.allowed), mostly=rule.mostly
+            )
+        )
     if rule.pattern is not None:
-        out.append(gxe.ExpectColumnValuesToMatchRegex(column=col, regex=rule.pattern, mostly=rule.mostly))
+        out.append(
+            gxe.ExpectColumnValuesToMatchRegex(column=col, regex=rule.pattern, mostly=rule.mostly)
+        )
     if rule.unique:
         out.append(gxe.ExpectColumnValuesToBeUnique(column=col))
     return out
@@ -271,13 +393,17 @@ def _gx_batch_definition():
     return context, asset.add_batch_definition_whole_dataframe("whole_partition")
 
 
-def run_suite(frame: pd.DataFrame, expectations: list, suite_name: str, result_format: str = "SUMMARY"):
+def run_suite(
+    frame: pd.DataFrame, expectations: list, suite_name: str, result_format: str = "SUMMARY"
+):
     """Run the expectations on the frame as one GX suite."""
     import great_expectations as gx
 
     _, batch_definition = _gx_batch_definition()
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    return batch.validate(gx.ExpectationSuite(name=suite_name, expectations=expectations), result_format=result_format)
+    return batch.validate(
+        gx.ExpectationSuite(name=suite_name, expectations=expectations), result_format=result_format
+    )
 
 
 def _num(value) -> str:
@@ -305,7 +431,13 @@ def _describe(result) -> Failure:
     t = cfg.type
     if result.exception_info and result.exception_info.get("raised_exception"):
         msg = result.exception_info.get("exception_message")
-        return Failure(kind, col, "the check to run", f"error: {msg}", f"{where}: the check {t} could not run: {msg}")
+        return Failure(
+            kind,
+            col,
+            "the check to run",
+            f"error: {msg}",
+            f"{where}: the check {t} could not run: {msg}",
+        )
     if t == "expect_table_columns_to_match_set":
         observed = res.get("observed_value") or []
         details = res.get("details", {}).get("mismatched", {})
@@ -315,85 +447,180 @@ def _describe(result) -> Failure:
             parts.append(f"missing {', '.join(map(str, missing))}")
         if unexpected:
             parts.append(f"unexpected {', '.join(map(str, unexpected))}")
-        return Failure("columns", None, f"columns {', '.join(kw['column_set'])}", ", ".join(parts) or ", ".join(observed),
-                       f"the columns do not match the contract: {'; '.join(parts) or 'different set'}.")
+        return Failure(
+            "columns",
+            None,
+            f"columns {', '.join(kw['column_set'])}",
+            ", ".join(parts) or ", ".join(observed),
+            f"the columns do not match the contract: {'; '.join(parts) or 'different set'}.",
+        )
     if kind == "label_coverage":
         rows = (cfg.meta or {}).get("features_rows")
-        return Failure("label_coverage", None, f"outcomes for at least {kw.get('min_value')} of the {rows} flights",
-                       f"{res.get('observed_value')} outcome rows",
-                       f"label coverage: {res.get('observed_value')} outcomes for {rows} scheduled flights; the labels may be late or cut.")
+        return Failure(
+            "label_coverage",
+            None,
+            f"outcomes for at least {kw.get('min_value')} of the {rows} flights",
+            f"{res.get('observed_value')} outcome rows",
+            f"label coverage: {res.get('observed_value')} outcomes for {rows} scheduled flights; the labels may be late or cut.",
+        )
     if kind == "distribution":
-        return Failure("distribution", col, f"daily mean between {kw['min_value']:.4g} and {kw['max_value']:.4g}",
-                       f"mean {_num(res.get('observed_value'))}",
-                       f"{where}: the day's mean {_num(res.get('observed_value'))} is outside what {(cfg.meta or {}).get('days')} "
-                       f"accepted days allow ({kw['min_value']:.4g} to {kw['max_value']:.4g}); a unit or scale change upstream?")
+        return Failure(
+            "distribution",
+            col,
+            f"daily mean between {kw['min_value']:.4g} and {kw['max_value']:.4g}",
+            f"mean {_num(res.get('observed_value'))}",
+            f"{where}: the day's mean {_num(res.get('observed_value'))} is outside what {(cfg.meta or {}).get('days')} "
+            f"accepted days allow ({kw['min_value']:.4g} to {kw['max_value']:.4g}); a unit or scale change upstream?",
+        )
     if kind == "slice_volume":
         meta = cfg.meta or {}
-        return Failure("slice_volume", meta.get("slice"), f"{meta.get('slice')} = {meta.get('value')!r}: share between "
-                       f"{kw['min_value']:.1%} and {kw['max_value']:.1%}", f"{_pct(res.get('observed_value'))}",
-                       f"slice {meta.get('slice')} = {meta.get('value')!r} is {_pct(res.get('observed_value'))} of the rows; "
-                       f"history allows {kw['min_value']:.1%} to {kw['max_value']:.1%}: part of the traffic is missing or doubled.")
+        return Failure(
+            "slice_volume",
+            meta.get("slice"),
+            f"{meta.get('slice')} = {meta.get('value')!r}: share between "
+            f"{kw['min_value']:.1%} and {kw['max_value']:.1%}",
+            f"{_pct(res.get('observed_value'))}",
+            f"slice {meta.get('slice')} = {meta.get('value')!r} is {_pct(res.get('observed_value'))} of the rows; "
+            f"history allows {kw['min_value']:.1%} to {kw['max_value']:.1%}: part of the traffic is missing or doubled.",
+        )
     if kind == "positive_rate":
-        return Failure("positive_rate", col, f"between {kw['min_value']:.1%} and {kw['max_value']:.1%}",
-                       f"{_pct(res.get('observed_value'))}",
-                       f"the positive rate of {col!r} is {_pct(res.get('observed_value'))}; history allows "
-                       f"{kw['min_value']:.1%} to {kw['max_value']:.1%}: a label outage or a changed label rule?")
+        return Failure(
+            "positive_rate",
+            col,
+            f"between {kw['min_value']:.1%} and {kw['max_value']:.1%}",
+            f"{_pct(res.get('observed_value'))}",
+            f"the positive rate of {col!r} is {_pct(res.get('observed_value'))}; history allows "
+            f"{kw['min_value']:.1%} to {kw['max_value']:.1%}: a label outage or a changed label rule?",
+        )
     if kind == "new_categories":
-        return Failure("new_categories", col, f"at most {1 - kw.get('mostly', 1):.0%} values never seen in history",
-                       f"{bad}: {sample_txt}", f"{where}: {bad} were never seen in accepted history, e.g. {sample_txt}.")
+        return Failure(
+            "new_categories",
+            col,
+            f"at most {1 - kw.get('mostly', 1):.0%} values never seen in history",
+            f"{bad}: {sample_txt}",
+            f"{where}: {bad} were never seen in accepted history, e.g. {sample_txt}.",
+        )
     if kind == "relation":
         rule = f"{kw['column_A']} >{'=' if kw.get('or_equal') else ''} {kw['column_B']}"
-        return Failure("relation", col or kw.get("column_A"), rule, f"{bad} violate it",
-                       f"{rule} fails on {bad}, which is physically impossible: a unit change in one of them?")
+        return Failure(
+            "relation",
+            col or kw.get("column_A"),
+            rule,
+            f"{bad} violate it",
+            f"{rule} fails on {bad}, which is physically impossible: a unit change in one of them?",
+        )
     if kind == "timestamp_in_day":
         meta = cfg.meta or {}
-        return Failure("timestamp_in_day", meta.get("column"), f"local date {kw['value_set'][0]} ({meta.get('timezone')})",
-                       f"{bad} on other dates: {sample_txt}",
-                       f"column {meta.get('column')!r}: {bad} fall on another local date than the partition "
-                       f"({sample_txt}); the file may be in the wrong date folder.")
+        return Failure(
+            "timestamp_in_day",
+            meta.get("column"),
+            f"local date {kw['value_set'][0]} ({meta.get('timezone')})",
+            f"{bad} on other dates: {sample_txt}",
+            f"column {meta.get('column')!r}: {bad} fall on another local date than the partition "
+            f"({sample_txt}); the file may be in the wrong date folder.",
+        )
     if t == "expect_table_row_count_to_be_between":
         lo, hi = kw.get("min_value"), kw.get("max_value")
         band = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
-        return Failure("row_count", None, f"{band} rows", f"{res.get('observed_value')} rows",
-                       f"row count {res.get('observed_value')} is outside the allowed band ({band}, from the contract and the same weekday in history).")
+        return Failure(
+            "row_count",
+            None,
+            f"{band} rows",
+            f"{res.get('observed_value')} rows",
+            f"row count {res.get('observed_value')} is outside the allowed band ({band}, from the contract and the same weekday in history).",
+        )
     if t == "expect_column_values_to_be_in_type_list":
-        return Failure("type", col, " or ".join(kw["type_list"][:2]), str(res.get("observed_value")),
-                       f"{where} has type {res.get('observed_value')}, the contract says {kw['type_list'][0]}.")
+        return Failure(
+            "type",
+            col,
+            " or ".join(kw["type_list"][:2]),
+            str(res.get("observed_value")),
+            f"{where} has type {res.get('observed_value')}, the contract says {kw['type_list'][0]}.",
+        )
     if t == "expect_column_values_to_not_be_null":
         if kind == "null_share":
             allowed = 1 - kw.get("mostly", 1)
-            return Failure("null_share", col, f"at most {allowed:.0%} empty", f"{pct:.1f}% empty",
-                           f"{where} is {pct:.1f}% empty, more than the {allowed:.0%} the contract allows.")
-        return Failure("not_null", col, "no empty cells", f"{count} empty cell(s)",
-                       f"{where} has {count} empty cell(s); the contract says it is never empty.")
+            return Failure(
+                "null_share",
+                col,
+                f"at most {allowed:.0%} empty",
+                f"{pct:.1f}% empty",
+                f"{where} is {pct:.1f}% empty, more than the {allowed:.0%} the contract allows.",
+            )
+        return Failure(
+            "not_null",
+            col,
+            "no empty cells",
+            f"{count} empty cell(s)",
+            f"{where} has {count} empty cell(s); the contract says it is never empty.",
+        )
     if t == "expect_column_values_to_be_between":
-        return Failure("range", col, f"between {kw.get('min_value')} and {kw.get('max_value')}", f"{bad}: {sample_txt}",
-                       f"{where}: {bad} outside [{kw.get('min_value')}, {kw.get('max_value')}], e.g. {sample_txt}.")
+        return Failure(
+            "range",
+            col,
+            f"between {kw.get('min_value')} and {kw.get('max_value')}",
+            f"{bad}: {sample_txt}",
+            f"{where}: {bad} outside [{kw.get('min_value')}, {kw.get('max_value')}], e.g. {sample_txt}.",
+        )
     if t == "expect_column_values_to_be_in_set":
         values = kw.get("value_set") or []
         shown = ", ".join(map(str, values[:8])) + (" ..." if len(values) > 8 else "")
         if kind == "partition_date":
-            return Failure("partition_date", col, f"{shown} (the partition date)", f"{bad}: {sample_txt}",
-                           f"{where}: {bad} belong to another date than the partition ({sample_txt}); the file may be in the wrong folder.")
-        return Failure("allowed_values", col, f"one of {shown}", f"{bad}: {sample_txt}",
-                       f"{where}: {bad} not in the allowed values (case-sensitive), e.g. {sample_txt}.")
+            return Failure(
+                "partition_date",
+                col,
+                f"{shown} (the partition date)",
+                f"{bad}: {sample_txt}",
+                f"{where}: {bad} belong to another date than the partition ({sample_txt}); the file may be in the wrong folder.",
+            )
+        return Failure(
+            "allowed_values",
+            col,
+            f"one of {shown}",
+            f"{bad}: {sample_txt}",
+            f"{where}: {bad} not in the allowed values (case-sensitive), e.g. {sample_txt}.",
+        )
     if t == "expect_column_values_to_match_regex":
-        return Failure("pattern", col, f"matching {kw.get('regex')}", f"{bad}: {sample_txt}",
-                       f"{where}: {bad} do not match {kw.get('regex')}, e.g. {sample_txt}.")
+        return Failure(
+            "pattern",
+            col,
+            f"matching {kw.get('regex')}",
+            f"{bad}: {sample_txt}",
+            f"{where}: {bad} do not match {kw.get('regex')}, e.g. {sample_txt}.",
+        )
     if t == "expect_column_values_to_be_unique":
-        return Failure("unique", col, "unique values", f"{bad} duplicated: {sample_txt}",
-                       f"{where}: {bad} are duplicates, e.g. {sample_txt}; rows may have been delivered twice.")
-    return Failure(kind, col, str(kw), str(res.get("observed_value")), f"{where}: {t} failed ({res}).")
+        return Failure(
+            "unique",
+            col,
+            "unique values",
+            f"{bad} duplicated: {sample_txt}",
+            f"{where}: {bad} are duplicates, e.g. {sample_txt}; rows may have been delivered twice.",
+        )
+    return Failure(
+        kind, col, str(kw), str(res.get("observed_value")), f"{where}: {t} failed ({res})."
+    )
 
 
 def normalise_strings(frame: pd.DataFrame) -> pd.DataFrame:
     """Give text columns the NA-aware `StringDtype()` that GX's type checks recognise
     (pandas 3 reads text as `str`, which GX 1.24 does not match to any type name)."""
-    text = [c for c in frame.columns if isinstance(frame[c].dtype, pd.StringDtype) and frame[c].dtype.na_value is not pd.NA]
+    text = [
+        c
+        for c in frame.columns
+        if isinstance(frame[c].dtype, pd.StringDtype) and frame[c].dtype.na_value is not pd.NA
+    ]
     return frame.astype({c: pd.StringDtype() for c in text}) if text else frame
 
 
-FIRST_CHECKS = ("readable", "encoding", "columns", "type", "row_count", "partition_date", "timestamp_in_day")
+FIRST_CHECKS = (
+    "readable",
+    "encoding",
+    "columns",
+    "type",
+    "row_count",
+    "partition_date",
+    "timestamp_in_day",
+)
 
 
 def _merge_slices(failures: list[Failure]) -> list[Failure]:
@@ -408,9 +635,16 @@ def _merge_slices(failures: list[Failure]) -> list[Failure]:
             merged.extend(group)
             continue
         parts = [f"{f.expected.split(':')[0].split(' = ', 1)[1]} at {f.observed}" for f in group]
-        merged.append(Failure("slice_volume", column, "; ".join(f.expected for f in group), "; ".join(parts),
-                              f"slices of {column} out of their history bands: {', '.join(parts)}; "
-                              "part of the traffic is missing or doubled."))
+        merged.append(
+            Failure(
+                "slice_volume",
+                column,
+                "; ".join(f.expected for f in group),
+                "; ".join(parts),
+                f"slices of {column} out of their history bands: {', '.join(parts)}; "
+                "part of the traffic is missing or doubled.",
+            )
+        )
     return merged
 
 
@@ -419,7 +653,9 @@ def _failure_rank(failure: Failure) -> int:
     return FIRST_CHECKS.index(failure.check) if failure.check in FIRST_CHECKS else len(FIRST_CHECKS)
 
 
-def validate_frame(frame: pd.DataFrame, contract: Contract, inputs: GateInputs, suite_name: str = "mlgate") -> GateResult:
+def validate_frame(
+    frame: pd.DataFrame, contract: Contract, inputs: GateInputs, suite_name: str = "mlgate"
+) -> GateResult:
     """Run the contract's suite on a parsed partition."""
     batch, added = prepare(frame, contract, inputs)
     expectations = build_expectations(batch, contract, inputs, added)
@@ -429,15 +665,25 @@ def validate_frame(frame: pd.DataFrame, contract: Contract, inputs: GateInputs, 
     if failed:
         detailed = iter(run_suite(batch, failed, suite_name, "SUMMARY").results)
         result.results = [r if r.success else next(detailed) for r in result.results]
-    failures = sorted(_merge_slices([_describe(r) for r in result.results if not r.success]), key=_failure_rank)
+    failures = sorted(
+        _merge_slices([_describe(r) for r in result.results if not r.success]), key=_failure_rank
+    )
     notes = []
     if inputs.label and not inputs.expected_rows and contract.history.get("min_coverage"):
         notes.append("label coverage not checked: no validated features partition for this day")
     if contract.history and not _history_ready(contract, inputs.history):
         days = len(inputs.history["days"]) if inputs.history else 0
-        notes.append(f"history checks skipped: {days} accepted day(s), the contract needs {contract.history.get('min_days', 7)}")
-    return GateResult(success=not failures, ds=inputs.ds, rows=int(len(frame)), failures=failures, notes=notes,
-                      gx_result=result)
+        notes.append(
+            f"history checks skipped: {days} accepted day(s), the contract needs {contract.history.get('min_days', 7)}"
+        )
+    return GateResult(
+        success=not failures,
+        ds=inputs.ds,
+        rows=int(len(frame)),
+        failures=failures,
+        notes=notes,
+        gx_result=result,
+    )
 
 
 def data_docs_page(result: GateResult) -> bytes | None:
@@ -452,11 +698,21 @@ def data_docs_page(result: GateResult) -> bytes | None:
         observed = (item.result or {}).get("observed_value")
         if isinstance(observed, np.generic):
             item.result["observed_value"] = observed.item()
-    return DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(result.gx_result)).encode()
+    return (
+        DefaultJinjaPageView()
+        .render(ValidationResultsPageRenderer().render(result.gx_result))
+        .encode()
+    )
 
 
-def validate_bytes(data: bytes, filename: str, contract: Contract, inputs: GateInputs,
-                   suite_name: str = "mlgate", derive=None) -> tuple[GateResult, pd.DataFrame | None]:
+def validate_bytes(
+    data: bytes,
+    filename: str,
+    contract: Contract,
+    inputs: GateInputs,
+    suite_name: str = "mlgate",
+    derive=None,
+) -> tuple[GateResult, pd.DataFrame | None]:
     """Read and validate one delivered file; returns the result and the parsed frame.
     `derive(frame)` may add columns the gate checks (e.g. the label of an outcomes feed)."""
     frame, failure = read_partition(data, filename)

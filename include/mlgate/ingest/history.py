@@ -21,23 +21,46 @@ def indicator_column(column: str, value: str) -> str:
     return f"{INDICATOR_PREFIX}{column}={value}"
 
 
-def build(frames: dict[str, pd.DataFrame], numeric: list[str], slices: list[str], categorical: list[str],
-          label: str | None = None) -> dict:
+def build(
+    frames: dict[str, pd.DataFrame],
+    numeric: list[str],
+    slices: list[str],
+    categorical: list[str],
+    label: str | None = None,
+) -> dict:
     """Profile of accepted days {ds: frame}: per-day rows, numeric means, slice shares,
     categories seen and (outcomes) positive rates."""
     days = sorted(frames)
-    profile = {"days": days, "rows": {d: int(len(frames[d])) for d in days}, "means": {}, "shares": {}, "categories": {}}
+    profile = {
+        "days": days,
+        "rows": {d: int(len(frames[d])) for d in days},
+        "means": {},
+        "shares": {},
+        "categories": {},
+    }
     for col in numeric:
-        profile["means"][col] = [float(m) for d in days
-                                 if col in frames[d] and pd.notna(m := pd.to_numeric(frames[d][col], errors="coerce").mean())]
+        profile["means"][col] = [
+            float(m)
+            for d in days
+            if col in frames[d]
+            and pd.notna(m := pd.to_numeric(frames[d][col], errors="coerce").mean())
+        ]
     for col in slices:
-        per_day = [frames[d][col].dropna().astype(str).value_counts(normalize=True) for d in days if col in frames[d]]
+        per_day = [
+            frames[d][col].dropna().astype(str).value_counts(normalize=True)
+            for d in days
+            if col in frames[d]
+        ]
         values = sorted({v for shares in per_day for v in shares.index})
         profile["shares"][col] = {str(v): [float(s.get(v, 0.0)) for s in per_day] for v in values}
     for col in categorical:
-        profile["categories"][col] = sorted({str(v) for d in days if col in frames[d] for v in frames[d][col].dropna().unique()})
+        profile["categories"][col] = sorted(
+            {str(v) for d in days if col in frames[d] for v in frames[d][col].dropna().unique()}
+        )
     if label:
-        profile["positive_rate"] = [float(frames[d][label].mean()) for d in days if label in frames[d] and len(frames[d])]
+        profile["positive_rate"] = [
+            float(frames[d][label].mean()) for d in days if label in frames[d] and len(frames[d])
+        ]
     return profile
 
 
@@ -60,7 +83,9 @@ def same_weekday_rows(profile: dict, ds: str) -> list[int]:
     return same or list(profile["rows"].values())
 
 
-def with_indicators(frame: pd.DataFrame, profile: dict, min_share: float) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+def with_indicators(
+    frame: pd.DataFrame, profile: dict, min_share: float
+) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """Add a 0/1 column per judged slice value (history median share >= min_share)."""
     judged = []
     columns = {}
@@ -70,7 +95,11 @@ def with_indicators(frame: pd.DataFrame, profile: dict, min_share: float) -> tup
         text = frame[col].astype(str)
         present = frame[col].notna()
         for value, shares in values.items():
-            if pd.Series(shares).median() >= min_share:  # share among non-empty cells, as in history
-                columns[indicator_column(col, value)] = text.eq(value).astype("float64").where(present)
+            if (
+                pd.Series(shares).median() >= min_share
+            ):  # share among non-empty cells, as in history
+                columns[indicator_column(col, value)] = (
+                    text.eq(value).astype("float64").where(present)
+                )
                 judged.append((col, value))
     return (frame.assign(**columns) if columns else frame), judged

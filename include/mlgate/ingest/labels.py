@@ -19,10 +19,18 @@ def derive_label(outcomes: pd.DataFrame, spec: Spec) -> pd.Series:
     rule = spec.section("label")
     values = pd.to_numeric(outcomes[rule["column"]], errors="coerce")
     label = _OPS[rule["op"]](values, rule["value"]).astype("int8")
-    return label.where(values.notna(), np.int8(rule.get("missing", 0))).astype("int8").rename(rule["name"])
+    return (
+        label.where(values.notna(), np.int8(rule.get("missing", 0)))
+        .astype("int8")
+        .rename(rule["name"])
+    )
 
 
 def with_label(spec: Spec):
     """A function adding the spec's label to an outcomes frame (when its column is there)."""
     rule = spec.section("label")
-    return lambda frame: frame.assign(**{rule["name"]: derive_label(frame, spec)}) if rule["column"] in frame else frame
+    return lambda frame: (
+        frame.assign(**{rule["name"]: derive_label(frame, spec)})
+        if rule["column"] in frame
+        else frame
+    )

@@ -10,12 +10,12 @@ import json
 
 import pandas as pd
 
-from mlgate.ingest import gate
-from mlgate.ingest import history
+from mlgate.config.spec import Spec
+from mlgate.ingest import gate, history
 from mlgate.ingest.labels import with_label
 from mlgate.lake.names import FEATURES_FILE, GOLDEN_FILE, LABELS_FILE, REASON_FILE, outcomes_name
 from mlgate.lake.store import Lake, LakeError, sha256_bytes
-from mlgate.config.spec import Spec
+
 
 class GateRejected(RuntimeError):
     """The gate rejected a partition; the message is the readable summary."""
@@ -36,8 +36,13 @@ def land_features(lake: Lake, spec: Spec, ds: str, run: dict) -> dict:
     source = spec.features_feed
     data = lake.read_bytes("landing", source["feed"], ds, source["file"])
     rows = max(0, data.count(b"\n") - 1)
-    return lake.commit_partition("raw", spec.model, ds, {source["file"]: data},
-                                 {**run, "source": f"landing/{source['feed']}", "rows_approx": rows})
+    return lake.commit_partition(
+        "raw",
+        spec.model,
+        ds,
+        {source["file"]: data},
+        {**run, "source": f"landing/{source['feed']}", "rows_approx": rows},
+    )
 
 
 def history_days(dates: list[str], ds: str, days: int) -> list[str]:
@@ -59,47 +64,89 @@ def profile_for(spec: Spec, feed: str, frames: dict[str, pd.DataFrame]) -> dict:
 
 def lake_profile(lake: Lake, spec: Spec, feed: str, ds: str) -> dict:
     """The history profile of the accepted partitions of `feed` before `ds`."""
-    zone, filename = ("validated", FEATURES_FILE) if feed == "features" else ("outcomes", LABELS_FILE)
+    zone, filename = (
+        ("validated", FEATURES_FILE) if feed == "features" else ("outcomes", LABELS_FILE)
+    )
     days = int(spec.contract(feed).history.get("days", 28))
     dates = history_days(lake.list_partitions(zone, spec.model), ds, days)
-    return profile_for(spec, feed, {d: lake.read_frame(zone, spec.model, d, filename) for d in dates})
+    return profile_for(
+        spec, feed, {d: lake.read_frame(zone, spec.model, d, filename) for d in dates}
+    )
 
 
 def features_inputs(spec: Spec, ds: str, profile: dict | None) -> gate.GateInputs:
     keys = spec.section("keys")
-    return gate.GateInputs(ds=ds, history=profile, date_columns=keys.get("date_columns"),
-                           timestamp=(spec.timestamp_column, keys.get("timezone", "UTC")))
+    return gate.GateInputs(
+        ds=ds,
+        history=profile,
+        date_columns=keys.get("date_columns"),
+        timestamp=(spec.timestamp_column, keys.get("timezone", "UTC")),
+    )
 
 
 def validate_features(spec: Spec, data: bytes, filename: str, ds: str, profile: dict | None):
     """Run the spec's features gate on one delivered file; returns (result, frame)."""
-    return gate.validate_bytes(data, filename, spec.contract("features"), features_inputs(spec, ds, profile),
-                               suite_name=f"{spec.model}.features")
+    return gate.validate_bytes(
+        data,
+        filename,
+        spec.contract("features"),
+        features_inputs(spec, ds, profile),
+        suite_name=f"{spec.model}.features",
+    )
 
 
-def validate_outcomes(spec: Spec, data: bytes, filename: str, ds: str, profile: dict | None, features_rows: int | None):
+def validate_outcomes(
+    spec: Spec, data: bytes, filename: str, ds: str, profile: dict | None, features_rows: int | None
+):
     """Run the spec's outcomes gate (with the derived label, its coverage of the day's
     flights and its positive rate against history); returns (result, frame with label)."""
-    inputs = gate.GateInputs(ds=ds, history=profile, label=spec.section("label")["name"], expected_rows=features_rows)
-    return gate.validate_bytes(data, filename, spec.contract("outcomes"), inputs, suite_name=f"{spec.model}.outcomes",
-                               derive=with_label(spec))
+    inputs = gate.GateInputs(
+        ds=ds, history=profile, label=spec.section("label")["name"], expected_rows=features_rows
+    )
+    return gate.validate_bytes(
+        data,
+        filename,
+        spec.contract("outcomes"),
+        inputs,
+        suite_name=f"{spec.model}.outcomes",
+        derive=with_label(spec),
+    )
 
 
-def gate_features(lake: Lake, spec: Spec, ds: str, run: dict, accept_reason: str | None = None) -> gate.GateResult:
+def gate_features(
+    lake: Lake, spec: Spec, ds: str, run: dict, accept_reason: str | None = None
+) -> gate.GateResult:
     """Validate the raw partition. Pass: commit to validated. Fail: copy to quarantine
     with the reason (raw is kept) and raise GateRejected, unless an operator accepted
     the batch on purpose with `accept_reason`."""
     source = spec.features_feed
     data = lake.read_bytes("raw", spec.model, ds, source["file"])
-    result, frame = validate_features(spec, data, source["file"], ds, lake_profile(lake, spec, "features", ds))
-    lineage = {**run, "source": f"raw/{spec.model}/ds={ds}/{source['file']}", "source_sha256": sha256_bytes(data),
-               "gate": result.to_dict()}
+    result, frame = validate_features(
+        spec, data, source["file"], ds, lake_profile(lake, spec, "features", ds)
+    )
+    lineage = {
+        **run,
+        "source": f"raw/{spec.model}/ds={ds}/{source['file']}",
+        "source_sha256": sha256_bytes(data),
+        "gate": result.to_dict(),
+    }
     write_gate_report(lake, spec, "features", ds, result, lineage)
     if not result.success and not (accept_reason and frame is not None):
-        lake.copy_partition("raw", "quarantine", spec.model, ds,
-                            {REASON_FILE: json.dumps({**result.to_dict(), "what_to_do": gate.WHAT_TO_DO}, indent=2).encode()},
-                            lineage)
-        lake.remove_partition("validated", spec.model, ds)  # a re-delivery that fails replaces an earlier pass
+        lake.copy_partition(
+            "raw",
+            "quarantine",
+            spec.model,
+            ds,
+            {
+                REASON_FILE: json.dumps(
+                    {**result.to_dict(), "what_to_do": gate.WHAT_TO_DO}, indent=2
+                ).encode()
+            },
+            lineage,
+        )
+        lake.remove_partition(
+            "validated", spec.model, ds
+        )  # a re-delivery that fails replaces an earlier pass
         raise GateRejected(result)
     if not result.success:
         lineage["accepted_despite_gate"] = accept_reason
@@ -107,7 +154,9 @@ def gate_features(lake: Lake, spec: Spec, ds: str, run: dict, accept_reason: str
     return result
 
 
-def write_gate_report(lake: Lake, spec: Spec, feed: str, ds: str, result: gate.GateResult, lineage: dict) -> None:
+def write_gate_report(
+    lake: Lake, spec: Spec, feed: str, ds: str, result: gate.GateResult, lineage: dict
+) -> None:
     """The gate's verdict as JSON and as a GX Data Docs page, in reports/<model>-gate-<feed>/."""
     files = {"result.json": json.dumps(result.to_dict(), indent=2).encode()}
     page = gate.data_docs_page(result)
@@ -124,14 +173,29 @@ def land_outcomes(lake: Lake, spec: Spec, ds: str, run: dict) -> dict | None:
         return None
     data = lake.read_bytes("landing", source["feed"], ds, source["file"])
     features = lake.read_lineage("validated", spec.model, ds)
-    result, frame = validate_outcomes(spec, data, source["file"], ds, lake_profile(lake, spec, "outcomes", ds),
-                                      features["rows"] if features else None)
-    lineage = {**run, "source": f"landing/{source['feed']}/ds={ds}/{source['file']}", "source_sha256": sha256_bytes(data),
-               "gate": result.to_dict()}
+    result, frame = validate_outcomes(
+        spec,
+        data,
+        source["file"],
+        ds,
+        lake_profile(lake, spec, "outcomes", ds),
+        features["rows"] if features else None,
+    )
+    lineage = {
+        **run,
+        "source": f"landing/{source['feed']}/ds={ds}/{source['file']}",
+        "source_sha256": sha256_bytes(data),
+        "gate": result.to_dict(),
+    }
     write_gate_report(lake, spec, "outcomes", ds, result, lineage)
     if not result.success:
-        lake.commit_partition("quarantine", outcomes_name(spec.model), ds,
-                              {source["file"]: data, REASON_FILE: json.dumps(result.to_dict(), indent=2).encode()}, lineage)
+        lake.commit_partition(
+            "quarantine",
+            outcomes_name(spec.model),
+            ds,
+            {source["file"]: data, REASON_FILE: json.dumps(result.to_dict(), indent=2).encode()},
+            lineage,
+        )
         raise GateRejected(result)
     committed = lake.commit_frame("outcomes", spec.model, ds, LABELS_FILE, frame, lineage)
     if ds in spec.golden_days and lake.exists("validated", spec.model, ds):
@@ -139,7 +203,9 @@ def land_outcomes(lake: Lake, spec: Spec, ds: str, run: dict) -> dict | None:
     return committed
 
 
-def labelled_frame(lake: Lake, spec: Spec, dates: list[str], zone: str = "validated") -> pd.DataFrame:
+def labelled_frame(
+    lake: Lake, spec: Spec, dates: list[str], zone: str = "validated"
+) -> pd.DataFrame:
     """Validated features of `dates` joined with their labels (days without both are
     skipped), with a `ds` column."""
     label = spec.section("label")["name"]
@@ -161,5 +227,11 @@ def commit_golden(lake: Lake, spec: Spec, ds: str, run: dict) -> dict:
     frame = labelled_frame(lake, spec, [ds])
     if frame.empty:
         raise LakeError(f"golden day {ds} has no validated features with labels yet")
-    return lake.commit_frame("golden", spec.model, ds, GOLDEN_FILE, frame,
-                             {**run, "provenance": f"validated/{spec.model} + outcomes/{spec.model}, ds={ds}"})
+    return lake.commit_frame(
+        "golden",
+        spec.model,
+        ds,
+        GOLDEN_FILE,
+        frame,
+        {**run, "provenance": f"validated/{spec.model} + outcomes/{spec.model}, ds={ds}"},
+    )

@@ -17,14 +17,37 @@ import json
 import os
 import time
 
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError, PartialCredentialsError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
 
 from mlgate.lake.store import LINEAGE_FILE, LakeError, lineage_bytes
 
 DEFAULT_MAX_ATTEMPTS = 5
-CREDENTIAL_ERRORS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken", "TokenRefreshRequired"}
-RETRIED_STATUS = {500, 502, 503, 504}  # what botocore's standard mode retries, with the throttling codes
-THROTTLING_ERRORS = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
+CREDENTIAL_ERRORS = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "InvalidToken",
+    "ExpiredToken",
+    "TokenRefreshRequired",
+}
+RETRIED_STATUS = {
+    500,
+    502,
+    503,
+    504,
+}  # what botocore's standard mode retries, with the throttling codes
+THROTTLING_ERRORS = {
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+}
 
 
 def s3_client():
@@ -42,10 +65,15 @@ def s3_client():
     try:
         attempts = int(os.environ.get("AWS_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS)
     except ValueError:
-        raise LakeError(f"AWS_MAX_ATTEMPTS={os.environ['AWS_MAX_ATTEMPTS']!r} is not a number") from None
+        raise LakeError(
+            f"AWS_MAX_ATTEMPTS={os.environ['AWS_MAX_ATTEMPTS']!r} is not a number"
+        ) from None
     custom_endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
     config = Config(
-        retries={"mode": os.environ.get("AWS_RETRY_MODE") or "standard", "total_max_attempts": attempts},
+        retries={
+            "mode": os.environ.get("AWS_RETRY_MODE") or "standard",
+            "total_max_attempts": attempts,
+        },
         s3={"addressing_style": "path"} if custom_endpoint else None,
     )
     return boto3.session.Session().client("s3", config=config)
@@ -147,20 +175,23 @@ class S3Store:
     def _delete(self, keys: list[str]) -> None:
         """Delete objects, at most 1000 per request (S3's limit)."""
         for start in range(0, len(keys), 1000):
-            batch = [{"Key": self._key(key)} for key in keys[start:start + 1000]]
+            batch = [{"Key": self._key(key)} for key in keys[start : start + 1000]]
             response = self._call("delete_objects", Delete={"Objects": batch, "Quiet": True})
             if response.get("Errors"):
                 first = response["Errors"][0]
-                raise LakeError(f"the lake {self.uri}: could not delete s3://{self.bucket}/{first['Key']}: "
-                                f"{first.get('Code')}: {first.get('Message')}")
+                raise LakeError(
+                    f"the lake {self.uri}: could not delete s3://{self.bucket}/{first['Key']}: "
+                    f"{first.get('Code')}: {first.get('Message')}"
+                )
 
     def _list(self, prefix: str) -> list[str]:
         """Every key under `prefix/`, relative to it, through all the pages."""
         base = self._key(prefix) + "/"
         pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=base, PaginationConfig={"PageSize": self.page_size})
+            Bucket=self.bucket, Prefix=base, PaginationConfig={"PageSize": self.page_size}
+        )
         try:
-            return [item["Key"][len(base):] for page in pages for item in page.get("Contents", [])]
+            return [item["Key"][len(base) :] for page in pages for item in page.get("Contents", [])]
         except (ClientError, BotoCoreError) as exc:
             raise self._error("list_objects_v2", base, exc) from exc
 
@@ -183,14 +214,20 @@ class S3Store:
     def committed(self, prefix: str) -> list[str]:
         """Names of the "folders" right under `prefix` that hold a lineage object."""
         suffix = "/" + LINEAGE_FILE
-        return [rel[: -len(suffix)] for rel in self._list(prefix) if rel.endswith(suffix) and rel.count("/") == 1]
+        return [
+            rel[: -len(suffix)]
+            for rel in self._list(prefix)
+            if rel.endswith(suffix) and rel.count("/") == 1
+        ]
 
     def files(self, partition: str) -> list[str] | None:
         """File names of a partition: its lineage's, or the objects an upstream put there."""
         lineage = self._lineage(partition)
         if lineage is not None:
             return sorted(lineage.get("files", {}))
-        plain = sorted(rel for rel in self._list(partition) if "/" not in rel and rel != LINEAGE_FILE)
+        plain = sorted(
+            rel for rel in self._list(partition) if "/" not in rel and rel != LINEAGE_FILE
+        )
         return plain or None
 
     def read_file(self, partition: str, filename: str) -> bytes | None:
@@ -209,13 +246,17 @@ class S3Store:
             # re-committed or removed between the two reads: read the new lineage
         return None
 
-    def publish(self, partition: str, files: dict[str, bytes], lineage: dict, previous: dict | None) -> None:
+    def publish(
+        self, partition: str, files: dict[str, bytes], lineage: dict, previous: dict | None
+    ) -> None:
         """Put the files under their hashes, then the lineage (the commit), then delete the
         files of the previous lineage that the new one no longer names."""
         for fname, data in files.items():
             self._put(self._data_key(partition, fname, lineage["files"][fname]), data)
         self._put(f"{partition}/{LINEAGE_FILE}", lineage_bytes(lineage))
-        self._delete(sorted(self._data_keys(partition, previous) - self._data_keys(partition, lineage)))
+        self._delete(
+            sorted(self._data_keys(partition, previous) - self._data_keys(partition, lineage))
+        )
 
     def unpublish(self, partition: str) -> bool:
         """Delete the lineage first (readers stop seeing the partition), then the rest."""
@@ -231,14 +272,21 @@ class S3Store:
         returns False: the lock then looks taken, the safe side.)"""
         for attempt in range(5):
             try:
-                self._call("put_object", passthrough=("PreconditionFailed", "ConditionalRequestConflict"),
-                           Key=self._key(key), Body=data, IfNoneMatch="*")
+                self._call(
+                    "put_object",
+                    passthrough=("PreconditionFailed", "ConditionalRequestConflict"),
+                    Key=self._key(key),
+                    Body=data,
+                    IfNoneMatch="*",
+                )
                 return True
             except ClientError as exc:
                 if error_code(exc) == "PreconditionFailed":
                     return False
-                time.sleep(0.1 * 2 ** attempt)  # ConditionalRequestConflict: S3 asks to try again
-        raise LakeError(f"could not create {self.location(key)}: S3 kept reporting a concurrent write; try again")
+                time.sleep(0.1 * 2**attempt)  # ConditionalRequestConflict: S3 asks to try again
+        raise LakeError(
+            f"could not create {self.location(key)}: S3 kept reporting a concurrent write; try again"
+        )
 
     def delete(self, key: str) -> None:
         self._call("delete_object", Key=self._key(key))

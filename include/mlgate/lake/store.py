@@ -40,7 +40,16 @@ import pandas as pd
 if TYPE_CHECKING:
     from mlgate.lake.s3 import S3Store
 
-ZONES = ("landing", "raw", "quarantine", "validated", "predictions", "outcomes", "golden", "reports")
+ZONES = (
+    "landing",
+    "raw",
+    "quarantine",
+    "validated",
+    "predictions",
+    "outcomes",
+    "golden",
+    "reports",
+)
 LINEAGE_FILE = "_lineage.json"
 CONTROL_PREFIX = "_control"
 _DS_RE = re.compile(r"^ds=(\d{4}-\d{2}-\d{2})$")
@@ -113,7 +122,9 @@ class LocalStore:
     def read_file(self, partition: str, filename: str) -> bytes | None:
         return self.read(f"{partition}/{filename}")
 
-    def publish(self, partition: str, files: dict[str, bytes], lineage: dict, previous: dict | None) -> None:
+    def publish(
+        self, partition: str, files: dict[str, bytes], lineage: dict, previous: dict | None
+    ) -> None:
         """Write the partition in a temporary folder, then rename it into place."""
         target = self.root / partition
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -176,7 +187,9 @@ class Lake:
             return cls(LocalStore(Path(parsed.path if parsed.scheme else uri).resolve()))
         if parsed.scheme == "s3":
             if not parsed.netloc:
-                raise LakeError(f"lake URI {uri!r}: no bucket; use s3://bucket/prefix (set MLGATE_LAKE_URI)")
+                raise LakeError(
+                    f"lake URI {uri!r}: no bucket; use s3://bucket/prefix (set MLGATE_LAKE_URI)"
+                )
             from mlgate.lake.s3 import S3Store
 
             return cls(S3Store(parsed.netloc, parsed.path))
@@ -199,13 +212,17 @@ class Lake:
     def _partition(self, zone: str, name: str, ds: str) -> str:
         """A partition's key; a name or date that could leave its folder is refused."""
         if not _NAME_RE.fullmatch(str(name)) or not _DATE_RE.fullmatch(str(ds)):
-            raise LakeError(f"partition {zone}/{name!r}/ds={ds!r}: names are letters, digits and _.- "
-                            "and dates are YYYY-MM-DD; nothing outside the lake's partitions is read or written")
+            raise LakeError(
+                f"partition {zone}/{name!r}/ds={ds!r}: names are letters, digits and _.- "
+                "and dates are YYYY-MM-DD; nothing outside the lake's partitions is read or written"
+            )
         return f"{self._zone(zone)}/{name}/ds={ds}"
 
     def location(self, zone: str, name: str | None = None, ds: str | None = None) -> str:
         """URI of a zone, of `zone/name`, or of a partition (`file://...` or `s3://...`)."""
-        parts = [self._zone(zone)] + ([name] if name else []) + ([f"ds={ds}"] if name and ds else [])
+        parts = (
+            [self._zone(zone)] + ([name] if name else []) + ([f"ds={ds}"] if name and ds else [])
+        )
         return self.store.location("/".join(parts))
 
     def exists(self, zone: str, name: str, ds: str, filename: str | None = None) -> bool:
@@ -238,10 +255,16 @@ class Lake:
         self.store.publish(partition, files, lineage, current)
         return lineage
 
-    def commit_frame(self, zone: str, name: str, ds: str, filename: str, frame: pd.DataFrame, lineage: dict) -> dict:
+    def commit_frame(
+        self, zone: str, name: str, ds: str, filename: str, frame: pd.DataFrame, lineage: dict
+    ) -> dict:
         """Commit one frame as Parquet, with its row count in the lineage."""
         return self.commit_partition(
-            zone, name, ds, {filename: frame_to_parquet_bytes(frame)}, {**lineage, "rows": int(len(frame))}
+            zone,
+            name,
+            ds,
+            {filename: frame_to_parquet_bytes(frame)},
+            {**lineage, "rows": int(len(frame))},
         )
 
     def remove_partition(self, zone: str, name: str, ds: str) -> bool:
@@ -249,7 +272,15 @@ class Lake:
         Returns whether there was one."""
         return self.store.unpublish(self._partition(zone, name, ds))
 
-    def copy_partition(self, src_zone: str, dst_zone: str, name: str, ds: str, extra_files: dict[str, bytes], lineage: dict) -> dict:
+    def copy_partition(
+        self,
+        src_zone: str,
+        dst_zone: str,
+        name: str,
+        ds: str,
+        extra_files: dict[str, bytes],
+        lineage: dict,
+    ) -> dict:
         """Copy a committed partition to another zone (the source is kept), adding files."""
         names = self.store.files(self._partition(src_zone, name, ds))
         if names is None:
@@ -288,7 +319,9 @@ class Lake:
     def read_bytes(self, zone: str, name: str, ds: str, filename: str) -> bytes:
         data = self.store.read_file(self._partition(zone, name, ds), filename)
         if data is None:
-            raise LakeError(f"missing file {zone}/{name}/ds={ds}/{filename} in the lake at {self.uri}")
+            raise LakeError(
+                f"missing file {zone}/{name}/ds={ds}/{filename} in the lake at {self.uri}"
+            )
         return data
 
     def read_lineage(self, zone: str, name: str, ds: str) -> dict | None:

@@ -77,5 +77,7 @@ def model_matrix(rows: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
     for name, kind in schema.derived.items():
         out[name] = _derive(kind, rows[schema.timestamp], schema.timezone)
     for c in schema.categorical:
-        out[c] = pd.Categorical(rows[c].astype("object").where(rows[c].notna(), None), categories=schema.categories[c])
+        out[c] = pd.Categorical(
+            rows[c].astype("object").where(rows[c].notna(), None), categories=schema.categories[c]
+        )
     return pd.DataFrame(out, index=rows.index)[schema.names]

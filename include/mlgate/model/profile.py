@@ -28,15 +28,19 @@ def profile_feature(values: pd.Series, kind: str, bins: int = 10) -> dict:
         present = np.unique(numbers.dropna().to_numpy())
         # few distinct values get a bin each: quantile edges that fall inside a heap of ties
         # would follow the reference's own noise and make the test too eager
-        edges = present[1:] if len(present) <= EXACT_VALUES else np.unique(
-            np.quantile(numbers.dropna().to_numpy(), np.linspace(0, 1, bins + 1)[1:-1]))
+        edges = (
+            present[1:]
+            if len(present) <= EXACT_VALUES
+            else np.unique(
+                np.quantile(numbers.dropna().to_numpy(), np.linspace(0, 1, bins + 1)[1:-1])
+            )
+        )
         entry = {"kind": kind, "edges": edges.tolist()}
     else:
         counts = _category_values(values).value_counts()
         entry = {"kind": kind, "categories": sorted(counts.index.tolist()) + [OTHER]}
     entry["counts"] = counts_for(entry, values).tolist()
     return entry
-
 
 
 def counts_for(entry: dict, values: pd.Series) -> np.ndarray:
@@ -46,11 +50,14 @@ def counts_for(entry: dict, values: pd.Series) -> np.ndarray:
         arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
         missing = np.isnan(arr)
         idx = np.searchsorted(np.asarray(entry["edges"], dtype=float), arr[~missing], side="right")
-        return np.concatenate([[missing.sum()], np.bincount(idx, minlength=len(entry["edges"]) + 1)]).astype(np.int64)
+        return np.concatenate(
+            [[missing.sum()], np.bincount(idx, minlength=len(entry["edges"]) + 1)]
+        ).astype(np.int64)
     known = entry["categories"][:-1]
     codes = pd.Categorical(_category_values(values), categories=known).codes
-    return np.bincount(np.where(codes < 0, len(known), codes), minlength=len(known) + 1).astype(np.int64)
-
+    return np.bincount(np.where(codes < 0, len(known), codes), minlength=len(known) + 1).astype(
+        np.int64
+    )
 
 
 def bin_labels(entry: dict) -> list[str]:
@@ -60,13 +67,16 @@ def bin_labels(entry: dict) -> list[str]:
     edges = [f"{e:g}" for e in entry["edges"]]
     if not edges:
         return ["missing", "all"]
-    return ["missing", f"< {edges[0]}", *[f"{a} to {b}" for a, b in zip(edges, edges[1:])], f">= {edges[-1]}"]
-
+    return [
+        "missing",
+        f"< {edges[0]}",
+        *[f"{a} to {b}" for a, b in zip(edges, edges[1:])],
+        f">= {edges[-1]}",
+    ]
 
 
 def _category_values(values: pd.Series) -> pd.Series:
     return values.astype("object").where(values.notna(), MISSING).astype(str)
-
 
 
 def statistic(kind: str, ref: np.ndarray, cur: np.ndarray) -> np.ndarray:
@@ -83,15 +93,15 @@ def statistic(kind: str, ref: np.ndarray, cur: np.ndarray) -> np.ndarray:
     return (kl_p + kl_q) / 2
 
 
-
 def missing_share(entry: dict, counts: np.ndarray) -> float:
     """The share of missing values in counts over an entry's bins."""
     if entry["kind"] == "numeric":
         missing = counts[0]
     else:
-        missing = counts[entry["categories"].index(MISSING)] if MISSING in entry["categories"] else 0
+        missing = (
+            counts[entry["categories"].index(MISSING)] if MISSING in entry["categories"] else 0
+        )
     return round(float(missing / max(1, counts.sum())), 4)
-
 
 
 def calibrate(entries: dict, frame: pd.DataFrame, chunks: pd.Series) -> dict:
@@ -100,11 +110,17 @@ def calibrate(entries: dict, frame: pd.DataFrame, chunks: pd.Series) -> dict:
     groups = list(frame.groupby(chunks.to_numpy()).groups.values())
     for col, entry in entries.items():
         total = np.asarray(entry["counts"], dtype=np.int64)
-        per_chunk = np.array([counts_for(entry, frame.loc[idx, col]) for idx in groups]) if len(groups) > 1 else None
-        entry["week_threshold"] = round(float(statistic(entry["kind"], total - per_chunk, per_chunk).max()), 6) \
-            if per_chunk is not None else 0.0
+        per_chunk = (
+            np.array([counts_for(entry, frame.loc[idx, col]) for idx in groups])
+            if len(groups) > 1
+            else None
+        )
+        entry["week_threshold"] = (
+            round(float(statistic(entry["kind"], total - per_chunk, per_chunk).max()), 6)
+            if per_chunk is not None
+            else 0.0
+        )
     return entries
-
 
 
 def week_chunks(days: pd.Series, size: int) -> pd.Series:
@@ -113,31 +129,52 @@ def week_chunks(days: pd.Series, size: int) -> pd.Series:
     return ((pd.to_datetime(days) - first).dt.days // size).rename("chunk")
 
 
-
-def profile(frame: pd.DataFrame, numeric: list[str], categorical: list[str], bins: int = 10,
-            chunks: pd.Series | None = None, importance: dict | None = None,
-            predictions: pd.Series | None = None) -> dict:
+def profile(
+    frame: pd.DataFrame,
+    numeric: list[str],
+    categorical: list[str],
+    bins: int = 10,
+    chunks: pd.Series | None = None,
+    importance: dict | None = None,
+    predictions: pd.Series | None = None,
+) -> dict:
     """A reference profile: per feature its bins and counts (calibrated on `chunks` when
     given), the model's feature importance, and the profile of its predictions."""
     features = {col: profile_feature(frame[col], "numeric", bins) for col in numeric}
     features.update({col: profile_feature(frame[col], "categorical", bins) for col in categorical})
-    scored = pd.DataFrame({PREDICTIONS: predictions}, index=frame.index) if predictions is not None else None
-    extra = {PREDICTIONS: profile_feature(scored[PREDICTIONS], "numeric", bins)} if scored is not None else {}
+    scored = (
+        pd.DataFrame({PREDICTIONS: predictions}, index=frame.index)
+        if predictions is not None
+        else None
+    )
+    extra = (
+        {PREDICTIONS: profile_feature(scored[PREDICTIONS], "numeric", bins)}
+        if scored is not None
+        else {}
+    )
     if chunks is not None:
         calibrate(features, frame, chunks)
         if scored is not None:
             calibrate(extra, scored, chunks)
-    return {"kind": "mlgate.drift_reference", "rows": int(len(frame)), "bins": bins, "features": features,
-            "importance": importance_shares(importance, list(features)), **({"predictions": extra[PREDICTIONS]} if extra else {})}
-
+    return {
+        "kind": "mlgate.drift_reference",
+        "rows": int(len(frame)),
+        "bins": bins,
+        "features": features,
+        "importance": importance_shares(importance, list(features)),
+        **({"predictions": extra[PREDICTIONS]} if extra else {}),
+    }
 
 
 def importance_shares(importance: dict | None, names: list[str]) -> dict:
     """Importance per feature as shares summing to 1 (equal shares when unknown)."""
     raw = {n: float((importance or {}).get(n, 0.0)) for n in names}
     total = sum(raw.values())
-    return {n: round(v / total, 6) for n, v in raw.items()} if total > 0 else {n: round(1 / len(names), 6) for n in names}
-
+    return (
+        {n: round(v / total, 6) for n, v in raw.items()}
+        if total > 0
+        else {n: round(1 / len(names), 6) for n in names}
+    )
 
 
 def inputs(frame: pd.DataFrame, schema) -> pd.DataFrame:

@@ -19,11 +19,11 @@ RUNBOOKS = {
     "retrain_requested": {
         "title": "retraining requested",
         "means": "The champion's evidence against itself persisted: drift weighted by feature importance, "
-                 "drifted predictions, or live quality credibly below its evaluation.",
+        "drifted predictions, or live quality credibly below its evaluation.",
         "look_at": "The drift report (the plots of the drifted features), the live quality per slice, and "
-                   "whether the quarantine zone holds recent batches.",
+        "whether the quarantine zone holds recent batches.",
         "do": "Nothing, if the train DAG's candidate passes the promotion gate. If the drift is a broken feed "
-              "rather than a changed world, pause retraining (the Airflow Variable) and fix the feed.",
+        "rather than a changed world, pause retraining (the Airflow Variable) and fix the feed.",
     },
     "retrain_paused": {
         "title": "retraining wanted, but paused",
@@ -34,7 +34,7 @@ RUNBOOKS = {
     "data_integrity": {
         "title": "data integrity problem in the monitored window",
         "means": "Some features are far more often missing than in training, or too few rows passed the gate: "
-                 "those features were left out of drift, which is not judged on broken data.",
+        "those features were left out of drift, which is not judged on broken data.",
         "look_at": "The report's data checks, the gate's quarantine reasons and the upstream feed for those days.",
         "do": "Fix or re-deliver the feed (quarantined days can be re-run); do not retrain on it.",
     },
@@ -47,18 +47,34 @@ def build_alert(report: dict) -> dict | None:
     if not kind:
         return None
     book = RUNBOOKS[kind]
-    reasons = (report.get("integrity", {}).get("problems", []) if kind == "data_integrity"
-               else report.get("reasons") or report.get("evidence", []))
-    return {"kind": kind, "title": f"{report['model']} {report['ds']}: {book['title']}", "model": report["model"],
-            "ds": report["ds"], "champion": report.get("champion"), "reasons": reasons,
-            "quiet_reasons": report.get("quiet_reasons", []), "report": report.get("location"),
-            "mlflow_run_id": report.get("mlflow_run_id"), "runbook": {k: book[k] for k in ("means", "look_at", "do")}}
+    reasons = (
+        report.get("integrity", {}).get("problems", [])
+        if kind == "data_integrity"
+        else report.get("reasons") or report.get("evidence", [])
+    )
+    return {
+        "kind": kind,
+        "title": f"{report['model']} {report['ds']}: {book['title']}",
+        "model": report["model"],
+        "ds": report["ds"],
+        "champion": report.get("champion"),
+        "reasons": reasons,
+        "quiet_reasons": report.get("quiet_reasons", []),
+        "report": report.get("location"),
+        "mlflow_run_id": report.get("mlflow_run_id"),
+        "runbook": {k: book[k] for k in ("means", "look_at", "do")},
+    }
 
 
 def alert_text(alert: dict) -> str:
-    lines = [alert["title"], *[f"- {r}" for r in alert["reasons"] + alert["quiet_reasons"]],
-             f"What it means: {alert['runbook']['means']}", f"What to look at: {alert['runbook']['look_at']}",
-             f"What to do: {alert['runbook']['do']}", f"Report: {alert['report']}"]
+    lines = [
+        alert["title"],
+        *[f"- {r}" for r in alert["reasons"] + alert["quiet_reasons"]],
+        f"What it means: {alert['runbook']['means']}",
+        f"What to look at: {alert['runbook']['look_at']}",
+        f"What to do: {alert['runbook']['do']}",
+        f"Report: {alert['report']}",
+    ]
     return "\n".join(lines)
 
 
@@ -74,8 +90,12 @@ def send(alert: dict) -> list[str]:
         used.append(target)
     webhook = os.environ.get("MLGATE_ALERT_WEBHOOK")
     if webhook:
-        request = urllib.request.Request(webhook, data=json.dumps({"text": alert_text(alert), "alert": alert}).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
+        request = urllib.request.Request(
+            webhook,
+            data=json.dumps({"text": alert_text(alert), "alert": alert}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
         urllib.request.urlopen(request, timeout=10).close()
         used.append("webhook")
     return used

@@ -16,16 +16,23 @@ import numpy as np
 import pandas as pd
 
 from mlgate import tracking
-from mlgate.model import profile
-from mlgate.monitor import drift
-from mlgate.promote import registry
-from mlgate.promote import stats
-from mlgate.model.features import FeatureSchema
-from mlgate.lake.names import (
-    DRIFT_REPORT_FILE, FEATURES_FILE, LABELS_FILE, PREDICTIONS_FILE, REPORT_FILE, monitor_name, shadow_name)
-from mlgate.lake.store import Lake
 from mlgate.config.settings import Settings
 from mlgate.config.spec import Spec
+from mlgate.lake.names import (
+    DRIFT_REPORT_FILE,
+    FEATURES_FILE,
+    LABELS_FILE,
+    PREDICTIONS_FILE,
+    REPORT_FILE,
+    monitor_name,
+    shadow_name,
+)
+from mlgate.lake.store import Lake
+from mlgate.model import profile
+from mlgate.model.features import FeatureSchema
+from mlgate.monitor import drift
+from mlgate.promote import registry, stats
+
 
 def window_days(ds: str, days: int) -> list[str]:
     end = dt.date.fromisoformat(ds)
@@ -40,8 +47,11 @@ def window_inventory(lake: Lake, spec: Spec, days: list[str]) -> dict:
     """Which days of the window passed the gate, which were quarantined, which never came."""
     out = {"validated": [], "quarantined": [], "absent": []}
     for d in days:
-        zone = "validated" if lake.exists("validated", spec.model, d) else (
-            "quarantined" if lake.exists("quarantine", spec.model, d) else "absent")
+        zone = (
+            "validated"
+            if lake.exists("validated", spec.model, d)
+            else ("quarantined" if lake.exists("quarantine", spec.model, d) else "absent")
+        )
         out[zone].append(d)
     return out
 
@@ -56,7 +66,9 @@ def predictions_of(lake: Lake, name: str, days: list[str], version: str | None) 
     return preds[preds["model_version"] == version].reset_index(drop=True) if version else preds
 
 
-def joined_labels(lake: Lake, spec: Spec, name: str, days: list[str], version: str | None) -> tuple[pd.DataFrame, int]:
+def joined_labels(
+    lake: Lake, spec: Spec, name: str, days: list[str], version: str | None
+) -> tuple[pd.DataFrame, int]:
     """Predictions of `name` by `version` on `days`, joined by key to the outcomes that
     have arrived; returns (joined rows, predicted rows)."""
     preds = predictions_of(lake, name, days, version)
@@ -67,7 +79,9 @@ def joined_labels(lake: Lake, spec: Spec, name: str, days: list[str], version: s
     if not labelled:
         return pd.DataFrame(), int(len(preds))
     label = spec.section("label")["name"]
-    labels = lake.read_frames("outcomes", spec.model, labelled, LABELS_FILE)[[spec.id_column, label]]
+    labels = lake.read_frames("outcomes", spec.model, labelled, LABELS_FILE)[
+        [spec.id_column, label]
+    ]
     return preds.merge(labels, on=spec.id_column, how="inner"), int(len(preds))
 
 
@@ -78,7 +92,10 @@ def rate_interval(positives: int, rows: int, level: float) -> tuple[float, float
     if rows == 0:
         return float("nan"), float("nan")
     z, p = float(norm.ppf(0.5 + level / 2)), positives / rows
-    centre, half = (p + z * z / (2 * rows)), z * np.sqrt(p * (1 - p) / rows + z * z / (4 * rows * rows))
+    centre, half = (
+        (p + z * z / (2 * rows)),
+        z * np.sqrt(p * (1 - p) / rows + z * z / (4 * rows * rows)),
+    )
     return (centre - half) / (1 + z * z / rows), (centre + half) / (1 + z * z / rows)
 
 
@@ -96,12 +113,20 @@ def quality_with_intervals(labels: pd.Series, scores: pd.Series, level: float) -
 def live_quality(lake: Lake, spec: Spec, ds: str, days: list[str], version: str) -> dict:
     """Quality of the champion's served predictions on the window's mature days (older
     than the label maturity window), with the label coverage, overall and per slice."""
-    cfg, level = spec.section("monitoring")["live_quality"], float(spec.section("evaluation").get("confidence", 0.95))
+    cfg, level = (
+        spec.section("monitoring")["live_quality"],
+        float(spec.section("evaluation").get("confidence", 0.95)),
+    )
     maturity = int(spec.section("monitoring")["label_maturity_days"])
     mature = [d for d in days if d <= _days_before(ds, maturity)]
     joined, predicted = joined_labels(lake, spec, spec.model, mature, version)
-    out = {"mature_days": mature, "label_maturity_days": maturity, "predicted_rows": predicted,
-           "labelled_rows": int(len(joined)), "coverage": round(len(joined) / predicted, 4) if predicted else 0.0}
+    out = {
+        "mature_days": mature,
+        "label_maturity_days": maturity,
+        "predicted_rows": predicted,
+        "labelled_rows": int(len(joined)),
+        "coverage": round(len(joined) / predicted, 4) if predicted else 0.0,
+    }
     if joined.empty:
         return out
     label = spec.section("label")["name"]
@@ -112,12 +137,16 @@ def live_quality(lake: Lake, spec: Spec, ds: str, days: list[str], version: str)
             continue
         for value, rows in joined.groupby(column):
             if len(rows) >= int(cfg["min_slice_rows"]):
-                slices[f"{column}={value}"] = quality_with_intervals(rows[label], rows["score"], level)
+                slices[f"{column}={value}"] = quality_with_intervals(
+                    rows[label], rows["score"], level
+                )
     out["slices"] = slices
     return out
 
 
-def shadow_quality(lake: Lake, spec: Spec, ds: str, days: list[str], champion_version: str) -> dict | None:
+def shadow_quality(
+    lake: Lake, spec: Spec, ds: str, days: list[str], champion_version: str
+) -> dict | None:
     """The challenger's shadow predictions against the champion's, on the same labelled
     rows: both AUCs and the paired difference (DeLong)."""
     maturity = int(spec.section("monitoring")["label_maturity_days"])
@@ -127,14 +156,26 @@ def shadow_quality(lake: Lake, spec: Spec, ds: str, days: list[str], champion_ve
         return None
     served, _ = joined_labels(lake, spec, spec.model, mature, champion_version)
     label = spec.section("label")["name"]
-    both = served.merge(shadow[[spec.id_column, "score", "model_version"]], on=spec.id_column, suffixes=("", "_shadow"))
+    both = served.merge(
+        shadow[[spec.id_column, "score", "model_version"]],
+        on=spec.id_column,
+        suffixes=("", "_shadow"),
+    )
     if both.empty or both[label].nunique() < 2:
         return None
-    cmp = stats.delong(both[label].to_numpy(), both["score_shadow"].to_numpy(), both["score"].to_numpy())
-    return {"challenger": str(both["model_version_shadow"].iloc[-1]), "champion": champion_version, "rows": int(len(both)),
-            "challenger_auc": round(cmp["auc"], 4), "champion_auc": round(cmp["other_auc"], 4),
-            "auc_change": round(cmp["diff"], 4), "auc_change_low": round(cmp["diff_low"], 4),
-            "auc_change_high": round(cmp["diff_high"], 4)}
+    cmp = stats.delong(
+        both[label].to_numpy(), both["score_shadow"].to_numpy(), both["score"].to_numpy()
+    )
+    return {
+        "challenger": str(both["model_version_shadow"].iloc[-1]),
+        "champion": champion_version,
+        "rows": int(len(both)),
+        "challenger_auc": round(cmp["auc"], 4),
+        "champion_auc": round(cmp["other_auc"], 4),
+        "auc_change": round(cmp["diff"], 4),
+        "auc_change_low": round(cmp["diff_low"], 4),
+        "auc_change_high": round(cmp["diff_high"], 4),
+    }
 
 
 def integrity(reference: dict, current: pd.DataFrame, inventory: dict, cfg: dict) -> dict:
@@ -146,7 +187,9 @@ def integrity(reference: dict, current: pd.DataFrame, inventory: dict, cfg: dict
         problems.append(f"{d} was quarantined by the gate: not counted")
     rows = int(len(current))
     if rows < int(cfg["drift"]["min_rows"]):
-        problems.append(f"only {rows} validated rows in the window (drift needs {cfg['drift']['min_rows']}): drift not judged")
+        problems.append(
+            f"only {rows} validated rows in the window (drift needs {cfg['drift']['min_rows']}): drift not judged"
+        )
     for col, entry in reference["features"].items():
         if col not in current.columns:
             skip[col] = "missing from the current data"
@@ -156,12 +199,19 @@ def integrity(reference: dict, current: pd.DataFrame, inventory: dict, cfg: dict
         if now - ref_missing > float(cfg["integrity"]["max_missing_increase"]):
             skip[col] = f"missing in {now:.0%} of rows against {ref_missing:.0%} in training"
     problems += [f"{col}: {why}: a data problem, left out of drift" for col, why in skip.items()]
-    return {"rows": rows, "problems": problems, "skipped": skip, "drift_judged": rows >= int(cfg["drift"]["min_rows"])}
+    return {
+        "rows": rows,
+        "problems": problems,
+        "skipped": skip,
+        "drift_judged": rows >= int(cfg["drift"]["min_rows"]),
+    }
 
 
 def champion_schema(settings: Settings, spec: Spec, version: str) -> FeatureSchema:
     """The feature schema a registered version was trained with."""
-    return FeatureSchema.from_json(json.dumps(tracking.feature_schema(settings, spec.model, version)))
+    return FeatureSchema.from_json(
+        json.dumps(tracking.feature_schema(settings, spec.model, version))
+    )
 
 
 def model_age(champion, ds: str) -> dict:
@@ -169,7 +219,9 @@ def model_age(champion, ds: str) -> dict:
     day = dt.date.fromisoformat(ds)
     out = {"version": str(champion.version), "window": champion.tags.get(tracking.WINDOW_TAG)}
     if out["window"]:
-        out["days_since_training_data"] = (day - dt.date.fromisoformat(out["window"].split("..")[-1])).days
+        out["days_since_training_data"] = (
+            day - dt.date.fromisoformat(out["window"].split("..")[-1])
+        ).days
     promoted = champion.tags.get(tracking.PROMOTED_AT_TAG)
     if promoted:
         out["promoted_at"] = promoted
@@ -190,49 +242,88 @@ def evidence(report: dict, cfg: dict, eval_auc: float | None) -> list[str]:
     reasons = []
     d = report.get("drift") or {}
     if d.get("drift"):
-        reasons.append(f"drift in {', '.join(d['drifted'])}: {d['drifted_share']:.0%} of the model's feature importance "
-                       f"(>= {d['min_drifted_share']:.0%}), false-alarm rate {d['false_alarm_rate']}")
+        reasons.append(
+            f"drift in {', '.join(d['drifted'])}: {d['drifted_share']:.0%} of the model's feature importance "
+            f"(>= {d['min_drifted_share']:.0%}), false-alarm rate {d['false_alarm_rate']}"
+        )
     pred = d.get("predictions")
     if pred and pred["drifted"]:
-        reasons.append(f"the predictions drifted: KS {pred['statistic']:.3f} > {pred['threshold']:.3f} (p {pred['p_value']:.2g})")
+        reasons.append(
+            f"the predictions drifted: KS {pred['statistic']:.3f} > {pred['threshold']:.3f} (p {pred['p_value']:.2g})"
+        )
     live, q = report.get("live") or {}, cfg["live_quality"]
-    if eval_auc is not None and live.get("labelled_rows", 0) >= int(q["min_labelled_rows"]) \
-            and live.get("coverage", 0) >= float(q["min_coverage"]) and "auc_high" in live:
+    if (
+        eval_auc is not None
+        and live.get("labelled_rows", 0) >= int(q["min_labelled_rows"])
+        and live.get("coverage", 0) >= float(q["min_coverage"])
+        and "auc_high" in live
+    ):
         if live["auc_high"] < eval_auc - float(q["max_auc_drop"]):
-            reasons.append(f"live AUC {live['auc']:.4f} ({live['auc_low']:.4f} to {live['auc_high']:.4f}, "
-                           f"{live['labelled_rows']} rows, coverage {live['coverage']:.0%}) is more than "
-                           f"{q['max_auc_drop']} below the champion's evaluation AUC {eval_auc:.4f}")
+            reasons.append(
+                f"live AUC {live['auc']:.4f} ({live['auc_low']:.4f} to {live['auc_high']:.4f}, "
+                f"{live['labelled_rows']} rows, coverage {live['coverage']:.0%}) is more than "
+                f"{q['max_auc_drop']} below the champion's evaluation AUC {eval_auc:.4f}"
+            )
     return reasons
 
 
 def earlier_evidence(lake: Lake, spec: Spec, ds: str, champion: str, runs: int) -> list[str]:
     """Days of the `runs` monitor reports before `ds` (daily or not) that found evidence
     against this same champion."""
-    earlier = [d for d in lake.list_partitions("reports", monitor_name(spec.model)) if d < ds][-runs:] if runs > 0 else []
-    reports = [json.loads(lake.read_bytes("reports", monitor_name(spec.model), d, REPORT_FILE)) for d in earlier]
+    earlier = (
+        [d for d in lake.list_partitions("reports", monitor_name(spec.model)) if d < ds][-runs:]
+        if runs > 0
+        else []
+    )
+    reports = [
+        json.loads(lake.read_bytes("reports", monitor_name(spec.model), d, REPORT_FILE))
+        for d in earlier
+    ]
     return [r["ds"] for r in reports if r.get("champion") == champion and r.get("evidence")]
 
 
-def decide(report: dict, cfg: dict, last_training: str | None, paused: bool, earlier: list[str]) -> dict:
+def decide(
+    report: dict, cfg: dict, last_training: str | None, paused: bool, earlier: list[str]
+) -> dict:
     """Persistence (k of n), cool-down and the pause switch turn evidence into a request."""
     k, n = int(cfg["persistence"]["k"]), int(cfg["persistence"]["n"])
     with_evidence = earlier + ([report["ds"]] if report["evidence"] else [])
     persistent = len(with_evidence) >= k
-    cooldown_until = ((dt.date.fromisoformat(last_training) + dt.timedelta(days=int(cfg["cooldown_days"]))).isoformat()
-                      if last_training else None)
+    cooldown_until = (
+        (
+            dt.date.fromisoformat(last_training) + dt.timedelta(days=int(cfg["cooldown_days"]))
+        ).isoformat()
+        if last_training
+        else None
+    )
     in_cooldown = cooldown_until is not None and report["ds"] < cooldown_until
     quiet = []
     if report["evidence"] and not persistent:
         quiet.append(f"evidence in {len(with_evidence)} of the last {n} runs; a request needs {k}")
     if persistent and in_cooldown:
-        quiet.append(f"cool-down: last training on {last_training}; the request waits until {cooldown_until}")
+        quiet.append(
+            f"cool-down: last training on {last_training}; the request waits until {cooldown_until}"
+        )
     if paused:
-        quiet.append("automatic retraining is paused (Airflow Variable "
-                     f"{report['pause_variable']}): " + ("the request was held back" if persistent and not in_cooldown else "nothing will be requested"))
+        quiet.append(
+            "automatic retraining is paused (Airflow Variable "
+            f"{report['pause_variable']}): "
+            + (
+                "the request was held back"
+                if persistent and not in_cooldown
+                else "nothing will be requested"
+            )
+        )
     retrain = persistent and not in_cooldown and not paused
-    return {"persistence": {"k": k, "n": n, "runs_with_evidence": with_evidence}, "cooldown_until": cooldown_until,
-            "paused": paused, "retrain": retrain, "reasons": report["evidence"] if persistent else [], "quiet_reasons": quiet,
-            "alert": alert_kind(report, retrain, persistent and not in_cooldown and paused)}
+    return {
+        "persistence": {"k": k, "n": n, "runs_with_evidence": with_evidence},
+        "cooldown_until": cooldown_until,
+        "paused": paused,
+        "retrain": retrain,
+        "reasons": report["evidence"] if persistent else [],
+        "quiet_reasons": quiet,
+        "alert": alert_kind(report, retrain, persistent and not in_cooldown and paused),
+    }
 
 
 def alert_kind(report: dict, retrain: bool, held_back: bool) -> str | None:
@@ -246,16 +337,34 @@ def alert_kind(report: dict, retrain: bool, held_back: bool) -> str | None:
     return None
 
 
-def monitor_day(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dict, paused: bool = False,
-                pause_variable: str = "") -> dict:
+def monitor_day(
+    lake: Lake,
+    settings: Settings,
+    spec: Spec,
+    ds: str,
+    run: dict,
+    paused: bool = False,
+    pause_variable: str = "",
+) -> dict:
     """Monitor the window ending on `ds`; the report says whether to request retraining."""
     cfg = spec.section("monitoring")
     client = tracking.client(settings)
     champion = registry.alias_version(client, spec.model, tracking.CHAMPION)
     days = window_days(ds, int(cfg["window_days"]))
-    report = {"kind": "mlgate.monitor_report", "model": spec.model, "ds": ds, "window": days, "champion": None,
-              "evidence": [], "retrain": False, "reasons": [], "quiet_reasons": [], "paused": paused,
-              "pause_variable": pause_variable, "alert": None}
+    report = {
+        "kind": "mlgate.monitor_report",
+        "model": spec.model,
+        "ds": ds,
+        "window": days,
+        "champion": None,
+        "evidence": [],
+        "retrain": False,
+        "reasons": [],
+        "quiet_reasons": [],
+        "paused": paused,
+        "pause_variable": pause_variable,
+        "alert": None,
+    }
     if champion is None:
         report["quiet_reasons"].append("no champion yet")
         return commit_report(lake, settings, spec, report, run)
@@ -267,12 +376,21 @@ def monitor_day(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dict, 
         frame = lake.read_frames("validated", spec.model, inventory["validated"], FEATURES_FILE)
         current = profile.inputs(frame, champion_schema(settings, spec, version))
     report.update(champion=version, model_age=model_age(champion, ds), days=inventory)
-    report["integrity"] = {**integrity(reference, current, inventory, cfg), "quarantined_days": inventory["quarantined"]}
+    report["integrity"] = {
+        **integrity(reference, current, inventory, cfg),
+        "quarantined_days": inventory["quarantined"],
+    }
     if report["integrity"]["drift_judged"]:
         served = predictions_of(lake, spec.model, inventory["validated"], version)
-        report["drift"] = drift.compare(reference, current, float(cfg["drift"]["false_alarm_rate"]),
-                                        float(cfg["drift"]["min_drifted_share"]), predictions=served["score"] if not served.empty else None,
-                                        skip=report["integrity"]["skipped"], seed=int(spec.section("training")["seed"]))
+        report["drift"] = drift.compare(
+            reference,
+            current,
+            float(cfg["drift"]["false_alarm_rate"]),
+            float(cfg["drift"]["min_drifted_share"]),
+            predictions=served["score"] if not served.empty else None,
+            skip=report["integrity"]["skipped"],
+            seed=int(spec.section("training")["seed"]),
+        )
     report["live"] = live_quality(lake, spec, ds, days, version)
     report["shadow"] = shadow_quality(lake, spec, ds, days, version)
     report["evidence"] = evidence(report, cfg, tracking.eval_auc(champion))
@@ -288,8 +406,15 @@ def commit_report(lake: Lake, settings: Settings, spec: Spec, report: dict, run:
     page = report_html(report)
     report["location"] = lake.location("reports", monitor_name(spec.model), report["ds"])
     report["mlflow_run_id"] = log_to_mlflow(settings, spec, report, page)
-    lake.write_report(monitor_name(spec.model), report["ds"], {REPORT_FILE: json.dumps(report, indent=2, default=str).encode(),
-                                                        DRIFT_REPORT_FILE: page.encode()}, run)
+    lake.write_report(
+        monitor_name(spec.model),
+        report["ds"],
+        {
+            REPORT_FILE: json.dumps(report, indent=2, default=str).encode(),
+            DRIFT_REPORT_FILE: page.encode(),
+        },
+        run,
+    )
     return report
 
 
@@ -302,11 +427,15 @@ def summary_lines(report: dict) -> list[str]:
     lines += [f"  data: {p}" for p in report.get("integrity", {}).get("problems", [])]
     live = report.get("live") or {}
     if "auc" in live:
-        lines.append(f"  live AUC {live['auc']:.4f} ({live.get('auc_low', float('nan')):.4f} to {live.get('auc_high', float('nan')):.4f}) "
-                     f"on {live['labelled_rows']} rows, label coverage {live['coverage']:.0%}; mean prediction "
-                     f"{live['mean_prediction']:.3f} against an observed rate {live['positive_rate']:.3f}")
+        lines.append(
+            f"  live AUC {live['auc']:.4f} ({live.get('auc_low', float('nan')):.4f} to {live.get('auc_high', float('nan')):.4f}) "
+            f"on {live['labelled_rows']} rows, label coverage {live['coverage']:.0%}; mean prediction "
+            f"{live['mean_prediction']:.3f} against an observed rate {live['positive_rate']:.3f}"
+        )
     if report.get("drift"):
         d = report["drift"]
-        lines.append(f"  drift: {d['drifted_share']:.0%} of importance drifted ({', '.join(d['drifted']) or 'none'})")
+        lines.append(
+            f"  drift: {d['drifted_share']:.0%} of importance drifted ({', '.join(d['drifted']) or 'none'})"
+        )
     lines.append(f"  report: {report.get('location')}")
     return lines

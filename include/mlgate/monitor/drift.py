@@ -29,12 +29,21 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from mlgate.model.profile import PREDICTIONS, bin_labels, counts_for, missing_share, profile, statistic
+from mlgate.model.profile import (
+    PREDICTIONS,
+    bin_labels,
+    counts_for,
+    missing_share,
+    profile,
+    statistic,
+)
 
 METHODS = {"numeric": "ks", "categorical": "jensen_shannon"}
 
 
-def permutation_null(kind: str, ref: np.ndarray, cur: np.ndarray, rounds: int, rng: np.random.Generator) -> np.ndarray:
+def permutation_null(
+    kind: str, ref: np.ndarray, cur: np.ndarray, rounds: int, rng: np.random.Generator
+) -> np.ndarray:
     """The statistic under "both samples come from one distribution": the pooled counts
     split again at random, `rounds` times."""
     pooled = (ref + cur).astype(np.int64)
@@ -42,11 +51,9 @@ def permutation_null(kind: str, ref: np.ndarray, cur: np.ndarray, rounds: int, r
     return statistic(kind, pooled - draws, draws)
 
 
-
 def rounds_for(level: float) -> int:
     """Enough permutations to resolve a p-value of `level` (at least ten beyond it)."""
     return int(min(200_000, max(1000, math.ceil(10 / level))))
-
 
 
 @dataclass(frozen=True)
@@ -55,9 +62,9 @@ class FeatureDrift:
     kind: str
     method: str
     statistic: float
-    threshold: float          # the larger of the permutation threshold and the weekly spread
-    chance_threshold: float   # exceeded by chance at the test's level
-    week_threshold: float     # the largest statistic of one reference week (0 if not calibrated)
+    threshold: float  # the larger of the permutation threshold and the weekly spread
+    chance_threshold: float  # exceeded by chance at the test's level
+    week_threshold: float  # the largest statistic of one reference week (0 if not calibrated)
     p_value: float
     drifted: bool
     importance: float
@@ -69,9 +76,15 @@ class FeatureDrift:
     current_shares: list[float]
 
 
-
-def test_feature(name: str, entry: dict, values: pd.Series, level: float, rounds: int,
-                 rng: np.random.Generator, importance: float = 1.0) -> FeatureDrift:
+def test_feature(
+    name: str,
+    entry: dict,
+    values: pd.Series,
+    level: float,
+    rounds: int,
+    rng: np.random.Generator,
+    importance: float = 1.0,
+) -> FeatureDrift:
     """One feature's drift test at `level` against its reference entry."""
     ref, cur = np.asarray(entry["counts"], dtype=np.int64), counts_for(entry, values)
     stat = float(statistic(entry["kind"], ref, cur))
@@ -79,26 +92,46 @@ def test_feature(name: str, entry: dict, values: pd.Series, level: float, rounds
     p_value = float((1 + np.sum(null >= stat - 1e-12)) / (rounds + 1))
     chance = float(np.quantile(null, 1 - level, method="higher"))
     week = float(entry.get("week_threshold", 0.0))
-    return FeatureDrift(name, entry["kind"], METHODS[entry["kind"]], round(stat, 6), round(max(chance, week), 6),
-                        round(chance, 6), round(week, 6), round(p_value, 6),
-                        bool(p_value <= level and stat > week), round(float(importance), 6), int(cur.sum()),
-                        missing_share(entry, cur), missing_share(entry, ref),
-                        bin_labels(entry), _shares(ref), _shares(cur))
-
+    return FeatureDrift(
+        name,
+        entry["kind"],
+        METHODS[entry["kind"]],
+        round(stat, 6),
+        round(max(chance, week), 6),
+        round(chance, 6),
+        round(week, 6),
+        round(p_value, 6),
+        bool(p_value <= level and stat > week),
+        round(float(importance), 6),
+        int(cur.sum()),
+        missing_share(entry, cur),
+        missing_share(entry, ref),
+        bin_labels(entry),
+        _shares(ref),
+        _shares(cur),
+    )
 
 
 def _shares(counts: np.ndarray) -> list[float]:
     return np.round(counts / max(1, counts.sum()), 5).tolist()
 
 
-
-def compare(reference: dict, current: pd.DataFrame, false_alarm_rate: float, min_drifted_share: float,
-            predictions: pd.Series | None = None, skip: dict | None = None, seed: int = 0) -> dict:
+def compare(
+    reference: dict,
+    current: pd.DataFrame,
+    false_alarm_rate: float,
+    min_drifted_share: float,
+    predictions: pd.Series | None = None,
+    skip: dict | None = None,
+    seed: int = 0,
+) -> dict:
     """Test every reference feature of `current` (and the predictions, when given and
     profiled) and weigh the verdict by importance. `skip` maps features left out (e.g.
     failed integrity checks) to the reason. Returns the drift section of a report."""
     skip = skip or {}
-    missing_columns = [c for c in reference["features"] if c not in current.columns and c not in skip]
+    missing_columns = [
+        c for c in reference["features"] if c not in current.columns and c not in skip
+    ]
     if missing_columns:
         raise ValueError(f"the current data lacks the reference's feature(s) {missing_columns}")
     tested = [c for c in reference["features"] if c not in skip]
@@ -106,26 +139,56 @@ def compare(reference: dict, current: pd.DataFrame, false_alarm_rate: float, min
     level = false_alarm_rate / max(1, len(tested) + int(with_predictions))
     rounds, rng = rounds_for(level), np.random.default_rng(seed)
     weights = reference["importance"]
-    results = [test_feature(c, reference["features"][c], current[c], level, rounds, rng, weights.get(c, 0.0)) for c in tested]
+    results = [
+        test_feature(
+            c, reference["features"][c], current[c], level, rounds, rng, weights.get(c, 0.0)
+        )
+        for c in tested
+    ]
     weight_tested = sum(f.importance for f in results)
-    share = sum(f.importance for f in results if f.drifted) / weight_tested if weight_tested > 0 else 0.0
-    out = {"drift": bool(any(f.drifted for f in results)) and share >= min_drifted_share,
-           "drifted_share": round(share, 4), "min_drifted_share": min_drifted_share,
-           "drifted": [f.name for f in results if f.drifted],
-           "false_alarm_rate": false_alarm_rate, "test_level": round(level, 8), "permutations": rounds,
-           "rows": int(len(current)), "reference_rows": int(reference["rows"]),
-           "features": [asdict(f) for f in results], "skipped": skip}
+    share = (
+        sum(f.importance for f in results if f.drifted) / weight_tested
+        if weight_tested > 0
+        else 0.0
+    )
+    out = {
+        "drift": bool(any(f.drifted for f in results)) and share >= min_drifted_share,
+        "drifted_share": round(share, 4),
+        "min_drifted_share": min_drifted_share,
+        "drifted": [f.name for f in results if f.drifted],
+        "false_alarm_rate": false_alarm_rate,
+        "test_level": round(level, 8),
+        "permutations": rounds,
+        "rows": int(len(current)),
+        "reference_rows": int(reference["rows"]),
+        "features": [asdict(f) for f in results],
+        "skipped": skip,
+    }
     if with_predictions:
-        pred = test_feature(PREDICTIONS, reference["predictions"], predictions, level, rounds, rng, 0.0)
+        pred = test_feature(
+            PREDICTIONS, reference["predictions"], predictions, level, rounds, rng, 0.0
+        )
         out["predictions"] = asdict(pred)
     return out
 
 
-
-def compare_samples(reference: pd.DataFrame, current: pd.DataFrame, numeric: list[str], categorical: list[str],
-                    false_alarm_rate: float = 0.05, min_drifted_share: float = 0.0, bins: int = 10,
-                    chunks: pd.Series | None = None, seed: int = 0) -> dict:
+def compare_samples(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    numeric: list[str],
+    categorical: list[str],
+    false_alarm_rate: float = 0.05,
+    min_drifted_share: float = 0.0,
+    bins: int = 10,
+    chunks: pd.Series | None = None,
+    seed: int = 0,
+) -> dict:
     """Drift of one sample against another (profiles the reference, then `compare`):
     what `mlgate drift` runs on two sets of files."""
-    return compare(profile(reference, numeric, categorical, bins, chunks), current, false_alarm_rate,
-                   min_drifted_share, seed=seed)
+    return compare(
+        profile(reference, numeric, categorical, bins, chunks),
+        current,
+        false_alarm_rate,
+        min_drifted_share,
+        seed=seed,
+    )

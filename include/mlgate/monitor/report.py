@@ -9,10 +9,17 @@ import html
 
 from mlgate import tracking
 from mlgate.config.settings import Settings
-from mlgate.lake.names import DRIFT_REPORT_FILE, monitor_name
 from mlgate.config.spec import Spec
+from mlgate.lake.names import DRIFT_REPORT_FILE, monitor_name
 
-def bars_svg(labels: list[str], reference: list[float], current: list[float], width: int = 360, height: int = 120) -> str:
+
+def bars_svg(
+    labels: list[str],
+    reference: list[float],
+    current: list[float],
+    width: int = 360,
+    height: int = 120,
+) -> str:
     """Reference (grey) and current (blue) shares per bin as side-by-side bars."""
     n = max(1, len(labels))
     top = max([*reference, *current, 1e-9])
@@ -22,11 +29,15 @@ def bars_svg(labels: list[str], reference: list[float], current: list[float], wi
         x = i * step
         for offset, value, colour in ((0.1, r, "#8c959f"), (0.5, c, "#0969da")):
             h = (height - 14) * value / top
-            bars.append(f'<rect x="{x + offset * step:.1f}" y="{height - 14 - h:.1f}" width="{0.4 * step:.1f}" '
-                        f'height="{h:.1f}" fill="{colour}"><title>{html.escape(label)}: '
-                        f'{"reference" if colour == "#8c959f" else "current"} {value:.1%}</title></rect>')
-    axis = (f'<text x="0" y="{height - 2}" font-size="9">{html.escape(labels[0]) if labels else ""}</text>'
-            f'<text x="{width}" y="{height - 2}" font-size="9" text-anchor="end">{html.escape(labels[-1]) if labels else ""}</text>')
+            bars.append(
+                f'<rect x="{x + offset * step:.1f}" y="{height - 14 - h:.1f}" width="{0.4 * step:.1f}" '
+                f'height="{h:.1f}" fill="{colour}"><title>{html.escape(label)}: '
+                f"{'reference' if colour == '#8c959f' else 'current'} {value:.1%}</title></rect>"
+            )
+    axis = (
+        f'<text x="0" y="{height - 2}" font-size="9">{html.escape(labels[0]) if labels else ""}</text>'
+        f'<text x="{width}" y="{height - 2}" font-size="9" text-anchor="end">{html.escape(labels[-1]) if labels else ""}</text>'
+    )
     return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">{"".join(bars)}{axis}</svg>'
 
 
@@ -36,41 +47,77 @@ def _row(cells) -> str:
 
 def report_html(report: dict) -> str:
     """The report as one self-contained HTML page."""
-    verdict = ("Retraining requested" if report["retrain"] else
-               "Retraining held back" if report.get("alert") == "retrain_paused" else "No retraining")
-    parts = [f"<h1>{html.escape(report['model'])}: monitor {report['ds']}</h1>",
-             f"<h2>{verdict}</h2>", "<ul>"]
-    parts += [f"<li>{html.escape(r)}</li>" for r in report.get("evidence", []) + report.get("quiet_reasons", [])]
+    verdict = (
+        "Retraining requested"
+        if report["retrain"]
+        else "Retraining held back"
+        if report.get("alert") == "retrain_paused"
+        else "No retraining"
+    )
+    parts = [
+        f"<h1>{html.escape(report['model'])}: monitor {report['ds']}</h1>",
+        f"<h2>{verdict}</h2>",
+        "<ul>",
+    ]
+    parts += [
+        f"<li>{html.escape(r)}</li>"
+        for r in report.get("evidence", []) + report.get("quiet_reasons", [])
+    ]
     parts.append("</ul>")
     if report.get("champion"):
         age = report.get("model_age", {})
-        parts.append(f"<p>Champion v{report['champion']}, trained on {html.escape(str(age.get('window')))} "
-                     f"({age.get('days_since_training_data')} days before this day).</p>")
+        parts.append(
+            f"<p>Champion v{report['champion']}, trained on {html.escape(str(age.get('window')))} "
+            f"({age.get('days_since_training_data')} days before this day).</p>"
+        )
     checks = report.get("integrity", {})
     if checks.get("problems"):
-        parts += ["<h3>Data checks</h3><ul>"] + [f"<li>{html.escape(p)}</li>" for p in checks["problems"]] + ["</ul>"]
+        parts += (
+            ["<h3>Data checks</h3><ul>"]
+            + [f"<li>{html.escape(p)}</li>" for p in checks["problems"]]
+            + ["</ul>"]
+        )
     live = report.get("live") or {}
     if live:
-        parts.append("<h3>Live quality</h3><table><tr><th>rows</th><th>coverage</th><th>AUC</th><th>observed rate</th>"
-                     "<th>mean prediction</th></tr>")
+        parts.append(
+            "<h3>Live quality</h3><table><tr><th>rows</th><th>coverage</th><th>AUC</th><th>observed rate</th>"
+            "<th>mean prediction</th></tr>"
+        )
         for name, q in [("all", live), *sorted((live.get("slices") or {}).items())]:
-            parts.append(_row([f"{name}: {q.get('labelled_rows', q.get('rows', 0))}", f"{live.get('coverage', 0):.0%}",
-                               _interval(q, "auc"), _interval(q, "positive_rate", "rate"), q.get("mean_prediction", "")]))
+            parts.append(
+                _row(
+                    [
+                        f"{name}: {q.get('labelled_rows', q.get('rows', 0))}",
+                        f"{live.get('coverage', 0):.0%}",
+                        _interval(q, "auc"),
+                        _interval(q, "positive_rate", "rate"),
+                        q.get("mean_prediction", ""),
+                    ]
+                )
+            )
         parts.append("</table>")
     d = report.get("drift")
     if d:
-        parts.append(f"<h3>Drift: {d['drifted_share']:.0%} of the model's importance drifted "
-                     f"(false-alarm rate {d['false_alarm_rate']}, {d['rows']} rows against {d['reference_rows']})</h3>")
-        parts.append("<table><tr><th>feature</th><th>method</th><th>statistic</th><th>threshold</th><th>p</th>"
-                     "<th>importance</th><th></th><th>reference (grey) against current (blue)</th></tr>")
+        parts.append(
+            f"<h3>Drift: {d['drifted_share']:.0%} of the model's importance drifted "
+            f"(false-alarm rate {d['false_alarm_rate']}, {d['rows']} rows against {d['reference_rows']})</h3>"
+        )
+        parts.append(
+            "<table><tr><th>feature</th><th>method</th><th>statistic</th><th>threshold</th><th>p</th>"
+            "<th>importance</th><th></th><th>reference (grey) against current (blue)</th></tr>"
+        )
         for f in d["features"] + ([d["predictions"]] if d.get("predictions") else []):
-            parts.append(f"<tr><td>{html.escape(f['name'])}</td><td>{f['method']}</td><td>{f['statistic']:.4f}</td>"
-                         f"<td>{f['threshold']:.4f}</td><td>{f['p_value']:.3g}</td><td>{f['importance']:.1%}</td>"
-                         f"<td>{'DRIFT' if f['drifted'] else ''}</td><td>{bars_svg(f['bins'], f['reference_shares'], f['current_shares'])}</td></tr>")
+            parts.append(
+                f"<tr><td>{html.escape(f['name'])}</td><td>{f['method']}</td><td>{f['statistic']:.4f}</td>"
+                f"<td>{f['threshold']:.4f}</td><td>{f['p_value']:.3g}</td><td>{f['importance']:.1%}</td>"
+                f"<td>{'DRIFT' if f['drifted'] else ''}</td><td>{bars_svg(f['bins'], f['reference_shares'], f['current_shares'])}</td></tr>"
+            )
         parts.append("</table>")
-    return ("<!doctype html><html><head><meta charset='utf-8'><title>mlgate monitor</title>"
-            "<style>body{font-family:sans-serif;max-width:70em}td,th{padding:2px 8px;text-align:left}</style></head>"
-            f"<body>{''.join(parts)}</body></html>")
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>mlgate monitor</title>"
+        "<style>body{font-family:sans-serif;max-width:70em}td,th{padding:2px 8px;text-align:left}</style></head>"
+        f"<body>{''.join(parts)}</body></html>"
+    )
 
 
 def _interval(q: dict, key: str, bound: str | None = None) -> str:
@@ -88,17 +135,31 @@ def log_to_mlflow(settings: Settings, spec: Spec, report: dict, page: str) -> st
 
     experiment_id = tracking.ensure_experiment(settings, spec, monitor_name(spec.model))
     client = tracking.client(settings)
-    earlier = client.search_runs([experiment_id], f"tags.`{tracking.MONITOR_DS_TAG}` = '{report['ds']}'", max_results=1)
+    earlier = client.search_runs(
+        [experiment_id], f"tags.`{tracking.MONITOR_DS_TAG}` = '{report['ds']}'", max_results=1
+    )
     metrics = {"retrain": float(report["retrain"]), "evidence": float(len(report["evidence"]))}
     if report.get("drift"):
         metrics["drifted_share"] = report["drift"]["drifted_share"]
     for key in ("auc", "coverage", "mean_prediction", "positive_rate"):
-        if isinstance((report.get("live") or {}).get(key), float) and report["live"][key] == report["live"][key]:
+        if (
+            isinstance((report.get("live") or {}).get(key), float)
+            and report["live"][key] == report["live"][key]
+        ):
             metrics[f"live_{key}"] = report["live"][key]
-    with mlflow.start_run(run_id=earlier[0].info.run_id if earlier else None, experiment_id=experiment_id,
-                          run_name=f"monitor {report['ds']}") as run:
-        mlflow.set_tags({tracking.MONITOR_DS_TAG: report["ds"], tracking.MODEL_TAG: spec.model,
-                         tracking.MONITOR_CHAMPION_TAG: str(report.get("champion")), tracking.RETRAIN_TAG: str(report["retrain"]).lower()})
+    with mlflow.start_run(
+        run_id=earlier[0].info.run_id if earlier else None,
+        experiment_id=experiment_id,
+        run_name=f"monitor {report['ds']}",
+    ) as run:
+        mlflow.set_tags(
+            {
+                tracking.MONITOR_DS_TAG: report["ds"],
+                tracking.MODEL_TAG: spec.model,
+                tracking.MONITOR_CHAMPION_TAG: str(report.get("champion")),
+                tracking.RETRAIN_TAG: str(report["retrain"]).lower(),
+            }
+        )
         mlflow.log_metrics(metrics)
         mlflow.log_text(page, DRIFT_REPORT_FILE)
         return run.info.run_id

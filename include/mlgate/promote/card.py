@@ -26,7 +26,7 @@ def card_json(spec: Spec, decision) -> dict:
 def _svg(fig) -> str:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight")
-    return buffer.getvalue()[buffer.getvalue().find("<svg"):]
+    return buffer.getvalue()[buffer.getvalue().find("<svg") :]
 
 
 def plots_svg(labels: np.ndarray, scores: dict[str, np.ndarray]) -> dict[str, str]:
@@ -79,16 +79,23 @@ def card_html(spec: Spec, decision, labels: np.ndarray, scores: dict[str, np.nda
     for key in ("auc", "logloss", "positive_rate", "mean_prediction", "rows"):
         cand, champ = m.get("candidate", {}).get(key), (m.get("champion") or {}).get(key)
         diff = m.get(f"{key}_diff")
-        rows.append(f"<tr><td>{key}</td><td>{_fmt(cand)}</td><td>{_fmt(champ)}</td><td>"
-                    + (f"{diff['diff']:+.4f} [{diff['low']:+.4f}, {diff['high']:+.4f}]" if diff else "–") + "</td></tr>")
-    checks = "".join(f"<tr class='{'ok' if c['passed'] else 'bad'}'><td>{c['check']}</td><td>{'pass' if c['passed'] else 'FAIL'}</td>"
-                     f"<td>{_fmt(json.dumps(c['observed'], default=str)[:300])}</td><td>{html.escape(c['expected'])}</td></tr>"
-                     for c in decision.checks)
+        rows.append(
+            f"<tr><td>{key}</td><td>{_fmt(cand)}</td><td>{_fmt(champ)}</td><td>"
+            + (f"{diff['diff']:+.4f} [{diff['low']:+.4f}, {diff['high']:+.4f}]" if diff else "–")
+            + "</td></tr>"
+        )
+    checks = "".join(
+        f"<tr class='{'ok' if c['passed'] else 'bad'}'><td>{c['check']}</td><td>{'pass' if c['passed'] else 'FAIL'}</td>"
+        f"<td>{_fmt(json.dumps(c['observed'], default=str)[:300])}</td><td>{html.escape(c['expected'])}</td></tr>"
+        for c in decision.checks
+    )
     slices = "".join(
         f"<tr class='{'bad' if s.get('regressed') else ''}'><td>{s['slice']}={html.escape(s['value'])}</td><td>{s['rows']}</td>"
         f"<td>{_fmt(s.get('champion_auc'))}</td><td>{_fmt(s.get('candidate_auc'))}</td>"
         f"<td>{_fmt(s.get('auc_diff'))}</td><td>{_fmt(s.get('p_worse_holm'), 3) if s['judged'] else 'not judged'}</td>"
-        f"<td>{'REGRESSED' if s.get('regressed') else ''}</td></tr>" for s in decision.slices)
+        f"<td>{'REGRESSED' if s.get('regressed') else ''}</td></tr>"
+        for s in decision.slices
+    )
     plots = plots_svg(labels, scores) if scores and len(np.unique(labels)) == 2 else {}
     churn = m.get("churn")
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>{spec.model} v{decision.candidate}: promotion card</title>
@@ -96,15 +103,15 @@ def card_html(spec: Spec, decision, labels: np.ndarray, scores: dict[str, np.nda
 td,th{{border:1px solid #ccc;padding:.2em .6em;text-align:left}} .bad{{background:#ffebe9}} .ok td:nth-child(2){{color:#1a7f37}}
 .plots svg{{width:32em;height:auto}} h1{{color:{COLOURS[decision.outcome]}}}</style></head><body>
 <h1>{html.escape(decision.sentence)}</h1>
-<h2>Reasons</h2><ol>{''.join(f'<li>{html.escape(r)}</li>' for r in decision.reasons)}</ol>
+<h2>Reasons</h2><ol>{"".join(f"<li>{html.escape(r)}</li>" for r in decision.reasons)}</ol>
 <h2>Quality on the same rows</h2>
-<table><tr><th>metric</th><th>candidate v{decision.candidate}</th><th>champion {('v' + decision.champion) if decision.champion else '–'}</th>
-<th>difference [{m.get('level', '95%')} interval]</th></tr>{''.join(rows)}</table>
-<p>Candidate AUC interval: {_fmt(m.get('candidate', {}).get('auc_low'))} to {_fmt(m.get('candidate', {}).get('auc_high'))}.
-{f"Churn: mean |change| {churn['mean_abs_change']:.4f}, decisions flipped at the base rate {churn['flipped_at_base_rate']:.2%}." if churn else ''}</p>
+<table><tr><th>metric</th><th>candidate v{decision.candidate}</th><th>champion {("v" + decision.champion) if decision.champion else "–"}</th>
+<th>difference [{m.get("level", "95%")} interval]</th></tr>{"".join(rows)}</table>
+<p>Candidate AUC interval: {_fmt(m.get("candidate", {}).get("auc_low"))} to {_fmt(m.get("candidate", {}).get("auc_high"))}.
+{f"Churn: mean |change| {churn['mean_abs_change']:.4f}, decisions flipped at the base rate {churn['flipped_at_base_rate']:.2%}." if churn else ""}</p>
 <h2>Sanity checks (fresh process)</h2><table><tr><th>check</th><th>result</th><th>observed</th><th>expected</th></tr>{checks}</table>
 <h2>Slices</h2><table><tr><th>slice</th><th>rows</th><th>champion AUC</th><th>candidate AUC</th><th>change</th><th>Holm p (drop beyond margin)</th><th></th></tr>{slices}</table>
-<h2>Plots</h2><div class="plots">{plots.get('roc', '')}{plots.get('calibration', '')}</div>
+<h2>Plots</h2><div class="plots">{plots.get("roc", "")}{plots.get("calibration", "")}</div>
 <h2>Lineage</h2><pre>{html.escape(json.dumps(decision.lineage, indent=2, default=str))}</pre>
 </body></html>"""
 
@@ -116,11 +123,17 @@ def card_markdown(decision) -> str:
     for key in ("auc_diff", "logloss_diff"):
         if m.get(key):
             d = m[key]
-            lines.append(f"- {key.replace('_', ' ')}: {d['diff']:+.4f} [{d['low']:+.4f}, {d['high']:+.4f}]")
+            lines.append(
+                f"- {key.replace('_', ' ')}: {d['diff']:+.4f} [{d['low']:+.4f}, {d['high']:+.4f}]"
+            )
     flagged = [s for s in decision.slices if s.get("regressed")]
-    lines.append(f"- slices judged: {sum(s['judged'] for s in decision.slices)}, regressed: {len(flagged)}")
-    lines.append(f"- evaluation set {decision.lineage.get('evaluation_set', {}).get('version')}, "
-                 f"candidate run {decision.lineage.get('candidate', {}).get('run_id')} (promotion_card.html in MLflow)")
+    lines.append(
+        f"- slices judged: {sum(s['judged'] for s in decision.slices)}, regressed: {len(flagged)}"
+    )
+    lines.append(
+        f"- evaluation set {decision.lineage.get('evaluation_set', {}).get('version')}, "
+        f"candidate run {decision.lineage.get('candidate', {}).get('run_id')} (promotion_card.html in MLflow)"
+    )
     return "\n".join(lines)
 
 
@@ -137,7 +150,9 @@ def flat_metrics(decision) -> dict:
     return out
 
 
-def log_card(settings: Settings, spec: Spec, decision, labels: np.ndarray, scores: dict[str, np.ndarray]) -> None:
+def log_card(
+    settings: Settings, spec: Spec, decision, labels: np.ndarray, scores: dict[str, np.ndarray]
+) -> None:
     """Log the card, the metrics and the decision to the candidate's run and model version."""
     import mlflow
 
@@ -148,8 +163,16 @@ def log_card(settings: Settings, spec: Spec, decision, labels: np.ndarray, score
         mlflow.log_metrics(flat_metrics(decision))
         mlflow.log_dict(card_json(spec, decision), "promotion_card.json")
         mlflow.log_text(card_html(spec, decision, labels, scores), "promotion_card.html")
-        mlflow.set_tags({tracking.DECISION_TAG: decision.outcome, tracking.DECISION_SENTENCE_TAG: decision.sentence[:5000]})
-    for key, value in {tracking.DECISION_TAG: decision.outcome, tracking.REASONS_TAG: "; ".join(decision.reasons)[:5000],
-                       tracking.GOLDEN_VERSION_TAG: decision.lineage.get("evaluation_set", {}).get("version", ""),
-                       tracking.EVAL_AUC_TAG: f"{decision.metrics.get('candidate', {}).get('auc', float('nan')):.6f}"}.items():
+        mlflow.set_tags(
+            {
+                tracking.DECISION_TAG: decision.outcome,
+                tracking.DECISION_SENTENCE_TAG: decision.sentence[:5000],
+            }
+        )
+    for key, value in {
+        tracking.DECISION_TAG: decision.outcome,
+        tracking.REASONS_TAG: "; ".join(decision.reasons)[:5000],
+        tracking.GOLDEN_VERSION_TAG: decision.lineage.get("evaluation_set", {}).get("version", ""),
+        tracking.EVAL_AUC_TAG: f"{decision.metrics.get('candidate', {}).get('auc', float('nan')):.6f}",
+    }.items():
         client.set_model_version_tag(spec.model, decision.candidate, key, value)

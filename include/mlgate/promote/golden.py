@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from mlgate.config.spec import Spec
 from mlgate.ingest.landing import labelled_frame
 from mlgate.lake.names import FEATURES_FILE, GOLDEN_FILE
 from mlgate.lake.store import Lake
-from mlgate.config.spec import Spec
 
 
 class EvaluationError(RuntimeError):
@@ -27,8 +27,8 @@ class EvaluationError(RuntimeError):
 
 @dataclass(frozen=True)
 class EvaluationSet:
-    frame: pd.DataFrame          # features, label, ds, eval_set ("golden" or "recent")
-    manifest: dict               # version, days with hashes and label provenance
+    frame: pd.DataFrame  # features, label, ds, eval_set ("golden" or "recent")
+    manifest: dict  # version, days with hashes and label provenance
 
     @property
     def version(self) -> str:
@@ -37,8 +37,12 @@ class EvaluationSet:
 
 def _label_provenance(lake: Lake, spec: Spec, ds: str) -> dict:
     lineage = lake.read_lineage("outcomes", spec.model, ds) or {}
-    return {"labels_from": lineage.get("source"), "labels_sha256": lineage.get("source_sha256"),
-            "labels_files": lineage.get("files"), "labels_accepted_reason": lineage.get("accepted_reason")}
+    return {
+        "labels_from": lineage.get("source"),
+        "labels_sha256": lineage.get("source_sha256"),
+        "labels_files": lineage.get("files"),
+        "labels_accepted_reason": lineage.get("accepted_reason"),
+    }
 
 
 def manifest_for(lake: Lake, spec: Spec, golden_days: list[str], recent_days: list[str]) -> dict:
@@ -46,29 +50,50 @@ def manifest_for(lake: Lake, spec: Spec, golden_days: list[str], recent_days: li
     days = []
     for ds in golden_days:
         lineage = lake.read_lineage("golden", spec.model, ds) or {}
-        days.append({"ds": ds, "set": "golden", "files": lineage.get("files"), "rows": lineage.get("rows"),
-                     **_label_provenance(lake, spec, ds)})
+        days.append(
+            {
+                "ds": ds,
+                "set": "golden",
+                "files": lineage.get("files"),
+                "rows": lineage.get("rows"),
+                **_label_provenance(lake, spec, ds),
+            }
+        )
     for ds in recent_days:
         lineage = lake.read_lineage("validated", spec.model, ds) or {}
-        days.append({"ds": ds, "set": "recent", "files": lineage.get("files"), "rows": lineage.get("rows"),
-                     **_label_provenance(lake, spec, ds)})
+        days.append(
+            {
+                "ds": ds,
+                "set": "recent",
+                "files": lineage.get("files"),
+                "rows": lineage.get("rows"),
+                **_label_provenance(lake, spec, ds),
+            }
+        )
     digest = hashlib.sha256(json.dumps(days, sort_keys=True).encode()).hexdigest()
     return {"version": digest[:16], "sha256": digest, "days": days}
 
 
-def build_evaluation_set(lake: Lake, spec: Spec, golden_days: list[str], recent_days: list[str]) -> EvaluationSet:
+def build_evaluation_set(
+    lake: Lake, spec: Spec, golden_days: list[str], recent_days: list[str]
+) -> EvaluationSet:
     """Read the golden and recent days and their manifest; refuses labels that did not
     come from the outcomes feed."""
     manifest = manifest_for(lake, spec, golden_days, recent_days)
     feed = f"landing/{spec.outcomes_feed['feed']}/"
-    foreign = [d["ds"] for d in manifest["days"] if not str(d["labels_from"] or "").startswith(feed)]
+    foreign = [
+        d["ds"] for d in manifest["days"] if not str(d["labels_from"] or "").startswith(feed)
+    ]
     if foreign:
         raise EvaluationError(
             f"{spec.model}: the labels of {', '.join(foreign)} did not come from the outcomes feed ({feed}); "
             "evaluating on them could reward a model for agreeing with the model that produced them. "
             "Re-land those days' outcomes from the feed, or take them out of the evaluation days."
         )
-    parts = [lake.read_frame("golden", spec.model, d, GOLDEN_FILE).assign(eval_set="golden") for d in golden_days]
+    parts = [
+        lake.read_frame("golden", spec.model, d, GOLDEN_FILE).assign(eval_set="golden")
+        for d in golden_days
+    ]
     recent = labelled_frame(lake, spec, recent_days)
     if not recent.empty:
         parts.append(recent.assign(eval_set="recent"))
@@ -76,7 +101,13 @@ def build_evaluation_set(lake: Lake, spec: Spec, golden_days: list[str], recent_
     return EvaluationSet(frame, manifest)
 
 
-def verify_unchanged(lake: Lake, spec: Spec, evaluation_set: EvaluationSet, golden_days: list[str], recent_days: list[str]) -> None:
+def verify_unchanged(
+    lake: Lake,
+    spec: Spec,
+    evaluation_set: EvaluationSet,
+    golden_days: list[str],
+    recent_days: list[str],
+) -> None:
     """Raise if the evaluation set's partitions changed since `evaluation_set` was read."""
     now = manifest_for(lake, spec, golden_days, recent_days)
     if now["version"] != evaluation_set.version:
@@ -94,14 +125,28 @@ def trained_on(lake: Lake, spec: Spec, train_days: list[str], ids: pd.Series) ->
     seen: set[str] = set()
     for ds in train_days:
         if lake.exists("validated", spec.model, ds):
-            seen |= wanted & set(lake.read_frame("validated", spec.model, ds, FEATURES_FILE)[spec.id_column].astype(str))
+            seen |= wanted & set(
+                lake.read_frame("validated", spec.model, ds, FEATURES_FILE)[spec.id_column].astype(
+                    str
+                )
+            )
     return sorted(seen)
 
 
-def check_disjoint(lake: Lake, spec: Spec, evaluation_set: EvaluationSet, train_days: list[str], who: str) -> None:
+def check_disjoint(
+    lake: Lake, spec: Spec, evaluation_set: EvaluationSet, train_days: list[str], who: str
+) -> None:
     """Raise if any evaluation row (by day or by key) is in a model's training window."""
-    days = sorted(set(evaluation_set.frame["ds"]) & set(train_days)) if len(evaluation_set.frame) else []
-    leaked = trained_on(lake, spec, train_days, evaluation_set.frame[spec.id_column]) if len(evaluation_set.frame) else []
+    days = (
+        sorted(set(evaluation_set.frame["ds"]) & set(train_days))
+        if len(evaluation_set.frame)
+        else []
+    )
+    leaked = (
+        trained_on(lake, spec, train_days, evaluation_set.frame[spec.id_column])
+        if len(evaluation_set.frame)
+        else []
+    )
     if days or leaked:
         raise EvaluationError(
             f"{spec.model}: {len(leaked)} evaluation rows ({', '.join(leaked[:3])}{'...' if len(leaked) > 3 else ''}) "

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-
 from mlgate.tracking import CHAMPION, CHAMPION_HISTORY_TAG, PREVIOUS, RESTORED_TAG, ROLLED_BACK_TAG
 
 
@@ -30,7 +29,9 @@ def promotion_lock(lake, model: str, wait_seconds: float = 120, stale_seconds: f
     while aliases move, so two promotions or rollbacks never interleave. A lock older
     than `stale_seconds` (its holder died) is broken."""
     key = f"locks/{model}/promotion"
-    token = json.dumps({"owner": f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}", "at": time.time()}).encode()
+    token = json.dumps(
+        {"owner": f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}", "at": time.time()}
+    ).encode()
     deadline = time.monotonic() + wait_seconds
     while not lake.create_exclusive(key, token):
         held = lake.read_control(key)
@@ -39,7 +40,9 @@ def promotion_lock(lake, model: str, wait_seconds: float = 120, stale_seconds: f
             lake.delete_control(key)
             continue
         if time.monotonic() > deadline:
-            raise PromotionError(f"{model}: another promotion or rollback holds the lock ({holder}); try again later.")
+            raise PromotionError(
+                f"{model}: another promotion or rollback holds the lock ({holder}); try again later."
+            )
         time.sleep(0.1)
     try:
         yield
@@ -79,7 +82,9 @@ def _set_champion(client: MlflowClient, model: str, history: list[str]) -> None:
     client.set_registered_model_tag(model, CHAMPION_HISTORY_TAG, json.dumps(history))
 
 
-def promote(client: MlflowClient, model: str, version: str, expected_champion: str | None, tags: dict) -> None:
+def promote(
+    client: MlflowClient, model: str, version: str, expected_champion: str | None, tags: dict
+) -> None:
     """Make `version` the champion, if the champion is still `expected_champion`
     (compare-and-set: a champion that moved since the evaluation is never overwritten)."""
     current_version = alias_version_number(client, model, CHAMPION)
@@ -100,7 +105,9 @@ def rollback(client: MlflowClient, model: str, reason: str, check=None) -> tuple
     `check(version)` may raise to refuse a target (for example: it no longer loads)."""
     history = champion_history(client, model)
     if len(history) < 2:
-        raise PromotionError(f"{model}: no previous champion to roll back to (history: {history or 'empty'}).")
+        raise PromotionError(
+            f"{model}: no previous champion to roll back to (history: {history or 'empty'})."
+        )
     current, target = history[-1], history[-2]
     if check is not None:
         check(target)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from mlgate import tracking
-from mlgate.promote import registry
-from mlgate.promote import sanity
-from mlgate.lake.names import FEATURES_FILE
-from mlgate.lake.store import Lake
 from mlgate.config.settings import Settings
 from mlgate.config.spec import Spec
+from mlgate.lake.names import FEATURES_FILE
+from mlgate.lake.store import Lake
+from mlgate.promote import registry, sanity
 
 
 def check_target(lake: Lake, settings: Settings, spec: Spec, version: str) -> None:
@@ -18,23 +17,34 @@ def check_target(lake: Lake, settings: Settings, spec: Spec, version: str) -> No
     validated rows with probabilities, and reads the spec's current features."""
     days = lake.list_partitions("validated", spec.model)
     if not days:
-        raise registry.PromotionError(f"no validated rows of {spec.model} to check v{version} against; not rolling back")
+        raise registry.PromotionError(
+            f"no validated rows of {spec.model} to check v{version} against; not rolling back"
+        )
     rows = lake.read_frame("validated", spec.model, days[-1], FEATURES_FILE).head(200)
-    probe = sanity.score_in_fresh_process(settings.tracking_uri, spec, {"target": str(version)}, rows)["target"]
+    probe = sanity.score_in_fresh_process(
+        settings.tracking_uri, spec, {"target": str(version)}, rows
+    )["target"]
     if not probe.get("loaded"):
-        raise registry.PromotionError(f"v{version} no longer loads ({probe['error']}); not rolling back")
+        raise registry.PromotionError(
+            f"v{version} no longer loads ({probe['error']}); not rolling back"
+        )
     scores = probe["scores"]
     if len(scores) != len(rows) or not (np.isfinite(scores) & (scores >= 0) & (scores <= 1)).all():
-        raise registry.PromotionError(f"v{version} does not answer the rows of {days[-1]} with probabilities; not rolling back")
+        raise registry.PromotionError(
+            f"v{version} does not answer the rows of {days[-1]} with probabilities; not rolling back"
+        )
     if sorted(probe["features"]["schema"]) != sorted(spec.feature_names):
         raise registry.PromotionError(
             f"v{version} reads features {sorted(probe['features']['schema'])}, the spec now has {sorted(spec.feature_names)}; "
-            "it no longer fits the current feature schema, not rolling back")
+            "it no longer fits the current feature schema, not rolling back"
+        )
 
 
 def roll_back(lake: Lake, settings: Settings, spec: Spec, reason: str) -> dict:
     """Move `champion` back one step (under the promotion lock); returns {'from', 'to'}."""
     client = tracking.client(settings)
     with registry.promotion_lock(lake, spec.model):
-        current, target = registry.rollback(client, spec.model, reason, check=lambda v: check_target(lake, settings, spec, v))
+        current, target = registry.rollback(
+            client, spec.model, reason, check=lambda v: check_target(lake, settings, spec, v)
+        )
     return {"from": current, "to": target}

@@ -31,7 +31,14 @@ def _dir_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
 
 
-def probe_model(model: str, version: str, rows: pd.DataFrame, batch_rows: int, batches: int, label: str | None = None) -> dict:
+def probe_model(
+    model: str,
+    version: str,
+    rows: pd.DataFrame,
+    batch_rows: int,
+    batches: int,
+    label: str | None = None,
+) -> dict:
     """Load one registered version and score `rows`; timings, size, the feature lists and,
     when `rows` carry the `label`, how well each model feature alone ranks it."""
     import mlflow
@@ -48,21 +55,36 @@ def probe_model(model: str, version: str, rows: pd.DataFrame, batch_rows: int, b
     one_row = np.asarray(loaded.predict(rows.head(1)), dtype=float)
     latencies = []
     for i in range(min(batches, max(1, len(rows) // batch_rows))):
-        batch = rows.iloc[i * batch_rows:(i + 1) * batch_rows]
+        batch = rows.iloc[i * batch_rows : (i + 1) * batch_rows]
         t0 = time.perf_counter()
         loaded.predict(batch)
         latencies.append((time.perf_counter() - t0) * 1000)
     scores = np.asarray(loaded.predict(rows), dtype=float)
     inner = loaded.unwrap_python_model()
     matrix = model_matrix(rows, inner.schema)
-    alone = single_feature_auc(matrix.assign(**{label: rows[label]}), inner.schema.names, label) if label in rows else {}
+    alone = (
+        single_feature_auc(matrix.assign(**{label: rows[label]}), inner.schema.names, label)
+        if label in rows
+        else {}
+    )
     return {
-        "loaded": True, "load_seconds": load_seconds, "size_bytes": _dir_bytes(Path(local)),
-        "one_row": one_row.tolist(), "scores": scores,
-        "latency_ms": {"p50": float(np.percentile(latencies, 50)), "p95": float(np.percentile(latencies, 95)),
-                       "batches": len(latencies), "batch_rows": batch_rows},
-        "features": {"schema": inner.schema.names, "booster": list(inner.booster.feature_names or []),
-                     "matrix": list(matrix.columns), "inputs": inner.schema.input_columns},
+        "loaded": True,
+        "load_seconds": load_seconds,
+        "size_bytes": _dir_bytes(Path(local)),
+        "one_row": one_row.tolist(),
+        "scores": scores,
+        "latency_ms": {
+            "p50": float(np.percentile(latencies, 50)),
+            "p95": float(np.percentile(latencies, 95)),
+            "batches": len(latencies),
+            "batch_rows": batch_rows,
+        },
+        "features": {
+            "schema": inner.schema.names,
+            "booster": list(inner.booster.feature_names or []),
+            "matrix": list(matrix.columns),
+            "inputs": inner.schema.input_columns,
+        },
         "single_feature_auc": alone,
     }
 
@@ -75,7 +97,14 @@ def _child(request_path: str) -> None:
     rows = pd.read_parquet(request["rows"])
     out = {}
     for name, version in request["versions"].items():
-        report = probe_model(request["model"], version, rows, int(request["batch_rows"]), int(request["batches"]), request.get("label"))
+        report = probe_model(
+            request["model"],
+            version,
+            rows,
+            int(request["batch_rows"]),
+            int(request["batches"]),
+            request.get("label"),
+        )
         if "scores" in report:
             path = Path(request["out_dir"]) / f"{name}.npy"
             np.save(path, report.pop("scores"))
@@ -85,22 +114,38 @@ def _child(request_path: str) -> None:
 
 
 # ---- parent ----------------------------------------------------------------
-def score_in_fresh_process(tracking_uri: str, spec: Spec, versions: dict[str, str], rows: pd.DataFrame) -> dict:
+def score_in_fresh_process(
+    tracking_uri: str, spec: Spec, versions: dict[str, str], rows: pd.DataFrame
+) -> dict:
     """Score `rows` with each registered version in one new Python process; returns per
     name the probe report with its `scores` array (or `loaded: False` and the error)."""
     cfg = spec.section("evaluation").get("sanity", {})
     with tempfile.TemporaryDirectory(prefix="mlgate-sanity-") as tmp:
         rows_path = Path(tmp) / "rows.parquet"
         rows.to_parquet(rows_path, index=False)
-        request = {"tracking_uri": tracking_uri, "model": spec.model, "versions": versions, "rows": str(rows_path),
-                   "out_dir": tmp, "batch_rows": int(cfg.get("batch_rows", 1000)), "batches": int(cfg.get("batches", 10)),
-                   "label": spec.section("label")["name"]}
+        request = {
+            "tracking_uri": tracking_uri,
+            "model": spec.model,
+            "versions": versions,
+            "rows": str(rows_path),
+            "out_dir": tmp,
+            "batch_rows": int(cfg.get("batch_rows", 1000)),
+            "batches": int(cfg.get("batches", 10)),
+            "label": spec.section("label")["name"],
+        }
         (Path(tmp) / "request.json").write_text(json.dumps(request))
         env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
-        done = subprocess.run([sys.executable, "-m", "mlgate.promote.sanity", str(Path(tmp) / "request.json")],
-                              env=env, capture_output=True, text=True, timeout=900)
+        done = subprocess.run(
+            [sys.executable, "-m", "mlgate.promote.sanity", str(Path(tmp) / "request.json")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         if done.returncode != 0:
-            raise RuntimeError(f"the scoring process failed (exit {done.returncode}): {done.stderr[-3000:]}")
+            raise RuntimeError(
+                f"the scoring process failed (exit {done.returncode}): {done.stderr[-3000:]}"
+            )
         report = json.loads((Path(tmp) / "report.json").read_text())
         for entry in report.values():
             if "scores_file" in entry:
@@ -122,11 +167,17 @@ def single_feature_auc(frame: pd.DataFrame, columns: list[str], label: str) -> d
     for col in columns:
         if col not in frame.columns:
             continue
-        values = pd.to_numeric(frame[col], errors="coerce") if pd.api.types.is_numeric_dtype(frame[col]) else None
+        values = (
+            pd.to_numeric(frame[col], errors="coerce")
+            if pd.api.types.is_numeric_dtype(frame[col])
+            else None
+        )
         if values is None:
             keys = frame[col].astype("object").where(frame[col].notna(), "<missing>")
             groups = pd.Series(y, index=frame.index).groupby(keys)
-            values = (groups.transform("sum") + PRIOR_ROWS * y.mean()) / (groups.transform("count") + PRIOR_ROWS)
+            values = (groups.transform("sum") + PRIOR_ROWS * y.mean()) / (
+                groups.transform("count") + PRIOR_ROWS
+            )
         if values.notna().all():
             fills = [0.0]
         elif values.notna().any():
@@ -144,53 +195,125 @@ def calibration_by_decile(labels: np.ndarray, scores: np.ndarray) -> list[dict]:
     rows = []
     for i, idx in enumerate(np.array_split(order, 10)):
         if len(idx):
-            rows.append({"decile": i + 1, "rows": int(len(idx)), "mean_prediction": float(scores[idx].mean()),
-                         "observed_rate": float(labels[idx].mean())})
+            rows.append(
+                {
+                    "decile": i + 1,
+                    "rows": int(len(idx)),
+                    "mean_prediction": float(scores[idx].mean()),
+                    "observed_rate": float(labels[idx].mean()),
+                }
+            )
     return rows
 
 
 def check(name: str, passed: bool, observed, expected: str, summary: str | None = None) -> dict:
     """One sanity check; `summary` is the observed value in words, when `observed` is long."""
-    return {"check": name, "passed": bool(passed), "observed": observed, "expected": expected,
-            "summary": summary or str(observed)}
+    return {
+        "check": name,
+        "passed": bool(passed),
+        "observed": observed,
+        "expected": expected,
+        "summary": summary or str(observed),
+    }
 
 
-def sanity_checks(spec: Spec, probe: dict, frame: pd.DataFrame, train_positive_rate: float | None) -> list[dict]:
+def sanity_checks(
+    spec: Spec, probe: dict, frame: pd.DataFrame, train_positive_rate: float | None
+) -> list[dict]:
     """The candidate's sanity checks, each {check, passed, observed, expected}."""
     cfg = spec.section("evaluation").get("sanity", {})
     label = spec.section("label")["name"]
     checks = []
     if train_positive_rate is not None:
-        checks.append(check("training_labels", 0 < train_positive_rate < 1, round(train_positive_rate, 4),
-                            "both classes in the training labels (all of one class: a label outage?)"))
+        checks.append(
+            check(
+                "training_labels",
+                0 < train_positive_rate < 1,
+                round(train_positive_rate, 4),
+                "both classes in the training labels (all of one class: a label outage?)",
+            )
+        )
     if not probe.get("loaded"):
-        return checks + [check("loads", False, probe.get("error"), "loads with mlflow.pyfunc.load_model in a fresh process")]
-    checks.append(check("loads", True, f"{probe['load_seconds']:.2f} s", "loads with mlflow.pyfunc.load_model in a fresh process"))
+        return checks + [
+            check(
+                "loads",
+                False,
+                probe.get("error"),
+                "loads with mlflow.pyfunc.load_model in a fresh process",
+            )
+        ]
+    checks.append(
+        check(
+            "loads",
+            True,
+            f"{probe['load_seconds']:.2f} s",
+            "loads with mlflow.pyfunc.load_model in a fresh process",
+        )
+    )
     one = probe["one_row"]
-    checks.append(check("answers_one_row", len(one) == 1 and np.isfinite(one[0]) and 0 <= one[0] <= 1,
-                        one, "one probability for one row"))
+    checks.append(
+        check(
+            "answers_one_row",
+            len(one) == 1 and np.isfinite(one[0]) and 0 <= one[0] <= 1,
+            one,
+            "one probability for one row",
+        )
+    )
     scores = probe["scores"]
-    checks.append(check("no_nan", bool(np.isfinite(scores).all()), int((~np.isfinite(scores)).sum()), "0 rows without a finite score"))
-    checks.append(check("in_range", bool(((scores >= 0) & (scores <= 1)).all()),
-                        [float(np.nanmin(scores)), float(np.nanmax(scores))], "every score within [0, 1]"))
+    checks.append(
+        check(
+            "no_nan",
+            bool(np.isfinite(scores).all()),
+            int((~np.isfinite(scores)).sum()),
+            "0 rows without a finite score",
+        )
+    )
+    checks.append(
+        check(
+            "in_range",
+            bool(((scores >= 0) & (scores <= 1)).all()),
+            [float(np.nanmin(scores)), float(np.nanmax(scores))],
+            "every score within [0, 1]",
+        )
+    )
     labels = frame[label].to_numpy(dtype=int)
     mean, rate = float(np.nanmean(scores)), float(labels.mean())
     factor = float(cfg.get("max_calibration_factor", 3))
-    checks.append(check("calibration", rate / factor <= mean <= min(1.0, rate * factor),
-                        {"mean_prediction": round(mean, 4), "observed_rate": round(rate, 4),
-                         "deciles": calibration_by_decile(labels, np.nan_to_num(scores))},
-                        f"mean prediction within a factor {factor:g} of the observed rate",
-                        f"mean prediction {mean:.4f} against an observed rate {rate:.4f}"))
+    checks.append(
+        check(
+            "calibration",
+            rate / factor <= mean <= min(1.0, rate * factor),
+            {
+                "mean_prediction": round(mean, 4),
+                "observed_rate": round(rate, 4),
+                "deciles": calibration_by_decile(labels, np.nan_to_num(scores)),
+            },
+            f"mean prediction within a factor {factor:g} of the observed rate",
+            f"mean prediction {mean:.4f} against an observed rate {rate:.4f}",
+        )
+    )
     p95, max_ms = probe["latency_ms"]["p95"], float(cfg.get("max_p95_ms", 2000))
-    checks.append(check("latency", p95 <= max_ms, probe["latency_ms"],
-                        f"p95 of a {probe['latency_ms']['batch_rows']}-row batch at most {max_ms:.0f} ms", f"p95 {p95:.0f} ms"))
+    checks.append(
+        check(
+            "latency",
+            p95 <= max_ms,
+            probe["latency_ms"],
+            f"p95 of a {probe['latency_ms']['batch_rows']}-row batch at most {max_ms:.0f} ms",
+            f"p95 {p95:.0f} ms",
+        )
+    )
     size_mb, max_mb = probe["size_bytes"] / 1e6, float(cfg.get("max_model_mb", 50))
     checks.append(check("size", size_mb <= max_mb, f"{size_mb:.2f} MB", f"at most {max_mb} MB"))
     feats = probe["features"]
     skew = []
     if sorted(feats["schema"]) != sorted(spec.feature_names):
-        missing, extra = sorted(set(spec.feature_names) - set(feats["schema"])), sorted(set(feats["schema"]) - set(spec.feature_names))
-        skew.append(f"model features differ from the spec (missing {missing or 'none'}, extra {extra or 'none'})")
+        missing, extra = (
+            sorted(set(spec.feature_names) - set(feats["schema"])),
+            sorted(set(feats["schema"]) - set(spec.feature_names)),
+        )
+        skew.append(
+            f"model features differ from the spec (missing {missing or 'none'}, extra {extra or 'none'})"
+        )
     if feats["booster"] and feats["booster"] != feats["schema"]:
         skew.append("the booster's feature names differ from its feature schema")
     if feats["matrix"] != feats["schema"]:
@@ -198,13 +321,25 @@ def sanity_checks(spec: Spec, probe: dict, frame: pd.DataFrame, train_positive_r
     forbidden = sorted(set(feats["inputs"]) & set(spec.raw["forbidden"]))
     if forbidden:
         skew.append(f"the model reads forbidden columns {forbidden}")
-    checks.append(check("features", not skew, "; ".join(skew) or f"{len(feats['schema'])} features as in the spec",
-                        "the spec's features, built by the same model matrix in training and scoring"))
+    checks.append(
+        check(
+            "features",
+            not skew,
+            "; ".join(skew) or f"{len(feats['schema'])} features as in the spec",
+            "the spec's features, built by the same model matrix in training and scoring",
+        )
+    )
     limit = float(cfg.get("max_single_feature_auc", 0.9))
     aucs = probe.get("single_feature_auc", {})
     worst = max(aucs.items(), key=lambda kv: kv[1]) if aucs else (None, 0.0)
-    checks.append(check("leakage", worst[1] <= limit, {"feature": worst[0], "auc": round(worst[1], 4)},
-                        f"no single feature with an AUC above {limit} on its own"))
+    checks.append(
+        check(
+            "leakage",
+            worst[1] <= limit,
+            {"feature": worst[0], "auc": round(worst[1], 4)},
+            f"no single feature with an AUC above {limit} on its own",
+        )
+    )
     return checks
 
 

@@ -18,7 +18,9 @@ def row_logloss(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return -(y * np.log(p) + (1 - y) * np.log(1 - p))
 
 
-def _delong_components(labels: np.ndarray, scores: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+def _delong_components(
+    labels: np.ndarray, scores: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray]:
     """AUC and DeLong's structural components (per positive, per negative), with midranks."""
     pos, neg = scores[labels == 1], scores[labels == 0]
     m, n = len(pos), len(neg)
@@ -41,16 +43,32 @@ def delong(labels, scores_a, scores_b=None, level: float = 0.95) -> dict:
     auc_a, pa, na = _delong_components(labels, np.asarray(scores_a, dtype=float))
     m, n = len(pa), len(na)
     var_a = np.var(pa, ddof=1) / m + np.var(na, ddof=1) / n
-    out = {"auc": auc_a, "auc_low": auc_a - z * np.sqrt(var_a), "auc_high": auc_a + z * np.sqrt(var_a),
-           "auc_se": float(np.sqrt(var_a)), "positives": m, "negatives": n, "level": level}
+    out = {
+        "auc": auc_a,
+        "auc_low": auc_a - z * np.sqrt(var_a),
+        "auc_high": auc_a + z * np.sqrt(var_a),
+        "auc_se": float(np.sqrt(var_a)),
+        "positives": m,
+        "negatives": n,
+        "level": level,
+    }
     if scores_b is None:
         return out
     auc_b, pb, nb = _delong_components(labels, np.asarray(scores_b, dtype=float))
     cov_pos, cov_neg = np.cov(np.vstack([pa, pb])), np.cov(np.vstack([na, nb]))
-    var = (cov_pos[0, 0] + cov_pos[1, 1] - 2 * cov_pos[0, 1]) / m + (cov_neg[0, 0] + cov_neg[1, 1] - 2 * cov_neg[0, 1]) / n
+    var = (cov_pos[0, 0] + cov_pos[1, 1] - 2 * cov_pos[0, 1]) / m + (
+        cov_neg[0, 0] + cov_neg[1, 1] - 2 * cov_neg[0, 1]
+    ) / n
     se = float(np.sqrt(max(var, 0.0)))
     diff = auc_a - auc_b
-    return {**out, "other_auc": auc_b, "diff": diff, "diff_se": se, "diff_low": diff - z * se, "diff_high": diff + z * se}
+    return {
+        **out,
+        "other_auc": auc_b,
+        "diff": diff,
+        "diff_se": se,
+        "diff_low": diff - z * se,
+        "diff_high": diff + z * se,
+    }
 
 
 def p_worse_than(diff: float, se: float, margin: float) -> float:
@@ -69,10 +87,17 @@ def bootstrap_mean(values, level: float = 0.95, rounds: int = 1000, seed: int = 
     chunk = max(1, 2_000_000 // max(len(values), 1))
     for start in range(0, rounds, chunk):
         size = min(chunk, rounds - start)
-        means[start:start + size] = values[rng.integers(0, len(values), size=(size, len(values)))].mean(axis=1)
+        means[start : start + size] = values[
+            rng.integers(0, len(values), size=(size, len(values)))
+        ].mean(axis=1)
     tail = (1 - level) / 2
-    return {"mean": float(values.mean()), "low": float(np.quantile(means, tail)),
-            "high": float(np.quantile(means, 1 - tail)), "rounds": rounds, "level": level}
+    return {
+        "mean": float(values.mean()),
+        "low": float(np.quantile(means, tail)),
+        "high": float(np.quantile(means, 1 - tail)),
+        "rounds": rounds,
+        "level": level,
+    }
 
 
 def holm(p_values: list[float]) -> list[float]:
@@ -93,7 +118,10 @@ def quality(labels: np.ndarray, scores: np.ndarray) -> dict:
     labels = np.asarray(labels, dtype=int)
     scores = np.clip(np.asarray(scores, dtype=float), EPS, 1 - EPS)
     both = len(np.unique(labels)) == 2
-    return {"rows": int(len(labels)), "auc": float(roc_auc_score(labels, scores)) if both else float("nan"),
-            "logloss": float(log_loss(labels, scores, labels=[0, 1])) if len(labels) else float("nan"),
-            "positive_rate": float(labels.mean()) if len(labels) else float("nan"),
-            "mean_prediction": float(scores.mean()) if len(labels) else float("nan")}
+    return {
+        "rows": int(len(labels)),
+        "auc": float(roc_auc_score(labels, scores)) if both else float("nan"),
+        "logloss": float(log_loss(labels, scores, labels=[0, 1])) if len(labels) else float("nan"),
+        "positive_rate": float(labels.mean()) if len(labels) else float("nan"),
+        "mean_prediction": float(scores.mean()) if len(labels) else float("nan"),
+    }

@@ -10,53 +10,90 @@ import hashlib
 import pandas as pd
 
 from mlgate import tracking
-from mlgate.promote import registry
-from mlgate.model.serving import load_model
-from mlgate.lake.names import FEATURES_FILE, PREDICTIONS_FILE, shadow_name
-from mlgate.lake.store import Lake, LakeError
 from mlgate.config.settings import Settings
 from mlgate.config.spec import Spec
+from mlgate.lake.names import FEATURES_FILE, PREDICTIONS_FILE, shadow_name
+from mlgate.lake.store import Lake, LakeError
+from mlgate.model.serving import load_model
+from mlgate.promote import registry
+
 
 class NoChampion(RuntimeError):
     """There is no champion to score with yet."""
 
 
-def prediction_frame(spec: Spec, features: pd.DataFrame, scores, version: str, run_id: str, ds: str) -> pd.DataFrame:
+def prediction_frame(
+    spec: Spec, features: pd.DataFrame, scores, version: str, run_id: str, ds: str
+) -> pd.DataFrame:
     """Predictions with their ids: the same inputs and model give the same rows."""
     ids = features[spec.id_column].astype(str)
-    input_hash = pd.util.hash_pandas_object(features[spec.raw_feature_columns], index=False).astype("uint64")
-    slices = {c: features[c].astype(str).to_numpy() for c in spec.raw.get("slices", []) if c in features.columns}
-    return pd.DataFrame({
-        "prediction_id": [hashlib.sha1(f"{spec.model}|{version}|{i}".encode()).hexdigest()[:20] for i in ids],
-        spec.id_column: ids.to_numpy(),
-        "ds": ds,
-        "score": pd.Series(scores, dtype="float64").to_numpy(),
-        "model_version": str(version),
-        "mlflow_run_id": run_id,
-        "feature_hash": input_hash.map(lambda h: f"{h:016x}").to_numpy(),
-        **slices,
-    })
+    input_hash = pd.util.hash_pandas_object(features[spec.raw_feature_columns], index=False).astype(
+        "uint64"
+    )
+    slices = {
+        c: features[c].astype(str).to_numpy()
+        for c in spec.raw.get("slices", [])
+        if c in features.columns
+    }
+    return pd.DataFrame(
+        {
+            "prediction_id": [
+                hashlib.sha1(f"{spec.model}|{version}|{i}".encode()).hexdigest()[:20] for i in ids
+            ],
+            spec.id_column: ids.to_numpy(),
+            "ds": ds,
+            "score": pd.Series(scores, dtype="float64").to_numpy(),
+            "model_version": str(version),
+            "mlflow_run_id": run_id,
+            "feature_hash": input_hash.map(lambda h: f"{h:016x}").to_numpy(),
+            **slices,
+        }
+    )
 
 
-def score_with(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dict, features: pd.DataFrame,
-               model_version, feed: str) -> dict:
+def score_with(
+    lake: Lake,
+    settings: Settings,
+    spec: Spec,
+    ds: str,
+    run: dict,
+    features: pd.DataFrame,
+    model_version,
+    feed: str,
+) -> dict:
     """Score the day's `features` with a registered version and commit them to `feed`."""
     version = str(model_version.version)
     model = load_model(settings.tracking_uri, spec.model, version)
-    predictions = prediction_frame(spec, features, model.predict(features), version, model_version.run_id, ds)
+    predictions = prediction_frame(
+        spec, features, model.predict(features), version, model_version.run_id, ds
+    )
     source = lake.read_lineage("validated", spec.model, ds)
-    return lake.commit_frame("predictions", feed, ds, PREDICTIONS_FILE, predictions,
-                             {**run, "model_version": version, "mlflow_run_id": model_version.run_id,
-                              "features_sha256": source["files"]})
+    return lake.commit_frame(
+        "predictions",
+        feed,
+        ds,
+        PREDICTIONS_FILE,
+        predictions,
+        {
+            **run,
+            "model_version": version,
+            "mlflow_run_id": model_version.run_id,
+            "features_sha256": source["files"],
+        },
+    )
 
 
-def score_day(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dict, rescore: bool = False) -> dict:
+def score_day(
+    lake: Lake, settings: Settings, spec: Spec, ds: str, run: dict, rescore: bool = False
+) -> dict:
     """Score `ds` with the champion and commit the predictions. A day already scored is
     left as it is (re-runs and backfills change nothing) unless `rescore` is set."""
     if lake.exists("predictions", spec.model, ds) and not rescore:
         return {**lake.read_lineage("predictions", spec.model, ds), "unchanged": True}
     if not lake.exists("validated", spec.model, ds):
-        raise LakeError(f"{spec.model}: no validated partition for {ds}; ingest it first (was it quarantined?)")
+        raise LakeError(
+            f"{spec.model}: no validated partition for {ds}; ingest it first (was it quarantined?)"
+        )
     client = tracking.client(settings)
     champion = registry.alias_version(client, spec.model, tracking.CHAMPION)
     if champion is None:
@@ -65,6 +102,8 @@ def score_day(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dict, re
     lineage = score_with(lake, settings, spec, ds, run, features, champion, spec.model)
     challenger = registry.alias_version(client, spec.model, tracking.CHALLENGER)
     if challenger is not None and str(challenger.version) != str(champion.version):
-        shadow = score_with(lake, settings, spec, ds, run, features, challenger, shadow_name(spec.model))
+        shadow = score_with(
+            lake, settings, spec, ds, run, features, challenger, shadow_name(spec.model)
+        )
         lineage = {**lineage, "shadow_version": shadow["model_version"]}
     return lineage

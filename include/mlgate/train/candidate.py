@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 
 from mlgate import tracking
-from mlgate.model import profile
-from mlgate.model.features import model_matrix, schema_for
-from mlgate.ingest.landing import labelled_frame
-from mlgate.lake.store import Lake
 from mlgate.config.settings import Settings
 from mlgate.config.spec import Spec
+from mlgate.ingest.landing import labelled_frame
+from mlgate.lake.store import Lake
+from mlgate.model import profile
+from mlgate.model.features import model_matrix, schema_for
+
 
 class NotEnoughData(RuntimeError):
     """The window has fewer labelled days than the spec needs."""
@@ -37,7 +38,9 @@ class Window:
 def labelled_days(lake: Lake, spec: Spec, before: str) -> list[str]:
     """Days before `before` with validated features and labels."""
     labelled = set(lake.list_partitions("outcomes", spec.model))
-    return [d for d in lake.list_partitions("validated", spec.model) if d < before and d in labelled]
+    return [
+        d for d in lake.list_partitions("validated", spec.model) if d < before and d in labelled
+    ]
 
 
 def plan_window(lake: Lake, spec: Spec, ds: str) -> Window:
@@ -47,7 +50,7 @@ def plan_window(lake: Lake, spec: Spec, ds: str) -> Window:
     cfg_t, cfg_e = spec.section("training"), spec.section("evaluation")
     golden = set(spec.golden_days)
     days = [d for d in labelled_days(lake, spec, ds) if d not in golden]
-    recent = days[-int(cfg_e["recent_days"]):]
+    recent = days[-int(cfg_e["recent_days"]) :]
     first_recent = dt.date.fromisoformat(recent[0]) if recent else dt.date.fromisoformat(ds)
     start = (first_recent - dt.timedelta(days=int(cfg_t["window_days"]))).isoformat()
     train = [d for d in days if start <= d < first_recent.isoformat()]
@@ -68,17 +71,25 @@ def check_overrides(spec: Spec, overrides: dict | None) -> dict:
     """Refuse training overrides a run cannot honour, with what to write instead."""
     overrides = overrides or {}
     if not isinstance(overrides, dict):
-        raise ValueError(f"overrides must be an object such as {{\"params\": {{\"max_depth\": 3}}}}, got {overrides!r}")
+        raise ValueError(
+            f'overrides must be an object such as {{"params": {{"max_depth": 3}}}}, got {overrides!r}'
+        )
     for key, value in overrides.items():
         if key not in OVERRIDE_KEYS:
-            raise ValueError(f"unknown override {key!r}; overrides are {', '.join(sorted(OVERRIDE_KEYS))}")
+            raise ValueError(
+                f"unknown override {key!r}; overrides are {', '.join(sorted(OVERRIDE_KEYS))}"
+            )
         if not isinstance(value, OVERRIDE_KEYS[key]) or isinstance(value, bool):
-            raise ValueError(f"override {key!r} must be a {OVERRIDE_KEYS[key].__name__}, got {value!r}")
+            raise ValueError(
+                f"override {key!r} must be a {OVERRIDE_KEYS[key].__name__}, got {value!r}"
+            )
     if overrides.get("num_boost_round", 1) < 1:
         raise ValueError("override 'num_boost_round' must be at least 1")
     unknown = sorted(set(overrides.get("drop_features", [])) - set(spec.feature_names))
     if unknown:
-        raise ValueError(f"drop_features {unknown} are not features of {spec.model}; its features are {spec.feature_names}")
+        raise ValueError(
+            f"drop_features {unknown} are not features of {spec.model}; its features are {spec.feature_names}"
+        )
     return overrides
 
 
@@ -96,15 +107,31 @@ def train_booster(frame: pd.DataFrame, spec: Spec, overrides: dict | None = None
     valid_days = set(days[-n_valid:])
     is_valid = frame["ds"].isin(valid_days)
     schema = schema_for(spec, frame, (overrides or {}).get("drop_features", ()))
-    dtrain = xgb.DMatrix(model_matrix(frame[~is_valid], schema), frame.loc[~is_valid, label], enable_categorical=True)
-    dvalid = xgb.DMatrix(model_matrix(frame[is_valid], schema), frame.loc[is_valid, label], enable_categorical=True)
+    dtrain = xgb.DMatrix(
+        model_matrix(frame[~is_valid], schema), frame.loc[~is_valid, label], enable_categorical=True
+    )
+    dvalid = xgb.DMatrix(
+        model_matrix(frame[is_valid], schema), frame.loc[is_valid, label], enable_categorical=True
+    )
     history: dict = {}
-    booster = xgb.train(params, dtrain, num_round, evals=[(dtrain, "train"), (dvalid, "valid")],
-                        early_stopping_rounds=int(cfg["early_stopping_rounds"]), evals_result=history, verbose_eval=False)
-    info = {"params": params, "num_boost_round": num_round, "best_iteration": int(booster.best_iteration),
-            "train_rows": int((~is_valid).sum()), "valid_rows": int(is_valid.sum()),
-            "train_logloss": float(history["train"]["logloss"][booster.best_iteration]),
-            "valid_logloss": float(history["valid"]["logloss"][booster.best_iteration])}
+    booster = xgb.train(
+        params,
+        dtrain,
+        num_round,
+        evals=[(dtrain, "train"), (dvalid, "valid")],
+        early_stopping_rounds=int(cfg["early_stopping_rounds"]),
+        evals_result=history,
+        verbose_eval=False,
+    )
+    info = {
+        "params": params,
+        "num_boost_round": num_round,
+        "best_iteration": int(booster.best_iteration),
+        "train_rows": int((~is_valid).sum()),
+        "valid_rows": int(is_valid.sum()),
+        "train_logloss": float(history["train"]["logloss"][booster.best_iteration]),
+        "valid_logloss": float(history["valid"]["logloss"][booster.best_iteration]),
+    }
     return booster, schema, info
 
 
@@ -114,8 +141,15 @@ def window_lineage(lake: Lake, spec: Spec, days: list[str]) -> list[dict]:
     for d in days:
         feat = lake.read_lineage("validated", spec.model, d)
         lab = lake.read_lineage("outcomes", spec.model, d)
-        out.append({"ds": d, "features_sha256": feat["files"], "features_rows": feat["rows"],
-                    "labels_sha256": lab["files"], "labels_rows": lab["rows"]})
+        out.append(
+            {
+                "ds": d,
+                "features_sha256": feat["files"],
+                "features_rows": feat["rows"],
+                "labels_sha256": lab["files"],
+                "labels_rows": lab["rows"],
+            }
+        )
     return out
 
 
@@ -138,14 +172,24 @@ def close_abandoned_runs(settings: Settings, spec: Spec, run: dict) -> list[str]
     if experiment is None:
         return []
     key = f"{run['dag_id']}/{run['run_id']}"
-    stale = client.search_runs([experiment.experiment_id], f"tags.`{tracking.RUN_TAG}` = '{key}' and attributes.status = 'RUNNING'")
+    stale = client.search_runs(
+        [experiment.experiment_id],
+        f"tags.`{tracking.RUN_TAG}` = '{key}' and attributes.status = 'RUNNING'",
+    )
     for abandoned in stale:
         client.set_terminated(abandoned.info.run_id, "KILLED")
     return [abandoned.info.run_id for abandoned in stale]
 
 
-def train_candidate(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dict, trigger: str,
-                    overrides: dict | None = None) -> dict:
+def train_candidate(
+    lake: Lake,
+    settings: Settings,
+    spec: Spec,
+    ds: str,
+    run: dict,
+    trigger: str,
+    overrides: dict | None = None,
+) -> dict:
     """Train and register a candidate for logical date `ds` (a retried task reuses the
     version its Airflow run registered); returns version, run id and window."""
     check_overrides(spec, overrides)
@@ -158,8 +202,16 @@ def train_candidate(lake: Lake, settings: Settings, spec: Spec, ds: str, run: di
     return fit_and_register(lake, settings, spec, window, frame, run, trigger, overrides)
 
 
-def fit_and_register(lake: Lake, settings: Settings, spec: Spec, window: Window, frame: pd.DataFrame, run: dict,
-                     trigger: str, overrides: dict | None = None) -> dict:
+def fit_and_register(
+    lake: Lake,
+    settings: Settings,
+    spec: Spec,
+    window: Window,
+    frame: pd.DataFrame,
+    run: dict,
+    trigger: str,
+    overrides: dict | None = None,
+) -> dict:
     """Train on the window's labelled `frame`, log the run to MLflow and register the
     candidate (alias `challenger`); returns version, run id, window and training info."""
     import mlflow
@@ -176,43 +228,84 @@ def fit_and_register(lake: Lake, settings: Settings, spec: Spec, window: Window,
     lineage = window_lineage(lake, spec, window.train_days)
     reference = drift_reference(spec, frame, booster, schema)
     example = frame[schema.input_columns].head(5)
-    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run(experiment_id=experiment_id,
-                                                                run_name=f"{spec.model}-{ds}-{trigger}") as active:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        mlflow.start_run(
+            experiment_id=experiment_id, run_name=f"{spec.model}-{ds}-{trigger}"
+        ) as active,
+    ):
         booster_path, schema_path = Path(tmp) / "booster.ubj", Path(tmp) / "feature_schema.json"
         booster.save_model(booster_path)
         schema_path.write_text(schema.to_json())
-        mlflow.set_tags({tracking.MODEL_TAG: spec.model, tracking.DS_TAG: ds, tracking.TRIGGER_TAG: trigger, tracking.KIND_TAG: "candidate",
-                         "airflow.dag_id": run["dag_id"], "airflow.run_id": run["run_id"],
-                         "airflow.try_number": run.get("try_number", 1), tracking.RUN_TAG: f"{run['dag_id']}/{run['run_id']}",
-                         tracking.VERSION_TAG: __version__, "xgboost.version": xgb.__version__,
-                         "pandas.version": pd.__version__, "mlflow.version": mlflow.__version__})
-        mlflow.log_params({**{f"xgb.{k}": v for k, v in info["params"].items()},
-                           "num_boost_round": info["num_boost_round"], "best_iteration": info["best_iteration"],
-                           "window_first_day": window.train_days[0], "window_last_day": window.train_days[-1],
-                           "window_days": len(window.train_days), "features": ",".join(schema.names),
-                           "label_rule": f"{spec.section('label')['column']} {spec.section('label')['op']} {spec.section('label')['value']}",
-                           "overrides": json.dumps(overrides or {})})
-        mlflow.log_metrics({"train_logloss": info["train_logloss"], "valid_logloss": info["valid_logloss"],
-                            "train_rows": info["train_rows"], "valid_rows": info["valid_rows"],
-                            "train_positive_rate": float(frame[label].mean())})
-        dataset = mlflow.data.from_pandas(frame[[spec.id_column, "ds", *schema.input_columns, label]],
-                                          source=f"{lake.uri}/validated/{spec.model}", targets=label,
-                                          name=f"{spec.model}-train-{window.train_days[0]}..{window.train_days[-1]}")
+        mlflow.set_tags(
+            {
+                tracking.MODEL_TAG: spec.model,
+                tracking.DS_TAG: ds,
+                tracking.TRIGGER_TAG: trigger,
+                tracking.KIND_TAG: "candidate",
+                "airflow.dag_id": run["dag_id"],
+                "airflow.run_id": run["run_id"],
+                "airflow.try_number": run.get("try_number", 1),
+                tracking.RUN_TAG: f"{run['dag_id']}/{run['run_id']}",
+                tracking.VERSION_TAG: __version__,
+                "xgboost.version": xgb.__version__,
+                "pandas.version": pd.__version__,
+                "mlflow.version": mlflow.__version__,
+            }
+        )
+        mlflow.log_params(
+            {
+                **{f"xgb.{k}": v for k, v in info["params"].items()},
+                "num_boost_round": info["num_boost_round"],
+                "best_iteration": info["best_iteration"],
+                "window_first_day": window.train_days[0],
+                "window_last_day": window.train_days[-1],
+                "window_days": len(window.train_days),
+                "features": ",".join(schema.names),
+                "label_rule": f"{spec.section('label')['column']} {spec.section('label')['op']} {spec.section('label')['value']}",
+                "overrides": json.dumps(overrides or {}),
+            }
+        )
+        mlflow.log_metrics(
+            {
+                "train_logloss": info["train_logloss"],
+                "valid_logloss": info["valid_logloss"],
+                "train_rows": info["train_rows"],
+                "valid_rows": info["valid_rows"],
+                "train_positive_rate": float(frame[label].mean()),
+            }
+        )
+        dataset = mlflow.data.from_pandas(
+            frame[[spec.id_column, "ds", *schema.input_columns, label]],
+            source=f"{lake.uri}/validated/{spec.model}",
+            targets=label,
+            name=f"{spec.model}-train-{window.train_days[0]}..{window.train_days[-1]}",
+        )
         mlflow.log_input(dataset, context="training")
         mlflow.log_dict({"window": asdict(window), "days": lineage}, tracking.LINEAGE_ARTIFACT)
         mlflow.log_dict(reference, tracking.REFERENCE_ARTIFACT)
         signature = infer_signature(example, np.zeros(len(example)))
         info_model = mlflow.pyfunc.log_model(
-            name="model", python_model=str(ENTRY_POINT),
+            name="model",
+            python_model=str(ENTRY_POINT),
             artifacts={BOOSTER_ARTIFACT: str(booster_path), SCHEMA_ARTIFACT: str(schema_path)},
-            signature=signature, input_example=example,
-            pip_requirements=[f"mlflow=={mlflow.__version__}", f"xgboost-cpu=={xgb.__version__}", f"pandas=={pd.__version__}"],
+            signature=signature,
+            input_example=example,
+            pip_requirements=[
+                f"mlflow=={mlflow.__version__}",
+                f"xgboost-cpu=={xgb.__version__}",
+                f"pandas=={pd.__version__}",
+            ],
         )
         run_id = active.info.run_id
     # registered once its run has finished, tagged in the same call: a try that dies before
     # leaves no version, and a retry finds this one complete (finished_candidate)
-    tags = {tracking.RUN_TAG: f"{run['dag_id']}/{run['run_id']}", tracking.DS_TAG: ds, tracking.TRIGGER_TAG: trigger,
-            tracking.WINDOW_TAG: f"{window.train_days[0]}..{window.train_days[-1]}"}
+    tags = {
+        tracking.RUN_TAG: f"{run['dag_id']}/{run['run_id']}",
+        tracking.DS_TAG: ds,
+        tracking.TRIGGER_TAG: trigger,
+        tracking.WINDOW_TAG: f"{window.train_days[0]}..{window.train_days[-1]}",
+    }
     version = str(mlflow.register_model(info_model.model_uri, spec.model, tags=tags).version)
     tracking.client(settings).set_registered_model_alias(spec.model, tracking.CHALLENGER, version)
     return {"version": version, "run_id": run_id, "reused": False, "window": asdict(window), **info}
@@ -224,10 +317,12 @@ def drift_reference(spec: Spec, frame: pd.DataFrame, booster, schema) -> dict:
     from mlgate.model.serving import predict_proba
 
     monitoring = spec.section("monitoring")
-    return profile.profile(profile.inputs(frame, schema), schema.numeric + list(schema.derived), schema.categorical,
-                         int(monitoring["drift"]["bins"]),
-                         chunks=profile.week_chunks(frame["ds"], int(monitoring["window_days"])),
-                         importance=booster.get_score(importance_type="total_gain"),
-                         predictions=pd.Series(predict_proba(booster, schema, frame), index=frame.index))
-
-
+    return profile.profile(
+        profile.inputs(frame, schema),
+        schema.numeric + list(schema.derived),
+        schema.categorical,
+        int(monitoring["drift"]["bins"]),
+        chunks=profile.week_chunks(frame["ds"], int(monitoring["window_days"])),
+        importance=booster.get_score(importance_type="total_gain"),
+        predictions=pd.Series(predict_proba(booster, schema, frame), index=frame.index),
+    )
