@@ -39,7 +39,8 @@ def main(repeat: int = 5) -> None:
     from mlgate.lake.store import Lake
     from mlgate.model.features import FeatureSchema, model_matrix
     from mlgate.model.serving import load_model
-    from mlgate.promote.evaluate import apply_decision, evaluate_candidate
+    from mlgate.promote.apply import apply_decision
+    from mlgate.promote.evaluate import evaluate_candidate
     from mlgate.score.batch import score_day
     from mlgate.train.candidate import plan_window, train_booster, train_candidate
 

@@ -17,27 +17,25 @@ from __future__ import annotations
 from airflow.sdk import Param, PokeReturnValue, dag, task
 
 from mlgate.airflow import dagkit
-from mlgate.config.spec import load_all_specs
 
 
 def build(spec):
     @dag(
-        dag_id=dagkit.dag_id(spec, "ingest"),
-        description=f"Land and gate the daily {spec.features_feed['feed']} feed for {spec.model}",
-        doc_md=__doc__,
-        schedule="@daily",
-        start_date=dagkit.start_date(spec),
-        catchup=False,
-        max_active_runs=1,  # a day's gate uses the accepted days before it: days run in order
-        tags=dagkit.tags(spec, "ingest"),
-        default_args=dagkit.DEFAULT_ARGS,
-        params={
-            "accept_reason": Param(
-                None,
-                type=["null", "string"],
-                description="Accept a rejected batch on purpose, with this reason.",
-            )
-        },
+        **dagkit.dag_arguments(
+            spec,
+            "ingest",
+            __doc__,
+            description=f"Land and gate the daily {spec.features_feed['feed']} feed for {spec.model}",
+            schedule="@daily",
+            max_active_runs=1,  # a day's gate uses the accepted days before it: days run in order
+            params={
+                "accept_reason": Param(
+                    None,
+                    type=["null", "string"],
+                    description="Accept a rejected batch on purpose, with this reason.",
+                )
+            },
+        )
     )
     def ingest():
         @task.sensor(
@@ -108,5 +106,4 @@ def build(spec):
     return ingest()
 
 
-for _spec in load_all_specs():
-    build(_spec)
+dagkit.for_every_spec(build)

@@ -22,22 +22,20 @@ from __future__ import annotations
 from airflow.sdk import dag, task
 
 from mlgate.airflow import dagkit
-from mlgate.config.spec import load_all_specs
 
 
 def build(spec):
     request = dagkit.retrain_request_asset(spec)
 
     @dag(
-        dag_id=dagkit.dag_id(spec, "monitor"),
-        description=f"Monitor live quality and drift of the {spec.model} champion",
-        doc_md=__doc__,
-        schedule="@daily",
-        start_date=dagkit.start_date(spec),
-        catchup=False,
-        max_active_runs=1,
-        tags=dagkit.tags(spec, "monitor"),
-        default_args=dagkit.DEFAULT_ARGS,
+        **dagkit.dag_arguments(
+            spec,
+            "monitor",
+            __doc__,
+            description=f"Monitor live quality and drift of the {spec.model} champion",
+            schedule="@daily",
+            max_active_runs=1,
+        )
     )
     def monitor():
         @task(on_success_callback=dagkit.monitor_alert(spec))
@@ -81,5 +79,4 @@ def build(spec):
     return monitor()
 
 
-for _spec in load_all_specs():
-    build(_spec)
+dagkit.for_every_spec(build)

@@ -11,24 +11,23 @@ from __future__ import annotations
 from airflow.sdk import Param, dag, task
 
 from mlgate.airflow import dagkit
-from mlgate.config.spec import load_all_specs
 
 
 def build(spec):
     @dag(
-        dag_id=dagkit.dag_id(spec, "rollback"),
-        description=f"Roll the {spec.model} champion back one step",
-        doc_md=__doc__,
-        schedule=None,
-        start_date=dagkit.start_date(spec),
-        catchup=False,
-        tags=dagkit.tags(spec, "rollback"),
-        default_args={**dagkit.DEFAULT_ARGS, "retries": 0},
-        params={
-            "reason": Param(
-                "", type="string", minLength=3, description="Why the champion is rolled back."
-            )
-        },
+        **dagkit.dag_arguments(
+            spec,
+            "rollback",
+            __doc__,
+            description=f"Roll the {spec.model} champion back one step",
+            schedule=None,
+            default_args={**dagkit.DEFAULT_ARGS, "retries": 0},
+            params={
+                "reason": Param(
+                    "", type="string", minLength=3, description="Why the champion is rolled back."
+                )
+            },
+        )
     )
     def rollback():
         @task(outlets=[dagkit.champion_asset(spec)])
@@ -45,5 +44,4 @@ def build(spec):
     return rollback()
 
 
-for _spec in load_all_specs():
-    build(_spec)
+dagkit.for_every_spec(build)

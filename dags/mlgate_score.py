@@ -12,25 +12,23 @@ from __future__ import annotations
 from airflow.sdk import Param, PokeReturnValue, dag, task
 
 from mlgate.airflow import dagkit
-from mlgate.config.spec import load_all_specs
 
 
 def build(spec):
     @dag(
-        dag_id=dagkit.dag_id(spec, "score"),
-        description=f"Score the day's validated {spec.model} rows with the champion",
-        doc_md=__doc__,
-        schedule="@daily",
-        start_date=dagkit.start_date(spec),
-        catchup=False,
-        max_active_runs=4,
-        tags=dagkit.tags(spec, "score"),
-        default_args=dagkit.DEFAULT_ARGS,
-        params={
-            "rescore": Param(
-                False, type="boolean", description="Score again a day that was already scored."
-            )
-        },
+        **dagkit.dag_arguments(
+            spec,
+            "score",
+            __doc__,
+            description=f"Score the day's validated {spec.model} rows with the champion",
+            schedule="@daily",
+            max_active_runs=4,
+            params={
+                "rescore": Param(
+                    False, type="boolean", description="Score again a day that was already scored."
+                )
+            },
+        )
     )
     def score():
         @task.sensor(
@@ -68,5 +66,4 @@ def build(spec):
     return score()
 
 
-for _spec in load_all_specs():
-    build(_spec)
+dagkit.for_every_spec(build)

@@ -28,35 +28,35 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
 
 from mlgate.airflow import dagkit
-from mlgate.config.spec import load_all_specs
 
 
 def build(spec):
     approval = spec.section("evaluation").get("approval", {})  # timeout of the `approve` task
 
     @dag(
-        dag_id=dagkit.dag_id(spec, "train"),
-        description=f"Train, evaluate and promote {spec.model}",
-        doc_md=__doc__,
-        schedule=AssetOrTimeSchedule(
-            timetable=CronTriggerTimetable(spec.section("schedule")["train_cron"], timezone="UTC"),
-            assets=[dagkit.retrain_request_asset(spec)],
-        ),
-        start_date=dagkit.start_date(spec),
-        catchup=False,
-        max_active_runs=1,
-        tags=dagkit.tags(spec, "train"),
-        default_args=dagkit.DEFAULT_ARGS,
-        params={
-            "overrides": Param(
-                {}, type="object", description="Training overrides for an experiment."
+        **dagkit.dag_arguments(
+            spec,
+            "train",
+            __doc__,
+            description=f"Train, evaluate and promote {spec.model}",
+            schedule=AssetOrTimeSchedule(
+                timetable=CronTriggerTimetable(
+                    spec.section("schedule")["train_cron"], timezone="UTC"
+                ),
+                assets=[dagkit.retrain_request_asset(spec)],
             ),
-            "gray_zone": Param(
-                "ask",
-                enum=["ask", "refuse"],
-                description="In the gray zone: ask a person, or refuse (unattended runs).",
-            ),
-        },
+            max_active_runs=1,
+            params={
+                "overrides": Param(
+                    {}, type="object", description="Training overrides for an experiment."
+                ),
+                "gray_zone": Param(
+                    "ask",
+                    enum=["ask", "refuse"],
+                    description="In the gray zone: ask a person, or refuse (unattended runs).",
+                ),
+            },
+        )
     )
     def train():
         @task
@@ -68,9 +68,7 @@ def build(spec):
 
             lake, settings = dagkit.lake_and_settings()
             run = dagkit.run_info(context)
-            trigger = (context["dag_run"].conf or {}).get("trigger") or run["run_type"].split(".")[
-                -1
-            ].lower()
+            trigger = dagkit.trigger_of(context)
             try:
                 candidate = train_one(
                     lake,
@@ -108,7 +106,7 @@ def build(spec):
 
         @task.branch
         def route(decision: dict, **context):
-            from mlgate.promote.evaluate import route as next_step
+            from mlgate.promote.apply import route as next_step
 
             step, why = next_step(
                 spec, decision, str(context["dag_run"].run_type), context["params"]["gray_zone"]
@@ -128,16 +126,13 @@ def build(spec):
         def promote(decision: dict, **context) -> str:
             from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-            from mlgate.promote.evaluate import Decision, apply_decision
+            from mlgate.promote.apply import apply_decision
+            from mlgate.promote.decide import Decision
             from mlgate.promote.registry import PromotionError
 
             lake, settings = dagkit.lake_and_settings()
             run = dagkit.run_info(context)
-            answer = context["ti"].xcom_pull(task_ids="approve") or {}
-            approved_by = None
-            if answer.get("chosen_options") == ["Approve"]:
-                user = answer.get("responded_by_user") or {}
-                approved_by = user.get("name") or user.get("id") or "an approver"
+            approved_by = dagkit.approver(context["ti"].xcom_pull(task_ids="approve"))
             try:
                 moved = apply_decision(
                     lake, settings, spec, Decision.from_dict(decision), run, approved_by=approved_by
@@ -164,5 +159,4 @@ def build(spec):
     return train()
 
 
-for _spec in load_all_specs():
-    build(_spec)
+dagkit.for_every_spec(build)

@@ -6,7 +6,8 @@ from conftest import spec_with
 from sklearn.metrics import roc_auc_score
 
 from mlgate.promote import stats
-from mlgate.promote.evaluate import ASK, PROMOTE, REFUSE, compare, decide, route
+from mlgate.promote.apply import route
+from mlgate.promote.decide import ASK, PROMOTE, REFUSE, compare, decide
 from mlgate.promote.stats import quality
 
 

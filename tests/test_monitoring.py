@@ -21,7 +21,8 @@ from mlgate.model import profile
 from mlgate.monitor import drift
 from mlgate.monitor.day import champion_schema, monitor_day
 from mlgate.promote import registry
-from mlgate.promote.evaluate import apply_decision, evaluate_candidate
+from mlgate.promote.apply import apply_decision
+from mlgate.promote.evaluate import evaluate_candidate
 from mlgate.score.batch import score_day
 from mlgate.train.candidate import train_candidate
 

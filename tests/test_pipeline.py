@@ -10,7 +10,8 @@ from mlgate.ingest import landing
 from mlgate.lake.store import Lake
 from mlgate.monitor.day import monitor_day
 from mlgate.promote import registry
-from mlgate.promote.evaluate import apply_decision, evaluate_candidate
+from mlgate.promote.apply import apply_decision
+from mlgate.promote.evaluate import evaluate_candidate
 from mlgate.promote.rollback import roll_back
 from mlgate.score.batch import score_day
 from mlgate.train.candidate import NotEnoughData, plan_window, train_candidate

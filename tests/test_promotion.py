@@ -24,7 +24,9 @@ from mlgate.lake import names
 from mlgate.lake.names import LABELS_FILE
 from mlgate.lake.store import Lake
 from mlgate.promote import golden, registry
-from mlgate.promote.evaluate import ASK, PROMOTE, REFUSE, apply_decision, evaluate_candidate
+from mlgate.promote.apply import apply_decision
+from mlgate.promote.decide import ASK, PROMOTE, REFUSE
+from mlgate.promote.evaluate import evaluate_candidate
 from mlgate.train.candidate import fit_and_register, plan_window, train_candidate
 
 pytestmark = pytest.mark.slow

@@ -226,7 +226,8 @@ def cmd_evaluate(args) -> int:
     from mlgate import tracking
     from mlgate.config.settings import load_settings
     from mlgate.lake.store import Lake
-    from mlgate.promote.evaluate import ASK, PROMOTE, evaluate_candidate
+    from mlgate.promote.decide import ASK, PROMOTE
+    from mlgate.promote.evaluate import evaluate_candidate
     from mlgate.promote.golden import EvaluationError
 
     spec = _spec(args.spec)

@@ -217,7 +217,8 @@ def test_a_gray_zone_asks_a_person_through_airflow_and_approval_promotes(servers
     from mlgate.config.spec import load_spec
     from mlgate.ingest import landing
     from mlgate.promote import registry
-    from mlgate.promote.evaluate import ASK, evaluate_candidate
+    from mlgate.promote.decide import ASK
+    from mlgate.promote.evaluate import evaluate_candidate
     from mlgate.train.candidate import train_candidate
 
     settings = load_settings({"MLGATE_HOME": str(servers["home"])})

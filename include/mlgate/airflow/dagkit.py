@@ -21,6 +21,28 @@ def start_date(spec: Spec):
     )
 
 
+def dag_arguments(spec: Spec, kind: str, doc_md: str, **arguments) -> dict:
+    """The `@dag` arguments every mlgate DAG shares (id, doc, start date, no catch-up, tags,
+    retries), with the DAG's own `arguments` (schedule, description, params, ...) on top."""
+    return {
+        "dag_id": dag_id(spec, kind),
+        "doc_md": doc_md,
+        "start_date": start_date(spec),
+        "catchup": False,
+        "tags": tags(spec, kind),
+        "default_args": DEFAULT_ARGS,
+        **arguments,
+    }
+
+
+def for_every_spec(build) -> None:
+    """Call a DAG file's `build(spec)` once per spec in the specs folder."""
+    from mlgate.config.spec import load_all_specs
+
+    for spec in load_all_specs():
+        build(spec)
+
+
 def dag_id(spec: Spec, kind: str) -> str:
     return f"mlgate_{spec.model}_{kind}"
 
@@ -98,6 +120,23 @@ def run_info(context) -> dict:
         "run_type": str(context["dag_run"].run_type),
         "ds": run_ds(context),
     }
+
+
+def trigger_of(context) -> str:
+    """What started a train run: the conf's `trigger`, or the run type (scheduled, manual,
+    asset_triggered, backfill)."""
+    conf = context["dag_run"].conf or {}
+    return conf.get("trigger") or str(context["dag_run"].run_type).split(".")[-1].lower()
+
+
+def approver(answer: dict | None) -> str | None:
+    """Who approved a gray-zone candidate in Required Actions (the `approve` task's XCom),
+    or None when nobody chose "Approve"."""
+    answer = answer or {}
+    if answer.get("chosen_options") != ["Approve"]:
+        return None
+    user = answer.get("responded_by_user") or {}
+    return user.get("name") or user.get("id") or "an approver"
 
 
 def lake_and_settings():

@@ -1,0 +1,81 @@
+"""After the gate: where the train DAG goes (promote, ask a person, or stop), and moving
+the aliases when the decision (or a person, in the gray zone) says so."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from mlgate import tracking
+from mlgate.config.settings import Settings
+from mlgate.config.spec import Spec
+from mlgate.lake.store import Lake
+from mlgate.promote import registry
+from mlgate.promote.decide import ASK, PROMOTE, Decision
+
+
+def is_backfill(run_type: str) -> bool:
+    """Whether an Airflow run type (`DagRunType.BACKFILL_JOB`, "backfill", ...) is a backfill."""
+    return "BACKFILL" in str(run_type).upper()
+
+
+def route(
+    spec: Spec, decision: dict, run_type: str, gray_zone: str = "ask"
+) -> tuple[str | None, str]:
+    """Where the train DAG goes after the gate: ("promote" | "approve" | None, why).
+    Backfill runs never promote; a gray zone asks a person unless the spec or the run
+    (`gray_zone="refuse"`, for unattended runs) says to refuse."""
+    if is_backfill(run_type):
+        return None, f"backfill runs never promote; the decision was: {decision['sentence']}"
+    if decision["outcome"] == PROMOTE:
+        return "promote", decision["sentence"]
+    if (
+        decision["outcome"] == ASK
+        and spec.section("evaluation").get("approval", {}).get("ask", True)
+        and gray_zone == "ask"
+    ):
+        return "approve", f"gray zone: asking a person in Required Actions. {decision['sentence']}"
+    return None, f"champion unchanged: {decision['sentence']}"
+
+
+def apply_decision(
+    lake: Lake,
+    settings: Settings,
+    spec: Spec,
+    decision: Decision,
+    run: dict,
+    approved_by: str | None = None,
+) -> bool:
+    """Move the aliases if the decision (or a person, for a gray zone) says so; returns
+    whether the champion changed. Backfill runs never promote (`run['run_type']`). The move is a
+    compare-and-set under the model's promotion lock: a champion that changed since the
+    evaluation is never overwritten (PromotionError says to re-evaluate)."""
+    client = tracking.client(settings)
+    if registry.alias_version_number(client, spec.model, tracking.CHALLENGER) == decision.candidate:
+        client.delete_registered_model_alias(spec.model, tracking.CHALLENGER)
+    allowed = decision.promote or (decision.outcome == ASK and approved_by)
+    if not allowed or is_backfill(run.get("run_type", "")):
+        return False
+    why = (
+        decision.sentence
+        if decision.promote
+        else f"approved by {approved_by} in the gray zone: {decision.sentence}"
+    )
+    with registry.promotion_lock(lake, spec.model):
+        registry.promote(
+            client,
+            spec.model,
+            decision.candidate,
+            decision.champion,
+            {
+                tracking.PROMOTED_BY_TAG: f"{run['dag_id']}/{run['run_id']}"
+                + (f" (approved by {approved_by})" if approved_by else ""),
+                tracking.PROMOTED_BECAUSE_TAG: why[:5000],
+                tracking.PROMOTED_AT_TAG: dt.datetime.now(dt.timezone.utc).isoformat(
+                    timespec="seconds"
+                ),
+                tracking.GOLDEN_VERSION_TAG: decision.lineage.get("evaluation_set", {}).get(
+                    "version", ""
+                ),
+            },
+        )
+    return True

@@ -1,0 +1,254 @@
+"""The decision: the spec's rules applied to intervals, not points.
+
+Quality on the same rows: DeLong intervals for the AUC difference, a paired bootstrap for
+the log-loss difference, per-slice non-regression with Holm's correction, churn. Any
+refusal refuses; otherwise an interval that straddles a margin asks a person (the gray
+zone); otherwise promote. The decision says why in one sentence, and lists every reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from mlgate.config.spec import Spec
+from mlgate.promote import stats
+
+PROMOTE, REFUSE, ASK = "promote", "refuse", "ask"
+VERDICTS = {PROMOTE: "Promote", REFUSE: "Refuse", ASK: "Ask a person about"}
+
+
+@dataclass
+class Decision:
+    outcome: str  # promote | refuse | ask
+    first_model: bool
+    candidate: str
+    champion: str | None
+    reasons: list[str] = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+    checks: list[dict] = field(default_factory=list)
+    slices: list[dict] = field(default_factory=list)
+    lineage: dict = field(default_factory=dict)
+    deciding: int = 1  # how many of the first reasons decided the outcome
+
+    @property
+    def promote(self) -> bool:
+        return self.outcome == PROMOTE
+
+    @property
+    def sentence(self) -> str:
+        """The decision in one sentence: the verdict and its deciding reason."""
+        against = (
+            "as the first champion" if self.first_model else f"against champion v{self.champion}"
+        )
+        verb = {REFUSE: "refuse", ASK: "ask a person"}.get(self.outcome, "promote")
+        more = (
+            f" (and {self.deciding - 1} more reason{'s' * (self.deciding > 2)} to {verb})"
+            if self.deciding > 1
+            else ""
+        )
+        return f"{VERDICTS[self.outcome]} v{self.candidate} {against}: {self.reasons[0] if self.reasons else 'no reason recorded'}{more}."
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "sentence": self.sentence}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Decision":
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def compare(
+    labels: np.ndarray,
+    candidate: np.ndarray,
+    champion: np.ndarray | None,
+    level: float,
+    rounds: int,
+) -> dict:
+    """Both models' quality on the same rows; with a champion, the paired differences
+    (candidate minus champion) of AUC (DeLong) and log loss (bootstrap) and the churn."""
+    out = {"candidate": stats.quality(labels, candidate)}
+    if len(np.unique(labels)) == 2:
+        alone = stats.delong(labels, candidate, level=level)
+        out["candidate"].update(auc_low=alone["auc_low"], auc_high=alone["auc_high"])
+    if champion is None:
+        return out
+    out["champion"] = stats.quality(labels, champion)
+    if len(np.unique(labels)) == 2:
+        paired = stats.delong(labels, candidate, champion, level=level)
+        out["auc_diff"] = {
+            "diff": paired["diff"],
+            "low": paired["diff_low"],
+            "high": paired["diff_high"],
+            "se": paired["diff_se"],
+        }
+    loss = stats.bootstrap_mean(
+        stats.row_logloss(labels, candidate) - stats.row_logloss(labels, champion), level, rounds
+    )
+    out["logloss_diff"] = {"diff": loss["mean"], "low": loss["low"], "high": loss["high"]}
+    out["churn"] = {
+        "mean_abs_change": float(np.mean(np.abs(candidate - champion))),
+        "flipped_at_0.5": float(np.mean((candidate >= 0.5) != (champion >= 0.5))),
+        "flipped_at_base_rate": float(
+            np.mean((candidate >= labels.mean()) != (champion >= labels.mean()))
+        ),
+    }
+    return out
+
+
+def slice_table(
+    frame: pd.DataFrame, spec: Spec, label: str, candidate: np.ndarray, champion: np.ndarray | None
+) -> list[dict]:
+    """Per slice value: rows, quality of both models, and (with a champion) whether the
+    slice's AUC fell by more than the spec allows, significantly after Holm's correction
+    over every judged slice. Slices below `slices.min_rows` or with one class are shown,
+    not judged."""
+    cfg = spec.section("evaluation").get("slices", {})
+    min_rows, max_drop, alpha = (
+        int(cfg.get("min_rows", 200)),
+        float(cfg.get("max_auc_drop", 0.02)),
+        float(cfg.get("alpha", 0.05)),
+    )
+    level = float(spec.section("evaluation").get("confidence", 0.95))
+    rows, labels = [], frame[label].to_numpy(dtype=int)
+    for slice_col in spec.slices:
+        for value, positions in frame.groupby(slice_col, sort=True).indices.items():
+            y = labels[positions]
+            entry = {
+                "slice": slice_col,
+                "value": str(value),
+                "rows": int(len(positions)),
+                "positives": int(y.sum()),
+                "candidate_auc": None,
+                "champion_auc": None,
+                "judged": False,
+            }
+            both = 0 < y.sum() < len(y)
+            if both:
+                entry["candidate_auc"] = float(roc_auc_score(y, candidate[positions]))
+            if champion is not None and min(y.sum(), len(y) - y.sum()) >= 2:
+                paired = stats.delong(y, candidate[positions], champion[positions], level=level)
+                entry.update(
+                    champion_auc=paired["other_auc"],
+                    auc_diff=paired["diff"],
+                    auc_diff_low=paired["diff_low"],
+                    auc_diff_high=paired["diff_high"],
+                )
+                if len(positions) >= min_rows and min(y.sum(), len(y) - y.sum()) >= 10:
+                    entry.update(
+                        judged=True,
+                        p_worse=stats.p_worse_than(paired["diff"], paired["diff_se"], max_drop),
+                    )
+            rows.append(entry)
+    judged = [r for r in rows if r["judged"]]
+    for entry, adjusted in zip(judged, stats.holm([r["p_worse"] for r in judged])):
+        entry["p_worse_holm"] = adjusted
+        entry["regressed"] = adjusted < alpha
+    return rows
+
+
+def _interval(d: dict, digits: int = 4) -> str:
+    return f"{d['diff']:+.{digits}f} ({d['low']:+.{digits}f} to {d['high']:+.{digits}f})"
+
+
+def decide(
+    spec: Spec,
+    comparison: dict,
+    checks: list[dict],
+    slices: list[dict],
+    candidate_version: str,
+    champion_version: str | None,
+    fresher: bool | None = None,
+) -> Decision:
+    """Apply the spec's rules to intervals, not points. Any refusal refuses; otherwise an
+    interval that straddles a margin asks a person; otherwise promote."""
+    cfg = spec.section("evaluation")
+    rules = cfg["promotion"]
+    level = f"{float(cfg.get('confidence', 0.95)):.0%}"
+    cand = comparison["candidate"]
+    refuse, ask, fine = [], [], []
+    first = champion_version is None
+    for failed in (c for c in checks if not c["passed"]):
+        refuse.append(
+            f"sanity check {failed['check']} failed: observed {failed.get('summary', failed['observed'])}, "
+            f"expected {failed['expected']}"
+        )
+    if cand["rows"] < int(rules["min_rows"]):
+        refuse.append(f"only {cand['rows']} evaluation rows, the spec needs {rules['min_rows']}")
+    if "auc_low" not in cand:
+        refuse.append("the evaluation labels have one class only: AUC is undefined")
+    elif first:
+        need = float(cfg["first_model"]["min_auc"])
+        where = (
+            f"AUC {cand['auc']:.4f} ({level} CI {cand['auc_low']:.4f} to {cand['auc_high']:.4f})"
+        )
+        if cand["auc_low"] >= need:
+            fine.append(f"{where} is above the first-model minimum {need}")
+        elif cand["auc_high"] < need:
+            refuse.append(f"{where} is below the first-model minimum {need}")
+        else:
+            ask.append(f"{where} straddles the first-model minimum {need}")
+    else:
+        floor = float(rules["min_auc"])
+        if cand["auc"] < floor:
+            refuse.append(f"AUC {cand['auc']:.4f} is below the floor {floor}")
+        diff = comparison.get("auc_diff")
+        if diff is not None:
+            gain = f"AUC change {_interval(diff)} against the champion's {comparison['champion']['auc']:.4f}"
+            if rules["rule"] == "better":
+                margin = float(rules["min_auc_gain"])
+                if diff["low"] > margin:
+                    fine.append(f"{gain}: better by more than {margin}")
+                elif diff["high"] <= margin:
+                    refuse.append(
+                        f"{gain}: no better than the champion (the rule is better by more than {margin})"
+                    )
+                else:
+                    ask.append(f"{gain}: the interval straddles the required gain {margin}")
+            else:  # non_inferior
+                margin = float(rules["auc_margin"])
+                if diff["high"] <= -margin:
+                    refuse.append(f"{gain}: worse by more than the margin {margin}")
+                elif diff["low"] > -margin and fresher is False:
+                    refuse.append(
+                        f"{gain}: not worse, but not trained on fresher data than the champion"
+                    )
+                elif diff["low"] > -margin:
+                    fine.append(
+                        f"{gain}: not worse by more than {margin}, and trained on fresher data"
+                    )
+                else:
+                    ask.append(
+                        f"{gain}: the interval straddles the non-inferiority margin -{margin}"
+                    )
+        loss, allowed = comparison["logloss_diff"], float(rules["max_logloss_increase"])
+        text = f"log loss change {_interval(loss)}"
+        if loss["low"] > allowed:
+            refuse.append(f"{text}: up by more than the allowed {allowed}")
+        elif loss["high"] > allowed:
+            ask.append(f"{text}: the interval straddles the allowed increase {allowed}")
+        else:
+            fine.append(f"{text}: within the allowed increase {allowed}")
+        for s in slices:
+            if s.get("regressed"):
+                refuse.append(
+                    f"slice {s['slice']}={s['value']} got worse: AUC {s['champion_auc']:.4f} -> {s['candidate_auc']:.4f} "
+                    f"({s['rows']} rows, Holm-adjusted p {s['p_worse_holm']:.3g} for a drop beyond "
+                    f"{spec.section('evaluation').get('slices', {}).get('max_auc_drop', 0.02)})"
+                )
+        judged = sum(1 for s in slices if s["judged"])
+        if judged and not any(s.get("regressed") for s in slices):
+            fine.append(f"no slice got worse ({judged} slices judged, Holm-corrected)")
+    outcome = REFUSE if refuse else ASK if ask else PROMOTE
+    decision = Decision(
+        outcome,
+        first,
+        str(candidate_version),
+        champion_version,
+        refuse + ask + fine,
+        dict(comparison),
+    )
+    decision.deciding = len(refuse) if refuse else len(ask) if ask else 1
+    return decision
