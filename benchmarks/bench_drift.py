@@ -14,9 +14,9 @@ the year, and from it five shifted currents are made:
 For a shift, detection = share of pairs where THAT feature is flagged (and, in brackets, where
 the dataset-level verdict is drift). Both tools see the same parquet files:
 
-- mlgate: `mlgate.monitor.drift.compare_samples(ref, cur, numeric, categorical, false_alarm_rate=0.05,
-  seed=0)`, timed end to end in this process (it includes profiling the reference); 0.05 is
-  the dataset-level false-alarm rate the function controls;
+- mlgate: `mlgate.monitor.drift.compare_samples(ref, cur, numeric, categorical,
+  false_alarm_rate=0.05, seed=0)`, timed end to end in this process (it includes profiling the
+  reference); 0.05 is the dataset-level false-alarm rate the function controls;
 - Evidently 0.7: `Report([DataDriftPreset()])` with the preset's defaults and the column types
   declared with a DataDefinition, run by `evidently_side.py` in its own env (Evidently 0.7 does
   not import with pandas 3): `benchmarks/.evidently-venv`, made from
@@ -134,7 +134,8 @@ def ensure_evidently_env() -> Path:
     if stamp.exists() and stamp.stat().st_mtime >= EVIDENTLY_REQUIREMENTS.stat().st_mtime:
         return python
     print(
-        f"making the Evidently env {EVIDENTLY_VENV} from {EVIDENTLY_REQUIREMENTS.name} (about a minute) ...",
+        f"making the Evidently env {EVIDENTLY_VENV} from "
+        f"{EVIDENTLY_REQUIREMENTS.name} (about a minute) ...",
         flush=True,
     )
     base = getattr(sys, "_base_executable", sys.executable)  # a plain Python 3.11, not this venv's
@@ -387,19 +388,20 @@ def main() -> None:
 
     print()
     print(
-        f"{len(year):,} flights of 2013; {len(numeric)} numeric + {len(categorical)} categorical features; "
-        f"1M-row samples drawn with replacement"
+        f"{len(year):,} flights of 2013; {len(numeric)} numeric + {len(categorical)} categorical "
+        "features; 1M-row samples drawn with replacement"
     )
     print(
-        f"mlgate: compare_samples(false_alarm_rate={FALSE_ALARM_RATE}, seed=0): {FALSE_ALARM_RATE} is the "
-        "dataset-level false-alarm rate it controls"
+        f"mlgate: compare_samples(false_alarm_rate={FALSE_ALARM_RATE}, seed=0): {FALSE_ALARM_RATE} "
+        "is the dataset-level false-alarm rate it controls"
     )
     print(
-        "Evidently: DataDriftPreset() defaults (dataset drift when >= 50% of columns drift; the test per column "
-        "picked by Evidently from its size and type)"
+        "Evidently: DataDriftPreset() defaults (dataset drift when >= 50% of columns drift; the "
+        "test per column picked by Evidently from its size and type)"
     )
     print(
-        "time: median over all runs of a size (every scenario of every pair); Evidently's around Report.run only\n"
+        "time: median over all runs of a size (every scenario of every pair); "
+        "Evidently's around Report.run only\n"
     )
     print(table(summary, labels))
     print()
@@ -415,14 +417,15 @@ def main() -> None:
                 for m, v in s["methods"].items()
             )
             if "median_seconds_with_dataset" in s:
-                methods += f"; median {s['median_seconds_with_dataset']:.3f} s/pair with Dataset.from_pandas"
+                with_dataset = s["median_seconds_with_dataset"]
+                methods += f"; median {with_dataset:.3f} s/pair with Dataset.from_pandas"
             flagged = ", ".join(s["null_flagged_features"]) or "none"
             print(f"{tool} at {n:,}: {methods}; features flagged in null pairs: {flagged}")
     load_after = os.getloadavg()
     print(
         f"\ntotal {time.perf_counter() - started:.0f} s; load average (1, 5, 15 min) at the start "
-        f"{', '.join(f'{x:.1f}' for x in load_before)}, at the end {', '.join(f'{x:.1f}' for x in load_after)} "
-        f"on {os.cpu_count()} cores"
+        f"{', '.join(f'{x:.1f}' for x in load_before)}, at the end "
+        f"{', '.join(f'{x:.1f}' for x in load_after)} on {os.cpu_count()} cores"
     )
 
     out = args.out or HERE / "results" / f"drift-{dt.datetime.now():%Y%m%d-%H%M%S}.json"

@@ -105,7 +105,8 @@ def main(repeat: int = 3) -> None:
     )
     frame = million_rows(ds)
     print(
-        f"partition: {len(frame):,} rows x {frame.shape[1]} columns; history: {len(inputs.history['days'])} days"
+        f"partition: {len(frame):,} rows x {frame.shape[1]} columns; history: "
+        f"{len(inputs.history['days'])} days"
     )
 
     def run_gx():
@@ -154,20 +155,25 @@ def main(repeat: int = 3) -> None:
             times[name].append(time.perf_counter() - start)
     gx, pd_ = statistics.median(times["gx"]), statistics.median(times["pandas"])
     print(
-        f"{n_exps} expectations, gate verdict: {'pass' if result.success else 'reject'} {[f.reason for f in result.failures][:3]}"
+        f"{n_exps} expectations, gate verdict: {'pass' if result.success else 'reject'} "
+        f"{[f.reason for f in result.failures][:3]}"
     )
     print(
-        f"  GX gate (mlgate.ingest.gate.validate_frame):  median {gx:7.2f} s  {['%.2f' % t for t in times['gx']]}"
+        f"  GX gate (mlgate.ingest.gate.validate_frame):  median {gx:7.2f} s  "
+        f"{['%.2f' % t for t in times['gx']]}"
     )
     print(
-        f"  same checks in vectorised pandas:      median {pd_:7.2f} s  {['%.2f' % t for t in times['pandas']]}"
+        f"  same checks in vectorised pandas:      median {pd_:7.2f} s  "
+        f"{['%.2f' % t for t in times['pandas']]}"
     )
     usual = statistics.median(times["usual"])
     print(
-        f"  GX as usually set up (stored suite, SUMMARY): median {usual:7.2f} s  {['%.2f' % t for t in times['usual']]}"
+        f"  GX as usually set up (stored suite, SUMMARY): median {usual:7.2f} s  "
+        f"{['%.2f' % t for t in times['usual']]}"
     )
     print(
-        f"  ratio GX gate / pandas: {gx / pd_:.2f}x   (GX as usually set up / pandas: {usual / pd_:.2f}x)"
+        f"  ratio GX gate / pandas: {gx / pd_:.2f}x   (GX as usually set up / "
+        f"pandas: {usual / pd_:.2f}x)"
     )
 
 

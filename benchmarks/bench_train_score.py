@@ -94,16 +94,20 @@ def main(repeat: int = 5) -> None:
     t_booster = median_time(lambda: train_booster(frame, spec), repeat)
     t_bare = median_time(lambda: xgb.train(params, dtrain, rounds), repeat)
     print(
-        f"\ntraining on {len(frame):,} rows x {len(schema.names)} features, {rounds} rounds (median of {repeat})"
+        f"\ntraining on {len(frame):,} rows x {len(schema.names)} features, {rounds} "
+        f"rounds (median of {repeat})"
     )
     print(
-        f"  mlgate train_candidate (lake + matrix + train + MLflow log/register): {t_mlgate:8.3f} s   ratio {t_mlgate / t_bare:.2f}x"
+        "  mlgate train_candidate (lake + matrix + train + MLflow log/register): "
+        f"{t_mlgate:8.3f} s   ratio {t_mlgate / t_bare:.2f}x"
     )
     print(
-        f"    of which train_booster (matrix + train with early stopping):      {t_booster:8.3f} s   ratio {t_booster / t_bare:.2f}x"
+        "    of which train_booster (matrix + train with early stopping):      "
+        f"{t_booster:8.3f} s   ratio {t_booster / t_bare:.2f}x"
     )
     print(
-        f"  bare xgboost.train on the same DMatrix, same rounds:                 {t_bare:8.3f} s   baseline"
+        "  bare xgboost.train on the same DMatrix, same rounds:                 "
+        f"{t_bare:8.3f} s   baseline"
     )
 
     big = pd.concat(
@@ -133,11 +137,13 @@ def main(repeat: int = 5) -> None:
     print(f"\nscoring (median of {repeat})")
     print(f"  pyfunc champion.predict on 100,000 raw rows:   {t_pyfunc:8.3f} s")
     print(
-        f"  bare Booster.predict, same rows' model matrix:  {t_predict:8.3f} s   ratio {t_pyfunc / t_predict:.2f}x"
+        f"  bare Booster.predict, same rows' model matrix:  {t_predict:8.3f} s   "
+        f"ratio {t_pyfunc / t_predict:.2f}x"
     )
     print(f"  score_day, one day ({day_rows} rows, read + predict + ids + commit): {t_day:8.3f} s")
     print(
-        f"  bare Booster.predict, that day's model matrix:  {t_day_bare:8.4f} s   ratio {t_day / t_day_bare:.1f}x"
+        f"  bare Booster.predict, that day's model matrix:  {t_day_bare:8.4f} s   "
+        f"ratio {t_day / t_day_bare:.1f}x"
     )
 
 

@@ -25,7 +25,8 @@ def build(spec):
             spec,
             "ingest",
             __doc__,
-            description=f"Land and gate the daily {spec.features_feed['feed']} feed for {spec.model}",
+            description=f"Land and gate the daily {spec.features_feed['feed']} feed "
+            f"for {spec.model}",
             schedule="@daily",
             max_active_runs=1,  # a day's gate uses the accepted days before it: days run in order
             params={

@@ -116,7 +116,8 @@ def build(spec):
 
         approve = ApprovalOperator(
             task_id="approve",
-            subject=f"Promote {spec.model} v{{{{ ti.xcom_pull(task_ids='evaluate')['candidate'] }}}}? (gray zone)",
+            subject=f"Promote {spec.model} v"
+            "{{ ti.xcom_pull(task_ids='evaluate')['candidate'] }}? (gray zone)",
             body="{{ ti.xcom_pull(task_ids='evaluate')['card_markdown'] }}",
             defaults="Reject",
             response_timeout=dt.timedelta(minutes=float(approval.get("timeout_minutes", 1440))),

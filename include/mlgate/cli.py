@@ -156,12 +156,15 @@ def cmd_drift(args) -> int:
         print(json.dumps(result, indent=2))
     else:
         print(
-            f"drift: {'YES' if result['drift'] else 'no'} ({result['drifted_share']:.0%} of features drifted, "
-            f"false-alarm rate {result['false_alarm_rate']}, {result['rows']} rows against {result['reference_rows']})"
+            f"drift: {'YES' if result['drift'] else 'no'} "
+            f"({result['drifted_share']:.0%} of features drifted, "
+            f"false-alarm rate {result['false_alarm_rate']}, "
+            f"{result['rows']} rows against {result['reference_rows']})"
         )
         for f in result["features"]:
             print(
-                f"  {f['name']:<16} {f['method']:<15} {f['statistic']:>8.4f}  threshold {f['threshold']:.4f}"
+                f"  {f['name']:<16} {f['method']:<15} {f['statistic']:>8.4f}  "
+                f"threshold {f['threshold']:.4f}"
                 f"  p {f['p_value']:<9.3g} {'DRIFT' if f['drifted'] else ''}"
             )
     return EXIT_OK
@@ -241,8 +244,8 @@ def cmd_evaluate(args) -> int:
     window = tracking.training_window(settings, mv.run_id)
     if window is None:
         raise UsageError(
-            f"{spec.model} version {args.candidate} has no training window logged (lineage.json on its run); "
-            "only versions trained by mlgate can be judged"
+            f"{spec.model} version {args.candidate} has no training window logged "
+            "(lineage.json on its run); only versions trained by mlgate can be judged"
         )
     run = {"dag_id": "mlgate-cli", "run_id": f"evaluate v{args.candidate}"}
     try:
@@ -329,7 +332,26 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mlgate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    for add_command in (
+        _add_demo,
+        _add_validate,
+        _add_drift,
+        _add_simulate,
+        _add_evaluate,
+        _add_rollback,
+        _add_drill,
+        _add_env,
+        _add_up,
+    ):
+        add_command(sub)
+    return parser
 
+
+SPEC_HELP = "spec name (include/specs/NAME.yaml) or path"
+
+
+def _add_demo(sub) -> None:
+    """`mlgate demo`: the real DAGs over a compressed 2013 timeline."""
     p = sub.add_parser(
         "demo", help="run the real DAGs over a compressed 2013 timeline and print the timeline"
     )
@@ -342,8 +364,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_demo)
 
+
+def _add_validate(sub) -> None:
+    """`mlgate validate`: one features partition through the gate."""
     p = sub.add_parser("validate", help="validate one features partition against the gate")
-    p.add_argument("--spec", required=True, help="spec name (include/specs/NAME.yaml) or path")
+    p.add_argument("--spec", required=True, help=SPEC_HELP)
     p.add_argument("--ds", required=True, type=_date, help="the partition date, YYYY-MM-DD")
     p.add_argument("--data", required=True, help="the partition file (CSV or Parquet)")
     p.add_argument("--history", help="folder of earlier partitions laid out as ds=YYYY-MM-DD/...")
@@ -352,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_validate)
 
+
+def _add_drift(sub) -> None:
+    """`mlgate drift`: current data against a reference, or a monitored day's report."""
     p = sub.add_parser(
         "drift",
         help="per-feature drift of current data against a reference, or a monitored day's report",
@@ -377,6 +405,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_drift)
 
+
+def _add_simulate(sub) -> None:
+    """`mlgate simulate`: deliver real 2013 days into the landing zone."""
     p = sub.add_parser("simulate", help="deliver 2013 flights and outcomes into the landing zone")
     p.add_argument("--start", type=_date, required=True)
     p.add_argument("--end", type=_date, required=True)
@@ -384,11 +415,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-outcomes", action="store_true")
     p.set_defaults(func=cmd_simulate)
 
+
+def _add_evaluate(sub) -> None:
+    """`mlgate evaluate`: the promotion gate for a registered version (never promotes)."""
     p = sub.add_parser(
         "evaluate",
-        help="run the promotion gate for a registered version against the champion (never promotes)",
+        help="run the promotion gate for a registered version against the champion "
+        "(never promotes)",
     )
-    p.add_argument("--spec", required=True, help="spec name (include/specs/NAME.yaml) or path")
+    p.add_argument("--spec", required=True, help=SPEC_HELP)
     p.add_argument("--candidate", required=True, help="the registered model version to judge")
     p.add_argument(
         "--json",
@@ -402,14 +437,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_evaluate)
 
+
+def _add_rollback(sub) -> None:
+    """`mlgate rollback`: the champion one step back."""
     p = sub.add_parser("rollback", help="move the champion one step back")
     p.add_argument("--model", required=True, help="spec name of the model")
     p.add_argument("--reason", default="manual rollback from the command line")
     p.set_defaults(func=cmd_rollback)
 
+
+def _add_drill(sub) -> None:
+    """`mlgate drill`: upstream incidents injected into a real day."""
     p = sub.add_parser(
         "drill",
-        help="rehearse the gate: inject upstream incidents into a real day and show what catches them",
+        help="rehearse the gate: inject upstream incidents into a real day "
+        "and show what catches them",
     )
     p.add_argument("--spec", required=True)
     p.add_argument("--ds", required=True, type=_date, help="a real 2013 day, YYYY-MM-DD")
@@ -419,16 +461,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_drill)
 
+
+def _add_env(sub) -> None:
+    """`mlgate env`: the local Airflow and MLflow environment as export lines."""
     p = sub.add_parser(
         "env", help="print the environment (export lines) of the local Airflow and MLflow, for eval"
     )
     p.set_defaults(func=cmd_env)
 
+
+def _add_up(sub) -> None:
+    """`mlgate up`: Airflow standalone and the MLflow UI on the demo's state."""
     p = sub.add_parser("up", help="Airflow standalone and the MLflow UI on the demo's state")
     p.add_argument("--airflow-port", type=int, default=8080)
     p.add_argument("--mlflow-port", type=int, default=5000)
     p.set_defaults(func=cmd_up)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -190,6 +190,20 @@ def _fail(path: Path, field: str, problem: str, fix: str) -> SpecError:
 
 
 def _check(path: Path, raw: dict) -> None:
+    """Raise a SpecError naming the field, the problem and the fix at the first thing wrong."""
+    _check_sections(path, raw)
+    _check_label(path, raw["label"])
+    names = _check_features(path, raw)
+    for feed in ("features", "outcomes"):
+        _check_feed(path, feed, raw["contract"].get(feed))
+    _check_contract_covers(path, raw, names)
+    _check_timezone(path, raw["keys"])
+    _check_evaluation(path, raw["evaluation"])
+    _check_monitoring(path, raw["monitoring"])
+
+
+def _check_sections(path: Path, raw: dict) -> None:
+    """Every required section is there, none is unknown, and the model has a valid name."""
     missing = [s for s in REQUIRED_SECTIONS if s not in raw]
     if missing:
         raise _fail(
@@ -213,7 +227,10 @@ def _check(path: Path, raw: dict) -> None:
             f"{raw['model']!r} is not a valid name",
             "Use lower case letters, digits and _.",
         )
-    label = raw["label"]
+
+
+def _check_label(path: Path, label: dict) -> None:
+    """The label is `column op value` with a known op."""
     for key in ("name", "column", "op", "value"):
         if key not in label:
             raise _fail(
@@ -226,6 +243,11 @@ def _check(path: Path, raw: dict) -> None:
         raise _fail(
             path, "label.op", f"{label['op']!r} unknown", f"Use one of {' '.join(LABEL_OPS)}."
         )
+
+
+def _check_features(path: Path, raw: dict) -> list[str]:
+    """There are features, derived ones are of known kinds, and none leaks the label (neither
+    forbidden nor from the outcomes feed); returns the feature names."""
     features = raw["features"]
     names = list(features.get("numeric", [])) + list(features.get("categorical", []))
     if not names:
@@ -255,70 +277,95 @@ def _check(path: Path, raw: dict) -> None:
             f"{', '.join(leaking)} come from the outcomes feed",
             "Outcome columns are never features.",
         )
-    for feed in ("features", "outcomes"):
-        section = raw["contract"].get(feed)
-        if not section or "columns" not in section:
+    return names
+
+
+def _check_feed(path: Path, feed: str, section: dict | None) -> None:
+    """One feed's contract: its columns, known keys, relations, history and column rules."""
+    if not section or "columns" not in section:
+        raise _fail(
+            path,
+            f"contract.{feed}.columns",
+            "missing",
+            "List every column of the feed with its rules.",
+        )
+    extra = set(section) - CONTRACT_KEYS
+    if extra:
+        raise _fail(
+            path,
+            f"contract.{feed}",
+            f"unknown key {', '.join(sorted(extra))}",
+            f"Keys: {', '.join(sorted(CONTRACT_KEYS))}.",
+        )
+    _check_relations(path, feed, section)
+    _check_history(path, feed, section)
+    _check_column_rules(path, feed, section["columns"])
+
+
+def _check_relations(path: Path, feed: str, section: dict) -> None:
+    """Each relation compares two contract columns with >= or >."""
+    for i, rel in enumerate(section.get("relations", [])):
+        if (
+            set(rel) - {"a", "op", "b", "mostly"}
+            or rel.get("op") not in (">=", ">")
+            or {rel.get("a"), rel.get("b")} - set(section["columns"])
+        ):
             raise _fail(
                 path,
-                f"contract.{feed}.columns",
-                "missing",
-                "List every column of the feed with its rules.",
+                f"contract.{feed}.relations[{i}]",
+                f"got {rel!r}",
+                "Write {a: column, op: '>=' or '>', b: column, mostly: share}, "
+                "with contract columns.",
             )
-        extra = set(section) - CONTRACT_KEYS
+
+
+def _check_history(path: Path, feed: str, section: dict) -> None:
+    """The history checks have known keys and name contract columns."""
+    hist = section.get("history", {})
+    unknown_hist = set(hist) - HISTORY_KEYS
+    if unknown_hist:
+        raise _fail(
+            path,
+            f"contract.{feed}.history",
+            f"unknown key {', '.join(sorted(unknown_hist))}",
+            f"Keys: {', '.join(sorted(HISTORY_KEYS))}.",
+        )
+    for key in ("distribution_columns", "new_category_columns"):
+        absent = sorted(set(hist.get(key, [])) - set(section["columns"]))
+        if absent:
+            raise _fail(
+                path,
+                f"contract.{feed}.history.{key}",
+                f"{', '.join(absent)} not in the contract",
+                "Use contract columns.",
+            )
+
+
+def _check_column_rules(path: Path, feed: str, columns: dict) -> None:
+    """Every column has a known type and only known rules."""
+    for col, rule in columns.items():
+        if not isinstance(rule, dict) or rule.get("type") not in COLUMN_TYPES:
+            raise _fail(
+                path,
+                f"contract.{feed}.columns.{col}.type",
+                f"got {rule!r}",
+                f"Use one of {', '.join(COLUMN_TYPES)}.",
+            )
+        extra = set(rule) - set(ColumnRule.__dataclass_fields__)
         if extra:
             raise _fail(
                 path,
-                f"contract.{feed}",
-                f"unknown key {', '.join(sorted(extra))}",
-                f"Keys: {', '.join(sorted(CONTRACT_KEYS))}.",
+                f"contract.{feed}.columns.{col}",
+                f"unknown rule {', '.join(sorted(extra))}",
+                "Rules: type, nullable, unique, min, max, mostly, allowed, pattern, "
+                "max_null_share.",
             )
-        for i, rel in enumerate(section.get("relations", [])):
-            if (
-                set(rel) - {"a", "op", "b", "mostly"}
-                or rel.get("op") not in (">=", ">")
-                or {rel.get("a"), rel.get("b")} - set(section["columns"])
-            ):
-                raise _fail(
-                    path,
-                    f"contract.{feed}.relations[{i}]",
-                    f"got {rel!r}",
-                    "Write {a: column, op: '>=' or '>', b: column, mostly: share}, with contract columns.",
-                )
-        hist = section.get("history", {})
-        unknown_hist = set(hist) - HISTORY_KEYS
-        if unknown_hist:
-            raise _fail(
-                path,
-                f"contract.{feed}.history",
-                f"unknown key {', '.join(sorted(unknown_hist))}",
-                f"Keys: {', '.join(sorted(HISTORY_KEYS))}.",
-            )
-        for key in ("distribution_columns", "new_category_columns"):
-            absent = sorted(set(hist.get(key, [])) - set(section["columns"]))
-            if absent:
-                raise _fail(
-                    path,
-                    f"contract.{feed}.history.{key}",
-                    f"{', '.join(absent)} not in the contract",
-                    "Use contract columns.",
-                )
-        for col, rule in section["columns"].items():
-            if not isinstance(rule, dict) or rule.get("type") not in COLUMN_TYPES:
-                raise _fail(
-                    path,
-                    f"contract.{feed}.columns.{col}.type",
-                    f"got {rule!r}",
-                    f"Use one of {', '.join(COLUMN_TYPES)}.",
-                )
-            extra = set(rule) - set(ColumnRule.__dataclass_fields__)
-            if extra:
-                raise _fail(
-                    path,
-                    f"contract.{feed}.columns.{col}",
-                    f"unknown rule {', '.join(sorted(extra))}",
-                    "Rules: type, nullable, unique, min, max, mostly, allowed, pattern, max_null_share.",
-                )
+
+
+def _check_contract_covers(path: Path, raw: dict, names: list[str]) -> None:
+    """The contract holds every column the spec uses: features, keys, the label, the slices."""
     contract_cols = set(raw["contract"]["features"]["columns"])
+    outcome_cols = set(raw["contract"]["outcomes"]["columns"])
     needed = set(names) | {raw["keys"]["id"], raw["keys"]["timestamp"]}
     absent = sorted(needed - contract_cols)
     if absent:
@@ -343,18 +390,26 @@ def _check(path: Path, raw: dict) -> None:
             f"{', '.join(absent)} not in contract.features",
             "Slices are contract columns.",
         )
+
+
+def _check_timezone(path: Path, keys: dict) -> None:
+    """The time zone (UTC when absent) is an IANA name."""
     try:
         import zoneinfo
 
-        zoneinfo.ZoneInfo(str(raw["keys"].get("timezone", "UTC")))
+        zoneinfo.ZoneInfo(str(keys.get("timezone", "UTC")))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise _fail(
             path,
             "keys.timezone",
-            f"{raw['keys'].get('timezone')!r} is not a time zone",
+            f"{keys.get('timezone')!r} is not a time zone",
             "Use an IANA name such as America/New_York.",
         ) from None
-    promotion = raw["evaluation"].get("promotion", {})
+
+
+def _check_evaluation(path: Path, evaluation: dict) -> None:
+    """The promotion rule and its numbers, the confidence level and the golden days."""
+    promotion = evaluation.get("promotion", {})
     if promotion.get("rule") not in PROMOTION_RULES:
         raise _fail(
             path,
@@ -371,10 +426,10 @@ def _check(path: Path, raw: dict) -> None:
                 f"got {promotion.get(key)!r}",
                 "Write a number.",
             )
-    level = raw["evaluation"].get("confidence", 0.95)
+    level = evaluation.get("confidence", 0.95)
     if not isinstance(level, float) or not 0.5 <= level < 1:
         raise _fail(path, "evaluation.confidence", f"got {level!r}", "Write a level such as 0.95.")
-    for day in raw["evaluation"].get("golden_days", []):
+    for day in evaluation.get("golden_days", []):
         try:
             dt.date.fromisoformat(str(day))
         except ValueError:
@@ -384,7 +439,6 @@ def _check(path: Path, raw: dict) -> None:
                 f"{day!r} is not a date",
                 "Write dates as YYYY-MM-DD.",
             ) from None
-    _check_monitoring(path, raw["monitoring"])
 
 
 def _check_monitoring(path: Path, monitoring: dict) -> None:

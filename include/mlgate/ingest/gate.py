@@ -78,7 +78,8 @@ class GateResult:
         if self.success:
             return f"{self.ds}: passed the gate ({self.rows} rows)."
         lines = [
-            f"{self.ds}: rejected by the gate ({self.rows} rows), {len(self.failures)} failed check(s):"
+            f"{self.ds}: rejected by the gate ({self.rows} rows), "
+            f"{len(self.failures)} failed check(s):"
         ]
         lines += [f"  - {f.reason}" for f in self.failures]
         lines.append(f"  What to do: {WHAT_TO_DO}")
@@ -96,16 +97,26 @@ def read_partition(data: bytes, filename: str) -> tuple[pd.DataFrame | None, Fai
             f"{filename} is empty: nothing was delivered.",
         )
     if filename.endswith(".parquet"):
-        try:
-            return pd.read_parquet(io.BytesIO(data)), None
-        except Exception as exc:  # pyarrow raises many types for a broken file
-            return None, Failure(
-                "readable",
-                None,
-                "a Parquet file",
-                f"unreadable ({type(exc).__name__})",
-                f"{filename} is not a readable Parquet file: {exc}",
-            )
+        return _read_parquet(data, filename)
+    return _read_csv(data, filename)
+
+
+def _read_parquet(data: bytes, filename: str) -> tuple[pd.DataFrame | None, Failure | None]:
+    """Parse a Parquet file, or say why it cannot be read."""
+    try:
+        return pd.read_parquet(io.BytesIO(data)), None
+    except Exception as exc:  # pyarrow raises many types for a broken file
+        return None, Failure(
+            "readable",
+            None,
+            "a Parquet file",
+            f"unreadable ({type(exc).__name__})",
+            f"{filename} is not a readable Parquet file: {exc}",
+        )
+
+
+def _read_csv(data: bytes, filename: str) -> tuple[pd.DataFrame | None, Failure | None]:
+    """Parse a UTF-8 CSV file with a header and rows, or say what is wrong with it."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -134,15 +145,15 @@ def read_partition(data: bytes, filename: str) -> tuple[pd.DataFrame | None, Fai
             "a header and no rows",
             f"{filename} has a header but no rows.",
         )
-    if not frame.index.equals(
-        pd.RangeIndex(len(frame))
-    ):  # pandas took the first column as the index
+    # pandas took the first column as the index
+    if not frame.index.equals(pd.RangeIndex(len(frame))):
         return None, Failure(
             "columns",
             None,
             "as many fields per row as the header",
             "more fields than the header",
-            f"{filename}: rows have more fields than the header (a trailing delimiter or a shifted export).",
+            f"{filename}: rows have more fields than the header "
+            "(a trailing delimiter or a shifted export).",
         )
     return frame, None
 
@@ -221,6 +232,19 @@ def build_expectations(
         if rule.name not in frame.columns:
             continue  # reported by the column-set check
         exps.extend(_column_expectations(frame[rule.name], rule, contract))
+    exps.extend(_partition_date_expectations(frame, inputs))
+    exps.extend(_relation_expectations(frame, contract))
+    exps.extend(_label_coverage_expectations(contract, inputs))
+    if _history_ready(contract, inputs.history):
+        exps.extend(_history_expectations(frame, contract, inputs, added))
+    return exps
+
+
+def _partition_date_expectations(frame: pd.DataFrame, inputs: GateInputs) -> list:
+    """The date columns equal the partition date; the timestamp falls in its local day."""
+    import great_expectations.expectations as gxe
+
+    exps = []
     if inputs.date_columns:
         day = dt.date.fromisoformat(inputs.ds)
         for part, col in inputs.date_columns.items():
@@ -239,6 +263,14 @@ def build_expectations(
                 meta={"check": "timestamp_in_day", "timezone": timezone, "column": column},
             )
         )
+    return exps
+
+
+def _relation_expectations(frame: pd.DataFrame, contract: Contract) -> list:
+    """The contract's relations between numeric columns (a >= b or a > b)."""
+    import great_expectations.expectations as gxe
+
+    exps = []
     for relation in contract.relations:
         pair = [relation["a"], relation["b"]]
         if set(pair) <= set(frame.columns) and all(_dtype_fits(frame[c], "float") for c in pair):
@@ -252,27 +284,42 @@ def build_expectations(
                     meta={"check": "relation"},
                 )
             )
-    if inputs.label and inputs.expected_rows:
-        coverage = float(contract.history.get("min_coverage", 0.0))
-        exps.append(
-            gxe.ExpectTableRowCountToBeBetween(
-                min_value=int(inputs.expected_rows * coverage),
-                max_value=inputs.expected_rows,
-                meta={"check": "label_coverage", "features_rows": inputs.expected_rows},
-            )
-        )
-    if _history_ready(contract, inputs.history):
-        exps.extend(_history_expectations(frame, contract, inputs, added))
     return exps
+
+
+def _label_coverage_expectations(contract: Contract, inputs: GateInputs) -> list:
+    """For an outcomes feed: enough outcome rows for the day's features rows."""
+    import great_expectations.expectations as gxe
+
+    if not (inputs.label and inputs.expected_rows):
+        return []
+    coverage = float(contract.history.get("min_coverage", 0.0))
+    return [
+        gxe.ExpectTableRowCountToBeBetween(
+            min_value=int(inputs.expected_rows * coverage),
+            max_value=inputs.expected_rows,
+            meta={"check": "label_coverage", "features_rows": inputs.expected_rows},
+        )
+    ]
 
 
 def _history_expectations(
     frame: pd.DataFrame, contract: Contract, inputs: GateInputs, added: list[str]
 ) -> list:
     """Distribution, slice volume, new categories and positive rate against history."""
+    profile, rules = inputs.history, contract.history
+    return (
+        _distribution_expectations(frame, profile, rules)
+        + _slice_volume_expectations(profile, rules, added)
+        + _new_category_expectations(frame, profile, rules)
+        + _positive_rate_expectations(frame, profile, rules, inputs.label)
+    )
+
+
+def _distribution_expectations(frame: pd.DataFrame, profile: dict, rules: dict) -> list:
+    """Each numeric column's daily mean within the band of the accepted days' means."""
     import great_expectations.expectations as gxe
 
-    profile, rules = inputs.history, contract.history
     exps = []
     margin = float(rules.get("numeric_margin", 0.5))
     for col, means in profile["means"].items():
@@ -291,6 +338,14 @@ def _history_expectations(
                     meta={"check": "distribution", "days": len(means)},
                 )
             )
+    return exps
+
+
+def _slice_volume_expectations(profile: dict, rules: dict, added: list[str]) -> list:
+    """Each judged slice value's share of the rows within its history band."""
+    import great_expectations.expectations as gxe
+
+    exps = []
     slice_margin = float(rules.get("slice_margin", 0.5))
     for name in (a for a in added if a.startswith(history.INDICATOR_PREFIX)):
         col, value = name[len(history.INDICATOR_PREFIX) :].split("=", 1)
@@ -303,6 +358,14 @@ def _history_expectations(
                 meta={"check": "slice_volume", "slice": col, "value": value},
             )
         )
+    return exps
+
+
+def _new_category_expectations(frame: pd.DataFrame, profile: dict, rules: dict) -> list:
+    """At most the allowed share of text values never seen in accepted history."""
+    import great_expectations.expectations as gxe
+
+    exps = []
     new_share = float(rules.get("max_new_category_share", 1.0))
     for col, known in profile["categories"].items():
         if known and col in frame.columns and new_share < 1.0 and _dtype_fits(frame[col], "string"):
@@ -314,22 +377,31 @@ def _history_expectations(
                     meta={"check": "new_categories"},
                 )
             )
-    if inputs.label and profile.get("positive_rate") and inputs.label in frame.columns:
-        low = history.band(
-            profile["positive_rate"], float(rules.get("positive_rate_margin", 0.5)), relative=True
-        )[0]
-        high = history.band(
-            profile["positive_rate"], float(rules.get("positive_rate_upper_margin", 1.0))
-        )[1]
-        exps.append(
-            gxe.ExpectColumnMeanToBeBetween(
-                column=inputs.label,
-                min_value=low,
-                max_value=min(1.0, high),
-                meta={"check": "positive_rate"},
-            )
-        )
     return exps
+
+
+def _positive_rate_expectations(
+    frame: pd.DataFrame, profile: dict, rules: dict, label: str | None
+) -> list:
+    """For an outcomes feed: the label's positive rate within its history band."""
+    import great_expectations.expectations as gxe
+
+    if not (label and profile.get("positive_rate") and label in frame.columns):
+        return []
+    low = history.band(
+        profile["positive_rate"], float(rules.get("positive_rate_margin", 0.5)), relative=True
+    )[0]
+    high = history.band(
+        profile["positive_rate"], float(rules.get("positive_rate_upper_margin", 1.0))
+    )[1]
+    return [
+        gxe.ExpectColumnMeanToBeBetween(
+            column=label,
+            min_value=low,
+            max_value=min(1.0, high),
+            meta={"check": "positive_rate"},
+        )
+    ]
 
 
 def _column_expectations(series: pd.Series, rule: ColumnRule, contract: Contract) -> list:
@@ -414,8 +486,25 @@ def _pct(value) -> str:
     return f"{value:.1%}" if isinstance(value, (int, float)) else str(value)
 
 
-def _describe(result) -> Failure:
-    """Turn one failed GX expectation result into a readable failure."""
+@dataclass(frozen=True)
+class _Failed:
+    """What a failed GX expectation result says, read once for the describers below."""
+
+    type: str  # the GX expectation type, e.g. expect_column_values_to_be_between
+    kind: str  # the gate's check name (meta "check"), else the type without expect_
+    kw: dict  # the expectation's arguments
+    meta: dict
+    col: str | None
+    res: dict  # the result's details
+    where: str  # "column 'x'" or "the table"
+    bad: str  # "N value(s) (P%)", or "" when GX did not count them
+    count: int | None
+    pct: float | None
+    sample_txt: str  # up to five distinct unexpected values
+
+
+def _failed(result) -> _Failed:
+    """Read a failed GX result: the check, its arguments, the unexpected values and counts."""
     cfg = result.expectation_config
     kw = cfg.kwargs
     col = kw.get("column")
@@ -428,177 +517,269 @@ def _describe(result) -> Failure:
         pct = 100.0 * count / res["element_count"]
     bad = f"{count} value(s) ({pct:.1f}%)" if count is not None and pct is not None else ""
     where = f"column {col!r}" if col else "the table"
-    t = cfg.type
+    return _Failed(cfg.type, kind, kw, cfg.meta or {}, col, res, where, bad, count, pct, sample_txt)
+
+
+def _describe(result) -> Failure:
+    """Turn one failed GX expectation result into a readable failure."""
+    f = _failed(result)
     if result.exception_info and result.exception_info.get("raised_exception"):
         msg = result.exception_info.get("exception_message")
         return Failure(
-            kind,
-            col,
+            f.kind,
+            f.col,
             "the check to run",
             f"error: {msg}",
-            f"{where}: the check {t} could not run: {msg}",
+            f"{f.where}: the check {f.type} could not run: {msg}",
         )
-    if t == "expect_table_columns_to_match_set":
-        observed = res.get("observed_value") or []
-        details = res.get("details", {}).get("mismatched", {})
-        missing, unexpected = details.get("missing", []), details.get("unexpected", [])
-        parts = []
-        if missing:
-            parts.append(f"missing {', '.join(map(str, missing))}")
-        if unexpected:
-            parts.append(f"unexpected {', '.join(map(str, unexpected))}")
+    if f.type == "expect_table_columns_to_match_set":
+        return _describe_columns(f)
+    describe = _DESCRIBE_CHECK.get(f.kind) or _DESCRIBE_TYPE.get(f.type)
+    if describe is not None:
+        return describe(f)
+    return Failure(
+        f.kind,
+        f.col,
+        str(f.kw),
+        str(f.res.get("observed_value")),
+        f"{f.where}: {f.type} failed ({f.res}).",
+    )
+
+
+def _describe_columns(f: _Failed) -> Failure:
+    """The file's columns are not the contract's: which are missing, which unexpected."""
+    observed = f.res.get("observed_value") or []
+    details = f.res.get("details", {}).get("mismatched", {})
+    missing, unexpected = details.get("missing", []), details.get("unexpected", [])
+    parts = []
+    if missing:
+        parts.append(f"missing {', '.join(map(str, missing))}")
+    if unexpected:
+        parts.append(f"unexpected {', '.join(map(str, unexpected))}")
+    return Failure(
+        "columns",
+        None,
+        f"columns {', '.join(f.kw['column_set'])}",
+        ", ".join(parts) or ", ".join(observed),
+        f"the columns do not match the contract: {'; '.join(parts) or 'different set'}.",
+    )
+
+
+def _describe_label_coverage(f: _Failed) -> Failure:
+    """Too few outcome rows for the day's flights."""
+    rows = f.meta.get("features_rows")
+    observed = f.res.get("observed_value")
+    return Failure(
+        "label_coverage",
+        None,
+        f"outcomes for at least {f.kw.get('min_value')} of the {rows} flights",
+        f"{observed} outcome rows",
+        f"label coverage: {observed} outcomes for {rows} scheduled flights; "
+        "the labels may be late or cut.",
+    )
+
+
+def _describe_distribution(f: _Failed) -> Failure:
+    """A column's daily mean outside the band of the accepted days."""
+    low, high = f.kw["min_value"], f.kw["max_value"]
+    mean = _num(f.res.get("observed_value"))
+    return Failure(
+        "distribution",
+        f.col,
+        f"daily mean between {low:.4g} and {high:.4g}",
+        f"mean {mean}",
+        f"{f.where}: the day's mean {mean} is outside what {f.meta.get('days')} "
+        f"accepted days allow ({low:.4g} to {high:.4g}); a unit or scale change upstream?",
+    )
+
+
+def _describe_slice_volume(f: _Failed) -> Failure:
+    """A slice value's share of the rows outside its history band."""
+    low, high = f.kw["min_value"], f.kw["max_value"]
+    the_slice = f"{f.meta.get('slice')} = {f.meta.get('value')!r}"
+    share = _pct(f.res.get("observed_value"))
+    return Failure(
+        "slice_volume",
+        f.meta.get("slice"),
+        f"{the_slice}: share between {low:.1%} and {high:.1%}",
+        f"{share}",
+        f"slice {the_slice} is {share} of the rows; history allows {low:.1%} to {high:.1%}: "
+        "part of the traffic is missing or doubled.",
+    )
+
+
+def _describe_positive_rate(f: _Failed) -> Failure:
+    """The label's positive rate outside its history band."""
+    low, high = f.kw["min_value"], f.kw["max_value"]
+    rate = _pct(f.res.get("observed_value"))
+    return Failure(
+        "positive_rate",
+        f.col,
+        f"between {low:.1%} and {high:.1%}",
+        f"{rate}",
+        f"the positive rate of {f.col!r} is {rate}; history allows "
+        f"{low:.1%} to {high:.1%}: a label outage or a changed label rule?",
+    )
+
+
+def _describe_new_categories(f: _Failed) -> Failure:
+    """Too many values never seen in accepted history."""
+    return Failure(
+        "new_categories",
+        f.col,
+        f"at most {1 - f.kw.get('mostly', 1):.0%} values never seen in history",
+        f"{f.bad}: {f.sample_txt}",
+        f"{f.where}: {f.bad} were never seen in accepted history, e.g. {f.sample_txt}.",
+    )
+
+
+def _describe_relation(f: _Failed) -> Failure:
+    """Rows where column A is not greater than (or equal to) column B."""
+    rule = f"{f.kw['column_A']} >{'=' if f.kw.get('or_equal') else ''} {f.kw['column_B']}"
+    return Failure(
+        "relation",
+        f.col or f.kw.get("column_A"),
+        rule,
+        f"{f.bad} violate it",
+        f"{rule} fails on {f.bad}, which is physically impossible: a unit change in one of them?",
+    )
+
+
+def _describe_timestamp_in_day(f: _Failed) -> Failure:
+    """Timestamps on another local date than the partition's."""
+    return Failure(
+        "timestamp_in_day",
+        f.meta.get("column"),
+        f"local date {f.kw['value_set'][0]} ({f.meta.get('timezone')})",
+        f"{f.bad} on other dates: {f.sample_txt}",
+        f"column {f.meta.get('column')!r}: {f.bad} fall on another local date than the partition "
+        f"({f.sample_txt}); the file may be in the wrong date folder.",
+    )
+
+
+def _describe_row_count(f: _Failed) -> Failure:
+    """A row count outside the band of the contract and the same weekday in history."""
+    lo, hi = f.kw.get("min_value"), f.kw.get("max_value")
+    band = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+    rows = f.res.get("observed_value")
+    return Failure(
+        "row_count",
+        None,
+        f"{band} rows",
+        f"{rows} rows",
+        f"row count {rows} is outside the allowed band ({band}, from the contract and the same "
+        "weekday in history).",
+    )
+
+
+def _describe_type(f: _Failed) -> Failure:
+    """A column of another type than the contract's."""
+    return Failure(
+        "type",
+        f.col,
+        " or ".join(f.kw["type_list"][:2]),
+        str(f.res.get("observed_value")),
+        f"{f.where} has type {f.res.get('observed_value')}, "
+        f"the contract says {f.kw['type_list'][0]}.",
+    )
+
+
+def _describe_nulls(f: _Failed) -> Failure:
+    """Empty cells: more than the allowed share, or any in a column that is never empty."""
+    if f.kind == "null_share":
+        allowed = 1 - f.kw.get("mostly", 1)
         return Failure(
-            "columns",
-            None,
-            f"columns {', '.join(kw['column_set'])}",
-            ", ".join(parts) or ", ".join(observed),
-            f"the columns do not match the contract: {'; '.join(parts) or 'different set'}.",
-        )
-    if kind == "label_coverage":
-        rows = (cfg.meta or {}).get("features_rows")
-        return Failure(
-            "label_coverage",
-            None,
-            f"outcomes for at least {kw.get('min_value')} of the {rows} flights",
-            f"{res.get('observed_value')} outcome rows",
-            f"label coverage: {res.get('observed_value')} outcomes for {rows} scheduled flights; the labels may be late or cut.",
-        )
-    if kind == "distribution":
-        return Failure(
-            "distribution",
-            col,
-            f"daily mean between {kw['min_value']:.4g} and {kw['max_value']:.4g}",
-            f"mean {_num(res.get('observed_value'))}",
-            f"{where}: the day's mean {_num(res.get('observed_value'))} is outside what {(cfg.meta or {}).get('days')} "
-            f"accepted days allow ({kw['min_value']:.4g} to {kw['max_value']:.4g}); a unit or scale change upstream?",
-        )
-    if kind == "slice_volume":
-        meta = cfg.meta or {}
-        return Failure(
-            "slice_volume",
-            meta.get("slice"),
-            f"{meta.get('slice')} = {meta.get('value')!r}: share between "
-            f"{kw['min_value']:.1%} and {kw['max_value']:.1%}",
-            f"{_pct(res.get('observed_value'))}",
-            f"slice {meta.get('slice')} = {meta.get('value')!r} is {_pct(res.get('observed_value'))} of the rows; "
-            f"history allows {kw['min_value']:.1%} to {kw['max_value']:.1%}: part of the traffic is missing or doubled.",
-        )
-    if kind == "positive_rate":
-        return Failure(
-            "positive_rate",
-            col,
-            f"between {kw['min_value']:.1%} and {kw['max_value']:.1%}",
-            f"{_pct(res.get('observed_value'))}",
-            f"the positive rate of {col!r} is {_pct(res.get('observed_value'))}; history allows "
-            f"{kw['min_value']:.1%} to {kw['max_value']:.1%}: a label outage or a changed label rule?",
-        )
-    if kind == "new_categories":
-        return Failure(
-            "new_categories",
-            col,
-            f"at most {1 - kw.get('mostly', 1):.0%} values never seen in history",
-            f"{bad}: {sample_txt}",
-            f"{where}: {bad} were never seen in accepted history, e.g. {sample_txt}.",
-        )
-    if kind == "relation":
-        rule = f"{kw['column_A']} >{'=' if kw.get('or_equal') else ''} {kw['column_B']}"
-        return Failure(
-            "relation",
-            col or kw.get("column_A"),
-            rule,
-            f"{bad} violate it",
-            f"{rule} fails on {bad}, which is physically impossible: a unit change in one of them?",
-        )
-    if kind == "timestamp_in_day":
-        meta = cfg.meta or {}
-        return Failure(
-            "timestamp_in_day",
-            meta.get("column"),
-            f"local date {kw['value_set'][0]} ({meta.get('timezone')})",
-            f"{bad} on other dates: {sample_txt}",
-            f"column {meta.get('column')!r}: {bad} fall on another local date than the partition "
-            f"({sample_txt}); the file may be in the wrong date folder.",
-        )
-    if t == "expect_table_row_count_to_be_between":
-        lo, hi = kw.get("min_value"), kw.get("max_value")
-        band = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
-        return Failure(
-            "row_count",
-            None,
-            f"{band} rows",
-            f"{res.get('observed_value')} rows",
-            f"row count {res.get('observed_value')} is outside the allowed band ({band}, from the contract and the same weekday in history).",
-        )
-    if t == "expect_column_values_to_be_in_type_list":
-        return Failure(
-            "type",
-            col,
-            " or ".join(kw["type_list"][:2]),
-            str(res.get("observed_value")),
-            f"{where} has type {res.get('observed_value')}, the contract says {kw['type_list'][0]}.",
-        )
-    if t == "expect_column_values_to_not_be_null":
-        if kind == "null_share":
-            allowed = 1 - kw.get("mostly", 1)
-            return Failure(
-                "null_share",
-                col,
-                f"at most {allowed:.0%} empty",
-                f"{pct:.1f}% empty",
-                f"{where} is {pct:.1f}% empty, more than the {allowed:.0%} the contract allows.",
-            )
-        return Failure(
-            "not_null",
-            col,
-            "no empty cells",
-            f"{count} empty cell(s)",
-            f"{where} has {count} empty cell(s); the contract says it is never empty.",
-        )
-    if t == "expect_column_values_to_be_between":
-        return Failure(
-            "range",
-            col,
-            f"between {kw.get('min_value')} and {kw.get('max_value')}",
-            f"{bad}: {sample_txt}",
-            f"{where}: {bad} outside [{kw.get('min_value')}, {kw.get('max_value')}], e.g. {sample_txt}.",
-        )
-    if t == "expect_column_values_to_be_in_set":
-        values = kw.get("value_set") or []
-        shown = ", ".join(map(str, values[:8])) + (" ..." if len(values) > 8 else "")
-        if kind == "partition_date":
-            return Failure(
-                "partition_date",
-                col,
-                f"{shown} (the partition date)",
-                f"{bad}: {sample_txt}",
-                f"{where}: {bad} belong to another date than the partition ({sample_txt}); the file may be in the wrong folder.",
-            )
-        return Failure(
-            "allowed_values",
-            col,
-            f"one of {shown}",
-            f"{bad}: {sample_txt}",
-            f"{where}: {bad} not in the allowed values (case-sensitive), e.g. {sample_txt}.",
-        )
-    if t == "expect_column_values_to_match_regex":
-        return Failure(
-            "pattern",
-            col,
-            f"matching {kw.get('regex')}",
-            f"{bad}: {sample_txt}",
-            f"{where}: {bad} do not match {kw.get('regex')}, e.g. {sample_txt}.",
-        )
-    if t == "expect_column_values_to_be_unique":
-        return Failure(
-            "unique",
-            col,
-            "unique values",
-            f"{bad} duplicated: {sample_txt}",
-            f"{where}: {bad} are duplicates, e.g. {sample_txt}; rows may have been delivered twice.",
+            "null_share",
+            f.col,
+            f"at most {allowed:.0%} empty",
+            f"{f.pct:.1f}% empty",
+            f"{f.where} is {f.pct:.1f}% empty, more than the {allowed:.0%} the contract allows.",
         )
     return Failure(
-        kind, col, str(kw), str(res.get("observed_value")), f"{where}: {t} failed ({res})."
+        "not_null",
+        f.col,
+        "no empty cells",
+        f"{f.count} empty cell(s)",
+        f"{f.where} has {f.count} empty cell(s); the contract says it is never empty.",
     )
+
+
+def _describe_range(f: _Failed) -> Failure:
+    """Values outside the contract's [min, max]."""
+    low, high = f.kw.get("min_value"), f.kw.get("max_value")
+    return Failure(
+        "range",
+        f.col,
+        f"between {low} and {high}",
+        f"{f.bad}: {f.sample_txt}",
+        f"{f.where}: {f.bad} outside [{low}, {high}], e.g. {f.sample_txt}.",
+    )
+
+
+def _describe_in_set(f: _Failed) -> Failure:
+    """Values outside a set: another date than the partition's, or not an allowed value."""
+    values = f.kw.get("value_set") or []
+    shown = ", ".join(map(str, values[:8])) + (" ..." if len(values) > 8 else "")
+    if f.kind == "partition_date":
+        return Failure(
+            "partition_date",
+            f.col,
+            f"{shown} (the partition date)",
+            f"{f.bad}: {f.sample_txt}",
+            f"{f.where}: {f.bad} belong to another date than the partition ({f.sample_txt}); "
+            "the file may be in the wrong folder.",
+        )
+    return Failure(
+        "allowed_values",
+        f.col,
+        f"one of {shown}",
+        f"{f.bad}: {f.sample_txt}",
+        f"{f.where}: {f.bad} not in the allowed values (case-sensitive), e.g. {f.sample_txt}.",
+    )
+
+
+def _describe_pattern(f: _Failed) -> Failure:
+    """Values that do not match the contract's pattern."""
+    return Failure(
+        "pattern",
+        f.col,
+        f"matching {f.kw.get('regex')}",
+        f"{f.bad}: {f.sample_txt}",
+        f"{f.where}: {f.bad} do not match {f.kw.get('regex')}, e.g. {f.sample_txt}.",
+    )
+
+
+def _describe_unique(f: _Failed) -> Failure:
+    """Duplicated values in a unique column."""
+    return Failure(
+        "unique",
+        f.col,
+        "unique values",
+        f"{f.bad} duplicated: {f.sample_txt}",
+        f"{f.where}: {f.bad} are duplicates, e.g. {f.sample_txt}; "
+        "rows may have been delivered twice.",
+    )
+
+
+# The gate's own checks (meta "check"), looked up before the GX expectation type.
+_DESCRIBE_CHECK = {
+    "label_coverage": _describe_label_coverage,
+    "distribution": _describe_distribution,
+    "slice_volume": _describe_slice_volume,
+    "positive_rate": _describe_positive_rate,
+    "new_categories": _describe_new_categories,
+    "relation": _describe_relation,
+    "timestamp_in_day": _describe_timestamp_in_day,
+}
+_DESCRIBE_TYPE = {
+    "expect_table_row_count_to_be_between": _describe_row_count,
+    "expect_column_values_to_be_in_type_list": _describe_type,
+    "expect_column_values_to_not_be_null": _describe_nulls,
+    "expect_column_values_to_be_between": _describe_range,
+    "expect_column_values_to_be_in_set": _describe_in_set,
+    "expect_column_values_to_match_regex": _describe_pattern,
+    "expect_column_values_to_be_unique": _describe_unique,
+}
 
 
 def normalise_strings(frame: pd.DataFrame) -> pd.DataFrame:
@@ -673,8 +854,9 @@ def validate_frame(
         notes.append("label coverage not checked: no validated features partition for this day")
     if contract.history and not _history_ready(contract, inputs.history):
         days = len(inputs.history["days"]) if inputs.history else 0
+        min_days = contract.history.get("min_days", 7)
         notes.append(
-            f"history checks skipped: {days} accepted day(s), the contract needs {contract.history.get('min_days', 7)}"
+            f"history checks skipped: {days} accepted day(s), the contract needs {min_days}"
         )
     return GateResult(
         success=not failures,

@@ -144,28 +144,29 @@ class S3Store:
             )
         if code == "NoSuchBucket":
             return LakeError(
-                f"the lake {self.uri}: bucket {self.bucket!r} does not exist at {endpoint}. Create it "
-                f"(e.g. `aws s3 mb s3://{self.bucket}`), or set MLGATE_LAKE_URI to an existing bucket "
-                "and AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL to the server that holds it"
+                f"the lake {self.uri}: bucket {self.bucket!r} does not exist at {endpoint}. Create "
+                f"it (e.g. `aws s3 mb s3://{self.bucket}`), or set MLGATE_LAKE_URI to an existing "
+                "bucket and AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL to the server that holds it"
             )
         if code in CREDENTIAL_ERRORS:
             return LakeError(
                 f"the lake {self.uri}: {endpoint} rejected the AWS credentials ({code}). Set "
                 "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary "
-                "ones) to a valid key pair for this server, or AWS_PROFILE to a profile that has one"
+                "ones) to a valid key pair for this server, or AWS_PROFILE to a profile that has "
+                "one"
             )
         if code in ("AccessDenied", "AllAccessDisabled"):
             return LakeError(
-                f"the lake {self.uri}: access denied to {operation} on {where}. The credentials are "
-                f"valid but lack permission: grant s3:ListBucket, s3:GetObject, s3:PutObject and "
-                f"s3:DeleteObject on bucket {self.bucket!r}"
+                f"the lake {self.uri}: access denied to {operation} on {where}. The credentials "
+                "are valid but lack permission: grant s3:ListBucket, s3:GetObject, s3:PutObject "
+                f"and s3:DeleteObject on bucket {self.bucket!r}"
             )
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") if code else None
         if code in THROTTLING_ERRORS or status in RETRIED_STATUS:
             return LakeError(
                 f"the lake {self.uri}: {operation} on {where} still failed after the retries "
-                f"({code}, HTTP {status}): the S3 server is overloaded or failing. Try again later, "
-                "or allow more attempts with AWS_MAX_ATTEMPTS"
+                f"({code}, HTTP {status}): the S3 server is overloaded or failing. Try again "
+                "later, or allow more attempts with AWS_MAX_ATTEMPTS"
             )
         return LakeError(f"the lake {self.uri}: {operation} on {where} failed: {exc}")
 
@@ -285,7 +286,8 @@ class S3Store:
                     return False
                 time.sleep(0.1 * 2**attempt)  # ConditionalRequestConflict: S3 asks to try again
         raise LakeError(
-            f"could not create {self.location(key)}: S3 kept reporting a concurrent write; try again"
+            f"could not create {self.location(key)}: S3 kept reporting a concurrent write; "
+            "try again"
         )
 
     def delete(self, key: str) -> None:

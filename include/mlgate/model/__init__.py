@@ -1,1 +1,2 @@
-"""Features and the model matrix (one path for training and serving), the served pyfunc, the reference profile."""
+"""Features and the model matrix (one path for training and serving), the served pyfunc,
+the reference profile."""

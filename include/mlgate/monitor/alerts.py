@@ -1,8 +1,9 @@
 """Alerts from the monitor, each with a short runbook: what it means, what to look at,
-what to do. The monitor DAG sends them from an Airflow callback (`mlgate.airflow.dagkit.monitor_alert`); a
-deployment points them at its own channel with `MLGATE_ALERT_CALLBACK=package.module:function`
-(the function receives the alert as a dict), or at a webhook (Slack, Teams, a pager) with
-`MLGATE_ALERT_WEBHOOK=https://...`. Every alert is also written to the task log.
+what to do. The monitor DAG sends them from an Airflow callback
+(`mlgate.airflow.dagkit.monitor_alert`); a deployment points them at its own channel with
+`MLGATE_ALERT_CALLBACK=package.module:function` (the function receives the alert as a dict),
+or at a webhook (Slack, Teams, a pager) with `MLGATE_ALERT_WEBHOOK=https://...`. Every alert is
+also written to the task log.
 """
 
 from __future__ import annotations
@@ -18,24 +19,29 @@ log = logging.getLogger(__name__)
 RUNBOOKS = {
     "retrain_requested": {
         "title": "retraining requested",
-        "means": "The champion's evidence against itself persisted: drift weighted by feature importance, "
-        "drifted predictions, or live quality credibly below its evaluation.",
-        "look_at": "The drift report (the plots of the drifted features), the live quality per slice, and "
-        "whether the quarantine zone holds recent batches.",
-        "do": "Nothing, if the train DAG's candidate passes the promotion gate. If the drift is a broken feed "
-        "rather than a changed world, pause retraining (the Airflow Variable) and fix the feed.",
+        "means": "The champion's evidence against itself persisted: drift weighted by feature "
+        "importance, drifted predictions, or live quality credibly below its evaluation.",
+        "look_at": "The drift report (the plots of the drifted features), the live quality per "
+        "slice, and whether the quarantine zone holds recent batches.",
+        "do": "Nothing, if the train DAG's candidate passes the promotion gate. If the drift is a "
+        "broken feed rather than a changed world, pause retraining (the Airflow Variable) and fix "
+        "the feed.",
     },
     "retrain_paused": {
         "title": "retraining wanted, but paused",
         "means": "The monitor would have asked for retraining, but the pause switch is on.",
-        "look_at": "Why retraining was paused (who set the Variable, and when), and the report's evidence.",
-        "do": "Set the Variable back to false when the reason is gone; trigger the train DAG by hand if needed.",
+        "look_at": "Why retraining was paused (who set the Variable, and when), and the report's "
+        "evidence.",
+        "do": "Set the Variable back to false when the reason is gone; trigger the train DAG by "
+        "hand if needed.",
     },
     "data_integrity": {
         "title": "data integrity problem in the monitored window",
-        "means": "Some features are far more often missing than in training, or too few rows passed the gate: "
-        "those features were left out of drift, which is not judged on broken data.",
-        "look_at": "The report's data checks, the gate's quarantine reasons and the upstream feed for those days.",
+        "means": "Some features are far more often missing than in training, or too few rows "
+        "passed the gate: those features were left out of drift, which is not judged on broken "
+        "data.",
+        "look_at": "The report's data checks, the gate's quarantine reasons and the upstream feed "
+        "for those days.",
         "do": "Fix or re-deliver the feed (quarantined days can be re-run); do not retrain on it.",
     },
 }

@@ -188,7 +188,8 @@ def integrity(reference: dict, current: pd.DataFrame, inventory: dict, cfg: dict
     rows = int(len(current))
     if rows < int(cfg["drift"]["min_rows"]):
         problems.append(
-            f"only {rows} validated rows in the window (drift needs {cfg['drift']['min_rows']}): drift not judged"
+            f"only {rows} validated rows in the window (drift needs {cfg['drift']['min_rows']}): "
+            "drift not judged"
         )
     for col, entry in reference["features"].items():
         if col not in current.columns:
@@ -243,13 +244,15 @@ def evidence(report: dict, cfg: dict, eval_auc: float | None) -> list[str]:
     d = report.get("drift") or {}
     if d.get("drift"):
         reasons.append(
-            f"drift in {', '.join(d['drifted'])}: {d['drifted_share']:.0%} of the model's feature importance "
-            f"(>= {d['min_drifted_share']:.0%}), false-alarm rate {d['false_alarm_rate']}"
+            f"drift in {', '.join(d['drifted'])}: {d['drifted_share']:.0%} of the "
+            f"model's feature importance (>= {d['min_drifted_share']:.0%}), false-alarm "
+            f"rate {d['false_alarm_rate']}"
         )
     pred = d.get("predictions")
     if pred and pred["drifted"]:
         reasons.append(
-            f"the predictions drifted: KS {pred['statistic']:.3f} > {pred['threshold']:.3f} (p {pred['p_value']:.2g})"
+            f"the predictions drifted: KS {pred['statistic']:.3f} > {pred['threshold']:.3f} "
+            f"(p {pred['p_value']:.2g})"
         )
     live, q = report.get("live") or {}, cfg["live_quality"]
     if (
@@ -427,15 +430,15 @@ def summary_lines(report: dict) -> list[str]:
     lines += [f"  data: {p}" for p in report.get("integrity", {}).get("problems", [])]
     live = report.get("live") or {}
     if "auc" in live:
+        low, high = live.get("auc_low", float("nan")), live.get("auc_high", float("nan"))
         lines.append(
-            f"  live AUC {live['auc']:.4f} ({live.get('auc_low', float('nan')):.4f} to {live.get('auc_high', float('nan')):.4f}) "
-            f"on {live['labelled_rows']} rows, label coverage {live['coverage']:.0%}; mean prediction "
+            f"  live AUC {live['auc']:.4f} ({low:.4f} to {high:.4f}) on {live['labelled_rows']} "
+            f"rows, label coverage {live['coverage']:.0%}; mean prediction "
             f"{live['mean_prediction']:.3f} against an observed rate {live['positive_rate']:.3f}"
         )
     if report.get("drift"):
         d = report["drift"]
-        lines.append(
-            f"  drift: {d['drifted_share']:.0%} of importance drifted ({', '.join(d['drifted']) or 'none'})"
-        )
+        drifted = ", ".join(d["drifted"]) or "none"
+        lines.append(f"  drift: {d['drifted_share']:.0%} of importance drifted ({drifted})")
     lines.append(f"  report: {report.get('location')}")
     return lines

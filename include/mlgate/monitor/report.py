@@ -30,23 +30,26 @@ def bars_svg(
         for offset, value, colour in ((0.1, r, "#8c959f"), (0.5, c, "#0969da")):
             h = (height - 14) * value / top
             bars.append(
-                f'<rect x="{x + offset * step:.1f}" y="{height - 14 - h:.1f}" width="{0.4 * step:.1f}" '
-                f'height="{h:.1f}" fill="{colour}"><title>{html.escape(label)}: '
+                f'<rect x="{x + offset * step:.1f}" y="{height - 14 - h:.1f}" '
+                f'width="{0.4 * step:.1f}" height="{h:.1f}" fill="{colour}">'
+                f"<title>{html.escape(label)}: "
                 f"{'reference' if colour == '#8c959f' else 'current'} {value:.1%}</title></rect>"
             )
+    first, last = (html.escape(labels[0]), html.escape(labels[-1])) if labels else ("", "")
     axis = (
-        f'<text x="0" y="{height - 2}" font-size="9">{html.escape(labels[0]) if labels else ""}</text>'
-        f'<text x="{width}" y="{height - 2}" font-size="9" text-anchor="end">{html.escape(labels[-1]) if labels else ""}</text>'
+        f'<text x="0" y="{height - 2}" font-size="9">{first}</text>'
+        f'<text x="{width}" y="{height - 2}" font-size="9" text-anchor="end">{last}</text>'
     )
-    return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">{"".join(bars)}{axis}</svg>'
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
+    return f"{svg}{''.join(bars)}{axis}</svg>"
 
 
 def _row(cells) -> str:
     return "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>"
 
 
-def report_html(report: dict) -> str:
-    """The report as one self-contained HTML page."""
+def _verdict_parts(report: dict) -> list[str]:
+    """The title, the verdict and its reasons (the evidence, then why it stayed quiet)."""
     verdict = (
         "Retraining requested"
         if report["retrain"]
@@ -64,58 +67,98 @@ def report_html(report: dict) -> str:
         for r in report.get("evidence", []) + report.get("quiet_reasons", [])
     ]
     parts.append("</ul>")
-    if report.get("champion"):
-        age = report.get("model_age", {})
-        parts.append(
-            f"<p>Champion v{report['champion']}, trained on {html.escape(str(age.get('window')))} "
-            f"({age.get('days_since_training_data')} days before this day).</p>"
-        )
+    return parts
+
+
+def _champion_parts(report: dict) -> list[str]:
+    """Which champion was monitored and how old its training data is (none without one)."""
+    if not report.get("champion"):
+        return []
+    age = report.get("model_age", {})
+    return [
+        f"<p>Champion v{report['champion']}, trained on {html.escape(str(age.get('window')))} "
+        f"({age.get('days_since_training_data')} days before this day).</p>"
+    ]
+
+
+def _integrity_parts(report: dict) -> list[str]:
+    """The data checks' problems, if any."""
     checks = report.get("integrity", {})
-    if checks.get("problems"):
-        parts += (
-            ["<h3>Data checks</h3><ul>"]
-            + [f"<li>{html.escape(p)}</li>" for p in checks["problems"]]
-            + ["</ul>"]
-        )
-    live = report.get("live") or {}
-    if live:
+    if not checks.get("problems"):
+        return []
+    return (
+        ["<h3>Data checks</h3><ul>"]
+        + [f"<li>{html.escape(p)}</li>" for p in checks["problems"]]
+        + ["</ul>"]
+    )
+
+
+def _live_parts(live: dict) -> list[str]:
+    """The live quality table: all rows, then each slice, with intervals."""
+    if not live:
+        return []
+    parts = [
+        "<h3>Live quality</h3><table><tr><th>rows</th><th>coverage</th><th>AUC</th>"
+        "<th>observed rate</th><th>mean prediction</th></tr>"
+    ]
+    for name, q in [("all", live), *sorted((live.get("slices") or {}).items())]:
         parts.append(
-            "<h3>Live quality</h3><table><tr><th>rows</th><th>coverage</th><th>AUC</th><th>observed rate</th>"
-            "<th>mean prediction</th></tr>"
-        )
-        for name, q in [("all", live), *sorted((live.get("slices") or {}).items())]:
-            parts.append(
-                _row(
-                    [
-                        f"{name}: {q.get('labelled_rows', q.get('rows', 0))}",
-                        f"{live.get('coverage', 0):.0%}",
-                        _interval(q, "auc"),
-                        _interval(q, "positive_rate", "rate"),
-                        q.get("mean_prediction", ""),
-                    ]
-                )
+            _row(
+                [
+                    f"{name}: {q.get('labelled_rows', q.get('rows', 0))}",
+                    f"{live.get('coverage', 0):.0%}",
+                    _interval(q, "auc"),
+                    _interval(q, "positive_rate", "rate"),
+                    q.get("mean_prediction", ""),
+                ]
             )
-        parts.append("</table>")
-    d = report.get("drift")
-    if d:
-        parts.append(
-            f"<h3>Drift: {d['drifted_share']:.0%} of the model's importance drifted "
-            f"(false-alarm rate {d['false_alarm_rate']}, {d['rows']} rows against {d['reference_rows']})</h3>"
         )
-        parts.append(
-            "<table><tr><th>feature</th><th>method</th><th>statistic</th><th>threshold</th><th>p</th>"
-            "<th>importance</th><th></th><th>reference (grey) against current (blue)</th></tr>"
-        )
-        for f in d["features"] + ([d["predictions"]] if d.get("predictions") else []):
-            parts.append(
-                f"<tr><td>{html.escape(f['name'])}</td><td>{f['method']}</td><td>{f['statistic']:.4f}</td>"
-                f"<td>{f['threshold']:.4f}</td><td>{f['p_value']:.3g}</td><td>{f['importance']:.1%}</td>"
-                f"<td>{'DRIFT' if f['drifted'] else ''}</td><td>{bars_svg(f['bins'], f['reference_shares'], f['current_shares'])}</td></tr>"
-            )
-        parts.append("</table>")
+    parts.append("</table>")
+    return parts
+
+
+def _drift_row(f: dict) -> str:
+    """One feature's (or the predictions') drift as a table row, with its plot."""
+    plot = bars_svg(f["bins"], f["reference_shares"], f["current_shares"])
+    return (
+        f"<tr><td>{html.escape(f['name'])}</td><td>{f['method']}</td>"
+        f"<td>{f['statistic']:.4f}</td><td>{f['threshold']:.4f}</td><td>{f['p_value']:.3g}</td>"
+        f"<td>{f['importance']:.1%}</td><td>{'DRIFT' if f['drifted'] else ''}</td>"
+        f"<td>{plot}</td></tr>"
+    )
+
+
+def _drift_parts(d: dict | None) -> list[str]:
+    """The drift heading and one row per feature (and the predictions)."""
+    if not d:
+        return []
+    parts = [
+        f"<h3>Drift: {d['drifted_share']:.0%} of the model's importance drifted "
+        f"(false-alarm rate {d['false_alarm_rate']}, "
+        f"{d['rows']} rows against {d['reference_rows']})</h3>",
+        "<table><tr><th>feature</th><th>method</th><th>statistic</th><th>threshold</th><th>p</th>"
+        "<th>importance</th><th></th><th>reference (grey) against current (blue)</th></tr>",
+    ]
+    parts += [
+        _drift_row(f) for f in d["features"] + ([d["predictions"]] if d.get("predictions") else [])
+    ]
+    parts.append("</table>")
+    return parts
+
+
+def report_html(report: dict) -> str:
+    """The report as one self-contained HTML page."""
+    parts = (
+        _verdict_parts(report)
+        + _champion_parts(report)
+        + _integrity_parts(report)
+        + _live_parts(report.get("live") or {})
+        + _drift_parts(report.get("drift"))
+    )
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>mlgate monitor</title>"
-        "<style>body{font-family:sans-serif;max-width:70em}td,th{padding:2px 8px;text-align:left}</style></head>"
+        "<style>body{font-family:sans-serif;max-width:70em}"
+        "td,th{padding:2px 8px;text-align:left}</style></head>"
         f"<body>{''.join(parts)}</body></html>"
     )
 

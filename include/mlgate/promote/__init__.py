@@ -1,1 +1,2 @@
-"""The promotion gate: golden sets, sanity, statistics, the decision, route and apply, the card, the registry, rollback."""
+"""The promotion gate: golden sets, sanity, statistics, the decision, route and apply, the card,
+the registry, rollback."""

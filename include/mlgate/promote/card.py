@@ -72,6 +72,53 @@ def _fmt(value, digits=4) -> str:
     return html.escape(str(value))
 
 
+CARD_STYLE = (
+    "body{font-family:sans-serif;max-width:70em;margin:2em auto} "
+    "table{border-collapse:collapse;margin:1em 0}\n"
+    "td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left} .bad{background:#ffebe9} "
+    ".ok td:nth-child(2){color:#1a7f37}\n"
+    ".plots svg{width:32em;height:auto}"
+)
+
+
+def _table(header: list[str], body: str) -> str:
+    """An HTML table: one header row of `header`, then `body` (rows already rendered)."""
+    return "<table><tr>" + "".join(f"<th>{h}</th>" for h in header) + f"</tr>{body}</table>"
+
+
+def _check_row(c: dict) -> str:
+    """One sanity check as a table row."""
+    css, result = ("ok", "pass") if c["passed"] else ("bad", "FAIL")
+    observed = _fmt(json.dumps(c["observed"], default=str)[:300])
+    return (
+        f"<tr class='{css}'><td>{c['check']}</td><td>{result}</td>"
+        f"<td>{observed}</td><td>{html.escape(c['expected'])}</td></tr>"
+    )
+
+
+def _slice_row(s: dict) -> str:
+    """One slice as a table row (red when it regressed)."""
+    regressed = s.get("regressed")
+    p_worse = _fmt(s.get("p_worse_holm"), 3) if s["judged"] else "not judged"
+    return (
+        f"<tr class='{'bad' if regressed else ''}'>"
+        f"<td>{s['slice']}={html.escape(s['value'])}</td><td>{s['rows']}</td>"
+        f"<td>{_fmt(s.get('champion_auc'))}</td><td>{_fmt(s.get('candidate_auc'))}</td>"
+        f"<td>{_fmt(s.get('auc_diff'))}</td><td>{p_worse}</td>"
+        f"<td>{'REGRESSED' if regressed else ''}</td></tr>"
+    )
+
+
+def _churn_sentence(churn: dict | None) -> str:
+    """How much the scores moved from the champion's, in one sentence ("" without a champion)."""
+    if not churn:
+        return ""
+    return (
+        f"Churn: mean |change| {churn['mean_abs_change']:.4f}, "
+        f"decisions flipped at the base rate {churn['flipped_at_base_rate']:.2%}."
+    )
+
+
 def card_html(spec: Spec, decision, labels: np.ndarray, scores: dict[str, np.ndarray]) -> str:
     """The card as one self-contained HTML page."""
     m = decision.metrics
@@ -84,35 +131,34 @@ def card_html(spec: Spec, decision, labels: np.ndarray, scores: dict[str, np.nda
             + (f"{diff['diff']:+.4f} [{diff['low']:+.4f}, {diff['high']:+.4f}]" if diff else "–")
             + "</td></tr>"
         )
-    checks = "".join(
-        f"<tr class='{'ok' if c['passed'] else 'bad'}'><td>{c['check']}</td><td>{'pass' if c['passed'] else 'FAIL'}</td>"
-        f"<td>{_fmt(json.dumps(c['observed'], default=str)[:300])}</td><td>{html.escape(c['expected'])}</td></tr>"
-        for c in decision.checks
+    checks = _table(
+        ["check", "result", "observed", "expected"], "".join(map(_check_row, decision.checks))
     )
-    slices = "".join(
-        f"<tr class='{'bad' if s.get('regressed') else ''}'><td>{s['slice']}={html.escape(s['value'])}</td><td>{s['rows']}</td>"
-        f"<td>{_fmt(s.get('champion_auc'))}</td><td>{_fmt(s.get('candidate_auc'))}</td>"
-        f"<td>{_fmt(s.get('auc_diff'))}</td><td>{_fmt(s.get('p_worse_holm'), 3) if s['judged'] else 'not judged'}</td>"
-        f"<td>{'REGRESSED' if s.get('regressed') else ''}</td></tr>"
-        for s in decision.slices
+    slice_header = ["slice", "rows", "champion AUC", "candidate AUC", "change"]
+    slices = _table(
+        [*slice_header, "Holm p (drop beyond margin)", ""],
+        "".join(map(_slice_row, decision.slices)),
     )
     plots = plots_svg(labels, scores) if scores and len(np.unique(labels)) == 2 else {}
-    churn = m.get("churn")
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{spec.model} v{decision.candidate}: promotion card</title>
-<style>body{{font-family:sans-serif;max-width:70em;margin:2em auto}} table{{border-collapse:collapse;margin:1em 0}}
-td,th{{border:1px solid #ccc;padding:.2em .6em;text-align:left}} .bad{{background:#ffebe9}} .ok td:nth-child(2){{color:#1a7f37}}
-.plots svg{{width:32em;height:auto}} h1{{color:{COLOURS[decision.outcome]}}}</style></head><body>
+    title = f"{spec.model} v{decision.candidate}: promotion card"
+    reasons = "".join(f"<li>{html.escape(r)}</li>" for r in decision.reasons)
+    champion = ("v" + decision.champion) if decision.champion else "–"
+    candidate = m.get("candidate", {})
+    auc_interval = f"{_fmt(candidate.get('auc_low'))} to {_fmt(candidate.get('auc_high'))}"
+    lineage = html.escape(json.dumps(decision.lineage, indent=2, default=str))
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
+<style>{CARD_STYLE} h1{{color:{COLOURS[decision.outcome]}}}</style></head><body>
 <h1>{html.escape(decision.sentence)}</h1>
-<h2>Reasons</h2><ol>{"".join(f"<li>{html.escape(r)}</li>" for r in decision.reasons)}</ol>
+<h2>Reasons</h2><ol>{reasons}</ol>
 <h2>Quality on the same rows</h2>
-<table><tr><th>metric</th><th>candidate v{decision.candidate}</th><th>champion {("v" + decision.champion) if decision.champion else "–"}</th>
+<table><tr><th>metric</th><th>candidate v{decision.candidate}</th><th>champion {champion}</th>
 <th>difference [{m.get("level", "95%")} interval]</th></tr>{"".join(rows)}</table>
-<p>Candidate AUC interval: {_fmt(m.get("candidate", {}).get("auc_low"))} to {_fmt(m.get("candidate", {}).get("auc_high"))}.
-{f"Churn: mean |change| {churn['mean_abs_change']:.4f}, decisions flipped at the base rate {churn['flipped_at_base_rate']:.2%}." if churn else ""}</p>
-<h2>Sanity checks (fresh process)</h2><table><tr><th>check</th><th>result</th><th>observed</th><th>expected</th></tr>{checks}</table>
-<h2>Slices</h2><table><tr><th>slice</th><th>rows</th><th>champion AUC</th><th>candidate AUC</th><th>change</th><th>Holm p (drop beyond margin)</th><th></th></tr>{slices}</table>
+<p>Candidate AUC interval: {auc_interval}.
+{_churn_sentence(m.get("churn"))}</p>
+<h2>Sanity checks (fresh process)</h2>{checks}
+<h2>Slices</h2>{slices}
 <h2>Plots</h2><div class="plots">{plots.get("roc", "")}{plots.get("calibration", "")}</div>
-<h2>Lineage</h2><pre>{html.escape(json.dumps(decision.lineage, indent=2, default=str))}</pre>
+<h2>Lineage</h2><pre>{lineage}</pre>
 </body></html>"""
 
 
@@ -132,7 +178,8 @@ def card_markdown(decision) -> str:
     )
     lines.append(
         f"- evaluation set {decision.lineage.get('evaluation_set', {}).get('version')}, "
-        f"candidate run {decision.lineage.get('candidate', {}).get('run_id')} (promotion_card.html in MLflow)"
+        f"candidate run {decision.lineage.get('candidate', {}).get('run_id')} "
+        "(promotion_card.html in MLflow)"
     )
     return "\n".join(lines)
 
@@ -169,10 +216,11 @@ def log_card(
                 tracking.DECISION_SENTENCE_TAG: decision.sentence[:5000],
             }
         )
+    candidate_auc = decision.metrics.get("candidate", {}).get("auc", float("nan"))
     for key, value in {
         tracking.DECISION_TAG: decision.outcome,
         tracking.REASONS_TAG: "; ".join(decision.reasons)[:5000],
         tracking.GOLDEN_VERSION_TAG: decision.lineage.get("evaluation_set", {}).get("version", ""),
-        tracking.EVAL_AUC_TAG: f"{decision.metrics.get('candidate', {}).get('auc', float('nan')):.6f}",
+        tracking.EVAL_AUC_TAG: f"{candidate_auc:.6f}",
     }.items():
         client.set_model_version_tag(spec.model, decision.candidate, key, value)

@@ -50,7 +50,8 @@ class Decision:
             if self.deciding > 1
             else ""
         )
-        return f"{VERDICTS[self.outcome]} v{self.candidate} {against}: {self.reasons[0] if self.reasons else 'no reason recorded'}{more}."
+        reason = self.reasons[0] if self.reasons else "no reason recorded"
+        return f"{VERDICTS[self.outcome]} v{self.candidate} {against}: {reason}{more}."
 
     def to_dict(self) -> dict:
         return {**asdict(self), "sentence": self.sentence}
@@ -168,79 +169,19 @@ def decide(
     rules = cfg["promotion"]
     level = f"{float(cfg.get('confidence', 0.95)):.0%}"
     cand = comparison["candidate"]
-    refuse, ask, fine = [], [], []
     first = champion_version is None
-    for failed in (c for c in checks if not c["passed"]):
-        refuse.append(
-            f"sanity check {failed['check']} failed: observed {failed.get('summary', failed['observed'])}, "
-            f"expected {failed['expected']}"
-        )
-    if cand["rows"] < int(rules["min_rows"]):
-        refuse.append(f"only {cand['rows']} evaluation rows, the spec needs {rules['min_rows']}")
+    families = [_sanity_and_rows(checks, cand, rules)]
     if "auc_low" not in cand:
-        refuse.append("the evaluation labels have one class only: AUC is undefined")
+        families.append((["the evaluation labels have one class only: AUC is undefined"], [], []))
     elif first:
-        need = float(cfg["first_model"]["min_auc"])
-        where = (
-            f"AUC {cand['auc']:.4f} ({level} CI {cand['auc_low']:.4f} to {cand['auc_high']:.4f})"
-        )
-        if cand["auc_low"] >= need:
-            fine.append(f"{where} is above the first-model minimum {need}")
-        elif cand["auc_high"] < need:
-            refuse.append(f"{where} is below the first-model minimum {need}")
-        else:
-            ask.append(f"{where} straddles the first-model minimum {need}")
+        families.append(_first_model_rule(cand, float(cfg["first_model"]["min_auc"]), level))
     else:
-        floor = float(rules["min_auc"])
-        if cand["auc"] < floor:
-            refuse.append(f"AUC {cand['auc']:.4f} is below the floor {floor}")
-        diff = comparison.get("auc_diff")
-        if diff is not None:
-            gain = f"AUC change {_interval(diff)} against the champion's {comparison['champion']['auc']:.4f}"
-            if rules["rule"] == "better":
-                margin = float(rules["min_auc_gain"])
-                if diff["low"] > margin:
-                    fine.append(f"{gain}: better by more than {margin}")
-                elif diff["high"] <= margin:
-                    refuse.append(
-                        f"{gain}: no better than the champion (the rule is better by more than {margin})"
-                    )
-                else:
-                    ask.append(f"{gain}: the interval straddles the required gain {margin}")
-            else:  # non_inferior
-                margin = float(rules["auc_margin"])
-                if diff["high"] <= -margin:
-                    refuse.append(f"{gain}: worse by more than the margin {margin}")
-                elif diff["low"] > -margin and fresher is False:
-                    refuse.append(
-                        f"{gain}: not worse, but not trained on fresher data than the champion"
-                    )
-                elif diff["low"] > -margin:
-                    fine.append(
-                        f"{gain}: not worse by more than {margin}, and trained on fresher data"
-                    )
-                else:
-                    ask.append(
-                        f"{gain}: the interval straddles the non-inferiority margin -{margin}"
-                    )
-        loss, allowed = comparison["logloss_diff"], float(rules["max_logloss_increase"])
-        text = f"log loss change {_interval(loss)}"
-        if loss["low"] > allowed:
-            refuse.append(f"{text}: up by more than the allowed {allowed}")
-        elif loss["high"] > allowed:
-            ask.append(f"{text}: the interval straddles the allowed increase {allowed}")
-        else:
-            fine.append(f"{text}: within the allowed increase {allowed}")
-        for s in slices:
-            if s.get("regressed"):
-                refuse.append(
-                    f"slice {s['slice']}={s['value']} got worse: AUC {s['champion_auc']:.4f} -> {s['candidate_auc']:.4f} "
-                    f"({s['rows']} rows, Holm-adjusted p {s['p_worse_holm']:.3g} for a drop beyond "
-                    f"{spec.section('evaluation').get('slices', {}).get('max_auc_drop', 0.02)})"
-                )
-        judged = sum(1 for s in slices if s["judged"])
-        if judged and not any(s.get("regressed") for s in slices):
-            fine.append(f"no slice got worse ({judged} slices judged, Holm-corrected)")
+        families += [
+            _auc_rule(comparison, rules, fresher),
+            _logloss_rule(comparison["logloss_diff"], float(rules["max_logloss_increase"])),
+            _slice_rule(slices, cfg),
+        ]
+    refuse, ask, fine = ([reason for family in families for reason in family[i]] for i in range(3))
     outcome = REFUSE if refuse else ASK if ask else PROMOTE
     decision = Decision(
         outcome,
@@ -252,3 +193,95 @@ def decide(
     )
     decision.deciding = len(refuse) if refuse else len(ask) if ask else 1
     return decision
+
+
+# Each rule family returns its reasons as (refuse, ask, fine).
+Reasons = tuple[list[str], list[str], list[str]]
+
+
+def _sanity_and_rows(checks: list[dict], cand: dict, rules: dict) -> Reasons:
+    """Refuse on every failed sanity check and on too few evaluation rows."""
+    refuse = []
+    for failed in (c for c in checks if not c["passed"]):
+        observed = failed.get("summary", failed["observed"])
+        refuse.append(
+            f"sanity check {failed['check']} failed: observed {observed}, "
+            f"expected {failed['expected']}"
+        )
+    if cand["rows"] < int(rules["min_rows"]):
+        refuse.append(f"only {cand['rows']} evaluation rows, the spec needs {rules['min_rows']}")
+    return refuse, [], []
+
+
+def _first_model_rule(cand: dict, need: float, level: str) -> Reasons:
+    """Without a champion: the AUC interval against the first-model minimum."""
+    where = f"AUC {cand['auc']:.4f} ({level} CI {cand['auc_low']:.4f} to {cand['auc_high']:.4f})"
+    if cand["auc_low"] >= need:
+        return [], [], [f"{where} is above the first-model minimum {need}"]
+    if cand["auc_high"] < need:
+        return [f"{where} is below the first-model minimum {need}"], [], []
+    return [], [f"{where} straddles the first-model minimum {need}"], []
+
+
+def _auc_rule(comparison: dict, rules: dict, fresher: bool | None) -> Reasons:
+    """The AUC floor, then the spec's rule on the AUC difference against the champion:
+    better by more than a gain, or not worse beyond a margin and trained on fresher data."""
+    refuse, ask, fine = [], [], []
+    floor = float(rules["min_auc"])
+    cand = comparison["candidate"]
+    if cand["auc"] < floor:
+        refuse.append(f"AUC {cand['auc']:.4f} is below the floor {floor}")
+    diff = comparison.get("auc_diff")
+    if diff is None:
+        return refuse, ask, fine
+    gain = (
+        f"AUC change {_interval(diff)} against the champion's {comparison['champion']['auc']:.4f}"
+    )
+    if rules["rule"] == "better":
+        margin = float(rules["min_auc_gain"])
+        if diff["low"] > margin:
+            fine.append(f"{gain}: better by more than {margin}")
+        elif diff["high"] <= margin:
+            refuse.append(
+                f"{gain}: no better than the champion (the rule is better by more than {margin})"
+            )
+        else:
+            ask.append(f"{gain}: the interval straddles the required gain {margin}")
+    else:  # non_inferior
+        margin = float(rules["auc_margin"])
+        if diff["high"] <= -margin:
+            refuse.append(f"{gain}: worse by more than the margin {margin}")
+        elif diff["low"] > -margin and fresher is False:
+            refuse.append(f"{gain}: not worse, but not trained on fresher data than the champion")
+        elif diff["low"] > -margin:
+            fine.append(f"{gain}: not worse by more than {margin}, and trained on fresher data")
+        else:
+            ask.append(f"{gain}: the interval straddles the non-inferiority margin -{margin}")
+    return refuse, ask, fine
+
+
+def _logloss_rule(loss: dict, allowed: float) -> Reasons:
+    """The log-loss difference interval against the allowed increase."""
+    text = f"log loss change {_interval(loss)}"
+    if loss["low"] > allowed:
+        return [f"{text}: up by more than the allowed {allowed}"], [], []
+    if loss["high"] > allowed:
+        return [], [f"{text}: the interval straddles the allowed increase {allowed}"], []
+    return [], [], [f"{text}: within the allowed increase {allowed}"]
+
+
+def _slice_rule(slices: list[dict], cfg: dict) -> Reasons:
+    """Refuse on every slice that got worse; fine when slices were judged and none did."""
+    refuse, fine = [], []
+    for s in slices:
+        if s.get("regressed"):
+            refuse.append(
+                f"slice {s['slice']}={s['value']} got worse: "
+                f"AUC {s['champion_auc']:.4f} -> {s['candidate_auc']:.4f} "
+                f"({s['rows']} rows, Holm-adjusted p {s['p_worse_holm']:.3g} for a drop beyond "
+                f"{cfg.get('slices', {}).get('max_auc_drop', 0.02)})"
+            )
+    judged = sum(1 for s in slices if s["judged"])
+    if judged and not any(s.get("regressed") for s in slices):
+        fine.append(f"no slice got worse ({judged} slices judged, Holm-corrected)")
+    return refuse, [], fine

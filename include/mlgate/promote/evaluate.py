@@ -46,18 +46,70 @@ def evaluate_candidate(
     client = tracking.client(settings)
     label = spec.section("label")["name"]
     candidate_mv = client.get_model_version(spec.model, str(candidate_version))
+    champion_mv = _champion_to_judge_against(client, spec, candidate_version)
+    evaluation_set, champion_window = _evaluation_set(lake, settings, spec, window, champion_mv)
+    frame = evaluation_set.frame
+    versions = {"candidate": str(candidate_version)}
+    if champion_mv is not None:
+        versions["champion"] = str(champion_mv.version)
+    probes = _score_in_fresh_process(lake, settings, spec, window, evaluation_set, versions)
+    train_rate = client.get_run(candidate_mv.run_id).data.metrics.get("train_positive_rate")
+    checks = sanity.sanity_checks(spec, probes["candidate"], frame, train_rate)
+    labels = frame[label].to_numpy(dtype=int)
+    scores = {name: p["scores"] for name, p in probes.items() if "scores" in p}
+    if "candidate" not in scores:
+        decision = Decision(
+            REFUSE,
+            champion_mv is None,
+            str(candidate_version),
+            versions.get("champion"),
+            [f"sanity check loads failed: {probes['candidate']['error']}"],
+            {"candidate": {"rows": int(len(frame))}},
+        )
+    else:
+        fresher = None
+        if champion_window:
+            fresher = window["train_days"][-1] > champion_window["train_days"][-1]
+        decision = _decide_on_scores(
+            spec, frame, labels, scores, checks, versions, fresher, level, rounds
+        )
+    decision.checks = checks
+    decision.metrics.update(
+        level=f"{level:.0%}",
+        latency_ms=probes["candidate"].get("latency_ms"),
+        model_mb=round(probes["candidate"].get("size_bytes", 0) / 1e6, 3),
+    )
+    decision.lineage = _lineage(
+        spec, evaluation_set, window, versions, candidate_mv, champion_mv, champion_window, run
+    )
+    if log:
+        card.log_card(settings, spec, decision, labels, scores)
+    return decision
+
+
+def _champion_to_judge_against(client, spec: Spec, candidate_version: str):
+    """The champion's model version (None before the first promotion); raise when the
+    candidate is the champion already."""
     champion_mv = registry.alias_version(client, spec.model, tracking.CHAMPION)
     if champion_mv is not None and str(champion_mv.version) == str(candidate_version):
         raise golden.EvaluationError(
             f"v{candidate_version} is already the champion of {spec.model}; nothing to judge."
         )
+    return champion_mv
+
+
+def _evaluation_set(
+    lake: Lake, settings: Settings, spec: Spec, window: dict, champion_mv
+) -> tuple[golden.EvaluationSet, dict | None]:
+    """The evaluation set, checked to be non-empty and outside both models' training
+    windows; returns it with the champion's training window (None without a champion)."""
     evaluation_set = golden.build_evaluation_set(
         lake, spec, window["golden_days"], window["recent_days"]
     )
-    frame = evaluation_set.frame
-    if frame.empty:
+    if evaluation_set.frame.empty:
         raise golden.EvaluationError(
-            f"{spec.model}: no golden or recent labelled days to evaluate on; ingest more days first."
+            f"{spec.model}: no golden or recent labelled days to evaluate on; "
+            "ingest more days first."
         )
     golden.check_disjoint(lake, spec, evaluation_set, window["train_days"], "candidate")
     champion_window = (
@@ -65,56 +117,76 @@ def evaluate_candidate(
     )
     if champion_window:
         golden.check_disjoint(lake, spec, evaluation_set, champion_window["train_days"], "champion")
-    versions = {"candidate": str(candidate_version)}
-    if champion_mv is not None:
-        versions["champion"] = str(champion_mv.version)
-    probes = sanity.score_in_fresh_process(settings.tracking_uri, spec, versions, frame)
+    return evaluation_set, champion_window
+
+
+def _score_in_fresh_process(
+    lake: Lake,
+    settings: Settings,
+    spec: Spec,
+    window: dict,
+    evaluation_set: golden.EvaluationSet,
+    versions: dict[str, str],
+) -> dict:
+    """Both models' probes on the evaluation set, scored in a fresh process; raise if the
+    set changed meanwhile or the champion does not load."""
+    probes = sanity.score_in_fresh_process(
+        settings.tracking_uri, spec, versions, evaluation_set.frame
+    )
     golden.verify_unchanged(
         lake, spec, evaluation_set, window["golden_days"], window["recent_days"]
     )
-    if champion_mv is not None and not probes["champion"].get("loaded"):
+    if "champion" in versions and not probes["champion"].get("loaded"):
         raise golden.EvaluationError(
-            f"the champion v{champion_mv.version} does not load in a fresh process "
+            f"the champion v{versions['champion']} does not load in a fresh process "
             f"({probes['champion']['error']}); roll it back before judging candidates."
         )
-    train_rate = client.get_run(candidate_mv.run_id).data.metrics.get("train_positive_rate")
-    checks = sanity.sanity_checks(spec, probes["candidate"], frame, train_rate)
-    labels = frame[label].to_numpy(dtype=int)
-    scores = {name: p["scores"] for name, p in probes.items() if "scores" in p}
-    if "candidate" not in scores:
-        comparison = {"candidate": {"rows": int(len(frame))}}
-        decision = Decision(
-            REFUSE,
-            champion_mv is None,
-            str(candidate_version),
-            versions.get("champion"),
-            [f"sanity check loads failed: {probes['candidate']['error']}"],
-            comparison,
-        )
-    else:
-        champion_scores = scores.get("champion")
-        comparison = compare(labels, scores["candidate"], champion_scores, level, rounds)
-        slices = slice_table(frame, spec, label, scores["candidate"], champion_scores)
-        fresher = None
-        if champion_window:
-            fresher = window["train_days"][-1] > champion_window["train_days"][-1]
-        decision = decide(
-            spec,
-            comparison,
-            checks,
-            slices,
-            str(candidate_version),
-            versions.get("champion"),
-            fresher,
-        )
-        decision.slices = slices
-    decision.checks = checks
-    decision.metrics.update(
-        level=f"{level:.0%}",
-        latency_ms=probes["candidate"].get("latency_ms"),
-        model_mb=round(probes["candidate"].get("size_bytes", 0) / 1e6, 3),
+    return probes
+
+
+def _decide_on_scores(
+    spec: Spec,
+    frame: pd.DataFrame,
+    labels,
+    scores: dict,
+    checks: list[dict],
+    versions: dict[str, str],
+    fresher: bool | None,
+    level: float,
+    rounds: int,
+) -> Decision:
+    """Compare the models on the same rows, per slice too, and apply the spec's rules."""
+    label = spec.section("label")["name"]
+    champion_scores = scores.get("champion")
+    comparison = compare(labels, scores["candidate"], champion_scores, level, rounds)
+    slices = slice_table(frame, spec, label, scores["candidate"], champion_scores)
+    decision = decide(
+        spec,
+        comparison,
+        checks,
+        slices,
+        versions["candidate"],
+        versions.get("champion"),
+        fresher,
     )
-    decision.lineage = {
+    decision.slices = slices
+    return decision
+
+
+def _lineage(
+    spec: Spec,
+    evaluation_set: golden.EvaluationSet,
+    window: dict,
+    versions: dict[str, str],
+    candidate_mv,
+    champion_mv,
+    champion_window: dict | None,
+    run: dict | None,
+) -> dict:
+    """Where the decision came from: the evaluation set's version and rows, both models'
+    versions, runs and training windows, the Airflow run, the time."""
+    frame, label = evaluation_set.frame, spec.section("label")["name"]
+    return {
         "evaluation_set": {
             "version": evaluation_set.version,
             "manifest": evaluation_set.manifest,
@@ -123,7 +195,7 @@ def evaluate_candidate(
             "recent_days": window["recent_days"],
         },
         "candidate": {
-            "version": str(candidate_version),
+            "version": versions["candidate"],
             "run_id": candidate_mv.run_id,
             "window": [window["train_days"][0], window["train_days"][-1]],
             "window_days": len(window["train_days"]),
@@ -131,7 +203,7 @@ def evaluate_candidate(
         "champion": None
         if champion_mv is None
         else {
-            "version": str(champion_mv.version),
+            "version": versions["champion"],
             "run_id": champion_mv.run_id,
             "window": [champion_window["train_days"][0], champion_window["train_days"][-1]]
             if champion_window
@@ -143,6 +215,3 @@ def evaluate_candidate(
             pd.util.hash_pandas_object(frame[[spec.id_column, label]], index=False).values.tobytes()
         ).hexdigest(),
     }
-    if log:
-        card.log_card(settings, spec, decision, labels, scores)
-    return decision

@@ -86,9 +86,10 @@ def build_evaluation_set(
     ]
     if foreign:
         raise EvaluationError(
-            f"{spec.model}: the labels of {', '.join(foreign)} did not come from the outcomes feed ({feed}); "
-            "evaluating on them could reward a model for agreeing with the model that produced them. "
-            "Re-land those days' outcomes from the feed, or take them out of the evaluation days."
+            f"{spec.model}: the labels of {', '.join(foreign)} did not come from the outcomes "
+            f"feed ({feed}); evaluating on them could reward a model for agreeing with the "
+            "model that produced them. Re-land those days' outcomes from the feed, or take "
+            "them out of the evaluation days."
         )
     parts = [
         lake.read_frame("golden", spec.model, d, GOLDEN_FILE).assign(eval_set="golden")
@@ -112,9 +113,11 @@ def verify_unchanged(
     now = manifest_for(lake, spec, golden_days, recent_days)
     if now["version"] != evaluation_set.version:
         changed = [a["ds"] for a, b in zip(evaluation_set.manifest["days"], now["days"]) if a != b]
+        changed_days = ", ".join(changed) or "the list"
         raise EvaluationError(
             f"{spec.model}: the evaluation set changed while the models were scored (version "
-            f"{evaluation_set.version} at the start, {now['version']} now; changed days: {', '.join(changed) or 'the list'}). "
+            f"{evaluation_set.version} at the start, {now['version']} now; "
+            f"changed days: {changed_days}). "
             "Both models must be judged on the same rows: re-run the evaluation."
         )
 
@@ -148,8 +151,10 @@ def check_disjoint(
         else []
     )
     if days or leaked:
+        some_rows = ", ".join(leaked[:3]) + ("..." if len(leaked) > 3 else "")
+        on_days = " (days " + ", ".join(days) + ")" if days else ""
         raise EvaluationError(
-            f"{spec.model}: {len(leaked)} evaluation rows ({', '.join(leaked[:3])}{'...' if len(leaked) > 3 else ''}) "
-            f"are in the {who}'s training window{' (days ' + ', '.join(days) + ')' if days else ''}; a model cannot be judged "
+            f"{spec.model}: {len(leaked)} evaluation rows ({some_rows}) "
+            f"are in the {who}'s training window{on_days}; a model cannot be judged "
             "on rows it was trained on. Check evaluation.golden_days and the training window."
         )

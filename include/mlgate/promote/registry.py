@@ -41,7 +41,8 @@ def promotion_lock(lake, model: str, wait_seconds: float = 120, stale_seconds: f
             continue
         if time.monotonic() > deadline:
             raise PromotionError(
-                f"{model}: another promotion or rollback holds the lock ({holder}); try again later."
+                f"{model}: another promotion or rollback holds the lock "
+                f"({holder}); try again later."
             )
         time.sleep(0.1)
     try:
@@ -91,8 +92,9 @@ def promote(
     expected_champion = None if expected_champion is None else str(expected_champion)
     if current_version != expected_champion:
         raise PromotionError(
-            f"{model}: the champion moved from v{expected_champion} to v{current_version} while v{version} "
-            "was being evaluated; not promoting. Re-run the evaluation against the new champion."
+            f"{model}: the champion moved from v{expected_champion} to "
+            f"v{current_version} while v{version} was being evaluated; not promoting. "
+            "Re-run the evaluation against the new champion."
         )
     history = [v for v in champion_history(client, model) if v != str(version)] + [str(version)]
     for key, value in tags.items():

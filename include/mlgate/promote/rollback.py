@@ -31,11 +31,13 @@ def check_target(lake: Lake, settings: Settings, spec: Spec, version: str) -> No
     scores = probe["scores"]
     if len(scores) != len(rows) or not (np.isfinite(scores) & (scores >= 0) & (scores <= 1)).all():
         raise registry.PromotionError(
-            f"v{version} does not answer the rows of {days[-1]} with probabilities; not rolling back"
+            f"v{version} does not answer the rows of {days[-1]} with "
+            "probabilities; not rolling back"
         )
-    if sorted(probe["features"]["schema"]) != sorted(spec.feature_names):
+    reads, wanted = sorted(probe["features"]["schema"]), sorted(spec.feature_names)
+    if reads != wanted:
         raise registry.PromotionError(
-            f"v{version} reads features {sorted(probe['features']['schema'])}, the spec now has {sorted(spec.feature_names)}; "
+            f"v{version} reads features {reads}, the spec now has {wanted}; "
             "it no longer fits the current feature schema, not rolling back"
         )
 

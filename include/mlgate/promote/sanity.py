@@ -217,94 +217,101 @@ def check(name: str, passed: bool, observed, expected: str, summary: str | None 
     }
 
 
+LOADS = "loads with mlflow.pyfunc.load_model in a fresh process"
+
+
 def sanity_checks(
     spec: Spec, probe: dict, frame: pd.DataFrame, train_positive_rate: float | None
 ) -> list[dict]:
     """The candidate's sanity checks, each {check, passed, observed, expected}."""
     cfg = spec.section("evaluation").get("sanity", {})
     label = spec.section("label")["name"]
-    checks = []
-    if train_positive_rate is not None:
-        checks.append(
-            check(
-                "training_labels",
-                0 < train_positive_rate < 1,
-                round(train_positive_rate, 4),
-                "both classes in the training labels (all of one class: a label outage?)",
-            )
-        )
+    checks = _training_labels_check(train_positive_rate)
     if not probe.get("loaded"):
-        return checks + [
-            check(
-                "loads",
-                False,
-                probe.get("error"),
-                "loads with mlflow.pyfunc.load_model in a fresh process",
-            )
-        ]
-    checks.append(
-        check(
-            "loads",
-            True,
-            f"{probe['load_seconds']:.2f} s",
-            "loads with mlflow.pyfunc.load_model in a fresh process",
-        )
+        return checks + [check("loads", False, probe.get("error"), LOADS)]
+    return (
+        checks
+        + _answer_checks(probe)
+        + [_calibration_check(probe["scores"], frame[label].to_numpy(dtype=int), cfg)]
+        + _cost_checks(probe, cfg)
+        + [_features_check(spec, probe["features"]), _leakage_check(probe, cfg)]
     )
-    one = probe["one_row"]
-    checks.append(
+
+
+def _training_labels_check(train_positive_rate: float | None) -> list[dict]:
+    """Both classes in the training labels (no check when the rate is unknown)."""
+    if train_positive_rate is None:
+        return []
+    return [
+        check(
+            "training_labels",
+            0 < train_positive_rate < 1,
+            round(train_positive_rate, 4),
+            "both classes in the training labels (all of one class: a label outage?)",
+        )
+    ]
+
+
+def _answer_checks(probe: dict) -> list[dict]:
+    """It loaded, answers one row, and gives finite scores within [0, 1]."""
+    one, scores = probe["one_row"], probe["scores"]
+    return [
+        check("loads", True, f"{probe['load_seconds']:.2f} s", LOADS),
         check(
             "answers_one_row",
             len(one) == 1 and np.isfinite(one[0]) and 0 <= one[0] <= 1,
             one,
             "one probability for one row",
-        )
-    )
-    scores = probe["scores"]
-    checks.append(
+        ),
         check(
             "no_nan",
             bool(np.isfinite(scores).all()),
             int((~np.isfinite(scores)).sum()),
             "0 rows without a finite score",
-        )
-    )
-    checks.append(
+        ),
         check(
             "in_range",
             bool(((scores >= 0) & (scores <= 1)).all()),
             [float(np.nanmin(scores)), float(np.nanmax(scores))],
             "every score within [0, 1]",
-        )
-    )
-    labels = frame[label].to_numpy(dtype=int)
+        ),
+    ]
+
+
+def _calibration_check(scores: np.ndarray, labels: np.ndarray, cfg: dict) -> dict:
+    """The mean prediction within a factor of the observed rate, with the deciles."""
     mean, rate = float(np.nanmean(scores)), float(labels.mean())
     factor = float(cfg.get("max_calibration_factor", 3))
-    checks.append(
-        check(
-            "calibration",
-            rate / factor <= mean <= min(1.0, rate * factor),
-            {
-                "mean_prediction": round(mean, 4),
-                "observed_rate": round(rate, 4),
-                "deciles": calibration_by_decile(labels, np.nan_to_num(scores)),
-            },
-            f"mean prediction within a factor {factor:g} of the observed rate",
-            f"mean prediction {mean:.4f} against an observed rate {rate:.4f}",
-        )
+    return check(
+        "calibration",
+        rate / factor <= mean <= min(1.0, rate * factor),
+        {
+            "mean_prediction": round(mean, 4),
+            "observed_rate": round(rate, 4),
+            "deciles": calibration_by_decile(labels, np.nan_to_num(scores)),
+        },
+        f"mean prediction within a factor {factor:g} of the observed rate",
+        f"mean prediction {mean:.4f} against an observed rate {rate:.4f}",
     )
+
+
+def _cost_checks(probe: dict, cfg: dict) -> list[dict]:
+    """Fast enough on a batch (p95 latency) and small enough (model size)."""
     p95, max_ms = probe["latency_ms"]["p95"], float(cfg.get("max_p95_ms", 2000))
-    checks.append(
-        check(
-            "latency",
-            p95 <= max_ms,
-            probe["latency_ms"],
-            f"p95 of a {probe['latency_ms']['batch_rows']}-row batch at most {max_ms:.0f} ms",
-            f"p95 {p95:.0f} ms",
-        )
+    latency = check(
+        "latency",
+        p95 <= max_ms,
+        probe["latency_ms"],
+        f"p95 of a {probe['latency_ms']['batch_rows']}-row batch at most {max_ms:.0f} ms",
+        f"p95 {p95:.0f} ms",
     )
     size_mb, max_mb = probe["size_bytes"] / 1e6, float(cfg.get("max_model_mb", 50))
-    checks.append(check("size", size_mb <= max_mb, f"{size_mb:.2f} MB", f"at most {max_mb} MB"))
-    feats = probe["features"]
+    return [latency, check("size", size_mb <= max_mb, f"{size_mb:.2f} MB", f"at most {max_mb} MB")]
+
+
+def _features_check(spec: Spec, feats: dict) -> dict:
+    """The spec's features, through the same model matrix in training and scoring, and no
+    forbidden column among the inputs."""
     skew = []
     if sorted(feats["schema"]) != sorted(spec.feature_names):
         missing, extra = (
@@ -312,7 +319,8 @@ def sanity_checks(
             sorted(set(feats["schema"]) - set(spec.feature_names)),
         )
         skew.append(
-            f"model features differ from the spec (missing {missing or 'none'}, extra {extra or 'none'})"
+            f"model features differ from the spec (missing {missing or 'none'}, "
+            f"extra {extra or 'none'})"
         )
     if feats["booster"] and feats["booster"] != feats["schema"]:
         skew.append("the booster's feature names differ from its feature schema")
@@ -321,26 +329,25 @@ def sanity_checks(
     forbidden = sorted(set(feats["inputs"]) & set(spec.raw["forbidden"]))
     if forbidden:
         skew.append(f"the model reads forbidden columns {forbidden}")
-    checks.append(
-        check(
-            "features",
-            not skew,
-            "; ".join(skew) or f"{len(feats['schema'])} features as in the spec",
-            "the spec's features, built by the same model matrix in training and scoring",
-        )
+    return check(
+        "features",
+        not skew,
+        "; ".join(skew) or f"{len(feats['schema'])} features as in the spec",
+        "the spec's features, built by the same model matrix in training and scoring",
     )
+
+
+def _leakage_check(probe: dict, cfg: dict) -> dict:
+    """No single feature ranks the label too well on its own."""
     limit = float(cfg.get("max_single_feature_auc", 0.9))
     aucs = probe.get("single_feature_auc", {})
     worst = max(aucs.items(), key=lambda kv: kv[1]) if aucs else (None, 0.0)
-    checks.append(
-        check(
-            "leakage",
-            worst[1] <= limit,
-            {"feature": worst[0], "auc": round(worst[1], 4)},
-            f"no single feature with an AUC above {limit} on its own",
-        )
+    return check(
+        "leakage",
+        worst[1] <= limit,
+        {"feature": worst[0], "auc": round(worst[1], 4)},
+        f"no single feature with an AUC above {limit} on its own",
     )
-    return checks
 
 
 if __name__ == "__main__":

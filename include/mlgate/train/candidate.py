@@ -56,8 +56,8 @@ def plan_window(lake: Lake, spec: Spec, ds: str) -> Window:
     train = [d for d in days if start <= d < first_recent.isoformat()]
     if len(train) < int(cfg_t["min_days"]):
         raise NotEnoughData(
-            f"{spec.model} on {ds}: only {len(train)} labelled, validated days in the training window "
-            f"(from {start}); the spec needs training.min_days = {cfg_t['min_days']}. "
+            f"{spec.model} on {ds}: only {len(train)} labelled, validated days in the training "
+            f"window (from {start}); the spec needs training.min_days = {cfg_t['min_days']}. "
             "Ingest more days (or backfill them) before training."
         )
     available_golden = [d for d in spec.golden_days if lake.exists("golden", spec.model, d)]
@@ -72,7 +72,8 @@ def check_overrides(spec: Spec, overrides: dict | None) -> dict:
     overrides = overrides or {}
     if not isinstance(overrides, dict):
         raise ValueError(
-            f'overrides must be an object such as {{"params": {{"max_depth": 3}}}}, got {overrides!r}'
+            'overrides must be an object such as {"params": {"max_depth": 3}}, '
+            f"got {overrides!r}"
         )
     for key, value in overrides.items():
         if key not in OVERRIDE_KEYS:
@@ -88,7 +89,8 @@ def check_overrides(spec: Spec, overrides: dict | None) -> dict:
     unknown = sorted(set(overrides.get("drop_features", [])) - set(spec.feature_names))
     if unknown:
         raise ValueError(
-            f"drop_features {unknown} are not features of {spec.model}; its features are {spec.feature_names}"
+            f"drop_features {unknown} are not features of {spec.model}; "
+            f"its features are {spec.feature_names}"
         )
     return overrides
 
@@ -215,11 +217,6 @@ def fit_and_register(
     """Train on the window's labelled `frame`, log the run to MLflow and register the
     candidate (alias `challenger`); returns version, run id, window and training info."""
     import mlflow
-    import xgboost as xgb
-    from mlflow.models import infer_signature
-
-    from mlgate import __version__
-    from mlgate.model.serving import BOOSTER_ARTIFACT, ENTRY_POINT, SCHEMA_ARTIFACT
 
     ds = window.ds
     booster, schema, info = train_booster(frame, spec, overrides)
@@ -237,35 +234,8 @@ def fit_and_register(
         booster_path, schema_path = Path(tmp) / "booster.ubj", Path(tmp) / "feature_schema.json"
         booster.save_model(booster_path)
         schema_path.write_text(schema.to_json())
-        mlflow.set_tags(
-            {
-                tracking.MODEL_TAG: spec.model,
-                tracking.DS_TAG: ds,
-                tracking.TRIGGER_TAG: trigger,
-                tracking.KIND_TAG: "candidate",
-                "airflow.dag_id": run["dag_id"],
-                "airflow.run_id": run["run_id"],
-                "airflow.try_number": run.get("try_number", 1),
-                tracking.RUN_TAG: f"{run['dag_id']}/{run['run_id']}",
-                tracking.VERSION_TAG: __version__,
-                "xgboost.version": xgb.__version__,
-                "pandas.version": pd.__version__,
-                "mlflow.version": mlflow.__version__,
-            }
-        )
-        mlflow.log_params(
-            {
-                **{f"xgb.{k}": v for k, v in info["params"].items()},
-                "num_boost_round": info["num_boost_round"],
-                "best_iteration": info["best_iteration"],
-                "window_first_day": window.train_days[0],
-                "window_last_day": window.train_days[-1],
-                "window_days": len(window.train_days),
-                "features": ",".join(schema.names),
-                "label_rule": f"{spec.section('label')['column']} {spec.section('label')['op']} {spec.section('label')['value']}",
-                "overrides": json.dumps(overrides or {}),
-            }
-        )
+        mlflow.set_tags(_run_tags(spec, ds, run, trigger))
+        mlflow.log_params(_run_params(spec, window, schema, info, overrides))
         mlflow.log_metrics(
             {
                 "train_logloss": info["train_logloss"],
@@ -275,40 +245,119 @@ def fit_and_register(
                 "train_positive_rate": float(frame[label].mean()),
             }
         )
-        dataset = mlflow.data.from_pandas(
-            frame[[spec.id_column, "ds", *schema.input_columns, label]],
-            source=f"{lake.uri}/validated/{spec.model}",
-            targets=label,
-            name=f"{spec.model}-train-{window.train_days[0]}..{window.train_days[-1]}",
-        )
-        mlflow.log_input(dataset, context="training")
-        mlflow.log_dict({"window": asdict(window), "days": lineage}, tracking.LINEAGE_ARTIFACT)
-        mlflow.log_dict(reference, tracking.REFERENCE_ARTIFACT)
-        signature = infer_signature(example, np.zeros(len(example)))
-        info_model = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=str(ENTRY_POINT),
-            artifacts={BOOSTER_ARTIFACT: str(booster_path), SCHEMA_ARTIFACT: str(schema_path)},
-            signature=signature,
-            input_example=example,
-            pip_requirements=[
-                f"mlflow=={mlflow.__version__}",
-                f"xgboost-cpu=={xgb.__version__}",
-                f"pandas=={pd.__version__}",
-            ],
-        )
+        _log_training_data(lake, spec, window, frame, schema, lineage, reference)
+        info_model = _log_pyfunc(booster_path, schema_path, example)
         run_id = active.info.run_id
+    version = _register(settings, spec, window, run, trigger, info_model.model_uri)
+    return {"version": version, "run_id": run_id, "reused": False, "window": asdict(window), **info}
+
+
+def _run_tags(spec: Spec, ds: str, run: dict, trigger: str) -> dict:
+    """The candidate run's tags: what it is, the Airflow run, the library versions."""
+    import mlflow
+    import xgboost as xgb
+
+    from mlgate import __version__
+
+    return {
+        tracking.MODEL_TAG: spec.model,
+        tracking.DS_TAG: ds,
+        tracking.TRIGGER_TAG: trigger,
+        tracking.KIND_TAG: "candidate",
+        "airflow.dag_id": run["dag_id"],
+        "airflow.run_id": run["run_id"],
+        "airflow.try_number": run.get("try_number", 1),
+        tracking.RUN_TAG: f"{run['dag_id']}/{run['run_id']}",
+        tracking.VERSION_TAG: __version__,
+        "xgboost.version": xgb.__version__,
+        "pandas.version": pd.__version__,
+        "mlflow.version": mlflow.__version__,
+    }
+
+
+def _run_params(spec: Spec, window: Window, schema, info: dict, overrides: dict | None) -> dict:
+    """The candidate run's parameters: XGBoost's, the window, the features, the label rule."""
+    rule = spec.section("label")
+    return {
+        **{f"xgb.{k}": v for k, v in info["params"].items()},
+        "num_boost_round": info["num_boost_round"],
+        "best_iteration": info["best_iteration"],
+        "window_first_day": window.train_days[0],
+        "window_last_day": window.train_days[-1],
+        "window_days": len(window.train_days),
+        "features": ",".join(schema.names),
+        "label_rule": f"{rule['column']} {rule['op']} {rule['value']}",
+        "overrides": json.dumps(overrides or {}),
+    }
+
+
+def _log_training_data(
+    lake: Lake,
+    spec: Spec,
+    window: Window,
+    frame: pd.DataFrame,
+    schema,
+    lineage: list[dict],
+    reference: dict,
+) -> None:
+    """Log the training rows as an MLflow dataset, the window's lineage and the drift
+    reference to the active run."""
+    import mlflow
+
+    label = spec.section("label")["name"]
+    dataset = mlflow.data.from_pandas(
+        frame[[spec.id_column, "ds", *schema.input_columns, label]],
+        source=f"{lake.uri}/validated/{spec.model}",
+        targets=label,
+        name=f"{spec.model}-train-{window.train_days[0]}..{window.train_days[-1]}",
+    )
+    mlflow.log_input(dataset, context="training")
+    mlflow.log_dict({"window": asdict(window), "days": lineage}, tracking.LINEAGE_ARTIFACT)
+    mlflow.log_dict(reference, tracking.REFERENCE_ARTIFACT)
+
+
+def _log_pyfunc(booster_path: Path, schema_path: Path, example: pd.DataFrame):
+    """Log the saved booster and schema as the run's pyfunc model, with a signature, an
+    input example and pinned requirements; returns MLflow's ModelInfo."""
+    import mlflow
+    import xgboost as xgb
+    from mlflow.models import infer_signature
+
+    from mlgate.model.serving import BOOSTER_ARTIFACT, ENTRY_POINT, SCHEMA_ARTIFACT
+
+    signature = infer_signature(example, np.zeros(len(example)))
+    return mlflow.pyfunc.log_model(
+        name="model",
+        python_model=str(ENTRY_POINT),
+        artifacts={BOOSTER_ARTIFACT: str(booster_path), SCHEMA_ARTIFACT: str(schema_path)},
+        signature=signature,
+        input_example=example,
+        pip_requirements=[
+            f"mlflow=={mlflow.__version__}",
+            f"xgboost-cpu=={xgb.__version__}",
+            f"pandas=={pd.__version__}",
+        ],
+    )
+
+
+def _register(
+    settings: Settings, spec: Spec, window: Window, run: dict, trigger: str, model_uri: str
+) -> str:
+    """Register the logged model as a version of the spec's model, alias `challenger`;
+    returns the version."""
+    import mlflow
+
     # registered once its run has finished, tagged in the same call: a try that dies before
     # leaves no version, and a retry finds this one complete (finished_candidate)
     tags = {
         tracking.RUN_TAG: f"{run['dag_id']}/{run['run_id']}",
-        tracking.DS_TAG: ds,
+        tracking.DS_TAG: window.ds,
         tracking.TRIGGER_TAG: trigger,
         tracking.WINDOW_TAG: f"{window.train_days[0]}..{window.train_days[-1]}",
     }
-    version = str(mlflow.register_model(info_model.model_uri, spec.model, tags=tags).version)
+    version = str(mlflow.register_model(model_uri, spec.model, tags=tags).version)
     tracking.client(settings).set_registered_model_alias(spec.model, tracking.CHALLENGER, version)
-    return {"version": version, "run_id": run_id, "reused": False, "window": asdict(window), **info}
+    return version
 
 
 def drift_reference(spec: Spec, frame: pd.DataFrame, booster, schema) -> dict:
