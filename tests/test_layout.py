@@ -89,3 +89,30 @@ def test_the_rule_sees_a_backward_import(tmp_path):
     assert backward_imports(tmp_path) == [
         "train/bad.py:2 imports mlgate.monitor.drift (train comes before monitor)"
     ]
+
+
+MAX_FUNCTION_LINES = 60
+
+
+def long_functions(package: Path = PACKAGE) -> list[str]:
+    """Functions longer than MAX_FUNCTION_LINES (formatted), as `path:line name (n lines)`."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    where = f"{path.relative_to(package)}:{node.lineno}"
+                    found.append(f"{where} {node.name} ({length} lines)")
+    return found
+
+
+def test_functions_are_short_enough_to_read():
+    """A long function is split into named steps (each with its docstring)."""
+    assert long_functions() == []
+
+
+def test_the_length_check_sees_a_long_function(tmp_path):
+    body = "".join(f"    x{i} = {i}\n" for i in range(MAX_FUNCTION_LINES))
+    (tmp_path / "long.py").write_text(f"def long():\n{body}")
+    assert long_functions(tmp_path) == [f"long.py:1 long ({MAX_FUNCTION_LINES + 1} lines)"]
