@@ -88,7 +88,7 @@ def airflow_db():
 
 
 def record_alert(alert: dict) -> None:
-    """An alert channel for tests (MLGATE_ALERT_CALLBACK=conftest:record_alert): appends
+    """An alert channel for tests (MLGATE_ALERT_CALLBACK=tests.conftest:record_alert): appends
     each alert to the file named by MLGATE_TEST_ALERTS."""
     with open(os.environ["MLGATE_TEST_ALERTS"], "a") as out:
         out.write(json.dumps(alert) + "\n")

@@ -2,7 +2,7 @@
 a refused candidate, compare-and-set, promotion history and rollback, scoring, monitoring."""
 
 import pytest
-from conftest import spec_with
+from tests.conftest import spec_with
 
 from mlgate import tracking
 from mlgate.demo import simulator

@@ -123,7 +123,7 @@ def test_the_monitor_reads_the_pause_variable_and_alerts_through_its_callback(
 
     lake, dags = env["lake"], env["dags"]
     monkeypatch.setenv(f"AIRFLOW_VAR_MLGATE_{MODEL.upper()}_RETRAINING_PAUSED", "true")
-    monkeypatch.setenv("MLGATE_ALERT_CALLBACK", "conftest:record_alert")
+    monkeypatch.setenv("MLGATE_ALERT_CALLBACK", "tests.conftest:record_alert")
     monkeypatch.setenv("MLGATE_TEST_ALERTS", str(tmp_path / "alerts.jsonl"))
     days = ("2013-01-21", "2013-01-22", "2013-01-23")
     originals = {ds: lake.read_frame("validated", MODEL, ds, FEATURES_FILE) for ds in days}

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import spec_with
+from tests.conftest import spec_with
 from sklearn.metrics import roc_auc_score
 
 from mlgate.promote import stats

@@ -14,7 +14,7 @@ from html import escape
 
 import pytest
 import yaml
-from conftest import spec_with
+from tests.conftest import spec_with
 
 from mlgate import tracking
 from mlgate.demo import simulator

@@ -26,7 +26,7 @@ import yaml
 
 from mlgate.config.settings import load_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
 COMPOSE_FILE = DOCKER / "docker-compose.yaml"
 ENV_EXAMPLE = DOCKER / ".env.example"
