@@ -112,7 +112,8 @@ def _moto_unavailable(why: str):
     if os.environ.get("CI"):
         pytest.fail(f"moto's S3 server must run under CI: {why}")
     pytest.skip(
-        f"moto's S3 server is not available here ({why}); `make install` installs it (dev extras: moto[server])"
+        f"moto's S3 server is not available here ({why}); "
+        "`make install` installs it (dev extras: moto[server])"
     )
 
 
@@ -145,7 +146,8 @@ def start_moto():
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 _moto_unavailable(
-                    f"`python -m moto.server` exited with {proc.returncode}: {log.read_text()[-500:]}"
+                    f"`python -m moto.server` exited with {proc.returncode}: "
+                    f"{log.read_text()[-500:]}"
                 )
             try:
                 urllib.request.urlopen(f"{url}/moto-api/", timeout=2).close()

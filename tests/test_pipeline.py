@@ -2,7 +2,6 @@
 a refused candidate, compare-and-set, promotion history and rollback, scoring, monitoring."""
 
 import pytest
-from tests.conftest import spec_with
 
 from mlgate import tracking
 from mlgate.demo import simulator
@@ -15,6 +14,7 @@ from mlgate.promote.evaluate import evaluate_candidate
 from mlgate.promote.rollback import roll_back
 from mlgate.score.batch import score_day
 from mlgate.train.candidate import NotEnoughData, plan_window, train_candidate
+from tests.conftest import spec_with
 
 LAST_DAY = "2013-01-24"
 

@@ -459,7 +459,10 @@ def test_the_production_extras_load_what_the_compose_file_names(resolved):
     installs here too: the executor, the auth manager and the drivers the compose file names
     load from it (celery 5.7, for one, broke the Celery provider's import)."""
     if importlib.util.find_spec("airflow.providers.celery") is None:
-        message = "the production extras are not installed: make install (pip install -e '.[dev,production]')"
+        message = (
+            "the production extras are not installed: "
+            "make install (pip install -e '.[dev,production]')"
+        )
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)

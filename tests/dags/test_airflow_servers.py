@@ -162,9 +162,8 @@ def backfill_and_wait(servers, *extra):
                 break
             time.sleep(2)
         else:
-            pytest.fail(
-                f"backfill did not complete: {(servers['home'] / 'scheduler.log').read_text()[-3000:]}"
-            )
+            log = (servers["home"] / "scheduler.log").read_text()[-3000:]
+            pytest.fail(f"backfill did not complete: {log}")
     finally:
         scheduler.terminate()
         try:

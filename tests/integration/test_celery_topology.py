@@ -608,7 +608,8 @@ def wait_runs(
         time.sleep(2)
     pending = next(r for r, run in runs.items() if run["state"] != "success")
     pytest.fail(
-        f"{dag_id} runs not done after {seconds:.0f} s: { {r: run['state'] for r, run in runs.items()} }\n"
+        f"{dag_id} runs not done after {seconds:.0f} s: "
+        f"{ {r: run['state'] for r, run in runs.items()} }\n"
         f"{diagnose(ctx, auth, dag_id, pending)}"
     )
 
@@ -829,8 +830,9 @@ def test_a_worker_killed_while_training_the_task_is_retried_on_the_other_without
     wait_log(" ready.", top.procs[victim], top.logs[victim], after=size)
     with capsys.disabled():
         print(
-            f"\n[celery topology] {victim} killed in train_candidate's MLflow run; tries {history}; "
-            f"run succeeded {recovered:.0f} s after the kill; MLflow runs of the DAG run: {statuses}; "
+            f"\n[celery topology] {victim} killed in train_candidate's MLflow run; "
+            f"tries {history}; run succeeded {recovered:.0f} s after the kill; "
+            f"MLflow runs of the DAG run: {statuses}; "
             f"one version, v{versions[0].version}"
         )
 
@@ -972,7 +974,9 @@ def test_no_secret_of_the_deployment_is_readable_where_users_look(
     environments = b"\0".join(read_proc(pid, "environ") or b"" for pid in procs)
     passwords = Path(ctx["env"]["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).read_text()
     assert scan.found(environments) | scan.found(passwords) == set(ctx["markers"]), (
-        f"the grep does not find {set(ctx['markers']) - scan.found(environments) - scan.found(passwords)} where they are set"
+        "the grep does not find "
+        f"{set(ctx['markers']) - scan.found(environments) - scan.found(passwords)} "
+        "where they are set"
     )
     assert scan.found(passwords) == {"airflow_ui_password"}
     assert (
@@ -1198,13 +1202,15 @@ def test_no_secret_of_the_deployment_is_readable_where_users_look(
     seconds = time.monotonic() - t0
     with capsys.disabled():
         print(
-            f"\n[celery topology] secrets: looked for {len(ctx['markers'])} markers ({', '.join(sorted(ctx['markers']))}) "
-            f"in {sum(scan.counts.values())} items, {sum(scan.sizes.values()) / 1e6:.1f} MB, in {seconds:.0f} s:"
+            f"\n[celery topology] secrets: looked for {len(ctx['markers'])} markers "
+            f"({', '.join(sorted(ctx['markers']))}) in {sum(scan.counts.values())} items, "
+            f"{sum(scan.sizes.values()) / 1e6:.1f} MB, in {seconds:.0f} s:"
         )
         for place in sorted(scan.counts):
             print(f"  {place}: {scan.counts[place]} ({scan.sizes[place] / 1e3:.0f} kB)")
         print(
-            f"  (MLflow: {len(runs)} runs, {len(logged)} logged models, {len(versions)} versions; {binary} binary artifacts not read)"
+            f"  (MLflow: {len(runs)} runs, {len(logged)} logged models, {len(versions)} versions; "
+            f"{binary} binary artifacts not read)"
         )
         for name, why in ctx["unmarked"].items():
             print(f"  not marked: {name}: {why}")

@@ -273,7 +273,11 @@ class FlakyS3:
                     proxy.answered.append(error[1] if error else "forwarded")
                 if error:
                     status, code = error
-                    data = f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code><Message>Please reduce your request rate.</Message></Error>".encode()
+                    data = (
+                        "<?xml version='1.0' encoding='UTF-8'?>"
+                        f"<Error><Code>{code}</Code>"
+                        "<Message>Please reduce your request rate.</Message></Error>"
+                    ).encode()
                     self.send_response(status)
                     headers = {"Content-Type": "application/xml"}
                 else:

@@ -125,7 +125,7 @@ def test_every_report_carries_coverage_age_and_intervals(timeline):
 
 
 def test_a_rejected_batch_is_never_counted_as_drift(timeline):
-    lake, settings, spec = timeline["lake"], timeline["settings"], timeline["spec"]
+    settings, spec = timeline["settings"], timeline["spec"]
     report = timeline["reports"]["2013-03-07"]
     assert report["days"]["quarantined"] == list(BROKEN) and not report["retrain"]
     assert "distance" not in report["drift"]["drifted"] and report["drift"]["rows"] == sum(

@@ -118,7 +118,8 @@ def test_the_evaluation_set_is_versioned_and_never_trained_on(world):
         golden.check_disjoint(
             lake, spec, evaluation_set, [*window.train_days, "2013-03-03"], "candidate"
         )
-    # a golden day re-frozen with other labels changes the version, and an evaluation in flight refuses
+    # a golden day re-frozen with other labels changes the version, and an evaluation in
+    # flight refuses
     frame = lake.read_frame("golden", spec.model, "2013-01-16", names.GOLDEN_FILE)
     lake.commit_frame(
         "golden",

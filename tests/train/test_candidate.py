@@ -40,7 +40,8 @@ def test_training_overrides_are_checked_before_anything_runs(spec):
     for bad, message in (
         (
             {"learning_rate": 0.1},
-            "unknown override 'learning_rate'; overrides are drop_features, num_boost_round, params",
+            "unknown override 'learning_rate'; "
+            "overrides are drop_features, num_boost_round, params",
         ),
         ({"num_boost_round": "many"}, "override 'num_boost_round' must be a int"),
         ({"num_boost_round": 0}, "must be at least 1"),
