@@ -30,7 +30,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -52,6 +51,7 @@ from mlgate.airflow.topology import (
 )
 from mlgate.config.settings import load_settings
 from mlgate.demo import simulator
+from tests.helpers import REPO, free_port, wait_http
 
 pytestmark = pytest.mark.slow
 
@@ -198,28 +198,6 @@ def redis_client(db: int = 0):
     return client
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, proc: subprocess.Popen, log: Path, seconds: float = 180) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(
-                f"{url}: the process exited with {proc.returncode}:\n{log.read_text()[-4000:]}"
-            )
-        try:
-            if requests.get(url, timeout=3).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"{url} did not answer within {seconds:.0f} s:\n{log.read_text()[-4000:]}")
-
-
 def wait_log(
     text: str, proc: subprocess.Popen, log: Path, seconds: float = 120, after: int = 0
 ) -> None:
@@ -239,9 +217,7 @@ def wait_log(
 def short_spec(specs_dir: Path) -> Path:
     """The demo spec with a short training window (three labelled days, two evaluated),
     so that six delivered days make one training; every gate still runs."""
-    raw = yaml.safe_load(
-        (Path(__file__).resolve().parents[2] / "include" / "specs" / "flights.yaml").read_text()
-    )
+    raw = yaml.safe_load((REPO / "include" / "specs" / "flights.yaml").read_text())
     raw["training"].update({"window_days": 14, "min_days": 3})
     raw["evaluation"]["recent_days"] = 2
     raw["evaluation"]["first_model"]["min_auc"] = (

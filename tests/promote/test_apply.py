@@ -2,7 +2,7 @@
 
 from mlgate.promote.apply import route
 from mlgate.promote.decide import ASK, PROMOTE, REFUSE
-from tests.conftest import spec_with
+from tests.helpers import spec_with
 
 
 def test_the_train_dag_routes_by_outcome_and_backfills_never_promote(spec):

@@ -5,7 +5,7 @@ import pytest
 
 from mlgate.promote.decide import ASK, PROMOTE, REFUSE, compare, decide
 from mlgate.promote.stats import quality
-from tests.conftest import spec_with
+from tests.helpers import spec_with
 
 
 def comparison(

@@ -27,7 +27,7 @@ from mlgate.promote.apply import apply_decision
 from mlgate.promote.decide import ASK, PROMOTE, REFUSE
 from mlgate.promote.evaluate import evaluate_candidate
 from mlgate.train.candidate import fit_and_register, plan_window, train_candidate
-from tests.conftest import spec_with
+from tests.helpers import spec_with
 
 pytestmark = pytest.mark.slow
 DS = "2013-03-10"  # recent days 03-03..03-09, training window 01-06..03-02 (golden 01-16 held out)
