@@ -137,9 +137,12 @@ def backfill_and_wait(servers, *extra):
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
-            backfills = requests.get(
-                f"{base}/api/v2/backfills", params={"dag_id": INGEST}, headers=auth, timeout=10
-            ).json()["backfills"]
+            try:
+                backfills = requests.get(
+                    f"{base}/api/v2/backfills", params={"dag_id": INGEST}, headers=auth, timeout=10
+                ).json()["backfills"]
+            except requests.Timeout:  # the API server is busy (a loaded machine): ask again
+                backfills = []
             if len(backfills) > len(before) and backfills[-1]["completed_at"]:
                 break
             time.sleep(2)
