@@ -32,17 +32,6 @@ def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(SESSION_HOME, ignore_errors=True)
 
 
-@pytest.fixture(autouse=True)
-def _keep_the_session_tracking_uri():
-    """`mlflow.set_tracking_uri` also sets MLFLOW_TRACKING_URI in the environment; a test
-    that works on its own store must not leave the next test (or DAG run) pointing at it."""
-    before = os.environ.get("MLFLOW_TRACKING_URI")
-    yield
-    os.environ["MLFLOW_TRACKING_URI"] = before
-    if "mlflow" in sys.modules:
-        sys.modules["mlflow"].set_tracking_uri(before)
-
-
 @pytest.fixture(scope="session")
 def spec():
     from mlgate.config.spec import load_spec
