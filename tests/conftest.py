@@ -4,30 +4,23 @@ imported anywhere. Nothing outside that temporary folder is touched."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import free_port, home_env
+
 SESSION_HOME = Path(tempfile.mkdtemp(prefix="mlgate-tests-"))
-os.environ.update(
-    {
-        "MLGATE_HOME": str(SESSION_HOME),
-        "MLGATE_LAKE_URI": f"file://{SESSION_HOME / 'lake'}",
-        "MLFLOW_TRACKING_URI": f"sqlite:///{SESSION_HOME / 'mlflow.db'}",
-        "MLGATE_ARTIFACTS_URI": str(SESSION_HOME / "mlartifacts"),
-        "GIT_PYTHON_REFRESH": "quiet",
-    }
-)
+os.environ.update({**home_env(SESSION_HOME), "GIT_PYTHON_REFRESH": "quiet"})
 S3_TEST_BUCKET = "mlgate-tests"
 from mlgate.airflow.local import airflow_env  # noqa: E402  (after MLGATE_HOME is set)
 from mlgate.config.settings import load_settings  # noqa: E402
@@ -37,17 +30,6 @@ os.environ.update(airflow_env(load_settings()))
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(SESSION_HOME, ignore_errors=True)
-
-
-@pytest.fixture(autouse=True)
-def _keep_the_session_tracking_uri():
-    """`mlflow.set_tracking_uri` also sets MLFLOW_TRACKING_URI in the environment; a test
-    that works on its own store must not leave the next test (or DAG run) pointing at it."""
-    before = os.environ.get("MLFLOW_TRACKING_URI")
-    yield
-    os.environ["MLFLOW_TRACKING_URI"] = before
-    if "mlflow" in sys.modules:
-        sys.modules["mlflow"].set_tracking_uri(before)
 
 
 @pytest.fixture(scope="session")
@@ -64,18 +46,34 @@ def lake(tmp_path):
     return Lake.from_uri(f"file://{tmp_path / 'lake'}")
 
 
+@contextmanager
+def _own_home(home: Path):
+    """The environment names a home of its own under `home` (lake, MLflow store, artifacts)
+    while the block runs; after it, the session's, MLflow's tracking URI included
+    (`mlflow.set_tracking_uri`, which `mlgate.tracking.connect` calls, keeps the last URI
+    in MLflow's module state and in MLFLOW_TRACKING_URI)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in home_env(home).items():
+            patch.setenv(name, value)
+        yield load_settings()
+    if "mlflow" in sys.modules:
+        sys.modules["mlflow"].set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
+
+
 @pytest.fixture
-def isolated_settings(tmp_path, monkeypatch):
-    """Settings (lake, MLflow store) of their own for one test."""
-    env = {
-        "MLGATE_HOME": str(tmp_path),
-        "MLGATE_LAKE_URI": f"file://{tmp_path / 'lake'}",
-        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
-        "MLGATE_ARTIFACTS_URI": str(tmp_path / "mlartifacts"),
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return load_settings()
+def isolated_settings(tmp_path):
+    """Settings (lake, MLflow store) of their own for one test, in the environment too."""
+    with _own_home(tmp_path) as settings:
+        yield settings
+
+
+@pytest.fixture(scope="module")
+def module_settings(request, tmp_path_factory):
+    """Settings (lake, MLflow store) of their own for one test module, in the environment
+    too while the module runs: a subprocess, a DAG run or `load_settings()` sees them."""
+    home = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+    with _own_home(home) as settings:
+        yield settings
 
 
 @pytest.fixture(scope="session")
@@ -87,24 +85,6 @@ def airflow_db():
     return SESSION_HOME / "airflow" / "airflow.db"
 
 
-def record_alert(alert: dict) -> None:
-    """An alert channel for tests (MLGATE_ALERT_CALLBACK=conftest:record_alert): appends
-    each alert to the file named by MLGATE_TEST_ALERTS."""
-    with open(os.environ["MLGATE_TEST_ALERTS"], "a") as out:
-        out.write(json.dumps(alert) + "\n")
-
-
-def spec_with(spec, **promotion):
-    """A copy of `spec` with other promotion rules (for the tests of the gate)."""
-    import copy
-
-    from mlgate.config.spec import Spec
-
-    raw = copy.deepcopy(spec.raw)
-    raw["evaluation"]["promotion"].update(promotion)
-    return Spec(name=spec.name, raw=raw, path=spec.path)
-
-
 # ---- S3: moto's server, a real separate process over HTTP --------------------
 
 
@@ -112,14 +92,9 @@ def _moto_unavailable(why: str):
     if os.environ.get("CI"):
         pytest.fail(f"moto's S3 server must run under CI: {why}")
     pytest.skip(
-        f"moto's S3 server is not available here ({why}); `make install` installs it (dev extras: moto[server])"
+        f"moto's S3 server is not available here ({why}); "
+        "`make install` installs it (dev extras: moto[server])"
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -130,7 +105,7 @@ def start_moto():
     servers = []
 
     def start(**env) -> str:
-        port = _free_port()
+        port = free_port()
         log = SESSION_HOME / f"moto-{port}.log"
         with open(log, "wb") as out:
             proc = subprocess.Popen(
@@ -145,7 +120,8 @@ def start_moto():
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 _moto_unavailable(
-                    f"`python -m moto.server` exited with {proc.returncode}: {log.read_text()[-500:]}"
+                    f"`python -m moto.server` exited with {proc.returncode}: "
+                    f"{log.read_text()[-500:]}"
                 )
             try:
                 urllib.request.urlopen(f"{url}/moto-api/", timeout=2).close()

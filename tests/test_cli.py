@@ -1,21 +1,31 @@
 """The command-line contracts: exit codes and JSON, through the installed `mlgate` command."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from mlgate.demo import simulator
+from tests.helpers import mlgate
 
-MLGATE = [str(Path(sys.executable).with_name("mlgate"))]
+
+def validate(data, *more):
+    """`mlgate validate` of the file `data` as the flights of 2013-03-05, in JSON."""
+    return mlgate(
+        "validate", "--spec", "flights", "--ds", "2013-03-05", "--data", str(data), *more, "--json"
+    )
 
 
-def mlgate(*args):
-    return subprocess.run(
-        MLGATE + list(args), capture_output=True, text=True, env=os.environ.copy(), timeout=300
+def drift(reference, current):
+    """`mlgate drift` of the folder `current` against the folder `reference`, in JSON."""
+    return mlgate(
+        "drift",
+        "--spec",
+        "flights",
+        "--reference",
+        str(reference),
+        "--current",
+        str(current),
+        "--json",
     )
 
 
@@ -30,18 +40,7 @@ def landing(tmp_path_factory):
 
 
 def test_validate_passes_a_real_day_with_history(landing):
-    out = mlgate(
-        "validate",
-        "--spec",
-        "flights",
-        "--ds",
-        "2013-03-05",
-        "--data",
-        str(landing / "ds=2013-03-05" / "flights.csv"),
-        "--history",
-        str(landing),
-        "--json",
-    )
+    out = validate(landing / "ds=2013-03-05" / "flights.csv", "--history", str(landing))
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == {
         "success": True,
@@ -56,18 +55,7 @@ def test_validate_rejects_with_exit_1_and_reasons(landing, tmp_path):
     features, _ = simulator.day_frames("2013-03-05")
     bad = tmp_path / "flights.parquet"
     features.assign(origin=features["origin"].str.lower()).head(200).to_parquet(bad)
-    out = mlgate(
-        "validate",
-        "--spec",
-        "flights",
-        "--ds",
-        "2013-03-05",
-        "--data",
-        str(bad),
-        "--history",
-        str(landing),
-        "--json",
-    )
+    out = validate(bad, "--history", str(landing))
     assert out.returncode == 1
     result = json.loads(out.stdout)
     assert result["success"] is False and result["rows"] == 200
@@ -81,9 +69,7 @@ def test_validate_rejects_with_exit_1_and_reasons(landing, tmp_path):
 def test_validate_an_empty_or_binary_file_is_a_rejection_not_a_traceback(tmp_path, content):
     path = tmp_path / "flights.csv"
     path.write_bytes(content)
-    out = mlgate(
-        "validate", "--spec", "flights", "--ds", "2013-03-05", "--data", str(path), "--json"
-    )
+    out = validate(path)
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert json.loads(out.stdout)["failures"][0]["reason"]
 
@@ -130,16 +116,7 @@ def test_drift_json_contract_and_a_unit_change(landing, tmp_path):
         features.assign(temp=(features["temp"] - 32) / 1.8).to_csv(
             current / f"ds={ds}" / "flights.csv", index=False
         )
-    out = mlgate(
-        "drift",
-        "--spec",
-        "flights",
-        "--reference",
-        str(landing),
-        "--current",
-        str(current),
-        "--json",
-    )
+    out = drift(landing, current)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert {"drift", "features"} <= set(result)
@@ -161,16 +138,7 @@ def test_drift_json_contract_and_a_unit_change(landing, tmp_path):
 
 
 def test_drift_of_data_against_itself_is_none(landing):
-    out = mlgate(
-        "drift",
-        "--spec",
-        "flights",
-        "--reference",
-        str(landing),
-        "--current",
-        str(landing),
-        "--json",
-    )
+    out = drift(landing, landing)
     assert out.returncode == 0
     result = json.loads(out.stdout)
     assert result["drift"] is False and not any(f["drifted"] for f in result["features"])

@@ -2,7 +2,6 @@
 a refused candidate, compare-and-set, promotion history and rollback, scoring, monitoring."""
 
 import pytest
-from conftest import spec_with
 
 from mlgate import tracking
 from mlgate.demo import simulator
@@ -15,40 +14,17 @@ from mlgate.promote.evaluate import evaluate_candidate
 from mlgate.promote.rollback import roll_back
 from mlgate.score.batch import score_day
 from mlgate.train.candidate import NotEnoughData, plan_window, train_candidate
+from tests.helpers import champion, ingest_real_days, run_info, spec_with
 
 LAST_DAY = "2013-01-24"
 
 
-def run_info(name):
-    return {"dag_id": "test", "run_id": name, "try_number": 1}
-
-
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(module_settings, spec):
     """24 real days ingested (features and labels) into a lake with its own MLflow store."""
-    import os
-
-    from mlgate.config.settings import load_settings
-
-    home = tmp_path_factory.mktemp("pipeline")
-    env = {
-        "MLGATE_HOME": str(home),
-        "MLGATE_LAKE_URI": f"file://{home / 'lake'}",
-        "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
-        "MLGATE_ARTIFACTS_URI": str(home / "mlartifacts"),
-    }
-    settings = load_settings({**os.environ, **env})
-    lake = Lake.from_uri(settings.lake_uri)
-    from mlgate.config.spec import load_spec
-
-    spec = load_spec("flights")
-    for ds in simulator.dates("2013-01-01", LAST_DAY):
-        simulator.deliver_features(lake, ds)
-        simulator.deliver_outcomes(lake, ds)
-        landing.land_features(lake, spec, ds, run_info("ingest"))
-        landing.gate_features(lake, spec, ds, run_info("ingest"))
-        landing.land_outcomes(lake, spec, ds, run_info("ingest"))
-    return lake, settings, spec
+    lake = Lake.from_uri(module_settings.lake_uri)
+    ingest_real_days(lake, spec, "2013-01-01", LAST_DAY)
+    return lake, module_settings, spec
 
 
 def candidate(world, name, ds="2013-01-25", overrides=None):
@@ -60,11 +36,6 @@ def judge(world, cand, name, spec=None):
     lake, settings, spec = (*world[:2], spec or world[2])
     decision = evaluate_candidate(lake, settings, spec, cand["version"], cand["window"])
     return decision, apply_decision(lake, settings, spec, decision, run_info(name))
-
-
-def champion(world):
-    _, settings, spec = world
-    return registry.alias_version_number(tracking.client(settings), spec.model, tracking.CHAMPION)
 
 
 def test_the_window_holds_out_golden_and_recent_days(world):
@@ -86,7 +57,7 @@ def test_the_loop(world):
     # 1. the first model becomes champion by the first-model rule
     first = candidate(world, "first")
     decision, moved = judge(world, first, "first")
-    assert moved and decision.first_model and champion(world) == first["version"]
+    assert moved and decision.first_model and champion(settings, spec.model) == first["version"]
     assert "first-model minimum" in decision.reasons[0]
     # its run carries the lineage a data scientist needs
     run = client.get_run(first["run_id"])
@@ -99,7 +70,7 @@ def test_the_loop(world):
     # 2. a crippled candidate is refused, with its reason, and the champion stays
     weak = candidate(world, "weak", overrides={"num_boost_round": 2, "params": {"max_depth": 1}})
     decision, moved = judge(world, weak, "weak")
-    assert not moved and not decision.promote and champion(world) == first["version"]
+    assert not moved and not decision.promote and champion(settings, spec.model) == first["version"]
     assert any("worse by more than the margin 0.01" in r for r in decision.reasons), (
         decision.reasons
     )
@@ -109,7 +80,7 @@ def test_the_loop(world):
     # 3. compare-and-set: a promotion against a stale champion is refused
     with pytest.raises(registry.PromotionError, match="champion moved"):
         registry.promote(client, spec.model, weak["version"], expected_champion=None, tags={})
-    assert champion(world) == first["version"]
+    assert champion(settings, spec.model) == first["version"]
 
     # 4. a retried training task (same Airflow run) reuses its version instead of duplicating it
     again = candidate(world, "weak", overrides={"num_boost_round": 2, "params": {"max_depth": 1}})
@@ -137,7 +108,7 @@ def test_the_loop(world):
         "from": weak["version"],
         "to": first["version"],
     }
-    assert champion(world) == first["version"]
+    assert champion(settings, spec.model) == first["version"]
     assert registry.alias_version(client, spec.model, tracking.PREVIOUS) is None
     with pytest.raises(registry.PromotionError, match="no previous champion"):
         roll_back(lake, settings, spec, "test three")
@@ -145,14 +116,14 @@ def test_the_loop(world):
 
 def test_scoring_and_monitoring(world):
     lake, settings, spec = world
-    if champion(world) is None:
+    if champion(settings, spec.model) is None:
         judge(world, candidate(world, "for-scoring"), "for-scoring")
     lineage = score_day(lake, settings, spec, "2013-01-24", run_info("score"))
     predictions = lake.read_frame("predictions", spec.model, "2013-01-24", "predictions.parquet")
     assert len(predictions) == lineage["rows"] == len(simulator.day_frames("2013-01-24")[0])
     assert predictions["prediction_id"].is_unique and predictions["score"].between(0, 1).all()
     assert (
-        set(predictions["model_version"]) == {champion(world)}
+        set(predictions["model_version"]) == {champion(settings, spec.model)}
         and predictions["feature_hash"].str.len().eq(16).all()
     )
     assert (

@@ -10,7 +10,7 @@ from mlgate import tracking
 from mlgate.config.settings import load_settings
 from mlgate.demo import simulator
 from mlgate.lake.store import Lake
-from mlgate.promote import registry
+from tests.helpers import champion
 
 pytestmark = pytest.mark.slow
 MODEL = "flights_late"
@@ -44,10 +44,6 @@ def env(airflow_db):
             dags["ingest"].test(logical_date=day(ds), run_conf={"accept_reason": None}).state
         )
     return {"dags": dags, "lake": lake, "settings": settings, "ingest_states": states}
-
-
-def champion(env):
-    return registry.alias_version_number(tracking.client(env["settings"]), MODEL, tracking.CHAMPION)
 
 
 def test_ingest_validates_every_real_day(env):
@@ -86,7 +82,7 @@ def test_train_makes_the_first_champion_then_score_and_monitor(env):
         run_conf={"overrides": {}, "trigger": "test", "gray_zone": "refuse"},
     )
     assert str(run.state) == "success"
-    assert champion(env) == "1"
+    assert champion(env["settings"], MODEL) == "1"
     mv = tracking.client(env["settings"]).get_model_version(MODEL, "1")
     assert mv.tags["mlgate.decision"] == "promote" and mv.tags["mlgate.promoted_by"].startswith(
         f"mlgate_{MODEL}_train/"
@@ -123,7 +119,7 @@ def test_the_monitor_reads_the_pause_variable_and_alerts_through_its_callback(
 
     lake, dags = env["lake"], env["dags"]
     monkeypatch.setenv(f"AIRFLOW_VAR_MLGATE_{MODEL.upper()}_RETRAINING_PAUSED", "true")
-    monkeypatch.setenv("MLGATE_ALERT_CALLBACK", "conftest:record_alert")
+    monkeypatch.setenv("MLGATE_ALERT_CALLBACK", "tests.helpers:record_alert")
     monkeypatch.setenv("MLGATE_TEST_ALERTS", str(tmp_path / "alerts.jsonl"))
     days = ("2013-01-21", "2013-01-22", "2013-01-23")
     originals = {ds: lake.read_frame("validated", MODEL, ds, FEATURES_FILE) for ds in days}
@@ -169,7 +165,7 @@ def test_a_broken_delivery_is_quarantined_and_the_champion_stays(env, scenario, 
     from mlgate.demo import incidents
 
     lake, dags = env["lake"], env["dags"]
-    before = champion(env)
+    before = champion(env["settings"], MODEL)
     broken = incidents.SCENARIOS[scenario].inject("2013-01-24")
     lake.write_landing("flights", "2013-01-24", "flights.csv", broken)
     run = dags["ingest"].test(logical_date=day("2013-01-24"), run_conf={"accept_reason": None})
@@ -183,7 +179,7 @@ def test_a_broken_delivery_is_quarantined_and_the_champion_stays(env, scenario, 
         "reports", f"{MODEL}-gate-features", "2013-01-24", "validation.html"
     )
     assert not lake.exists("validated", MODEL, "2013-01-24")
-    assert champion(env) == before
+    assert champion(env["settings"], MODEL) == before
 
 
 def test_an_operator_can_accept_a_rejected_batch_on_purpose(env):
@@ -212,4 +208,4 @@ def test_rollback_without_a_previous_champion_fails_clearly(env):
         run_conf={"reason": "testing rollback"}, logical_date=day("2013-01-24")
     )
     assert str(run.state) == "failed"
-    assert champion(env) == "1"
+    assert champion(env["settings"], MODEL) == "1"

@@ -30,7 +30,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -52,6 +51,7 @@ from mlgate.airflow.topology import (
 )
 from mlgate.config.settings import load_settings
 from mlgate.demo import simulator
+from tests.helpers import REPO, free_port, wait_http
 
 pytestmark = pytest.mark.slow
 
@@ -198,28 +198,6 @@ def redis_client(db: int = 0):
     return client
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, proc: subprocess.Popen, log: Path, seconds: float = 180) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(
-                f"{url}: the process exited with {proc.returncode}:\n{log.read_text()[-4000:]}"
-            )
-        try:
-            if requests.get(url, timeout=3).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"{url} did not answer within {seconds:.0f} s:\n{log.read_text()[-4000:]}")
-
-
 def wait_log(
     text: str, proc: subprocess.Popen, log: Path, seconds: float = 120, after: int = 0
 ) -> None:
@@ -239,9 +217,7 @@ def wait_log(
 def short_spec(specs_dir: Path) -> Path:
     """The demo spec with a short training window (three labelled days, two evaluated),
     so that six delivered days make one training; every gate still runs."""
-    raw = yaml.safe_load(
-        (Path(__file__).resolve().parents[2] / "include" / "specs" / "flights.yaml").read_text()
-    )
+    raw = yaml.safe_load((REPO / "include" / "specs" / "flights.yaml").read_text())
     raw["training"].update({"window_days": 14, "min_days": 3})
     raw["evaluation"]["recent_days"] = 2
     raw["evaluation"]["first_model"]["min_auc"] = (
@@ -608,7 +584,8 @@ def wait_runs(
         time.sleep(2)
     pending = next(r for r, run in runs.items() if run["state"] != "success")
     pytest.fail(
-        f"{dag_id} runs not done after {seconds:.0f} s: { {r: run['state'] for r, run in runs.items()} }\n"
+        f"{dag_id} runs not done after {seconds:.0f} s: "
+        f"{ {r: run['state'] for r, run in runs.items()} }\n"
         f"{diagnose(ctx, auth, dag_id, pending)}"
     )
 
@@ -829,8 +806,9 @@ def test_a_worker_killed_while_training_the_task_is_retried_on_the_other_without
     wait_log(" ready.", top.procs[victim], top.logs[victim], after=size)
     with capsys.disabled():
         print(
-            f"\n[celery topology] {victim} killed in train_candidate's MLflow run; tries {history}; "
-            f"run succeeded {recovered:.0f} s after the kill; MLflow runs of the DAG run: {statuses}; "
+            f"\n[celery topology] {victim} killed in train_candidate's MLflow run; "
+            f"tries {history}; run succeeded {recovered:.0f} s after the kill; "
+            f"MLflow runs of the DAG run: {statuses}; "
             f"one version, v{versions[0].version}"
         )
 
@@ -972,7 +950,9 @@ def test_no_secret_of_the_deployment_is_readable_where_users_look(
     environments = b"\0".join(read_proc(pid, "environ") or b"" for pid in procs)
     passwords = Path(ctx["env"]["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).read_text()
     assert scan.found(environments) | scan.found(passwords) == set(ctx["markers"]), (
-        f"the grep does not find {set(ctx['markers']) - scan.found(environments) - scan.found(passwords)} where they are set"
+        "the grep does not find "
+        f"{set(ctx['markers']) - scan.found(environments) - scan.found(passwords)} "
+        "where they are set"
     )
     assert scan.found(passwords) == {"airflow_ui_password"}
     assert (
@@ -1198,13 +1178,15 @@ def test_no_secret_of_the_deployment_is_readable_where_users_look(
     seconds = time.monotonic() - t0
     with capsys.disabled():
         print(
-            f"\n[celery topology] secrets: looked for {len(ctx['markers'])} markers ({', '.join(sorted(ctx['markers']))}) "
-            f"in {sum(scan.counts.values())} items, {sum(scan.sizes.values()) / 1e6:.1f} MB, in {seconds:.0f} s:"
+            f"\n[celery topology] secrets: looked for {len(ctx['markers'])} markers "
+            f"({', '.join(sorted(ctx['markers']))}) in {sum(scan.counts.values())} items, "
+            f"{sum(scan.sizes.values()) / 1e6:.1f} MB, in {seconds:.0f} s:"
         )
         for place in sorted(scan.counts):
             print(f"  {place}: {scan.counts[place]} ({scan.sizes[place] / 1e3:.0f} kB)")
         print(
-            f"  (MLflow: {len(runs)} runs, {len(logged)} logged models, {len(versions)} versions; {binary} binary artifacts not read)"
+            f"  (MLflow: {len(runs)} runs, {len(logged)} logged models, {len(versions)} versions; "
+            f"{binary} binary artifacts not read)"
         )
         for name, why in ctx["unmarked"].items():
             print(f"  not marked: {name}: {why}")

@@ -1,5 +1,8 @@
-"""A retried training task after a try that died: the MLflow runs it left RUNNING are
-marked KILLED (and only those of its own Airflow run)."""
+"""Training a candidate (mlgate.train.candidate): overrides are checked before anything runs,
+and a retried training task after a try that died marks the MLflow runs it left RUNNING
+KILLED (and only those of its own Airflow run)."""
+
+import pytest
 
 from mlgate.tracking import RUN_TAG, ensure_experiment
 from mlgate.train.candidate import close_abandoned_runs
@@ -26,3 +29,26 @@ def test_a_retry_marks_the_runs_a_dead_try_left_running_killed(isolated_settings
     assert client.get_run(other.info.run_id).info.status == "RUNNING"
     assert client.get_run(done.info.run_id).info.status == "FINISHED"
     assert close_abandoned_runs(isolated_settings, spec, run) == []
+
+
+def test_training_overrides_are_checked_before_anything_runs(spec):
+    from mlgate.train.candidate import check_overrides
+
+    assert check_overrides(spec, {"params": {"max_depth": 3}, "drop_features": ["temp"]})[
+        "params"
+    ] == {"max_depth": 3}
+    for bad, message in (
+        (
+            {"learning_rate": 0.1},
+            "unknown override 'learning_rate'; "
+            "overrides are drop_features, num_boost_round, params",
+        ),
+        ({"num_boost_round": "many"}, "override 'num_boost_round' must be a int"),
+        ({"num_boost_round": 0}, "must be at least 1"),
+        (
+            {"drop_features": ["arr_delay"]},
+            r"drop_features \['arr_delay'\] are not features of flights_late",
+        ),
+    ):
+        with pytest.raises(ValueError, match=message):
+            check_overrides(spec, bad)

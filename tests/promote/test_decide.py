@@ -1,14 +1,11 @@
-"""The promotion rules on intervals, and the statistics under them, on real scores."""
+"""The promotion rules on intervals (mlgate.promote.decide), and the comparison of two
+models' real scores they are applied to."""
 
-import numpy as np
 import pytest
-from conftest import spec_with
-from sklearn.metrics import roc_auc_score
 
-from mlgate.promote import stats
-from mlgate.promote.apply import route
 from mlgate.promote.decide import ASK, PROMOTE, REFUSE, compare, decide
 from mlgate.promote.stats import quality
+from tests.helpers import spec_with
 
 
 def comparison(
@@ -99,55 +96,6 @@ def test_log_loss_sanity_slices_and_rows_refuse(spec):
     assert few.outcome == REFUSE and "only 50 evaluation rows, the spec needs 1000" in few.reasons
 
 
-@pytest.fixture(scope="module")
-def real_scores():
-    """Two real XGBoost models' scores on a real day they were not trained on."""
-    import xgboost as xgb
-
-    from mlgate.config.spec import load_spec
-    from mlgate.demo import simulator
-    from mlgate.ingest.labels import derive_label
-    from mlgate.model.features import model_matrix, schema_for
-
-    spec = load_spec("flights")
-    frames = []
-    for ds in simulator.dates("2013-03-01", "2013-03-11"):
-        features, outcomes = simulator.day_frames(ds)
-        frames.append(features.assign(late=derive_label(outcomes, spec).to_numpy(), ds=ds))
-    import pandas as pd
-
-    frame = pd.concat(frames, ignore_index=True)
-    train, test = frame[frame.ds < "2013-03-09"], frame[frame.ds >= "2013-03-09"]
-    schema = schema_for(spec, train)
-    out = {}
-    for name, depth in (("deep", 4), ("stump", 1)):
-        booster = xgb.train(
-            {"objective": "binary:logistic", "max_depth": depth, "eta": 0.1, "nthread": 2},
-            xgb.DMatrix(model_matrix(train, schema), train["late"], enable_categorical=True),
-            60,
-        )
-        out[name] = booster.predict(
-            xgb.DMatrix(model_matrix(test, schema), enable_categorical=True)
-        )
-    return test["late"].to_numpy(), out["deep"], out["stump"]
-
-
-def test_delong_matches_a_paired_bootstrap_on_real_scores(real_scores):
-    labels, a, b = real_scores
-    result = stats.delong(labels, a, b)
-    assert result["auc"] == pytest.approx(roc_auc_score(labels, a)) and result[
-        "other_auc"
-    ] == pytest.approx(roc_auc_score(labels, b))
-    rng = np.random.default_rng(1)
-    diffs = []
-    for _ in range(300):
-        idx = rng.integers(0, len(labels), len(labels))
-        diffs.append(roc_auc_score(labels[idx], a[idx]) - roc_auc_score(labels[idx], b[idx]))
-    assert result["diff_se"] == pytest.approx(np.std(diffs), rel=0.25)
-    same = stats.delong(labels, a, a)
-    assert same["diff"] == 0 and same["diff_se"] == 0
-
-
 def test_compare_gives_intervals_and_churn(real_scores):
     labels, a, b = real_scores
     result = compare(labels, a, b, level=0.95, rounds=500)
@@ -158,57 +106,3 @@ def test_compare_gives_intervals_and_churn(real_scores):
         quality(labels, a)["logloss"] - quality(labels, b)["logloss"], abs=1e-9
     )
     assert 0 < result["churn"]["mean_abs_change"] < 1
-
-
-def test_holm_adjusts_in_order():
-    assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
-    assert (
-        stats.p_worse_than(-0.10, 0.01, 0.02) < 1e-9 and stats.p_worse_than(0.0, 0.01, 0.02) > 0.9
-    )
-
-
-def test_quality_metrics():
-    labels, scores = np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])
-    m = quality(labels, scores)
-    assert m["rows"] == 4 and m["auc"] == 0.75 and m["positive_rate"] == 0.5
-    assert np.isnan(quality(np.array([1, 1]), np.array([0.2, 0.9]))["auc"])  # one class: no AUC
-
-
-def test_the_train_dag_routes_by_outcome_and_backfills_never_promote(spec):
-    def d(outcome):
-        return {"outcome": outcome, "sentence": f"{outcome} v2"}
-
-    assert route(spec, d(PROMOTE), "scheduled") == ("promote", "promote v2")
-    assert route(spec, d(ASK), "manual")[0] == "approve"
-    assert route(spec, d(ASK), "manual", gray_zone="refuse") == (None, "champion unchanged: ask v2")
-    assert route(spec, d(REFUSE), "asset_triggered") == (None, "champion unchanged: refuse v2")
-    for outcome in (PROMOTE, ASK):
-        assert route(spec, d(outcome), "backfill") == (
-            None,
-            f"backfill runs never promote; the decision was: {outcome} v2",
-        )
-    no_asking = spec_with(spec)
-    no_asking.raw["evaluation"]["approval"] = {"ask": False}
-    assert route(no_asking, d(ASK), "manual")[0] is None
-
-
-def test_training_overrides_are_checked_before_anything_runs(spec):
-    from mlgate.train.candidate import check_overrides
-
-    assert check_overrides(spec, {"params": {"max_depth": 3}, "drop_features": ["temp"]})[
-        "params"
-    ] == {"max_depth": 3}
-    for bad, message in (
-        (
-            {"learning_rate": 0.1},
-            "unknown override 'learning_rate'; overrides are drop_features, num_boost_round, params",
-        ),
-        ({"num_boost_round": "many"}, "override 'num_boost_round' must be a int"),
-        ({"num_boost_round": 0}, "must be at least 1"),
-        (
-            {"drop_features": ["arr_delay"]},
-            r"drop_features \['arr_delay'\] are not features of flights_late",
-        ),
-    ):
-        with pytest.raises(ValueError, match=message):
-            check_overrides(spec, bad)

@@ -25,37 +25,16 @@ from mlgate.promote.apply import apply_decision
 from mlgate.promote.evaluate import evaluate_candidate
 from mlgate.score.batch import score_day
 from mlgate.train.candidate import train_candidate
+from tests.helpers import ingest_real_days, run_info
 
 BROKEN = ("2013-03-05", "2013-03-06")  # distances delivered in kilometres: quarantined by the gate
 WEEKLY = simulator.dates("2013-02-07", "2013-06-30")[::7]
 
 
-def run_info(name):
-    return {"dag_id": "test", "run_id": name, "try_number": 1}
-
-
 @pytest.fixture(scope="module")
-def timeline(tmp_path_factory):
-    import os
-
-    from mlgate.config.settings import load_settings
-    from mlgate.config.spec import load_spec
-
-    home = tmp_path_factory.mktemp("monitoring")
-    env = {
-        "MLGATE_HOME": str(home),
-        "MLGATE_LAKE_URI": f"file://{home / 'lake'}",
-        "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
-        "MLGATE_ARTIFACTS_URI": str(home / "mlartifacts"),
-    }
-    settings = load_settings({**os.environ, **env})
-    lake, spec = Lake.from_uri(settings.lake_uri), load_spec("flights")
-    for ds in simulator.dates("2013-01-01", "2013-01-31"):
-        simulator.deliver_features(lake, ds)
-        simulator.deliver_outcomes(lake, ds)
-        landing.land_features(lake, spec, ds, run_info("ingest"))
-        landing.gate_features(lake, spec, ds, run_info("ingest"))
-        landing.land_outcomes(lake, spec, ds, run_info("ingest"))
+def timeline(module_settings, spec):
+    settings, lake = module_settings, Lake.from_uri(module_settings.lake_uri)
+    ingest_real_days(lake, spec, "2013-01-01", "2013-01-31")
     label = with_label(spec)
     for ds in simulator.dates("2013-02-01", "2013-06-30"):
         features, outcomes = simulator.day_frames(ds)
@@ -125,7 +104,7 @@ def test_every_report_carries_coverage_age_and_intervals(timeline):
 
 
 def test_a_rejected_batch_is_never_counted_as_drift(timeline):
-    lake, settings, spec = timeline["lake"], timeline["settings"], timeline["spec"]
+    settings, spec = timeline["settings"], timeline["spec"]
     report = timeline["reports"]["2013-03-07"]
     assert report["days"]["quarantined"] == list(BROKEN) and not report["retrain"]
     assert "distance" not in report["drift"]["drifted"] and report["drift"]["rows"] == sum(

@@ -5,20 +5,15 @@ promotions end with one champion, the card says why, and `mlgate evaluate` agree
 
 import copy
 import json
-import os
 import shutil
-import subprocess
-import sys
 import threading
 from html import escape
 
 import pytest
 import yaml
-from conftest import spec_with
+from mlflow.exceptions import MlflowException
 
 from mlgate import tracking
-from mlgate.demo import simulator
-from mlgate.ingest import landing
 from mlgate.ingest.landing import labelled_frame
 from mlgate.lake import names
 from mlgate.lake.names import LABELS_FILE
@@ -28,6 +23,7 @@ from mlgate.promote.apply import apply_decision
 from mlgate.promote.decide import ASK, PROMOTE, REFUSE
 from mlgate.promote.evaluate import evaluate_candidate
 from mlgate.train.candidate import fit_and_register, plan_window, train_candidate
+from tests.helpers import champion, ingest_real_days, mlgate, run_info, spec_with
 
 pytestmark = pytest.mark.slow
 DS = "2013-03-10"  # recent days 03-03..03-09, training window 01-06..03-02 (golden 01-16 held out)
@@ -44,52 +40,53 @@ WEATHER = [
 ]
 
 
-def run_info(name):
-    return {"dag_id": "test", "run_id": name, "try_number": 1}
-
-
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    from mlgate.config.settings import load_settings
-    from mlgate.config.spec import load_spec
+def world(module_settings, spec):
+    """Real days 01-01..03-09 ingested into a lake and an MLflow store of the module's own,
+    and three models of the same window registered once for every test: `weatherless`
+    (without the weather features), `weather` (with them) and `rival` (with them, another
+    seed). Each test starts from the history its set-up gives it (`set_history`)."""
+    settings, lake = module_settings, Lake.from_uri(module_settings.lake_uri)
+    ingest_real_days(lake, spec, "2013-01-01", "2013-03-09")
 
-    home = tmp_path_factory.mktemp("promotion")
-    settings = load_settings(
-        {
-            **os.environ,
-            "MLGATE_HOME": str(home),
-            "MLGATE_LAKE_URI": f"file://{home / 'lake'}",
-            "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
-            "MLGATE_ARTIFACTS_URI": str(home / "art"),
-        }
-    )
-    lake, spec = Lake.from_uri(settings.lake_uri), load_spec("flights")
-    for ds in simulator.dates("2013-01-01", "2013-03-09"):
-        simulator.deliver_features(lake, ds)
-        simulator.deliver_outcomes(lake, ds)
-        landing.land_features(lake, spec, ds, run_info("ingest"))
-        landing.gate_features(lake, spec, ds, run_info("ingest"))
-        landing.land_outcomes(lake, spec, ds, run_info("ingest"))
-    client = tracking.client(settings)
-    # the champion lacks the weather features
-    weatherless = train_candidate(
-        lake, settings, spec, DS, run_info("weatherless"), "test", {"drop_features": WEATHER}
-    )
-    registry.promote(
-        client, spec.model, weatherless["version"], None, {"mlgate.promoted_by": "test set-up"}
-    )
+    def train(name, overrides=None):
+        return train_candidate(lake, settings, spec, DS, run_info(name), "test", overrides)
+
     return {
         "lake": lake,
         "settings": settings,
         "spec": spec,
-        "client": client,
-        "home": home,
-        "champion": weatherless,
+        "client": tracking.client(settings),
+        "weatherless": train("weatherless", {"drop_features": WEATHER}),
+        "weather": train("weather"),
+        "rival": train("rival", {"params": {"seed": 99}}),
     }
 
 
-def champion(world):
-    return registry.alias_version_number(world["client"], world["spec"].model, tracking.CHAMPION)
+def set_history(world, *models):
+    """The registry as promotions of `models`, in this order, leave it: the last one is
+    the champion, the one before it the previous champion."""
+    client, name = world["client"], world["spec"].model
+    versions = [str(m["version"]) for m in models]
+    client.set_registered_model_tag(name, tracking.CHAMPION_HISTORY_TAG, json.dumps(versions))
+    client.set_registered_model_alias(name, tracking.CHAMPION, versions[-1])
+    if len(versions) > 1:
+        client.set_registered_model_alias(name, tracking.PREVIOUS, versions[-2])
+    else:
+        try:
+            client.delete_registered_model_alias(name, tracking.PREVIOUS)
+        except MlflowException:
+            pass
+
+
+@pytest.fixture(autouse=True)
+def weatherless_champion(world):
+    """Every test starts with the weatherless model promoted, and nothing else yet."""
+    set_history(world, world["weatherless"])
+
+
+def champion_of(world):
+    return champion(world["settings"], world["spec"].model)
 
 
 def judge(world, candidate, spec=None):
@@ -118,7 +115,8 @@ def test_the_evaluation_set_is_versioned_and_never_trained_on(world):
         golden.check_disjoint(
             lake, spec, evaluation_set, [*window.train_days, "2013-03-03"], "candidate"
         )
-    # a golden day re-frozen with other labels changes the version, and an evaluation in flight refuses
+    # a golden day re-frozen with other labels changes the version, and an evaluation in
+    # flight refuses
     frame = lake.read_frame("golden", spec.model, "2013-01-16", names.GOLDEN_FILE)
     lake.commit_frame(
         "golden",
@@ -147,7 +145,7 @@ def test_a_label_outage_model_is_refused_with_the_reason(world, tmp_path):
     """Outcomes of every training day delivered as 'on time' (the label outage): the model
     learns that nothing is ever late."""
     spec = world["spec"]
-    shutil.copytree(world["home"] / "lake", tmp_path / "lake")
+    shutil.copytree(world["settings"].home / "lake", tmp_path / "lake")
     outage = Lake.from_uri(f"file://{tmp_path / 'lake'}")
     window = plan_window(outage, spec, DS)
     for ds in window.train_days:
@@ -165,11 +163,11 @@ def test_a_label_outage_model_is_refused_with_the_reason(world, tmp_path):
         outage, world["settings"], spec, candidate["version"], candidate["window"]
     )
     print(decision.sentence, decision.reasons)
-    assert decision.outcome == REFUSE and champion(world) == world["champion"]["version"]
+    assert decision.outcome == REFUSE and champion_of(world) == world["weatherless"]["version"]
     failed = {c["check"]: c for c in decision.checks if not c["passed"]}
     assert set(failed) >= {"training_labels", "calibration"}
     assert decision.sentence.startswith(
-        f"Refuse v{candidate['version']} against champion v{world['champion']['version']}: "
+        f"Refuse v{candidate['version']} against champion v{world['weatherless']['version']}: "
         "sanity check training_labels failed: observed 0.0"
     )
     assert (
@@ -204,7 +202,7 @@ def test_a_model_no_better_than_the_champion_is_not_promoted_under_the_better_ru
     assert not apply_decision(
         world["lake"], world["settings"], better_rule, decision, run_info("twin")
     )
-    assert champion(world) == world["champion"]["version"]
+    assert champion_of(world) == world["weatherless"]["version"]
 
 
 def test_a_worse_slice_blocks_promotion_even_when_the_average_improved(world):
@@ -229,7 +227,7 @@ def test_a_worse_slice_blocks_promotion_even_when_the_average_improved(world):
 def test_a_clearly_better_model_is_promoted_and_its_card_says_why(world):
     lake, settings, spec, client = world["lake"], world["settings"], world["spec"], world["client"]
     better_rule = spec_with(spec, rule="better", min_auc_gain=0.0)
-    candidate = train_candidate(lake, settings, spec, DS, run_info("weather"), "test")
+    candidate = world["weather"]
     decision = judge(world, candidate, better_rule)
     print(decision.sentence, decision.reasons)
     assert decision.outcome == PROMOTE, decision.reasons
@@ -258,28 +256,22 @@ def test_a_clearly_better_model_is_promoted_and_its_card_says_why(world):
     assert escape(decision.sentence) in html and html.count("<svg") == 2 and "carrier=MQ" in html
     assert apply_decision(lake, settings, better_rule, decision, run_info("weather"))
     mv = client.get_model_version(spec.model, candidate["version"])
-    assert champion(world) == candidate["version"]
+    assert champion_of(world) == candidate["version"]
     assert (
         registry.alias_version_number(client, spec.model, tracking.PREVIOUS)
-        == world["champion"]["version"]
+        == world["weatherless"]["version"]
     )
     assert (
         mv.tags["mlgate.promoted_by"] == "test/weather"
         and mv.tags["mlgate.promoted_because"] == decision.sentence
     )
     assert mv.tags["mlgate.golden_version"] == decision.lineage["evaluation_set"]["version"]
-    world["weather"] = candidate
 
 
 def test_two_concurrent_promotions_end_with_exactly_one_champion(world):
     lake, settings, spec = world["lake"], world["settings"], world["spec"]
-    before = champion(world)
-    rivals = [
-        train_candidate(
-            lake, settings, spec, DS, run_info(f"rival-{i}"), "test", {"params": {"seed": 100 + i}}
-        )
-        for i in range(2)
-    ]
+    before = champion_of(world)
+    rivals = [world["weather"], world["rival"]]
     decisions = [judge(world, r) for r in rivals]
     print([d.sentence for d in decisions])
     for d in decisions:  # both judged against the same champion; force both through to race
@@ -300,79 +292,49 @@ def test_two_concurrent_promotions_end_with_exactly_one_champion(world):
     losers = [r for r in results.values() if isinstance(r, registry.PromotionError)]
     print(results)
     assert len(winners) == 1 and len(losers) == 1
-    assert champion(world) == rivals[winners[0]]["version"]
-    assert f"the champion moved from v{before} to v{rivals[winners[0]]['version']}" in str(
-        losers[0]
-    )
+    winner = rivals[winners[0]]["version"]
+    assert champion_of(world) == winner
+    assert f"the champion moved from v{before} to v{winner}" in str(losers[0])
     assert "Re-run the evaluation against the new champion" in str(losers[0])
-    assert registry.champion_history(world["client"], spec.model)[-2:] == [
-        before,
-        rivals[winners[0]]["version"],
-    ]
+    assert registry.champion_history(world["client"], spec.model)[-2:] == [before, winner]
 
 
 def test_mlgate_evaluate_exit_codes(world, tmp_path):
-    """0 promote, 1 refuse, 3 ask a person; the JSON is the decision; it never promotes."""
-    settings, spec, client = world["settings"], world["spec"], world["client"]
-    env = {
-        **os.environ,
-        "MLGATE_HOME": str(settings.home),
-        "MLGATE_LAKE_URI": settings.lake_uri,
-        "MLFLOW_TRACKING_URI": settings.tracking_uri,
-        "MLGATE_ARTIFACTS_URI": settings.artifacts_uri,
-    }
-    champion_version = champion(world)
+    """0 promote, 1 refuse, 3 ask a person; the JSON is the decision; it never promotes,
+    nor logs. The command runs in this module's environment (module_settings): its lake
+    and MLflow store."""
+    spec, client = world["spec"], world["client"]
+    weatherless, weather = world["weatherless"]["version"], world["weather"]["version"]
+    set_history(world, world["weatherless"], world["weather"], world["rival"])
+    tags = {v: client.get_model_version(spec.model, v).tags for v in (weatherless, weather)}
 
     def evaluate(version, spec_path):
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "mlgate.cli",
-                "evaluate",
-                "--spec",
-                str(spec_path),
-                "--candidate",
-                version,
-                "--json",
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        done = mlgate("evaluate", "--spec", str(spec_path), "--candidate", version, "--json")
         return done.returncode, (
             json.loads(done.stdout) if done.stdout.startswith("{") else done.stderr
         )
 
-    code, out = evaluate(
-        world["champion"]["version"], spec.path
-    )  # the weatherless model against the weather champion
-    assert code == 1 and out["outcome"] == REFUSE and out["champion"] == champion_version, out
-    weather = evaluate(world["weather"]["version"], spec.path)[
-        1
-    ]  # the previous champion, judged again
-    low, high = weather["metrics"]["auc_diff"]["low"], weather["metrics"]["auc_diff"]["high"]
+    # the weatherless model against the rival champion, which has the weather
+    code, out = evaluate(weatherless, spec.path)
+    assert code == 1 and out["outcome"] == REFUSE
+    assert out["champion"] == world["rival"]["version"], out
+    low, high = (evaluate(weather, spec.path)[1]["metrics"]["auc_diff"][k] for k in ("low", "high"))
     raw = copy.deepcopy(spec.raw)  # a required gain inside its interval: the gray zone
     raw["evaluation"]["promotion"].update(
         rule="better", min_auc_gain=round((low + high) / 2, 6), max_logloss_increase=0.05
     )
     (tmp_path / "gray.yaml").write_text(yaml.safe_dump(raw))
-    code, out = evaluate(world["weather"]["version"], tmp_path / "gray.yaml")
-    assert (
-        code == 3 and out["outcome"] == ASK and "straddles the required gain" in out["sentence"]
-    ), out
+    code, out = evaluate(weather, tmp_path / "gray.yaml")
+    assert code == 3 and out["outcome"] == ASK, out
+    assert "straddles the required gain" in out["sentence"], out
     raw["evaluation"]["promotion"].update(min_auc_gain=round(low - 0.01, 6))
     (tmp_path / "easy.yaml").write_text(yaml.safe_dump(raw))
-    code, out = evaluate(world["weather"]["version"], tmp_path / "easy.yaml")
+    code, out = evaluate(weather, tmp_path / "easy.yaml")
     assert code == 0 and out["outcome"] == PROMOTE, out
     code, out = evaluate("999", spec.path)
     assert code == 2 and "no registered version 999" in out
-    assert champion(world) == champion_version  # judging never promotes
-    assert (
-        client.get_model_version(spec.model, world["weather"]["version"]).tags["mlgate.decision"]
-        == PROMOTE
-    )  # nor re-logs
+    assert champion_of(world) == world["rival"]["version"]  # judging never promotes
+    assert {v: client.get_model_version(spec.model, v).tags for v in tags} == tags  # nor logs
 
 
 def test_rollback_refuses_a_model_that_no_longer_fits_the_feature_schema(world):
@@ -381,15 +343,13 @@ def test_rollback_refuses_a_model_that_no_longer_fits_the_feature_schema(world):
     from mlgate.promote.rollback import roll_back
 
     lake, settings, spec = world["lake"], world["settings"], world["spec"]
-    history = registry.champion_history(world["client"], spec.model)
-    assert history[0] == world["champion"]["version"] and len(history) == 3
+    set_history(world, world["weatherless"], world["weather"], world["rival"])
+    history = [world[m]["version"] for m in ("weatherless", "weather", "rival")]
     assert roll_back(lake, settings, spec, "test one") == {"from": history[2], "to": history[1]}
     with pytest.raises(
         registry.PromotionError,
         match=f"v{history[0]} reads features .* no longer fits the current feature schema",
     ):
         roll_back(lake, settings, spec, "test two")
-    assert (
-        champion(world) == history[1]
-        and registry.champion_history(world["client"], spec.model) == history[:2]
-    )
+    assert champion_of(world) == history[1]
+    assert registry.champion_history(world["client"], spec.model) == history[:2]

@@ -9,13 +9,8 @@ import hashlib
 import http.client
 import http.server
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import uuid
-from pathlib import Path
 from urllib.parse import urlparse
 
 import boto3
@@ -26,6 +21,7 @@ from mlgate.ingest import landing
 from mlgate.lake import names
 from mlgate.lake.s3 import S3Store
 from mlgate.lake.store import Lake, LakeError
+from tests.helpers import free_port, mlgate, run_info
 
 DS = "2013-01-01"
 
@@ -241,9 +237,7 @@ def test_no_credentials_at_all_says_which_variables_to_set(moto_endpoint, aws_en
 
 
 def test_an_unreachable_endpoint_says_so(aws_env):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"  # nothing listens there once closed
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     aws_env(url, AWS_MAX_ATTEMPTS="1")
     with pytest.raises(LakeError, match=f"cannot reach the S3 endpoint {url}.*AWS_ENDPOINT_URL"):
         Lake.from_uri(fresh_uri()).read_lineage("raw", "m", DS)
@@ -273,7 +267,11 @@ class FlakyS3:
                     proxy.answered.append(error[1] if error else "forwarded")
                 if error:
                     status, code = error
-                    data = f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code><Message>Please reduce your request rate.</Message></Error>".encode()
+                    data = (
+                        "<?xml version='1.0' encoding='UTF-8'?>"
+                        f"<Error><Code>{code}</Code>"
+                        "<Message>Please reduce your request rate.</Message></Error>"
+                    ).encode()
                     self.send_response(status)
                     headers = {"Content-Type": "application/xml"}
                 else:
@@ -362,7 +360,7 @@ def test_one_worker_of_several_takes_the_lock(s3_lake):
 
 
 def test_ingest_lands_gates_and_quarantines_real_days_on_s3(s3_lake, spec):
-    run = {"dag_id": "test", "run_id": "s3", "try_number": 1}
+    run = run_info("s3")
     first, second = "2013-01-01", "2013-01-02"
     features = {ds: simulator.day_frames(ds)[0] for ds in (first, second)}
     simulator.deliver_features(s3_lake, first)  # committed with a lineage, as the simulator does
@@ -400,21 +398,14 @@ def test_ingest_lands_gates_and_quarantines_real_days_on_s3(s3_lake, spec):
 
 def test_the_command_line_reports_a_lake_error_without_a_traceback(moto_endpoint, aws_env):
     aws_env(moto_endpoint)
-    mlgate = str(Path(sys.executable).with_name("mlgate"))
-    out = subprocess.run(
-        [
-            mlgate,
-            "simulate",
-            "--start",
-            "2013-01-01",
-            "--end",
-            "2013-01-01",
-            "--lake",
-            "s3://no-such-lake/x",
-        ],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
+    out = mlgate(
+        "simulate",
+        "--start",
+        "2013-01-01",
+        "--end",
+        "2013-01-01",
+        "--lake",
+        "s3://no-such-lake/x",
         timeout=120,
     )
     assert out.returncode == 2 and "Traceback" not in out.stderr

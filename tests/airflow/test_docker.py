@@ -25,9 +25,9 @@ import pytest
 import yaml
 
 from mlgate.config.settings import load_settings
+from tests.helpers import REPO
 
-ROOT = Path(__file__).resolve().parents[1]
-DOCKER = ROOT / "docker"
+DOCKER = REPO / "docker"
 COMPOSE_FILE = DOCKER / "docker-compose.yaml"
 ENV_EXAMPLE = DOCKER / ".env.example"
 DOCKERFILE = DOCKER / "Dockerfile"
@@ -436,7 +436,7 @@ def test_mlflow_server_stores_runs_in_postgres_and_artifacts_in_its_bucket(resol
 def test_every_database_url_names_the_driver_the_image_installs(resolved):
     """SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; the production extras install
     psycopg2 (and asyncpg, which Airflow derives its async URL with)."""
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
         "optional-dependencies"
     ]["production"]
     assert any(dep.startswith("psycopg2-binary==") for dep in extras)
@@ -459,7 +459,10 @@ def test_the_production_extras_load_what_the_compose_file_names(resolved):
     installs here too: the executor, the auth manager and the drivers the compose file names
     load from it (celery 5.7, for one, broke the Celery provider's import)."""
     if importlib.util.find_spec("airflow.providers.celery") is None:
-        message = "the production extras are not installed: make install (pip install -e '.[dev,production]')"
+        message = (
+            "the production extras are not installed: "
+            "make install (pip install -e '.[dev,production]')"
+        )
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
@@ -515,7 +518,7 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
 
 
 def project_pins() -> dict[str, str]:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     return dict(
         re.match(r"([A-Za-z0-9_.-]+)==(\S+)", dep).groups() for dep in project["dependencies"]
     )
@@ -532,20 +535,20 @@ def test_image_is_the_official_airflow_of_the_pinned_version(resolved):
     assert f'"apache-airflow=={airflow}"' in install and "[production]" in install
     for name in ("airflow-apiserver", "airflow-worker-1", "mlflow"):
         build = services(resolved)[name]["build"]
-        assert Path(build["context"]) == ROOT and (ROOT / build["dockerfile"]) == DOCKERFILE
+        assert Path(build["context"]) == REPO and (REPO / build["dockerfile"]) == DOCKERFILE
 
 
 def test_image_copies_what_exists_and_points_the_settings_at_it():
     instructions = dockerfile_instructions()
     ignored = [
-        p for p in (ROOT / ".dockerignore").read_text().splitlines() if p and not p.startswith("#")
+        p for p in (REPO / ".dockerignore").read_text().splitlines() if p and not p.startswith("#")
     ]
     copies = {}
     for kind, arg in instructions:
         if kind == "COPY":
             *sources, target = [part for part in arg.split() if not part.startswith("--")]
             for source in sources:
-                assert (ROOT / source).exists(), f"COPY of a missing path: {source}"
+                assert (REPO / source).exists(), f"COPY of a missing path: {source}"
                 assert source.rstrip("/") not in ignored, f"COPY of an ignored path: {source}"
                 copies[source.rstrip("/")] = target.rstrip("/")
     env = {}
@@ -563,9 +566,9 @@ def test_image_copies_what_exists_and_points_the_settings_at_it():
 
 
 def test_the_env_file_is_ignored_by_git():
-    if not (ROOT / ".git").exists():
+    if not (REPO / ".git").exists():
         pytest.skip("not a git checkout")
-    out = subprocess.run(["git", "check-ignore", "--quiet", "docker/.env"], cwd=ROOT)
+    out = subprocess.run(["git", "check-ignore", "--quiet", "docker/.env"], cwd=REPO)
     assert out.returncode == 0, "docker/.env must be ignored by git"
-    out = subprocess.run(["git", "check-ignore", "--quiet", "docker/.env.example"], cwd=ROOT)
+    out = subprocess.run(["git", "check-ignore", "--quiet", "docker/.env.example"], cwd=REPO)
     assert out.returncode == 1, "docker/.env.example must be committed"

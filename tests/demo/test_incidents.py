@@ -1,17 +1,13 @@
 """Every incident scenario is caught, on every day it is tried on, by the check that names it."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from mlgate.demo import incidents, simulator
 from mlgate.ingest.gate import read_partition
+from tests.helpers import mlgate
 
-MLGATE = str(Path(sys.executable).with_name("mlgate"))
 # a Sunday with 19 days of history, the blizzard, Memorial Day, Independence Day, a Saturday,
 # the day after Thanksgiving, Christmas Eve
 DAYS = [
@@ -45,13 +41,7 @@ def test_every_scenario_has_a_naming_check():
 
 @pytest.mark.parametrize("ds", DAYS)
 def test_the_drill_catches_every_scenario(ds):
-    out = subprocess.run(
-        [MLGATE, "drill", "--spec", "flights", "--ds", ds, "--json"],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        timeout=300,
-    )
+    out = mlgate("drill", "--spec", "flights", "--ds", ds, "--json")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     report = json.loads(out.stdout)
     assert report["caught"] == report["tried"] == len(incidents.SCENARIOS)
@@ -95,22 +85,8 @@ def test_scenarios_start_from_the_real_partition():
 def test_validate_catches_a_scenario_file(tmp_path):
     path = tmp_path / "flights.csv"
     path.write_bytes(incidents.unit_change("2013-03-05"))
-    out = subprocess.run(
-        [
-            MLGATE,
-            "validate",
-            "--spec",
-            "flights",
-            "--ds",
-            "2013-03-05",
-            "--data",
-            str(path),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        timeout=300,
+    out = mlgate(
+        "validate", "--spec", "flights", "--ds", "2013-03-05", "--data", str(path), "--json"
     )
     assert out.returncode == 1
     assert json.loads(out.stdout)["failures"][0]["check"] == "relation"

@@ -44,7 +44,8 @@ def test_every_real_day_of_2013_passes(spec):
         else:
             rejected.append(result.summary())
     print(
-        f"{len(days)} days tried: {len(accepted['features'])} features and {len(accepted['outcomes'])} outcomes partitions passed"
+        f"{len(days)} days tried: {len(accepted['features'])} features and "
+        f"{len(accepted['outcomes'])} outcomes partitions passed"
     )
     assert len(days) == 365
     assert rejected == []

@@ -1,0 +1,106 @@
+"""What the tests share, written once: plain functions and constants (the fixtures are in
+tests/conftest.py). tests/conftest.py imports this module before it sets the session's
+environment: mlgate is imported inside the functions, not here."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+MLGATE = str(Path(sys.executable).with_name("mlgate"))  # the installed command
+
+
+def mlgate(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the installed `mlgate` command in this process's environment."""
+    return subprocess.run([MLGATE, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def run_info(name: str) -> dict:
+    """The Airflow run a library call says it belongs to (`name` is its run id)."""
+    return {"dag_id": "test", "run_id": name, "try_number": 1}
+
+
+def home_env(home: Path) -> dict[str, str]:
+    """The variables that give mlgate a home of its own under `home`: its lake, its MLflow
+    store and its artifacts."""
+    return {
+        "MLGATE_HOME": str(home),
+        "MLGATE_LAKE_URI": f"file://{home / 'lake'}",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
+        "MLGATE_ARTIFACTS_URI": str(home / "mlartifacts"),
+    }
+
+
+def ingest_real_days(lake, spec, first: str, last: str) -> None:
+    """The real days `first`..`last` delivered (features and outcomes) and taken through
+    ingest as the ingest DAG takes them: land, gate, land the outcomes."""
+    from mlgate.demo import simulator
+    from mlgate.ingest import landing
+
+    run = run_info("ingest")
+    for ds in simulator.dates(first, last):
+        simulator.deliver_features(lake, ds)
+        simulator.deliver_outcomes(lake, ds)
+        landing.land_features(lake, spec, ds, run)
+        landing.gate_features(lake, spec, ds, run)
+        landing.land_outcomes(lake, spec, ds, run)
+
+
+def champion(settings, model: str) -> str | None:
+    """The version number behind the model's `champion` alias, or None."""
+    from mlgate import tracking
+    from mlgate.promote import registry
+
+    return registry.alias_version_number(tracking.client(settings), model, tracking.CHAMPION)
+
+
+def spec_with(spec, **promotion):
+    """A copy of `spec` with other promotion rules (for the tests of the gate)."""
+    from mlgate.config.spec import Spec
+
+    raw = copy.deepcopy(spec.raw)
+    raw["evaluation"]["promotion"].update(promotion)
+    return Spec(name=spec.name, raw=raw, path=spec.path)
+
+
+def record_alert(alert: dict) -> None:
+    """An alert channel for tests (MLGATE_ALERT_CALLBACK=tests.helpers:record_alert): appends
+    each alert to the file named by MLGATE_TEST_ALERTS."""
+    with open(os.environ["MLGATE_TEST_ALERTS"], "a") as out:
+        out.write(json.dumps(alert) + "\n")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (now)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, log: Path, seconds: float = 180) -> None:
+    """Wait until `url` answers 2xx; fail with the end of `log` when the process `proc`
+    exits first or `seconds` pass."""
+    import requests
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(
+                f"{url}: the process exited with {proc.returncode}:\n{log.read_text()[-4000:]}"
+            )
+        try:
+            if requests.get(url, timeout=3).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"{url} did not answer within {seconds:.0f} s:\n{log.read_text()[-4000:]}")
