@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast up bench clean
+.PHONY: install demo test lint fmt up bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,16 @@ install: $(STAMP)
 demo: $(STAMP)   ## run the real DAGs over six months of 2013 (fresh state in .mlgate/)
 	$(BIN)/mlgate demo
 
-test: $(STAMP)   ## the whole suite (what CI runs)
+test: lint      ## the whole suite (what CI runs): ruff, then pytest
 	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)   ## formatting and lint (ruff, line length 100): fails on a style error
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+fmt: $(STAMP)    ## format and fix what ruff can
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 up: $(STAMP)     ## Airflow standalone + MLflow UI on the demo's state
 	$(BIN)/mlgate up

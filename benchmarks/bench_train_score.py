@@ -42,7 +42,9 @@ def main(repeat: int = 5) -> None:
     from mlgate.promote.apply import apply_decision
     from mlgate.promote.evaluate import evaluate_candidate
     from mlgate.score.batch import score_day
-    from mlgate.train.candidate import plan_window, train_booster, train_candidate
+    from mlgate.train.booster import train_booster
+    from mlgate.train.candidate import train_candidate
+    from mlgate.train.window import plan_window
 
     home = Path(tempfile.mkdtemp(prefix="mlgate-bench-"))
     settings = load_settings({"MLGATE_HOME": str(home)})

@@ -63,8 +63,8 @@ def build(spec):
         def train_candidate(**context) -> dict:
             from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-            from mlgate.train.candidate import NotEnoughData
             from mlgate.train.candidate import train_candidate as train_one
+            from mlgate.train.window import NotEnoughData
 
             lake, settings = dagkit.lake_and_settings()
             run = dagkit.run_info(context)

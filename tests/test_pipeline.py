@@ -13,7 +13,8 @@ from mlgate.promote.apply import apply_decision
 from mlgate.promote.evaluate import evaluate_candidate
 from mlgate.promote.rollback import roll_back
 from mlgate.score.batch import score_day
-from mlgate.train.candidate import NotEnoughData, plan_window, train_candidate
+from mlgate.train.candidate import train_candidate
+from mlgate.train.window import NotEnoughData, plan_window
 from tests.helpers import champion, ingest_real_days, run_info, spec_with
 
 LAST_DAY = "2013-01-24"

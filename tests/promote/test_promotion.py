@@ -22,7 +22,8 @@ from mlgate.promote import golden, registry
 from mlgate.promote.apply import apply_decision
 from mlgate.promote.decide import ASK, PROMOTE, REFUSE
 from mlgate.promote.evaluate import evaluate_candidate
-from mlgate.train.candidate import fit_and_register, plan_window, train_candidate
+from mlgate.train.candidate import fit_and_register, train_candidate
+from mlgate.train.window import plan_window
 from tests.helpers import champion, ingest_real_days, mlgate, run_info, spec_with
 
 pytestmark = pytest.mark.slow

@@ -32,7 +32,7 @@ def test_a_retry_marks_the_runs_a_dead_try_left_running_killed(isolated_settings
 
 
 def test_training_overrides_are_checked_before_anything_runs(spec):
-    from mlgate.train.candidate import check_overrides
+    from mlgate.train.booster import check_overrides
 
     assert check_overrides(spec, {"params": {"max_depth": 3}, "drop_features": ["temp"]})[
         "params"

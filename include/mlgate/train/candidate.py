@@ -1,14 +1,14 @@
-"""Training: assemble the window of validated, labelled days, train XGBoost, and track
-the candidate in MLflow (params, seed, metrics, data lineage, versions, Airflow ids),
-logged as a pyfunc with a signature and an input example, and registered.
+"""A candidate: train on the window (train.window, train.booster), track it in MLflow
+(params, seed, metrics, data lineage, versions, Airflow ids), log it as a pyfunc with a
+signature and an input example, and register it with the alias `challenger`. A retried
+task reuses the version its Airflow run registered.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -20,139 +20,8 @@ from mlgate.config.spec import Spec
 from mlgate.ingest.landing import labelled_frame
 from mlgate.lake.store import Lake
 from mlgate.model import profile
-from mlgate.model.features import model_matrix, schema_for
-
-
-class NotEnoughData(RuntimeError):
-    """The window has fewer labelled days than the spec needs."""
-
-
-@dataclass(frozen=True)
-class Window:
-    ds: str
-    train_days: list[str]
-    recent_days: list[str]
-    golden_days: list[str]
-
-
-def labelled_days(lake: Lake, spec: Spec, before: str) -> list[str]:
-    """Days before `before` with validated features and labels."""
-    labelled = set(lake.list_partitions("outcomes", spec.model))
-    return [
-        d for d in lake.list_partitions("validated", spec.model) if d < before and d in labelled
-    ]
-
-
-def plan_window(lake: Lake, spec: Spec, ds: str) -> Window:
-    """The candidate's window for logical date `ds`: the most recent labelled days are
-    kept for evaluation, golden days are never trained on, and the training days are the
-    `window_days` before the evaluation days."""
-    cfg_t, cfg_e = spec.section("training"), spec.section("evaluation")
-    golden = set(spec.golden_days)
-    days = [d for d in labelled_days(lake, spec, ds) if d not in golden]
-    recent = days[-int(cfg_e["recent_days"]) :]
-    first_recent = dt.date.fromisoformat(recent[0]) if recent else dt.date.fromisoformat(ds)
-    start = (first_recent - dt.timedelta(days=int(cfg_t["window_days"]))).isoformat()
-    train = [d for d in days if start <= d < first_recent.isoformat()]
-    if len(train) < int(cfg_t["min_days"]):
-        raise NotEnoughData(
-            f"{spec.model} on {ds}: only {len(train)} labelled, validated days in the training "
-            f"window (from {start}); the spec needs training.min_days = {cfg_t['min_days']}. "
-            "Ingest more days (or backfill them) before training."
-        )
-    available_golden = [d for d in spec.golden_days if lake.exists("golden", spec.model, d)]
-    return Window(ds, train, recent, available_golden)
-
-
-OVERRIDE_KEYS = {"params": dict, "num_boost_round": int, "drop_features": list}
-
-
-def check_overrides(spec: Spec, overrides: dict | None) -> dict:
-    """Refuse training overrides a run cannot honour, with what to write instead."""
-    overrides = overrides or {}
-    if not isinstance(overrides, dict):
-        raise ValueError(
-            'overrides must be an object such as {"params": {"max_depth": 3}}, '
-            f"got {overrides!r}"
-        )
-    for key, value in overrides.items():
-        if key not in OVERRIDE_KEYS:
-            raise ValueError(
-                f"unknown override {key!r}; overrides are {', '.join(sorted(OVERRIDE_KEYS))}"
-            )
-        if not isinstance(value, OVERRIDE_KEYS[key]) or isinstance(value, bool):
-            raise ValueError(
-                f"override {key!r} must be a {OVERRIDE_KEYS[key].__name__}, got {value!r}"
-            )
-    if overrides.get("num_boost_round", 1) < 1:
-        raise ValueError("override 'num_boost_round' must be at least 1")
-    unknown = sorted(set(overrides.get("drop_features", [])) - set(spec.feature_names))
-    if unknown:
-        raise ValueError(
-            f"drop_features {unknown} are not features of {spec.model}; "
-            f"its features are {spec.feature_names}"
-        )
-    return overrides
-
-
-def train_booster(frame: pd.DataFrame, spec: Spec, overrides: dict | None = None):
-    """Train on `frame` (features + label + ds); the last days of the window are used for
-    early stopping. Returns (booster, schema, info)."""
-    import xgboost as xgb
-
-    cfg = spec.section("training")
-    params = {**cfg["params"], "seed": int(cfg["seed"]), **(overrides or {}).get("params", {})}
-    num_round = int((overrides or {}).get("num_boost_round", cfg["num_boost_round"]))
-    label = spec.section("label")["name"]
-    days = sorted(frame["ds"].unique())
-    n_valid = max(1, int(round(len(days) * float(cfg["validation_share"]))))
-    valid_days = set(days[-n_valid:])
-    is_valid = frame["ds"].isin(valid_days)
-    schema = schema_for(spec, frame, (overrides or {}).get("drop_features", ()))
-    dtrain = xgb.DMatrix(
-        model_matrix(frame[~is_valid], schema), frame.loc[~is_valid, label], enable_categorical=True
-    )
-    dvalid = xgb.DMatrix(
-        model_matrix(frame[is_valid], schema), frame.loc[is_valid, label], enable_categorical=True
-    )
-    history: dict = {}
-    booster = xgb.train(
-        params,
-        dtrain,
-        num_round,
-        evals=[(dtrain, "train"), (dvalid, "valid")],
-        early_stopping_rounds=int(cfg["early_stopping_rounds"]),
-        evals_result=history,
-        verbose_eval=False,
-    )
-    info = {
-        "params": params,
-        "num_boost_round": num_round,
-        "best_iteration": int(booster.best_iteration),
-        "train_rows": int((~is_valid).sum()),
-        "valid_rows": int(is_valid.sum()),
-        "train_logloss": float(history["train"]["logloss"][booster.best_iteration]),
-        "valid_logloss": float(history["valid"]["logloss"][booster.best_iteration]),
-    }
-    return booster, schema, info
-
-
-def window_lineage(lake: Lake, spec: Spec, days: list[str]) -> list[dict]:
-    """Per day: content hashes and row counts of the validated features and labels."""
-    out = []
-    for d in days:
-        feat = lake.read_lineage("validated", spec.model, d)
-        lab = lake.read_lineage("outcomes", spec.model, d)
-        out.append(
-            {
-                "ds": d,
-                "features_sha256": feat["files"],
-                "features_rows": feat["rows"],
-                "labels_sha256": lab["files"],
-                "labels_rows": lab["rows"],
-            }
-        )
-    return out
+from mlgate.train.booster import check_overrides, train_booster
+from mlgate.train.window import Window, plan_window, window_lineage
 
 
 def finished_candidate(settings: Settings, spec: Spec, run: dict) -> dict | None:

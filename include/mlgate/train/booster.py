@@ -1,0 +1,82 @@
+"""Training XGBoost on a window's labelled frame: the spec's parameters (with a run's
+checked overrides), early stopping on the window's last days, one model matrix shared
+with serving."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mlgate.config.spec import Spec
+from mlgate.model.features import model_matrix, schema_for
+
+OVERRIDE_KEYS = {"params": dict, "num_boost_round": int, "drop_features": list}
+
+
+def check_overrides(spec: Spec, overrides: dict | None) -> dict:
+    """Refuse training overrides a run cannot honour, with what to write instead."""
+    overrides = overrides or {}
+    if not isinstance(overrides, dict):
+        raise ValueError(
+            'overrides must be an object such as {"params": {"max_depth": 3}}, '
+            f"got {overrides!r}"
+        )
+    for key, value in overrides.items():
+        if key not in OVERRIDE_KEYS:
+            raise ValueError(
+                f"unknown override {key!r}; overrides are {', '.join(sorted(OVERRIDE_KEYS))}"
+            )
+        if not isinstance(value, OVERRIDE_KEYS[key]) or isinstance(value, bool):
+            raise ValueError(
+                f"override {key!r} must be a {OVERRIDE_KEYS[key].__name__}, got {value!r}"
+            )
+    if overrides.get("num_boost_round", 1) < 1:
+        raise ValueError("override 'num_boost_round' must be at least 1")
+    unknown = sorted(set(overrides.get("drop_features", [])) - set(spec.feature_names))
+    if unknown:
+        raise ValueError(
+            f"drop_features {unknown} are not features of {spec.model}; "
+            f"its features are {spec.feature_names}"
+        )
+    return overrides
+
+
+def train_booster(frame: pd.DataFrame, spec: Spec, overrides: dict | None = None):
+    """Train on `frame` (features + label + ds); the last days of the window are used for
+    early stopping. Returns (booster, schema, info)."""
+    import xgboost as xgb
+
+    cfg = spec.section("training")
+    params = {**cfg["params"], "seed": int(cfg["seed"]), **(overrides or {}).get("params", {})}
+    num_round = int((overrides or {}).get("num_boost_round", cfg["num_boost_round"]))
+    label = spec.section("label")["name"]
+    days = sorted(frame["ds"].unique())
+    n_valid = max(1, int(round(len(days) * float(cfg["validation_share"]))))
+    valid_days = set(days[-n_valid:])
+    is_valid = frame["ds"].isin(valid_days)
+    schema = schema_for(spec, frame, (overrides or {}).get("drop_features", ()))
+    dtrain = xgb.DMatrix(
+        model_matrix(frame[~is_valid], schema), frame.loc[~is_valid, label], enable_categorical=True
+    )
+    dvalid = xgb.DMatrix(
+        model_matrix(frame[is_valid], schema), frame.loc[is_valid, label], enable_categorical=True
+    )
+    history: dict = {}
+    booster = xgb.train(
+        params,
+        dtrain,
+        num_round,
+        evals=[(dtrain, "train"), (dvalid, "valid")],
+        early_stopping_rounds=int(cfg["early_stopping_rounds"]),
+        evals_result=history,
+        verbose_eval=False,
+    )
+    info = {
+        "params": params,
+        "num_boost_round": num_round,
+        "best_iteration": int(booster.best_iteration),
+        "train_rows": int((~is_valid).sum()),
+        "valid_rows": int(is_valid.sum()),
+        "train_logloss": float(history["train"]["logloss"][booster.best_iteration]),
+        "valid_logloss": float(history["valid"]["logloss"][booster.best_iteration]),
+    }
+    return booster, schema, info
