@@ -14,6 +14,7 @@ import yaml
 from mlflow.exceptions import MlflowException
 
 from mlgate import tracking
+from mlgate.demo.simulator import WEATHER_COLUMNS
 from mlgate.ingest.landing import labelled_frame
 from mlgate.lake import names
 from mlgate.lake.names import LABELS_FILE
@@ -28,17 +29,6 @@ from tests.helpers import champion, ingest_real_days, mlgate, run_info, spec_wit
 
 pytestmark = pytest.mark.slow
 DS = "2013-03-10"  # recent days 03-03..03-09, training window 01-06..03-02 (golden 01-16 held out)
-WEATHER = [
-    "temp",
-    "dewp",
-    "humid",
-    "wind_dir",
-    "wind_speed",
-    "wind_gust",
-    "precip",
-    "pressure",
-    "visib",
-]
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +48,7 @@ def world(module_settings, spec):
         "settings": settings,
         "spec": spec,
         "client": tracking.client(settings),
-        "weatherless": train("weatherless", {"drop_features": WEATHER}),
+        "weatherless": train("weatherless", {"drop_features": WEATHER_COLUMNS}),
         "weather": train("weather"),
         "rival": train("rival", {"params": {"seed": 99}}),
     }
@@ -186,7 +176,7 @@ def test_a_model_no_better_than_the_champion_is_not_promoted_under_the_better_ru
         DS,
         run_info("twin"),
         "test",
-        {"drop_features": WEATHER},
+        {"drop_features": WEATHER_COLUMNS},
     )
     decision = judge(world, twin, better_rule)
     print(decision.sentence, decision.reasons)

@@ -48,28 +48,21 @@ def _label_provenance(lake: Lake, spec: Spec, ds: str) -> dict:
 def manifest_for(lake: Lake, spec: Spec, golden_days: list[str], recent_days: list[str]) -> dict:
     """The evaluation set's manifest, from the partitions' lineage (no data is read)."""
     days = []
-    for ds in golden_days:
-        lineage = lake.read_lineage("golden", spec.model, ds) or {}
-        days.append(
-            {
-                "ds": ds,
-                "set": "golden",
-                "files": lineage.get("files"),
-                "rows": lineage.get("rows"),
-                **_label_provenance(lake, spec, ds),
-            }
-        )
-    for ds in recent_days:
-        lineage = lake.read_lineage("validated", spec.model, ds) or {}
-        days.append(
-            {
-                "ds": ds,
-                "set": "recent",
-                "files": lineage.get("files"),
-                "rows": lineage.get("rows"),
-                **_label_provenance(lake, spec, ds),
-            }
-        )
+    for zone, which, dates in (
+        ("golden", "golden", golden_days),
+        ("validated", "recent", recent_days),
+    ):
+        for ds in dates:
+            lineage = lake.read_lineage(zone, spec.model, ds) or {}
+            days.append(
+                {
+                    "ds": ds,
+                    "set": which,
+                    "files": lineage.get("files"),
+                    "rows": lineage.get("rows"),
+                    **_label_provenance(lake, spec, ds),
+                }
+            )
     digest = hashlib.sha256(json.dumps(days, sort_keys=True).encode()).hexdigest()
     return {"version": digest[:16], "sha256": digest, "days": days}
 
