@@ -57,7 +57,8 @@ RETRAIN_TAG = "mlgate.retrain"  # "true" when the day asked for retraining
 # Artifacts a candidate's run carries.
 LINEAGE_ARTIFACT = "lineage.json"  # the training window and the hashes of its days
 REFERENCE_ARTIFACT = "reference_profile.json"  # the monitor's drift reference
-SCHEMA_ARTIFACT_PATH = "artifacts/feature_schema.json"  # inside the logged model
+SCHEMA_FILE = "feature_schema.json"  # the model's feature schema, logged inside the pyfunc
+SCHEMA_ARTIFACT_PATH = f"artifacts/{SCHEMA_FILE}"  # where MLflow keeps it in the logged model
 
 
 def connect(tracking_uri: str) -> None:

@@ -219,10 +219,9 @@ def model_age(champion, ds: str) -> dict:
     """How old the champion's knowledge is: days since its window ended and since promotion."""
     day = dt.date.fromisoformat(ds)
     out = {"version": str(champion.version), "window": champion.tags.get(tracking.WINDOW_TAG)}
-    if out["window"]:
-        out["days_since_training_data"] = (
-            day - dt.date.fromisoformat(out["window"].split("..")[-1])
-        ).days
+    last_day = tracking.window_last_day(champion)
+    if last_day:
+        out["days_since_training_data"] = (day - dt.date.fromisoformat(last_day)).days
     promoted = champion.tags.get(tracking.PROMOTED_AT_TAG)
     if promoted:
         out["promoted_at"] = promoted

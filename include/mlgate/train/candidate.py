@@ -100,7 +100,7 @@ def fit_and_register(
             experiment_id=experiment_id, run_name=f"{spec.model}-{ds}-{trigger}"
         ) as active,
     ):
-        booster_path, schema_path = Path(tmp) / "booster.ubj", Path(tmp) / "feature_schema.json"
+        booster_path, schema_path = Path(tmp) / "booster.ubj", Path(tmp) / tracking.SCHEMA_FILE
         booster.save_model(booster_path)
         schema_path.write_text(schema.to_json())
         mlflow.set_tags(_run_tags(spec, ds, run, trigger))
