@@ -1,8 +1,10 @@
 """The `mlgate` command line. `mlgate --help` lists the commands; each has its own --help.
 
 Exit codes: 0 success (validate: the gate passed; drill: every incident caught;
-evaluate: promote), 1 the gate rejected the data (drill: an incident was missed;
-evaluate: refuse), 2 usage error (bad arguments, unknown spec or version, missing path),
+evaluate: promote; run, demo: every task ran, refusals and quarantines included),
+1 the gate rejected the data (drill: an incident was missed; evaluate: refuse;
+run, demo: a task failed), 2 usage error (bad arguments, unknown spec or version, missing
+path, a table that cannot be replayed, a demo asked to empty a folder it did not make),
 3 evaluate: the decision needs a person (an interval straddles a margin)."""
 
 from __future__ import annotations
@@ -193,13 +195,79 @@ def cmd_simulate(args) -> int:
     from mlgate.demo import simulator
     from mlgate.lake.store import Lake, LakeError
 
+    spec = _spec(args.spec) if args.spec else None  # None: the demo's own spec
     try:
         lake = Lake.from_uri(args.lake or load_settings().lake_uri)
-        days = simulator.simulate(lake, args.start, args.end, outcomes=not args.no_outcomes)
-    except LakeError as exc:  # a wrong URI, a missing bucket, bad credentials: say which
-        raise UsageError(str(exc)) from None
+        days = simulator.simulate(
+            lake, args.start, args.end, outcomes=not args.no_outcomes, spec=spec
+        )
+    except (LakeError, simulator.NotFlightsSpec) as exc:  # a wrong URI, bad credentials, a spec
+        raise UsageError(str(exc)) from None  # that is not the flights demo's: say which
     print(f"delivered {len(days)} day(s) into {lake.location('landing')}")
     return EXIT_OK
+
+
+def cmd_land(args) -> int:
+    from mlgate.config.settings import load_settings
+    from mlgate.ingest.replay import ReplayError, land
+    from mlgate.lake.store import Lake, LakeError
+
+    spec = _spec(args.spec)
+    if args.start and args.end and args.start > args.end:
+        raise UsageError(f"--start {args.start} is after --end {args.end}")
+    try:
+        lake = Lake.from_uri(args.lake or load_settings().lake_uri)
+        landed = land(lake, spec, args.features, args.outcomes, args.start, args.end)
+    except (LakeError, ReplayError) as exc:
+        raise UsageError(str(exc)) from None
+    if not landed.days:
+        raise UsageError(
+            f"no row of {args.features} falls in {args.start or 'any day'} .. {args.end or ''} "
+            f"({spec.timestamp_column} in {spec.section('keys').get('timezone', 'UTC')})"
+        )
+    print(
+        f"landed {len(landed.days)} day(s), {landed.days[0]} .. {landed.days[-1]}: "
+        f"{landed.feature_rows} row(s) of {spec.features_feed['feed']}"
+        + (f", {landed.outcome_rows} of {spec.outcomes_feed['feed']}" if args.outcomes else "")
+        + f", into {lake.location('landing')}"
+    )
+    return EXIT_OK
+
+
+def cmd_run(args) -> int:
+    from mlgate.airflow.runner import format_timeline, run_spec, timeline_json_lines
+    from mlgate.config.settings import load_settings
+
+    spec = _spec(args.spec)
+    if args.start > args.end:
+        raise UsageError(f"--start {args.start} is after --end {args.end}")
+    settings = load_settings()
+    progress = sys.stderr if args.json else sys.stdout
+    print(
+        f"mlgate run: {spec.model}, {args.start} .. {args.end}, state in {settings.home} "
+        f"(task logs: {settings.home / 'run.log'})",
+        file=progress,
+        flush=True,
+    )
+    try:
+        runner = run_spec(
+            settings,
+            spec,
+            args.start,
+            args.end,
+            lambda line: print(line, file=progress, flush=True),
+        )
+    except RuntimeError as exc:  # a DAG file does not import
+        print(f"mlgate run: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    if args.json:
+        if runner.timeline:
+            print(timeline_json_lines(runner.timeline))
+    else:
+        print("\n" + format_timeline(runner.timeline))
+    for failure in runner.failures:
+        print(f"mlgate run: task failed: {failure} (see {runner.log_path})", file=sys.stderr)
+    return EXIT_REJECTED if runner.failures else EXIT_OK
 
 
 def cmd_rollback(args) -> int:
@@ -271,9 +339,12 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from mlgate.demo.run import run_demo
+    from mlgate.demo.run import DemoError, run_demo
 
-    return run_demo(args.start, args.end, fresh=not args.keep)
+    try:
+        return run_demo(args.start, args.end, fresh=not args.keep)
+    except DemoError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def cmd_up(args) -> int:
@@ -334,6 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for add_command in (
         _add_demo,
+        _add_land,
+        _add_run,
         _add_validate,
         _add_drift,
         _add_simulate,
@@ -360,9 +433,56 @@ def _add_demo(sub) -> None:
     p.add_argument(
         "--keep",
         action="store_true",
-        help="keep the existing state in MLGATE_HOME instead of starting fresh",
+        help="keep the existing state in MLGATE_HOME instead of starting fresh (without it, "
+        "the demo empties MLGATE_HOME only when it made it, and refuses with exit 2 otherwise)",
     )
     p.set_defaults(func=cmd_demo)
+
+
+def _add_land(sub) -> None:
+    """`mlgate land`: replay a table into the landing zone, a partition per local day."""
+    p = sub.add_parser(
+        "land",
+        help="replay a table (CSV or Parquet) into the landing zone, one partition per local "
+        "day of the spec's timestamp",
+        description="Cuts FILE into the local days of the spec's keys.timestamp (in "
+        "keys.timezone; an instant without offset is UTC) and writes each day to "
+        "landing/<source.features.feed>/ds=D/<file>; the outcomes table (keyed by keys.id) "
+        "goes to the day of its rows. Landing a day again gives the same partition. "
+        "Exit 0 landed, 2 usage error (unreadable file, missing id or timestamp column, "
+        "unparseable timestamp, outcome ids not in the features, no day in range).",
+    )
+    p.add_argument("--spec", required=True, help=SPEC_HELP)
+    p.add_argument("--features", required=True, metavar="FILE", help="the features table")
+    p.add_argument("--outcomes", metavar="FILE", help="the outcomes table, keyed by keys.id")
+    p.add_argument("--start", type=_date, help="first local day to land (default: the first)")
+    p.add_argument("--end", type=_date, help="last local day to land (default: the last)")
+    p.add_argument("--lake", help="lake URI (default: MLGATE_LAKE_URI)")
+    p.set_defaults(func=cmd_land)
+
+
+def _add_run(sub) -> None:
+    """`mlgate run`: the spec's real DAGs over the landed days."""
+    p = sub.add_parser(
+        "run",
+        help="run the spec's real DAGs day by day over the landed days, then print the timeline",
+        description="Runs ingest, score and monitor for every day in START..END whose "
+        "features have landed, train on the spec's train_cron and on the monitor's retrain "
+        "requests (unattended: a gray zone is refused), with dag.test() in the current "
+        "MLGATE_HOME (nothing is deleted; task logs in MLGATE_HOME/run.log). Prints a line "
+        "per day, then the timeline. Exit 0 when every task ran (quarantines and refusals "
+        "are outcomes), 1 when a task failed, 2 usage error.",
+    )
+    p.add_argument("--spec", required=True, help=SPEC_HELP)
+    p.add_argument("--start", type=_date, required=True)
+    p.add_argument("--end", type=_date, required=True)
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the timeline as one JSON object per line: date, event, model_version, "
+        "metric, reason (progress goes to stderr)",
+    )
+    p.set_defaults(func=cmd_run)
 
 
 def _add_validate(sub) -> None:
@@ -408,7 +528,14 @@ def _add_drift(sub) -> None:
 
 def _add_simulate(sub) -> None:
     """`mlgate simulate`: deliver real 2013 days into the landing zone."""
-    p = sub.add_parser("simulate", help="deliver 2013 flights and outcomes into the landing zone")
+    p = sub.add_parser(
+        "simulate",
+        help="the demo's upstream: deliver its 2013 days into the landing zone "
+        "(other specs: mlgate land)",
+    )
+    p.add_argument(
+        "--spec", help="the demo's spec (the default; another spec is refused: use land)"
+    )
     p.add_argument("--start", type=_date, required=True)
     p.add_argument("--end", type=_date, required=True)
     p.add_argument("--lake", help="lake URI (default: MLGATE_LAKE_URI)")

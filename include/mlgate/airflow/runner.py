@@ -1,0 +1,323 @@
+"""`mlgate run`: the spec's real DAGs, day by day, over the days whose landing data exists.
+
+As Airflow would run them: `ingest`, `score` and `monitor` daily, `train` on the spec's
+`train_cron` and whenever `monitor` emits a retrain request Asset event. The DAGs run with
+`dag.test()` in the current MLGATE_HOME; nothing is deleted. Everything the timeline
+reports is read back from the lake, the Airflow metadata DB and the MLflow registry.
+A gate's refusal (a quarantined batch) and a refused candidate are outcomes, not errors;
+a task that fails otherwise is counted, and `mlgate run` exits 1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import sys
+
+from mlgate import tracking
+from mlgate.airflow.local import DAGS_FOLDER, apply
+from mlgate.ingest.landing import landed
+from mlgate.lake.names import REASON_FILE, REPORT_FILE, monitor_name, outcomes_name
+from mlgate.lake.store import Lake
+
+TIMELINE_KEYS = ("date", "event", "model_version", "metric", "reason")
+
+
+@contextlib.contextmanager
+def output_to(path):
+    """Send this process's stdout and stderr (file descriptors) to a log file."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def dates(start: str | dt.date, end: str | dt.date) -> list[str]:
+    """Every date from start to end inclusive, as YYYY-MM-DD."""
+    first = dt.date.fromisoformat(str(start))
+    last = dt.date.fromisoformat(str(end))
+    return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+
+
+def cron_due(cron: str, day: dt.date) -> bool:
+    """Whether the cron fires on `day`."""
+    from croniter import croniter
+
+    start = dt.datetime.combine(day, dt.time())
+    nxt = croniter(cron, start - dt.timedelta(seconds=1)).get_next(dt.datetime)
+    return nxt.date() == day
+
+
+def _retrain_events_after(asset_uri: str, last_id: int) -> list:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = (
+            session.query(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .filter(AssetModel.uri == asset_uri, AssetEvent.id > last_id)
+            .order_by(AssetEvent.id)
+            .all()
+        )
+        return [(e.id, dict(e.extra or {})) for e in rows]
+
+
+def prepare(settings, spec, log_path) -> None:
+    """The local Airflow on the home (its metadata DB migrated once), quiet MLflow logs, and
+    the spec's folder as the DAGs' specs folder when the spec lives elsewhere."""
+    if spec.path.resolve().parent != settings.specs_dir:
+        os.environ["MLGATE_SPECS_DIR"] = str(spec.path.resolve().parent)
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with output_to(log_path):
+        apply(settings)
+
+
+def load_dags(spec, log_path) -> dict:
+    """The spec's four DAGs from the DAGs folder; RuntimeError when a DAG file does not
+    import. Airflow is imported here, once `apply` has configured it."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from mlgate.airflow import dagkit
+
+    with output_to(log_path):
+        bag = DagBag(str(DAGS_FOLDER))
+    if bag.import_errors:
+        raise RuntimeError(f"DAG import errors: {bag.import_errors}")
+    found = {kind: bag.get_dag(dagkit.dag_id(spec, kind)) for kind in KINDS}
+    missing = [dagkit.dag_id(spec, k) for k, d in found.items() if d is None]
+    if missing:
+        raise RuntimeError(f"no DAG {', '.join(missing)} in {DAGS_FOLDER}")
+    return found
+
+
+KINDS = ("ingest", "train", "score", "monitor")
+
+
+def format_timeline(rows: list[dict]) -> str:
+    """The timeline as a plain table: date, event, model version, key metric, reason."""
+    header = ["date", "event", "model", "key metric", "reason"]
+    table = [[str(r[k]) for k in TIMELINE_KEYS] for r in rows]
+    widths = [
+        max(len(h), *(len(row[i]) for row in table)) if table else len(h)
+        for i, h in enumerate(header[:-1])
+    ]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header[:-1], widths)) + "  reason"]
+    lines.append("  ".join("-" * w for w in widths) + "  ------")
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(row[:-1], widths)) + "  " + row[-1] for row in table
+    ]
+    return "\n".join(lines)
+
+
+def timeline_json_lines(rows: list[dict]) -> str:
+    """The timeline as one JSON object per line, with the keys TIMELINE_KEYS."""
+    return "\n".join(json.dumps({k: row[k] for k in TIMELINE_KEYS}) for row in rows)
+
+
+class Runner:
+    """One run's state: the DAGs, the lake, the registry, the timeline and the failures."""
+
+    def __init__(self, settings, spec, dags: dict, log_path):
+        from mlgate.airflow import dagkit
+
+        self.spec, self.dags, self.log_path = spec, dags, log_path
+        self.lake = Lake.from_uri(settings.lake_uri)
+        self.client = tracking.client(settings)
+        self.timeline: list[dict] = []
+        self.failures: list[str] = []
+        self.request_uri = dagkit.retrain_request_asset(spec).uri
+        events = _retrain_events_after(self.request_uri, 0)
+        self.last_event = events[-1][0] if events else 0
+
+    def run(self, kind: str, ds: str, **conf) -> str:
+        """Run one DAG for logical date `ds` (its output to the log); returns its state."""
+        with output_to(self.log_path):
+            dag_run = self.dags[kind].test(
+                logical_date=dt.datetime.fromisoformat(ds).replace(tzinfo=dt.timezone.utc),
+                run_conf=conf or None,
+            )
+        return str(dag_run.state)
+
+    def champion(self):
+        """The champion's version number (None before the first promotion)."""
+        from mlgate.promote import registry
+
+        return registry.alias_version_number(self.client, self.spec.model, tracking.CHAMPION)
+
+    def served(self) -> str:
+        """The champion as the timeline shows it ("v3", or "-" before the first)."""
+        return f"v{self.champion()}" if self.champion() else "-"
+
+    def note(self, ds: str, event: str, version, metric: str, reason: str) -> None:
+        """Add an event to the timeline."""
+        self.timeline.append(
+            {
+                "date": ds,
+                "event": event,
+                "model_version": version,
+                "metric": metric,
+                "reason": reason,
+            }
+        )
+
+    def failed(self, ds: str, what: str) -> None:
+        """A task failed for another reason than a gate's verdict: noted and counted."""
+        self.failures.append(f"{ds} {what}")
+        self.note(ds, f"{what} failed", self.served(), "", f"see {self.log_path}")
+
+    def play_day(self, ds: str, before_ingest=None) -> str:
+        """Run the day's DAGs; returns the day's progress line. `before_ingest(runner, ds)`
+        is called first (the demo's incident)."""
+        if before_ingest is not None:
+            before_ingest(self, ds)
+        line = f"{ds} ingest {self.ingest(ds)}"
+        if cron_due(self.spec.section("schedule")["train_cron"], dt.date.fromisoformat(ds)):
+            self.train(ds, "schedule", "")
+        if self.champion() and self.lake.exists("validated", self.spec.model, ds):
+            line += self.score_and_monitor(ds)
+        return line
+
+    def ingest(self, ds: str) -> str:
+        """Run ingest; a quarantined batch (features or the day before's outcomes) is noted
+        with its reason, any other failure counted."""
+        state = self.run("ingest", ds)
+        if state == "success":
+            return state
+        model = self.spec.model
+        label_day = (
+            dt.date.fromisoformat(ds)
+            - dt.timedelta(days=int(self.spec.outcomes_feed.get("delay_days", 1)))
+        ).isoformat()
+        if not self.lake.exists("validated", model, ds) and self.lake.exists(
+            "quarantine", model, ds
+        ):
+            self.note_quarantine(ds, model, ds, "batch quarantined")
+        elif self.lake.exists("quarantine", outcomes_name(model), label_day):
+            self.note_quarantine(ds, outcomes_name(model), label_day, "outcomes quarantined")
+        else:
+            self.failed(ds, "ingest")
+        return state
+
+    def note_quarantine(self, ds: str, name: str, day: str, event: str) -> None:
+        """Note a quarantined partition with the gate's first reason."""
+        reason = json.loads(self.lake.read_bytes("quarantine", name, day, REASON_FILE))
+        failures = reason["failures"]
+        self.note(
+            ds,
+            event,
+            self.served(),
+            "",
+            failures[0]["reason"]
+            + (f" (+{len(failures) - 1} more failed check(s))" if len(failures) > 1 else ""),
+        )
+
+    def score_and_monitor(self, ds: str) -> str:
+        """Score and monitor the day, train on each retraining request; returns the
+        progress line's part for them."""
+        state = self.run("score", ds)
+        if state != "success":
+            self.failed(ds, "score")
+        line = f" | score {state} v{self.champion()}"
+        if self.run("monitor", ds) != "success":
+            self.failed(ds, "monitor")
+            return line + " | monitor failed"
+        report = json.loads(
+            self.lake.read_bytes("reports", monitor_name(self.spec.model), ds, REPORT_FILE)
+        )
+        live = report.get("live", {})
+        if "auc" in live:
+            line += (
+                f" | live AUC {live['auc']:.3f} on {live['labelled_rows']} labelled "
+                f"({live['coverage']:.0%})"
+            )
+        line += f" | drift {report.get('drift', {}).get('drifted_share', 0):.0%}"
+        for event_id, extra in _retrain_events_after(self.request_uri, self.last_event):
+            self.last_event = event_id
+            self.note(
+                ds,
+                "retrain requested (monitor)",
+                f"v{self.champion()}",
+                f"live AUC {live.get('auc', float('nan')):.4f}",
+                "; ".join(extra.get("reasons", [])),
+            )
+            self.train(ds, "retrain_request", "")
+        return line
+
+    def train(self, ds: str, trigger: str, reason: str) -> None:
+        """Run the train DAG (unattended: a gray zone is refused) and note what became of
+        its candidate."""
+        before = self.champion()
+        state = self.run("train", ds, trigger=trigger, gray_zone="refuse")
+        versions = [
+            mv
+            for mv in self.client.search_model_versions(f"name='{self.spec.model}'")
+            if mv.tags.get(tracking.DS_TAG) == ds
+        ]
+        if not versions:
+            if state != "success":
+                self.failures.append(f"{ds} train")
+            self.note(
+                ds,
+                f"train ({trigger}) skipped",
+                before or "-",
+                "",
+                "not enough labelled days"
+                if state == "success"
+                else f"run {state}, see {self.log_path}",
+            )
+            return
+        mv = max(versions, key=lambda v: int(v.version))
+        auc = mv.tags.get(tracking.EVAL_AUC_TAG, "")
+        promoted = self.champion() != before
+        refused = (
+            "gray zone, unattended: refused"
+            if mv.tags.get(tracking.DECISION_TAG) == "ask"
+            else "candidate refused"
+        )
+        event = ("first champion" if before is None else "promoted") if promoted else refused
+        self.note(
+            ds,
+            f"{event} ({trigger})",
+            f"v{mv.version}",
+            f"eval AUC {float(auc):.4f}" if auc else "",
+            f"{reason}; " * bool(reason) + mv.tags.get(tracking.REASONS_TAG, ""),
+        )
+
+
+def run_days(runner: Runner, start: str, end: str, echo, hooks: dict | None = None) -> list[str]:
+    """Play every day in [start, end] whose features have landed; returns the days played."""
+    played = []
+    for ds in dates(start, end):
+        if not landed(runner.lake, runner.spec, ds):
+            continue
+        echo(runner.play_day(ds, (hooks or {}).get(ds)))
+        played.append(ds)
+    return played
+
+
+def run_spec(settings, spec, start: str, end: str, echo=print, hooks=None, log_name="run.log"):
+    """`mlgate run`: prepare the home, load the spec's DAGs and play [start, end]; prints a
+    progress line per day (through `echo`). Returns the Runner (its timeline and failures).
+    RuntimeError when the DAGs cannot be loaded."""
+    log_path = settings.home / log_name
+    prepare(settings, spec, log_path)
+    runner = Runner(settings, spec, load_dags(spec, log_path), log_path)
+    run_days(runner, start, end, echo, hooks)
+    return runner
