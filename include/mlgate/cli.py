@@ -201,8 +201,8 @@ def cmd_simulate(args) -> int:
         days = simulator.simulate(
             lake, args.start, args.end, outcomes=not args.no_outcomes, spec=spec
         )
-    except (LakeError, simulator.NotFlightsSpec) as exc:  # a wrong URI, bad credentials, a spec
-        raise UsageError(str(exc)) from None  # that is not the flights demo's: say which
+    except (LakeError, simulator.NotFlightsSpec) as exc:  # a wrong URI, bad credentials, a
+        raise UsageError(str(exc)) from None  # spec that is not the demo's: say which
     print(f"delivered {len(days)} day(s) into {lake.location('landing')}")
     return EXIT_OK
 
