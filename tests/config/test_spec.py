@@ -33,6 +33,8 @@ def test_demo_spec_loads_with_its_features_and_label(spec):
         "op": ">",
         "value": 15,
         "missing": 1,
+        "max_missing_share": 0.8,
+        "reject_constant_day": True,
     }
     assert not set(spec.feature_names) & set(spec.section("forbidden"))
     assert [s.model for s in load_all_specs()] == ["flights_late"]

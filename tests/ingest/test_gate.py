@@ -193,3 +193,27 @@ def test_the_data_docs_page_renders_a_rejection_without_errors(spec, clean, capl
         and "Unsuccessful Expectations" in page
         and "__share__carrier=UA" in page
     )
+
+
+def test_a_label_outage_fails_the_outcomes_gate_even_without_history(spec):
+    """A day whose outcomes are mostly empty, or whose label is one value on every row,
+    is refused on the first day, before any history exists."""
+    from mlgate.ingest.landing import validate_outcomes
+
+    _, outcomes = simulator.day_frames(DAY)
+    emptied = outcomes.assign(arr_delay=outcomes["arr_delay"].where(outcomes.index % 10 == 0))
+    result, _ = validate_outcomes(
+        spec, simulator.to_csv_bytes(emptied), "outcomes.csv", DAY, None, None
+    )
+    assert not result.success and ("label_missing", "arr_delay") in checks(result)
+    assert "took its `missing` value (1)" in result.summary()
+    on_time = outcomes.assign(arr_delay=outcomes["arr_delay"].fillna(0).clip(upper=0))
+    result, _ = validate_outcomes(
+        spec, simulator.to_csv_bytes(on_time), "outcomes.csv", DAY, None, None
+    )
+    assert not result.success and checks(result) == {("label_constant", "late")}
+    assert "is 0 on every row of the day" in result.summary()
+    _, real = validate_outcomes(
+        spec, simulator.to_csv_bytes(outcomes), "outcomes.csv", DAY, None, None
+    )
+    assert real["late"].nunique() == 2

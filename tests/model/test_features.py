@@ -45,3 +45,25 @@ def test_unseen_categories_become_missing_and_derived_features_use_local_time(sp
 def test_the_schema_round_trips_through_json(spec):
     schema = schema_for(spec, rows())
     assert FeatureSchema.from_json(schema.to_json()) == schema
+
+
+def test_an_integer_coded_categorical_is_the_same_category_stored_as_int_or_float(spec, tmp_path):
+    """Cloud cover in oktas (0-8) declared categorical: trained on ints, scored on a day
+    whose empty cell made the column float. Before, every row of the matrix was missing."""
+    import yaml
+
+    from mlgate.config.spec import load_spec
+
+    raw = yaml.safe_load(spec.path.read_text())
+    raw["contract"]["features"]["columns"]["cloud"] = {"type": "int", "nullable": True}
+    raw["features"]["categorical"].append("cloud")
+    path = tmp_path / "cloud.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    cloud_spec = load_spec(path)
+    train = rows().assign(cloud=[0, 8])
+    schema = schema_for(cloud_spec, train)
+    assert schema.categories["cloud"] == ["0", "8"]
+    scored = rows().assign(cloud=[8.0, np.nan])
+    matrix = model_matrix(scored, schema)
+    assert matrix["cloud"].tolist()[0] == "8" and matrix["cloud"].isna().tolist() == [False, True]
+    assert model_matrix(train, schema)["cloud"].notna().all()

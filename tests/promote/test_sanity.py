@@ -41,3 +41,21 @@ def test_calibration_by_decile_follows_the_scores():
     deciles = calibration_by_decile(labels, scores)
     assert len(deciles) == 10 and [d["observed_rate"] for d in deciles] == [0.0] * 9 + [1.0]
     assert deciles[0]["mean_prediction"] < deciles[-1]["mean_prediction"]
+
+
+def test_a_feature_the_model_matrix_cannot_read_refuses_the_model(spec):
+    """Rows hold carriers the model's categories do not know: the raw column is full, the
+    matrix column empty, and the features check fails naming it."""
+    from mlgate.model.features import model_matrix, schema_for
+    from mlgate.promote.sanity import _features_check, lost_in_matrix
+
+    rows = simulator.day_frames("2013-03-05")[0]
+    schema = schema_for(spec, rows[rows["carrier"] == "UA"])
+    lost = lost_in_matrix(rows, model_matrix(rows, schema), schema)
+    assert lost["carrier"] > 0.5 and "distance" not in lost
+    names = schema.names
+    feats = {"schema": names, "booster": names, "matrix": names, "inputs": [], "lost": lost}
+    result = _features_check(spec, feats)
+    assert not result["passed"]
+    assert "present in the rows but missing in the model matrix: carrier on" in result["observed"]
+    assert _features_check(spec, {**feats, "lost": {}})["passed"]

@@ -16,7 +16,8 @@ import yaml
 from mlgate.config.settings import load_settings
 
 COLUMN_TYPES = ("int", "float", "string")
-LABEL_OPS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne"}
+LABEL_OPS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne", "in": "isin"}
+TEXT_LABEL_OPS = ("==", "!=", "in")  # what a rule on a string column may do
 PROMOTION_RULES = ("better", "non_inferior")
 DERIVED_KINDS = ("day_of_week", "day_of_year", "hour_of_day")
 HISTORY_KEYS = {
@@ -102,6 +103,10 @@ class Contract:
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    def column(self, name: str) -> ColumnRule:
+        """The rule of one contract column."""
+        return next(c for c in self.columns if c.name == name)
 
 
 @dataclass(frozen=True)
@@ -197,6 +202,7 @@ def _check(path: Path, raw: dict) -> None:
     for feed in ("features", "outcomes"):
         _check_feed(path, feed, raw["contract"].get(feed))
     _check_contract_covers(path, raw, names)
+    _check_label_fits_column(path, raw)
     _check_timezone(path, raw["keys"])
     _check_evaluation(path, raw["evaluation"])
     _check_monitoring(path, raw["monitoring"])
@@ -243,6 +249,33 @@ def _check_label(path: Path, label: dict) -> None:
         raise _fail(
             path, "label.op", f"{label['op']!r} unknown", f"Use one of {' '.join(LABEL_OPS)}."
         )
+
+
+def _check_label_fits_column(path: Path, raw: dict) -> None:
+    """The label rule can apply to its column's type: text compares text (==, !=, in),
+    numbers compare numbers; `in` takes a list; `missing` is 0 or 1."""
+    label = raw["label"]
+    kind = raw["contract"]["outcomes"]["columns"][label["column"]]["type"]
+    values = label["value"] if label["op"] == "in" else [label["value"]]
+    if label["op"] == "in" and not (isinstance(label["value"], list) and label["value"]):
+        raise _fail(path, "label.value", f"got {label['value']!r}", "`in` takes a list: [a, b].")
+    if kind == "string":
+        if label["op"] not in TEXT_LABEL_OPS:
+            raise _fail(
+                path,
+                "label.op",
+                f"{label['op']!r} on the text column {label['column']!r}",
+                f"Text labels use {', '.join(TEXT_LABEL_OPS)} (e.g. op: '==', value: 'YES').",
+            )
+        wrong = [v for v in values if not isinstance(v, str)]
+        hint = "Quote the value: the column holds text."
+    else:
+        wrong = [v for v in values if isinstance(v, bool) or not isinstance(v, (int, float))]
+        hint = f"{label['column']!r} is a {kind} column: compare it with a number."
+    if wrong:
+        raise _fail(path, "label.value", f"{wrong[0]!r} cannot be compared with {kind}", hint)
+    if label.get("missing", 0) not in (0, 1):
+        raise _fail(path, "label.missing", f"got {label['missing']!r}", "Write 0 or 1.")
 
 
 def _check_features(path: Path, raw: dict) -> list[str]:

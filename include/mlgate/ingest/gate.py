@@ -44,6 +44,7 @@ class GateInputs:
     timestamp: tuple[str, str] | None = None  # (column, timezone)
     label: str | None = None
     expected_rows: int | None = None
+    label_rule: dict | None = None  # the spec's label section (outcomes feed)
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,7 @@ def build_expectations(
     exps.extend(_partition_date_expectations(frame, inputs))
     exps.extend(_relation_expectations(frame, contract))
     exps.extend(_label_coverage_expectations(contract, inputs))
+    exps.extend(_label_outage_expectations(frame, inputs))
     if _history_ready(contract, inputs.history):
         exps.extend(_history_expectations(frame, contract, inputs, added))
     return exps
@@ -301,6 +303,32 @@ def _label_coverage_expectations(contract: Contract, inputs: GateInputs) -> list
             meta={"check": "label_coverage", "features_rows": inputs.expected_rows},
         )
     ]
+
+
+def _label_outage_expectations(frame: pd.DataFrame, inputs: GateInputs) -> list:
+    """For an outcomes feed, without history: the label took its `missing` value on at most
+    the spec's share of the rows, and (unless the spec allows it) is not one value all day."""
+    import great_expectations.expectations as gxe
+
+    rule = inputs.label_rule
+    if not (rule and rule["name"] in frame.columns and len(frame)):
+        return []
+    exps = [
+        gxe.ExpectColumnValuesToNotBeNull(
+            column=rule["column"],
+            mostly=1.0 - float(rule["max_missing_share"]),
+            meta={"check": "label_missing", "label": rule["name"], "missing": rule["missing"]},
+        )
+    ]
+    if rule["reject_constant_day"]:
+        exps.append(
+            gxe.ExpectColumnUniqueValueCountToBeBetween(
+                column=rule["name"],
+                min_value=2,
+                meta={"check": "label_constant", "value": str(frame[rule["name"]].iloc[0])},
+            )
+        )
+    return exps
 
 
 def _history_expectations(
@@ -579,6 +607,33 @@ def _describe_label_coverage(f: _Failed) -> Failure:
     )
 
 
+def _describe_label_missing(f: _Failed) -> Failure:
+    """The label's outcome column empty on too many rows (they all took `missing`)."""
+    allowed = 1 - f.kw.get("mostly", 1)
+    return Failure(
+        "label_missing",
+        f.col,
+        f"at most {allowed:.0%} of the rows without an outcome",
+        f.bad,
+        f"the label {f.meta.get('label')!r} took its `missing` value "
+        f"({f.meta.get('missing')}) on {f.bad} of the rows, its outcome column {f.col!r} being "
+        f"empty; at most {allowed:.0%} allowed: a label outage?",
+    )
+
+
+def _describe_label_constant(f: _Failed) -> Failure:
+    """The day's label is one value on every row."""
+    return Failure(
+        "label_constant",
+        f.col,
+        "at least two label values in the day",
+        f"every row is {f.meta.get('value')}",
+        f"the label {f.col!r} is {f.meta.get('value')} on every row of the day: a label "
+        "outage, or a label rule that cannot match the feed's values (e.g. 'YES' and 'Yes')? "
+        "A model that can have such days sets label.reject_constant_day: false.",
+    )
+
+
 def _describe_distribution(f: _Failed) -> Failure:
     """A column's daily mean outside the band of the accepted days."""
     low, high = f.kw["min_value"], f.kw["max_value"]
@@ -764,6 +819,8 @@ def _describe_unique(f: _Failed) -> Failure:
 # The gate's own checks (meta "check"), looked up before the GX expectation type.
 _DESCRIBE_CHECK = {
     "label_coverage": _describe_label_coverage,
+    "label_missing": _describe_label_missing,
+    "label_constant": _describe_label_constant,
     "distribution": _describe_distribution,
     "slice_volume": _describe_slice_volume,
     "positive_rate": _describe_positive_rate,

@@ -1,6 +1,10 @@
 """The label, derived from the outcomes feed by the spec's rule (`column op value`, with
 `missing` for rows where the column is empty). Labels are made once, when outcomes land;
-training, evaluation and the monitor read them from the outcomes zone."""
+training, evaluation and the monitor read them from the outcomes zone.
+
+A rule on a text column compares text (`==`, `!=`, `in`); a rule on a number column
+compares numbers. The spec loader refuses a rule that cannot apply to its column's type,
+so a text outcome can never be read as numbers and turn into `missing` on every row."""
 
 from __future__ import annotations
 
@@ -11,19 +15,37 @@ import pandas as pd
 
 from mlgate.config.spec import LABEL_OPS, Spec
 
-_OPS = {sym: getattr(operator, name) for sym, name in LABEL_OPS.items()}
+_OPS = {sym: getattr(operator, name) for sym, name in LABEL_OPS.items() if name != "isin"}
+
+
+def label_values(outcomes: pd.DataFrame, spec: Spec) -> pd.Series:
+    """The outcome column as the rule reads it: text for a string column, numbers otherwise
+    (a value that is not a number is an error, never a quiet `missing`)."""
+    rule = spec.section("label")
+    column = outcomes[rule["column"]]
+    if spec.contract("outcomes").column(rule["column"]).type == "string":
+        return column.astype("object").where(column.notna(), None)
+    values = pd.to_numeric(column, errors="coerce")
+    unreadable = values.isna() & column.notna()
+    if unreadable.any():
+        sample = column[unreadable].astype(str).unique()[:3].tolist()
+        raise ValueError(
+            f"label column {rule['column']!r}: {int(unreadable.sum())} values are not numbers "
+            f"(e.g. {sample}); fix the feed or declare the column as a string in the contract"
+        )
+    return values
 
 
 def derive_label(outcomes: pd.DataFrame, spec: Spec) -> pd.Series:
     """The label as 0/1 from the outcomes feed, by the spec's rule."""
     rule = spec.section("label")
-    values = pd.to_numeric(outcomes[rule["column"]], errors="coerce")
-    label = _OPS[rule["op"]](values, rule["value"]).astype("int8")
-    return (
-        label.where(values.notna(), np.int8(rule.get("missing", 0)))
-        .astype("int8")
-        .rename(rule["name"])
-    )
+    values = label_values(outcomes, spec)
+    if rule["op"] == "in":
+        label = values.isin(list(rule["value"]))
+    else:
+        label = _OPS[rule["op"]](values, rule["value"])
+    label = pd.Series(np.asarray(label, dtype=bool), index=outcomes.index).astype("int8")
+    return label.where(values.notna(), np.int8(rule["missing"])).astype("int8").rename(rule["name"])
 
 
 def with_label(spec: Spec):

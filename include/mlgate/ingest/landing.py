@@ -100,8 +100,9 @@ def validate_outcomes(
 ):
     """Run the spec's outcomes gate (with the derived label, its coverage of the day's
     flights and its positive rate against history); returns (result, frame with label)."""
+    rule = spec.section("label")
     inputs = gate.GateInputs(
-        ds=ds, history=profile, label=spec.section("label")["name"], expected_rows=features_rows
+        ds=ds, history=profile, label=rule["name"], expected_rows=features_rows, label_rule=rule
     )
     return gate.validate_bytes(
         data,

@@ -41,11 +41,31 @@ class FeatureSchema:
         return cls(**json.loads(text))
 
 
+def category_text(values: pd.Series) -> pd.Series:
+    """A categorical column as text, whatever type it was stored as: whole numbers read
+    `3` whether stored as int or as float (a day with an empty cell stores floats), text
+    stays text; missing stays missing (None). Training, scoring and drift all use this."""
+    if pd.api.types.is_bool_dtype(values):
+        values = values.astype("object")
+    if pd.api.types.is_numeric_dtype(values):
+        numbers = values.astype("float64")
+        present = numbers.dropna()
+        if (present % 1 == 0).all():
+            text = numbers.astype("Int64").astype("string")
+        else:
+            text = numbers.astype("string")
+    else:
+        text = values.astype("object").map(lambda v: v if isinstance(v, str) else str(v))
+    return text.astype("object").where(values.notna(), None)
+
+
 def schema_for(spec: Spec, frame: pd.DataFrame, drop: list[str] | tuple = ()) -> FeatureSchema:
     """The feature schema of a model trained on `frame` (categories sorted, for stability),
     without the features in `drop` (an ablation; train.check_overrides checks the names)."""
     categorical = [c for c in spec.categorical_features if c not in drop]
-    categories = {c: sorted(frame[c].dropna().astype(str).unique().tolist()) for c in categorical}
+    categories = {
+        c: sorted(category_text(frame[c]).dropna().unique().tolist()) for c in categorical
+    }
     return FeatureSchema(
         numeric=[c for c in spec.numeric_features if c not in drop],
         categorical=categorical,
@@ -77,7 +97,5 @@ def model_matrix(rows: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
     for name, kind in schema.derived.items():
         out[name] = _derive(kind, rows[schema.timestamp], schema.timezone)
     for c in schema.categorical:
-        out[c] = pd.Categorical(
-            rows[c].astype("object").where(rows[c].notna(), None), categories=schema.categories[c]
-        )
+        out[c] = pd.Categorical(category_text(rows[c]), categories=schema.categories[c])
     return pd.DataFrame(out, index=rows.index)[schema.names]

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mlgate.model.features import category_text, model_matrix
+
 MISSING = "__missing__"
 OTHER = "__other__"
 PREDICTIONS = "prediction"
@@ -76,7 +78,7 @@ def bin_labels(entry: dict) -> list[str]:
 
 
 def _category_values(values: pd.Series) -> pd.Series:
-    return values.astype("object").where(values.notna(), MISSING).astype(str)
+    return category_text(values).where(values.notna(), MISSING)
 
 
 def statistic(kind: str, ref: np.ndarray, cur: np.ndarray) -> np.ndarray:
@@ -181,9 +183,8 @@ def inputs(frame: pd.DataFrame, schema) -> pd.DataFrame:
     """What drift is measured on: the model's inputs as it sees them (derived features
     included), except that categories keep their raw values, so that a category the model
     never saw counts as new rather than as missing."""
-    from mlgate.model.features import model_matrix
 
     matrix = model_matrix(frame, schema)
     for col in schema.categorical:
-        matrix[col] = frame[col].to_numpy()
+        matrix[col] = category_text(frame[col]).to_numpy()
     return matrix

@@ -84,9 +84,19 @@ def probe_model(
             "booster": list(inner.booster.feature_names or []),
             "matrix": list(matrix.columns),
             "inputs": inner.schema.input_columns,
+            "lost": lost_in_matrix(rows, matrix, inner.schema),
         },
         "single_feature_auc": alone,
     }
+
+
+def lost_in_matrix(rows: pd.DataFrame, matrix: pd.DataFrame, schema) -> dict[str, float]:
+    """Per raw feature, the share of rows where the raw value is there but the model
+    matrix has none (a category the model never saw counts too): a feature the model
+    cannot read, e.g. categories stored as text and rows holding numbers."""
+    raw_features = [c for c in schema.numeric + schema.categorical if c in rows]
+    lost = {c: float((rows[c].notna() & matrix[c].isna()).mean()) for c in raw_features}
+    return {c: round(share, 4) for c, share in lost.items() if share > 0}
 
 
 def _child(request_path: str) -> None:
@@ -326,6 +336,13 @@ def _features_check(spec: Spec, feats: dict) -> dict:
         skew.append("the booster's feature names differ from its feature schema")
     if feats["matrix"] != feats["schema"]:
         skew.append("the scoring code's model matrix does not give the schema's columns in order")
+    limit = float(spec.section("evaluation")["sanity"]["max_feature_lost_share"])
+    lost = {c: share for c, share in feats.get("lost", {}).items() if share > limit}
+    if lost:
+        skew.append(
+            "present in the rows but missing in the model matrix: "
+            + ", ".join(f"{c} on {share:.0%} of the rows" for c, share in sorted(lost.items()))
+        )
     forbidden = sorted(set(feats["inputs"]) & set(spec.raw["forbidden"]))
     if forbidden:
         skew.append(f"the model reads forbidden columns {forbidden}")
