@@ -216,7 +216,7 @@ def _check_sections(path: Path, raw: dict) -> None:
             path,
             ", ".join(missing),
             "missing",
-            "Add these sections (see include/specs/flights.yaml).",
+            'Add these sections (README, "Writing a spec").',
         )
     unknown = sorted(set(raw) - KNOWN_SECTIONS)
     if unknown:
@@ -243,7 +243,7 @@ def _check_label(path: Path, label: dict) -> None:
                 path,
                 f"label.{key}",
                 "missing",
-                "A label is `column op value`, e.g. arr_delay > 15.",
+                "A label is `column op value`, e.g. delay > 15 or outcome == 'YES'.",
             )
     if label["op"] not in LABEL_OPS:
         raise _fail(
@@ -436,7 +436,7 @@ def _check_timezone(path: Path, keys: dict) -> None:
             path,
             "keys.timezone",
             f"{keys.get('timezone')!r} is not a time zone",
-            "Use an IANA name such as America/New_York.",
+            "Use an IANA name such as Europe/Lisbon or UTC.",
         ) from None
 
 
@@ -502,7 +502,7 @@ def _check_monitoring(path: Path, monitoring: dict) -> None:
 
 
 def load_spec(name_or_path: str | Path, specs_dir: Path | None = None) -> Spec:
-    """Load a spec by name (`flights` finds `flights.yaml` in the specs folder) or by path."""
+    """Load a spec by name (`NAME` finds `NAME.yaml` in the specs folder) or by path."""
     path = Path(name_or_path)
     if not path.suffix:
         path = (specs_dir or load_settings().specs_dir) / f"{name_or_path}.yaml"

@@ -594,15 +594,15 @@ def _describe_columns(f: _Failed) -> Failure:
 
 
 def _describe_label_coverage(f: _Failed) -> Failure:
-    """Too few outcome rows for the day's flights."""
+    """Too few outcome rows for the day's feature rows."""
     rows = f.meta.get("features_rows")
     observed = f.res.get("observed_value")
     return Failure(
         "label_coverage",
         None,
-        f"outcomes for at least {f.kw.get('min_value')} of the {rows} flights",
+        f"outcomes for at least {f.kw.get('min_value')} of the {rows} feature rows",
         f"{observed} outcome rows",
-        f"label coverage: {observed} outcomes for {rows} scheduled flights; "
+        f"label coverage: {observed} outcomes for the day's {rows} feature rows; "
         "the labels may be late or cut.",
     )
 

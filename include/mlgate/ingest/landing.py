@@ -99,7 +99,7 @@ def validate_outcomes(
     spec: Spec, data: bytes, filename: str, ds: str, profile: dict | None, features_rows: int | None
 ):
     """Run the spec's outcomes gate (with the derived label, its coverage of the day's
-    flights and its positive rate against history); returns (result, frame with label)."""
+    feature rows and its positive rate against history); returns (result, frame with label)."""
     rule = spec.section("label")
     inputs = gate.GateInputs(
         ds=ds, history=profile, label=rule["name"], expected_rows=features_rows, label_rule=rule
