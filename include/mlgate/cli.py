@@ -354,17 +354,15 @@ def cmd_up(args) -> int:
 
 
 def cmd_drill(args) -> int:
-    from mlgate.demo.incidents import SCENARIOS, drill
+    from mlgate.config.settings import load_settings
+    from mlgate.ingest.drill import DrillError, drill
+    from mlgate.lake.store import Lake, LakeError
 
     spec = _spec(args.spec)
-    unknown = sorted(set(args.scenario or []) - set(SCENARIOS))
-    if unknown:
-        raise UsageError(
-            f"unknown scenario {', '.join(unknown)}; scenarios: {', '.join(SCENARIOS)}"
-        )
     try:
-        rows = drill(spec, args.ds, args.scenario)
-    except ValueError as exc:
+        lake = Lake.from_uri(args.lake or load_settings().lake_uri)
+        rows = drill(lake, spec, args.ds, args.scenario)
+    except (DrillError, LakeError) as exc:
         raise UsageError(str(exc)) from None
     tried = [r for r in rows if r["caught"] is not None]
     if args.json:
@@ -383,7 +381,7 @@ def cmd_drill(args) -> int:
         for r in rows:
             verdict = "SKIPPED" if r["caught"] is None else "CAUGHT" if r["caught"] else "MISSED"
             print(
-                f"{r['scenario']:<20} {verdict:<7} {', '.join(r['checks']):<32} {r['reason'][:110]}"
+                f"{r['scenario']:<28} {verdict:<7} {', '.join(r['checks']):<32} {r['reason'][:110]}"
             )
         print(f"{sum(r['caught'] for r in tried)} of {len(tried)} scenarios caught on {args.ds}")
     return EXIT_OK if all(r["caught"] for r in tried) else EXIT_REJECTED
@@ -574,15 +572,23 @@ def _add_rollback(sub) -> None:
 
 
 def _add_drill(sub) -> None:
-    """`mlgate drill`: upstream incidents injected into a real day."""
+    """`mlgate drill`: upstream incidents, derived from the spec, injected into a landed day."""
     p = sub.add_parser(
         "drill",
-        help="rehearse the gate: inject upstream incidents into a real day "
-        "and show what catches them",
+        help="rehearse the gate: inject upstream incidents derived from the spec into a "
+        "landed day and show what catches them",
+        description="Scenarios from the spec: slice_missing:<slice>, unit_change:<column> "
+        "(relations, history distribution columns), case_change:<column> (text with allowed "
+        "or pattern), date_shifted (an older landed day), replayed_duplicates, "
+        "shifted_column, type_change, empty_file, truncated_file, misencoded (CSV), "
+        "label_outage (outcomes). The day and its history are read from the landing zone "
+        "(mlgate land). Exit 0 when every scenario tried is caught, 1 when one is missed, "
+        "2 usage error (nothing landed for the day, unknown scenario).",
     )
-    p.add_argument("--spec", required=True)
-    p.add_argument("--ds", required=True, type=_date, help="a real 2013 day, YYYY-MM-DD")
+    p.add_argument("--spec", required=True, help=SPEC_HELP)
+    p.add_argument("--ds", required=True, type=_date, help="a landed day, YYYY-MM-DD")
     p.add_argument("--scenario", action="append", help="one scenario (repeatable); all by default")
+    p.add_argument("--lake", help="lake URI (default: MLGATE_LAKE_URI)")
     p.add_argument(
         "--json", action="store_true", help='print {"ds", "caught", "tried", "scenarios": [...]}'
     )

@@ -166,7 +166,7 @@ def test_a_broken_delivery_is_quarantined_and_the_champion_stays(env, scenario, 
 
     lake, dags = env["lake"], env["dags"]
     before = champion(env["settings"], MODEL)
-    broken = incidents.SCENARIOS[scenario].inject("2013-01-24")
+    broken = incidents.inject(scenario, "2013-01-24")
     lake.write_landing("flights", "2013-01-24", "flights.csv", broken)
     run = dags["ingest"].test(logical_date=day("2013-01-24"), run_conf={"accept_reason": None})
     assert str(run.state) == "failed"

@@ -39,7 +39,7 @@ def timeline(module_settings, spec):
     for ds in simulator.dates("2013-02-01", "2013-06-30"):
         features, outcomes = simulator.day_frames(ds)
         if ds in BROKEN:
-            lake.write_landing("flights", ds, "flights.csv", incidents.distance_in_km(ds))
+            lake.write_landing("flights", ds, "flights.csv", incidents.inject("distance_in_km", ds))
             landing.land_features(lake, spec, ds, run_info("ingest"))
             with pytest.raises(landing.GateRejected):
                 landing.gate_features(lake, spec, ds, run_info("ingest"))

@@ -118,7 +118,8 @@ def outcome_days(outcomes: pd.DataFrame, days_by_id: pd.Series, spec: Spec) -> p
     """The day of each outcome row: the day of the features row with the same id."""
     key = spec.id_column
     _require(outcomes, key, "the spec's keys.id, which joins outcomes to features", "outcomes")
-    days = outcomes[key].map(days_by_id)
+    days = outcomes[key].astype(str).map(days_by_id)  # ids compared as text: a CSV's "7"
+    # is a Parquet table's 7
     missing = days.isna()
     if missing.any():
         sample = ", ".join(repr(v) for v in outcomes.loc[missing, key].head(3))
@@ -143,7 +144,7 @@ def split_days(
     if not features[spec.id_column].is_unique:
         dup = features.loc[features[spec.id_column].duplicated(), spec.id_column].iloc[0]
         raise ReplayError(f"features: column {spec.id_column!r} (keys.id) repeats {dup!r}")
-    by_id = pd.Series(days.to_numpy(), index=features[spec.id_column].to_numpy())
+    by_id = pd.Series(days.to_numpy(), index=features[spec.id_column].astype(str).to_numpy())
     o_days = outcome_days(outcomes, by_id, spec) if outcomes is not None else None
     keep = [d for d in sorted(days.unique()) if (start or d) <= d <= (end or d)]
     result = {}
