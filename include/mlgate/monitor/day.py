@@ -82,6 +82,8 @@ def joined_labels(
     labels = lake.read_frames("outcomes", spec.model, labelled, LABELS_FILE)[
         [spec.id_column, label]
     ]
+    # predictions carry the id as text (score.batch): an integer id in the outcomes joins too
+    labels = labels.assign(**{spec.id_column: labels[spec.id_column].astype(str)})
     return preds.merge(labels, on=spec.id_column, how="inner"), int(len(preds))
 
 
