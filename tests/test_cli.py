@@ -5,7 +5,7 @@ import json
 import pytest
 
 from mlgate.demo import simulator
-from tests.helpers import mlgate
+from tests.helpers import HOTEL_SPEC, mlgate
 
 
 def validate(data, *more):
@@ -101,6 +101,12 @@ def test_validate_an_empty_or_binary_file_is_a_rejection_not_a_traceback(tmp_pat
             ],
             "run the monitor DAG",
         ),
+        (["land", "--spec", "flights", "--features", "/no/such.csv"], "no such file"),
+        (["run", "--spec", "flights", "--start", "2013-03-05", "--end", "2013-03-01"], "after"),
+        (
+            ["simulate", "--spec", str(HOTEL_SPEC), "--start", "2016-07-02", "--end", "2016-07-03"],
+            "flights demo's simulator",
+        ),
     ],
 )
 def test_usage_errors_exit_2_with_a_message(args, words):
@@ -147,5 +153,15 @@ def test_drift_of_data_against_itself_is_none(landing):
 def test_help_lists_the_commands():
     out = mlgate("--help")
     assert out.returncode == 0
-    for command in ("demo", "validate", "drift", "simulate", "rollback", "env", "up"):
+    for command in (
+        "demo",
+        "land",
+        "run",
+        "validate",
+        "drift",
+        "simulate",
+        "rollback",
+        "env",
+        "up",
+    ):
         assert command in out.stdout
