@@ -82,6 +82,7 @@ def test_clear_errors_name_the_column_and_a_sample(lake, spec, tmp_path, content
     (tmp_path / "f.csv").write_bytes(content)
     with pytest.raises(replay.ReplayError) as error:
         replay.land(lake, spec, tmp_path / "f.csv")
+    assert str(tmp_path / "f.csv") in str(error.value)  # the message names the file
     for word in words:
         assert word in str(error.value)
 

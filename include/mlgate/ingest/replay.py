@@ -114,17 +114,19 @@ def local_days(frame: pd.DataFrame, spec: Spec, table: str = "features") -> pd.S
     return parsed.dt.tz_convert(timezone).dt.strftime("%Y-%m-%d")
 
 
-def outcome_days(outcomes: pd.DataFrame, days_by_id: pd.Series, spec: Spec) -> pd.Series:
+def outcome_days(
+    outcomes: pd.DataFrame, days_by_id: pd.Series, spec: Spec, table: str = "outcomes"
+) -> pd.Series:
     """The day of each outcome row: the day of the features row with the same id."""
     key = spec.id_column
-    _require(outcomes, key, "the spec's keys.id, which joins outcomes to features", "outcomes")
+    _require(outcomes, key, "the spec's keys.id, which joins outcomes to features", table)
     days = outcomes[key].astype(str).map(days_by_id)  # ids compared as text: a CSV's "7"
     # is a Parquet table's 7
     missing = days.isna()
     if missing.any():
         sample = ", ".join(repr(v) for v in outcomes.loc[missing, key].head(3))
         raise ReplayError(
-            f"outcomes: {int(missing.sum())} of {len(outcomes)} id(s) in column {key!r} are not "
+            f"{table}: {int(missing.sum())} of {len(outcomes)} id(s) in column {key!r} are not "
             f"in the features table, e.g. {sample}; outcomes are keyed by the features' ids"
         )
     return days
@@ -136,16 +138,17 @@ def split_days(
     outcomes: pd.DataFrame | None = None,
     start: str | None = None,
     end: str | None = None,
+    names: tuple[str, str] = ("features", "outcomes"),
 ) -> dict[str, tuple[pd.DataFrame, pd.DataFrame | None]]:
     """{day: (features, outcomes)} for each local day in [start, end] (both optional), rows
-    in the table's order."""
-    days = local_days(features, spec)
-    _require(features, spec.id_column, "the spec's keys.id", "features")
+    in the table's order. `names` name the two tables in errors."""
+    days = local_days(features, spec, names[0])
+    _require(features, spec.id_column, "the spec's keys.id", names[0])
     if not features[spec.id_column].is_unique:
         dup = features.loc[features[spec.id_column].duplicated(), spec.id_column].iloc[0]
-        raise ReplayError(f"features: column {spec.id_column!r} (keys.id) repeats {dup!r}")
+        raise ReplayError(f"{names[0]}: column {spec.id_column!r} (keys.id) repeats {dup!r}")
     by_id = pd.Series(days.to_numpy(), index=features[spec.id_column].astype(str).to_numpy())
-    o_days = outcome_days(outcomes, by_id, spec) if outcomes is not None else None
+    o_days = outcome_days(outcomes, by_id, spec, names[1]) if outcomes is not None else None
     keep = [d for d in sorted(days.unique()) if (start or d) <= d <= (end or d)]
     result = {}
     for ds in keep:
@@ -164,9 +167,10 @@ def land_frames(
     outcomes: pd.DataFrame | None = None,
     start: str | None = None,
     end: str | None = None,
+    names: tuple[str, str] = ("features", "outcomes"),
 ) -> Landed:
     """Write every local day of the tables in [start, end] into the landing zone."""
-    parts = split_days(spec, features, outcomes, start, end)
+    parts = split_days(spec, features, outcomes, start, end, names)
     f_rows = o_rows = 0
     for ds, (day_features, day_outcomes) in parts.items():
         write_feed(lake, spec.features_feed, ds, day_features)
@@ -188,4 +192,5 @@ def land(
     """`mlgate land`: read the tables and replay them day by day into the landing zone."""
     features = read_table(features_path, _is_csv(spec.features_feed))
     outcomes = read_table(outcomes_path, _is_csv(spec.outcomes_feed)) if outcomes_path else None
-    return land_frames(lake, spec, features, outcomes, start, end)
+    names = (f"features {features_path}", f"outcomes {outcomes_path}")
+    return land_frames(lake, spec, features, outcomes, start, end, names)
