@@ -147,3 +147,36 @@ def test_no_threshold_default_is_left_in_the_code():
         if spec_reads.search(line)
     ]
     assert found == []
+
+
+def test_the_readme_names_every_field_of_the_spec():
+    """The README's spec table stays true: each section has a row naming all its fields."""
+    import re
+    from pathlib import Path
+
+    from mlgate.config.fields import SPEC, ListOf, MapOf, Section
+
+    def names(node) -> set[str]:
+        if isinstance(node, (MapOf, ListOf)):
+            return names(node.item)
+        if not isinstance(node, Section):
+            return set()
+        return set(node.fields) | {n for f in node.fields.values() for n in names(f)}
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    rows = {
+        section: line
+        for line in readme.splitlines()
+        for section in re.findall(r"`(\w+)`", line.split("|")[1] if line.startswith("|") else "")
+    }
+    missing = {
+        section: sorted(
+            n
+            for n in names(node)
+            if f"`{n}" not in rows.get(section, "")
+            and not re.search(rf"\b{n}\b", rows.get(section, ""))
+        )
+        for section, node in SPEC.fields.items()
+    }
+    assert set(SPEC.fields) <= set(rows), sorted(set(SPEC.fields) - set(rows))
+    assert {s: m for s, m in missing.items() if m} == {}
