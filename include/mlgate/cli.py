@@ -70,9 +70,7 @@ def _history_profile(spec, history_dir: Path | None, ds: str) -> dict | None:
         except ValueError:
             continue  # not a date partition
     frames = {}
-    for day in history_days(
-        sorted(folders), ds, int(spec.contract("features").history.get("days", 28))
-    ):
+    for day in history_days(sorted(folders), ds, int(spec.contract("features").history["days"])):
         files = [
             f for f in folders[day].rglob("*") if f.suffix in (".csv", ".parquet") and f.is_file()
         ]
@@ -413,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_drill,
         _add_env,
         _add_up,
+        _add_spec,
     ):
         add_command(sub)
     return parser
@@ -609,6 +608,58 @@ def _add_up(sub) -> None:
     p.add_argument("--airflow-port", type=int, default=8080)
     p.add_argument("--mlflow-port", type=int, default=5000)
     p.set_defaults(func=cmd_up)
+
+
+def _add_spec(sub) -> None:
+    """`mlgate spec check|schema`: check spec files, print the spec's JSON Schema."""
+    p = sub.add_parser("spec", help="check spec files; print the JSON Schema of a spec")
+    actions = p.add_subparsers(dest="action", required=True)
+    check = actions.add_parser(
+        "check",
+        help="check spec files: exit 0 when all load, 2 with every problem found "
+        "(file, field, what to write)",
+    )
+    check.add_argument("files", nargs="+", metavar="FILE", help="a spec file or name")
+    check.add_argument(
+        "--effective", action="store_true", help="print each spec with every default filled in"
+    )
+    check.set_defaults(func=cmd_spec_check)
+    schema = actions.add_parser(
+        "schema", help="print the JSON Schema of a spec (for editors: completion, defaults, docs)"
+    )
+    schema.set_defaults(func=cmd_spec_schema)
+
+
+def cmd_spec_check(args) -> int:
+    from mlgate.config.spec import SpecError, load_spec
+
+    failed = False
+    for name in args.files:
+        try:
+            spec = load_spec(name)
+        except SpecError as exc:
+            failed = True
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            continue
+        print(f"{spec.path}: ok (model {spec.model}, task {spec.section('task')})")
+        if args.effective:
+            import yaml
+
+            print(yaml.safe_dump(spec.raw, sort_keys=False), end="")
+    return EXIT_USAGE if failed else EXIT_OK
+
+
+def cmd_spec_schema(args) -> int:
+    from mlgate.config.fields import json_schema
+
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "mlgate model spec",
+        **json_schema(),
+    }
+    print(json.dumps(schema, indent=2))
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -53,9 +53,14 @@ def test_an_unknown_label_operator_is_refused(spec, tmp_path):
         load_spec(_write(tmp_path, spec, **{"label.op": "=>"}))
 
 
-def test_a_missing_section_is_named(spec, tmp_path):
-    with pytest.raises(SpecError, match=r"training: missing"):
-        load_spec(_write(tmp_path, spec, training=None))
+def test_a_missing_section_is_named_and_a_section_of_defaults_may_be_left_out(spec, tmp_path):
+    with pytest.raises(SpecError, match=r"spec custom.yaml: keys: missing"):
+        load_spec(_write(tmp_path, spec, keys=None))
+    with pytest.raises(SpecError, match=r"label.column: missing. Add it: the outcomes feed's"):
+        load_spec(_write(tmp_path, spec, **{"label.column": None}))
+    defaults = load_spec(_write(tmp_path, spec, training=None, monitoring=None))
+    assert defaults.section("training")["window_days"] == 56
+    assert defaults.section("monitoring")["persistence"] == {"k": 2, "n": 3}
 
 
 def test_an_unknown_spec_name_lists_the_known_ones():
@@ -64,10 +69,114 @@ def test_an_unknown_spec_name_lists_the_known_ones():
 
 
 def test_a_typo_in_a_history_key_is_named(spec, tmp_path):
-    with pytest.raises(SpecError, match=r"contract.features.history: unknown key numeric_margn"):
+    with pytest.raises(
+        SpecError,
+        match=r"contract.features.history.numeric_margn: unknown field. "
+        r"Did you mean 'numeric_margin'\?",
+    ):
         load_spec(_write(tmp_path, spec, **{"contract.features.history.numeric_margn": 1.0}))
 
 
 def test_a_bad_time_zone_is_named(spec, tmp_path):
     with pytest.raises(SpecError, match=r"keys.timezone: 'New York' is not a time zone"):
         load_spec(_write(tmp_path, spec, **{"keys.timezone": "New York"}))
+
+
+def test_spec_check_lists_every_problem_and_exits_2(spec, tmp_path):
+    """`mlgate spec check` on a file with a misspelled section, a wrong type and an
+    unknown rule: every problem, each with its field and the fix; exit 2. The good file: 0."""
+    from tests.helpers import mlgate
+
+    raw = yaml.safe_load(spec.path.read_text())
+    raw["trainig"] = raw.pop("training")
+    raw["monitoring"]["window_days"] = "seven"
+    raw["evaluation"]["promotion"]["rule"] = "best"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(raw))
+    result = mlgate("spec", "check", str(bad))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        "spec bad.yaml: trainig: unknown field. Did you mean 'training'?",
+        "spec bad.yaml: evaluation.promotion.rule: 'best' unknown. Use one of better, "
+        "non_inferior.",
+        "spec bad.yaml: monitoring.window_days: got 'seven'. Write a whole number.",
+    ]
+    good = mlgate("spec", "check", str(spec.path), "--effective")
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.startswith(f"{spec.path}: ok (model flights_late, task binary)")
+    assert "max_new_category_share: 0.1" in good.stdout  # the effective spec, defaults filled
+
+
+def test_the_json_schema_accepts_the_demo_spec_and_rejects_a_typo(spec):
+    """What an editor gets from `mlgate spec schema`: the demo spec validates; a misspelled
+    key does not; every field carries its meaning, and defaults their value."""
+    import jsonschema
+
+    from mlgate.config.fields import json_schema
+
+    schema = json_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    raw = yaml.safe_load(spec.path.read_text())
+    raw["schedule"]["start_date"] = str(raw["schedule"]["start_date"])
+    raw["evaluation"]["golden_days"] = [str(d) for d in raw["evaluation"]["golden_days"]]
+    jsonschema.validate(raw, schema)
+    raw["training"]["window_dayz"] = 56
+    with pytest.raises(jsonschema.ValidationError, match="window_dayz"):
+        jsonschema.validate(raw, schema)
+    window = schema["properties"]["training"]["properties"]["window_days"]
+    assert window["default"] == 56 and window["description"]
+
+
+def test_no_threshold_default_is_left_in_the_code():
+    """Thresholds come from the spec, whose defaults are declared once (config/fields.py):
+    no `.get("field", default)` on a spec section in the package."""
+    import re
+    from pathlib import Path
+
+    import mlgate
+
+    spec_reads = re.compile(
+        r"(section\(\"\w+\"\)|contract\(\w*\"?\w*\"?\)\.history|rules|cfg|rule|relation)"
+        r"(\[\"\w+\"\])*\.get\(\s*[\"']\w+[\"']\s*,"
+    )
+    package = Path(mlgate.__file__).parent
+    found = [
+        f"{path.relative_to(package)}:{n}: {line.strip()}"
+        for path in package.rglob("*.py")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if spec_reads.search(line)
+    ]
+    assert found == []
+
+
+def test_the_readme_names_every_field_of_the_spec():
+    """The README's spec table stays true: each section has a row naming all its fields."""
+    import re
+    from pathlib import Path
+
+    from mlgate.config.fields import SPEC, ListOf, MapOf, Section
+
+    def names(node) -> set[str]:
+        if isinstance(node, (MapOf, ListOf)):
+            return names(node.item)
+        if not isinstance(node, Section):
+            return set()
+        return set(node.fields) | {n for f in node.fields.values() for n in names(f)}
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    rows = {
+        section: line
+        for line in readme.splitlines()
+        for section in re.findall(r"`(\w+)`", line.split("|")[1] if line.startswith("|") else "")
+    }
+    missing = {
+        section: sorted(
+            n
+            for n in names(node)
+            if f"`{n}" not in rows.get(section, "")
+            and not re.search(rf"\b{n}\b", rows.get(section, ""))
+        )
+        for section, node in SPEC.fields.items()
+    }
+    assert set(SPEC.fields) <= set(rows), sorted(set(SPEC.fields) - set(rows))
+    assert {s: m for s, m in missing.items() if m} == {}

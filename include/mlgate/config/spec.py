@@ -1,7 +1,11 @@
 """Model specs: one YAML file per model in the specs folder, loaded and checked.
 
-A spec error names the file, the field and what to write instead. The loaded spec keeps
-the YAML's structure (`spec.raw`) and exposes the parts the code uses as attributes.
+Every section and field is declared once, with its default, in `mlgate.config.fields`;
+the loader checks the file against it (an unknown or misspelled key names the nearest
+valid one), fills the defaults, then checks what spans fields (the label rule against its
+column's type, features against the contract, leaks). A spec error names the file, the
+field and what to write instead. The loaded spec keeps the YAML's structure with every
+default filled in (`spec.raw`) and exposes the parts the code uses as attributes.
 """
 
 from __future__ import annotations
@@ -13,68 +17,25 @@ from pathlib import Path
 
 import yaml
 
+from mlgate.config.fields import LABEL_OPS, SPEC, FieldError, normalize
 from mlgate.config.settings import load_settings
 
-COLUMN_TYPES = ("int", "float", "string")
-LABEL_OPS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne", "in": "isin"}
 TEXT_LABEL_OPS = ("==", "!=", "in")  # what a rule on a string column may do
-PROMOTION_RULES = ("better", "non_inferior")
-DERIVED_KINDS = ("day_of_week", "day_of_year", "hour_of_day")
-HISTORY_KEYS = {
-    "days",
-    "min_days",
-    "distribution_columns",
-    "numeric_margin",
-    "slice_margin",
-    "slice_min_share",
-    "new_category_columns",
-    "max_new_category_share",
-    "min_coverage",
-    "positive_rate_margin",
-    "positive_rate_upper_margin",
-}
-CONTRACT_KEYS = {
-    "columns",
-    "max_null_share",
-    "row_count",
-    "history",
-    "relations",
-    "timestamp_in_day",
-}
-MONITORING_NUMBERS = (  # field, lowest, highest
-    ("window_days", 1, 366),
-    ("label_maturity_days", 0, 366),
-    ("cooldown_days", 0, 366),
-    ("drift.bins", 2, 100),
-    ("drift.false_alarm_rate", 1e-6, 0.5),
-    ("drift.min_drifted_share", 0, 1),
-    ("drift.min_rows", 1, 10**9),
-    ("integrity.max_missing_increase", 0, 1),
-    ("live_quality.max_auc_drop", 0, 1),
-    ("live_quality.min_labelled_rows", 1, 10**9),
-    ("live_quality.min_coverage", 0, 1),
-    ("live_quality.min_slice_rows", 1, 10**9),
-    ("persistence.k", 1, 100),
-    ("persistence.n", 1, 100),
-)
-REQUIRED_SECTIONS = (
-    "model",
-    "schedule",
-    "source",
-    "keys",
-    "label",
-    "features",
-    "forbidden",
-    "contract",
-    "training",
-    "evaluation",
-    "monitoring",
-)
-KNOWN_SECTIONS = set(REQUIRED_SECTIONS) | {"description", "owner", "slices"}
+OPERATORS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne", "in": "isin"}
+assert set(OPERATORS) == set(LABEL_OPS)
 
 
 class SpecError(ValueError):
-    """The spec is not usable; the message names the field and the fix."""
+    """The spec is not usable; the message names the field and the fix. `problems` lists
+    every wrong field found (the message tells the first and how many more)."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        more = len(problems or []) - 1
+        extra = (
+            f" (and {more} more problem{'s' * (more > 1)}: `mlgate spec check`)" if more > 0 else ""
+        )
+        super().__init__(message + extra)
+        self.problems = problems or [message]
 
 
 @dataclass(frozen=True)
@@ -138,15 +99,15 @@ class Spec:
 
     @property
     def numeric_features(self) -> list[str]:
-        return list(self.raw["features"].get("numeric", []))
+        return list(self.raw["features"]["numeric"])
 
     @property
     def categorical_features(self) -> list[str]:
-        return list(self.raw["features"].get("categorical", []))
+        return list(self.raw["features"]["categorical"])
 
     @property
     def derived_features(self) -> dict[str, str]:
-        return dict(self.raw["features"].get("derived", {}) or {})
+        return dict(self.raw["features"]["derived"])
 
     @property
     def feature_names(self) -> list[str]:
@@ -163,11 +124,11 @@ class Spec:
 
     @property
     def slices(self) -> list[str]:
-        return list(self.raw.get("slices", []))
+        return list(self.raw["slices"])
 
     @property
     def golden_days(self) -> list[str]:
-        return [str(d) for d in self.raw["evaluation"].get("golden_days", [])]
+        return list(self.raw["evaluation"]["golden_days"])
 
     @property
     def start_date(self) -> dt.date:
@@ -179,11 +140,11 @@ class Spec:
         columns = tuple(ColumnRule(name=name, **rule) for name, rule in section["columns"].items())
         return Contract(
             columns,
-            float(section.get("max_null_share", 1.0)),
-            dict(section.get("row_count", {})),
-            dict(section.get("history", {})),
-            tuple(section.get("relations", [])),
-            bool(section.get("timestamp_in_day", False)),
+            float(section["max_null_share"]),
+            dict(section["row_count"]),
+            dict(section["history"]),
+            tuple(section["relations"]),
+            bool(section["timestamp_in_day"]),
         )
 
     def section(self, name: str) -> dict:
@@ -194,71 +155,61 @@ def _fail(path: Path, field: str, problem: str, fix: str) -> SpecError:
     return SpecError(f"spec {path.name}: {field}: {problem}. {fix}")
 
 
-def _check(path: Path, raw: dict) -> None:
-    """Raise a SpecError naming the field, the problem and the fix at the first thing wrong."""
-    _check_sections(path, raw)
-    _check_label(path, raw["label"])
-    names = _check_features(path, raw)
+def check_spec(path: Path, raw: dict) -> dict:
+    """The spec checked against the declaration, with every default filled in; raises a
+    SpecError naming the field, the problem and the fix at the first thing wrong."""
+    try:
+        spec = normalize(SPEC, raw)
+    except FieldError as exc:
+        problems = [str(_fail(path, e.where, e.problem, e.fix)) for e in exc.errors]
+        raise SpecError(problems[0], problems) from None
+    _check_model_name(path, spec["model"])
+    _check_label(path, spec)
+    names = _check_features(path, spec)
     for feed in ("features", "outcomes"):
-        _check_feed(path, feed, raw["contract"].get(feed))
-    _check_contract_covers(path, raw, names)
-    _check_label_fits_column(path, raw)
-    _check_timezone(path, raw["keys"])
-    _check_evaluation(path, raw["evaluation"])
-    _check_monitoring(path, raw["monitoring"])
+        _check_feed_columns(path, feed, spec["contract"][feed])
+    _check_contract_covers(path, spec, names)
+    _check_timezone(path, spec["keys"])
+    _check_monitoring(path, spec["monitoring"])
+    return spec
 
 
-def _check_sections(path: Path, raw: dict) -> None:
-    """Every required section is there, none is unknown, and the model has a valid name."""
-    missing = [s for s in REQUIRED_SECTIONS if s not in raw]
-    if missing:
-        raise _fail(
-            path,
-            ", ".join(missing),
-            "missing",
-            'Add these sections (README, "Writing a spec").',
-        )
-    unknown = sorted(set(raw) - KNOWN_SECTIONS)
-    if unknown:
-        raise _fail(
-            path,
-            ", ".join(unknown),
-            "unknown section",
-            f"Known sections: {', '.join(sorted(KNOWN_SECTIONS))}.",
-        )
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", str(raw["model"])):
-        raise _fail(
-            path,
-            "model",
-            f"{raw['model']!r} is not a valid name",
-            "Use lower case letters, digits and _.",
-        )
+def _check_model_name(path: Path, model: str) -> None:
+    """The model's name can name a registered model, DAGs and folders."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", model):
+        raise _fail(path, "model", f"{model!r} is not a valid name", "Use a-z, 0-9 and _.")
 
 
-def _check_label(path: Path, label: dict) -> None:
-    """The label is `column op value` with a known op."""
-    for key in ("name", "column", "op", "value"):
-        if key not in label:
+def _check_label(path: Path, spec: dict) -> None:
+    """A binary label is `column op value`, and the rule can apply to the column's type:
+    text compares text (==, !=, in), numbers compare numbers; `in` takes a list."""
+    label = spec["label"]
+    if spec["task"] != "binary":
+        return
+    for key in ("op", "value"):
+        if label[key] is None:
             raise _fail(
                 path,
                 f"label.{key}",
                 "missing",
                 "A label is `column op value`, e.g. delay > 15 or outcome == 'YES'.",
             )
-    if label["op"] not in LABEL_OPS:
+    outcome_columns = spec["contract"]["outcomes"]["columns"]
+    if label["column"] not in outcome_columns:
         raise _fail(
-            path, "label.op", f"{label['op']!r} unknown", f"Use one of {' '.join(LABEL_OPS)}."
+            path,
+            "label.column",
+            f"{label['column']!r} not in contract.outcomes",
+            "The label comes from the outcomes feed.",
         )
+    _check_label_fits_column(path, label, outcome_columns[label["column"]]["type"])
 
 
-def _check_label_fits_column(path: Path, raw: dict) -> None:
-    """The label rule can apply to its column's type: text compares text (==, !=, in),
-    numbers compare numbers; `in` takes a list; `missing` is 0 or 1."""
-    label = raw["label"]
-    kind = raw["contract"]["outcomes"]["columns"][label["column"]]["type"]
-    values = label["value"] if label["op"] == "in" else [label["value"]]
+def _check_label_fits_column(path: Path, label: dict, kind: str) -> None:
+    """The rule's op and values suit a column of type `kind`."""
     if label["op"] == "in" and not (isinstance(label["value"], list) and label["value"]):
         raise _fail(path, "label.value", f"got {label['value']!r}", "`in` takes a list: [a, b].")
+    values = label["value"] if label["op"] == "in" else [label["value"]]
     if kind == "string":
         if label["op"] not in TEXT_LABEL_OPS:
             raise _fail(
@@ -274,26 +225,16 @@ def _check_label_fits_column(path: Path, raw: dict) -> None:
         hint = f"{label['column']!r} is a {kind} column: compare it with a number."
     if wrong:
         raise _fail(path, "label.value", f"{wrong[0]!r} cannot be compared with {kind}", hint)
-    if label.get("missing", 0) not in (0, 1):
-        raise _fail(path, "label.missing", f"got {label['missing']!r}", "Write 0 or 1.")
 
 
-def _check_features(path: Path, raw: dict) -> list[str]:
-    """There are features, derived ones are of known kinds, and none leaks the label (neither
-    forbidden nor from the outcomes feed); returns the feature names."""
-    features = raw["features"]
-    names = list(features.get("numeric", [])) + list(features.get("categorical", []))
+def _check_features(path: Path, spec: dict) -> list[str]:
+    """There are features, and none leaks the label (neither forbidden nor from the
+    outcomes feed); returns the feature names."""
+    features = spec["features"]
+    names = features["numeric"] + features["categorical"]
     if not names:
         raise _fail(path, "features", "no features", "List numeric and/or categorical features.")
-    for name, kind in (features.get("derived") or {}).items():
-        if kind not in DERIVED_KINDS:
-            raise _fail(
-                path,
-                f"features.derived.{name}",
-                f"kind {kind!r} unknown",
-                f"Use one of {', '.join(DERIVED_KINDS)}.",
-            )
-    leaking = sorted(set(names) & set(raw["forbidden"]))
+    leaking = sorted(set(names) & set(spec["forbidden"]))
     if leaking:
         raise _fail(
             path,
@@ -301,8 +242,7 @@ def _check_features(path: Path, raw: dict) -> list[str]:
             f"{', '.join(leaking)} are forbidden (they leak the label)",
             "Remove them from the features.",
         )
-    outcome_cols = set(raw["contract"]["outcomes"]["columns"])
-    leaking = sorted(set(names) & outcome_cols)
+    leaking = sorted(set(names) & set(spec["contract"]["outcomes"]["columns"]))
     if leaking:
         raise _fail(
             path,
@@ -313,58 +253,20 @@ def _check_features(path: Path, raw: dict) -> list[str]:
     return names
 
 
-def _check_feed(path: Path, feed: str, section: dict | None) -> None:
-    """One feed's contract: its columns, known keys, relations, history and column rules."""
-    if not section or "columns" not in section:
-        raise _fail(
-            path,
-            f"contract.{feed}.columns",
-            "missing",
-            "List every column of the feed with its rules.",
-        )
-    extra = set(section) - CONTRACT_KEYS
-    if extra:
-        raise _fail(
-            path,
-            f"contract.{feed}",
-            f"unknown key {', '.join(sorted(extra))}",
-            f"Keys: {', '.join(sorted(CONTRACT_KEYS))}.",
-        )
-    _check_relations(path, feed, section)
-    _check_history(path, feed, section)
-    _check_column_rules(path, feed, section["columns"])
-
-
-def _check_relations(path: Path, feed: str, section: dict) -> None:
-    """Each relation compares two contract columns with >= or >."""
-    for i, rel in enumerate(section.get("relations", [])):
-        if (
-            set(rel) - {"a", "op", "b", "mostly"}
-            or rel.get("op") not in (">=", ">")
-            or {rel.get("a"), rel.get("b")} - set(section["columns"])
-        ):
+def _check_feed_columns(path: Path, feed: str, section: dict) -> None:
+    """Relations and history checks name the feed's own columns."""
+    columns = set(section["columns"])
+    for i, rel in enumerate(section["relations"]):
+        absent = sorted({rel["a"], rel["b"]} - columns)
+        if absent:
             raise _fail(
                 path,
                 f"contract.{feed}.relations[{i}]",
-                f"got {rel!r}",
-                "Write {a: column, op: '>=' or '>', b: column, mostly: share}, "
-                "with contract columns.",
+                f"{', '.join(absent)} not in the contract",
+                "Relations compare contract columns.",
             )
-
-
-def _check_history(path: Path, feed: str, section: dict) -> None:
-    """The history checks have known keys and name contract columns."""
-    hist = section.get("history", {})
-    unknown_hist = set(hist) - HISTORY_KEYS
-    if unknown_hist:
-        raise _fail(
-            path,
-            f"contract.{feed}.history",
-            f"unknown key {', '.join(sorted(unknown_hist))}",
-            f"Keys: {', '.join(sorted(HISTORY_KEYS))}.",
-        )
     for key in ("distribution_columns", "new_category_columns"):
-        absent = sorted(set(hist.get(key, [])) - set(section["columns"]))
+        absent = sorted(set(section["history"][key]) - columns)
         if absent:
             raise _fail(
                 path,
@@ -374,32 +276,11 @@ def _check_history(path: Path, feed: str, section: dict) -> None:
             )
 
 
-def _check_column_rules(path: Path, feed: str, columns: dict) -> None:
-    """Every column has a known type and only known rules."""
-    for col, rule in columns.items():
-        if not isinstance(rule, dict) or rule.get("type") not in COLUMN_TYPES:
-            raise _fail(
-                path,
-                f"contract.{feed}.columns.{col}.type",
-                f"got {rule!r}",
-                f"Use one of {', '.join(COLUMN_TYPES)}.",
-            )
-        extra = set(rule) - set(ColumnRule.__dataclass_fields__)
-        if extra:
-            raise _fail(
-                path,
-                f"contract.{feed}.columns.{col}",
-                f"unknown rule {', '.join(sorted(extra))}",
-                "Rules: type, nullable, unique, min, max, mostly, allowed, pattern, "
-                "max_null_share.",
-            )
-
-
-def _check_contract_covers(path: Path, raw: dict, names: list[str]) -> None:
+def _check_contract_covers(path: Path, spec: dict, names: list[str]) -> None:
     """The contract holds every column the spec uses: features, keys, the label, the slices."""
-    contract_cols = set(raw["contract"]["features"]["columns"])
-    outcome_cols = set(raw["contract"]["outcomes"]["columns"])
-    needed = set(names) | {raw["keys"]["id"], raw["keys"]["timestamp"]}
+    contract_cols = set(spec["contract"]["features"]["columns"])
+    outcome_cols = set(spec["contract"]["outcomes"]["columns"])
+    needed = set(names) | {spec["keys"]["id"], spec["keys"]["timestamp"]}
     absent = sorted(needed - contract_cols)
     if absent:
         raise _fail(
@@ -408,14 +289,14 @@ def _check_contract_covers(path: Path, raw: dict, names: list[str]) -> None:
             f"{', '.join(absent)} used but not in the contract",
             "Add them to the contract.",
         )
-    if raw["label"]["column"] not in outcome_cols:
+    if spec["label"]["column"] not in outcome_cols:
         raise _fail(
             path,
             "label.column",
-            f"{raw['label']['column']!r} not in contract.outcomes",
+            f"{spec['label']['column']!r} not in contract.outcomes",
             "The label comes from the outcomes feed.",
         )
-    absent = sorted(set(raw.get("slices", [])) - contract_cols)
+    absent = sorted(set(spec["slices"]) - contract_cols)
     if absent:
         raise _fail(
             path,
@@ -426,71 +307,22 @@ def _check_contract_covers(path: Path, raw: dict, names: list[str]) -> None:
 
 
 def _check_timezone(path: Path, keys: dict) -> None:
-    """The time zone (UTC when absent) is an IANA name."""
-    try:
-        import zoneinfo
+    """The time zone is an IANA name."""
+    import zoneinfo
 
-        zoneinfo.ZoneInfo(str(keys.get("timezone", "UTC")))
+    try:
+        zoneinfo.ZoneInfo(keys["timezone"])
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise _fail(
             path,
             "keys.timezone",
-            f"{keys.get('timezone')!r} is not a time zone",
+            f"{keys['timezone']!r} is not a time zone",
             "Use an IANA name such as Europe/Lisbon or UTC.",
         ) from None
 
 
-def _check_evaluation(path: Path, evaluation: dict) -> None:
-    """The promotion rule and its numbers, the confidence level and the golden days."""
-    promotion = evaluation.get("promotion", {})
-    if promotion.get("rule") not in PROMOTION_RULES:
-        raise _fail(
-            path,
-            "evaluation.promotion.rule",
-            f"got {promotion.get('rule')!r}",
-            f"Use one of {', '.join(PROMOTION_RULES)}.",
-        )
-    needed = {"better": "min_auc_gain", "non_inferior": "auc_margin"}[promotion["rule"]]
-    for key in (needed, "max_logloss_increase", "min_auc", "min_rows"):
-        if not isinstance(promotion.get(key), (int, float)):
-            raise _fail(
-                path,
-                f"evaluation.promotion.{key}",
-                f"got {promotion.get(key)!r}",
-                "Write a number.",
-            )
-    level = evaluation.get("confidence", 0.95)
-    if not isinstance(level, float) or not 0.5 <= level < 1:
-        raise _fail(path, "evaluation.confidence", f"got {level!r}", "Write a level such as 0.95.")
-    for day in evaluation.get("golden_days", []):
-        try:
-            dt.date.fromisoformat(str(day))
-        except ValueError:
-            raise _fail(
-                path,
-                "evaluation.golden_days",
-                f"{day!r} is not a date",
-                "Write dates as YYYY-MM-DD.",
-            ) from None
-
-
 def _check_monitoring(path: Path, monitoring: dict) -> None:
-    """Every monitoring threshold is present and a number in its range."""
-    for field_path, low, high in MONITORING_NUMBERS:
-        value = monitoring
-        for part in field_path.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not low <= value <= high
-        ):
-            raise _fail(
-                path,
-                f"monitoring.{field_path}",
-                f"got {value!r}",
-                f"Write a number from {low} to {high}.",
-            )
+    """A retrain request needs k of the last n runs: k <= n."""
     k, n = monitoring["persistence"]["k"], monitoring["persistence"]["n"]
     if k > n:
         raise _fail(
@@ -516,8 +348,7 @@ def load_spec(name_or_path: str | Path, specs_dir: Path | None = None) -> Spec:
         raise SpecError(f"spec {path.name}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise SpecError(f"spec {path.name}: expected a mapping at the top level")
-    _check(path, raw)
-    return Spec(name=path.stem, path=path, raw=raw)
+    return Spec(name=path.stem, path=path, raw=check_spec(path, raw))
 
 
 def load_all_specs(specs_dir: Path | None = None) -> list[Spec]:

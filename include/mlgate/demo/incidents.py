@@ -47,7 +47,7 @@ def clean_history(spec, feed: str, ds: str) -> dict:
     from mlgate.ingest.labels import with_label
     from mlgate.ingest.landing import history_days, profile_for
 
-    days = int(spec.contract(feed).history.get("days", 28))
+    days = int(spec.contract(feed).history["days"])
     first = max(simulator.FIRST_DAY, dt.date.fromisoformat(ds) - dt.timedelta(days=days))
     frames = {}
     for d in history_days(simulator.dates(first, ds), ds, days):

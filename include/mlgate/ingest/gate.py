@@ -172,16 +172,16 @@ def row_count_bounds(contract: Contract, ds: str, profile: dict | None) -> tuple
     """Allowed row counts for `ds`: the contract's minimum and a band around the median
     of the same weekday in the accepted history (all history days if none share it)."""
     rule = contract.row_count
-    low, high = int(rule.get("min", 1)), None
-    if not _history_ready(contract, profile) or "min_ratio" not in rule:
+    low, high = int(rule["min"]), None
+    if not _history_ready(contract, profile) or rule["min_ratio"] is None:
         return low, high
     median = statistics.median(history.same_weekday_rows(profile, ds))
     low = max(low, int(median * float(rule["min_ratio"])))
-    return low, max(low, int(median * float(rule.get("max_ratio", 10)) + 1))
+    return low, max(low, int(median * float(rule["max_ratio"]) + 1))
 
 
 def _history_ready(contract: Contract, profile: dict | None) -> bool:
-    return bool(profile) and len(profile["days"]) >= int(contract.history.get("min_days", 7))
+    return bool(profile) and len(profile["days"]) >= int(contract.history["min_days"])
 
 
 def prepare(
@@ -204,7 +204,7 @@ def prepare(
     if not _history_ready(contract, inputs.history):
         return frame, added
     batch, judged = history.with_indicators(
-        frame, inputs.history, float(contract.history.get("slice_min_share", 0.02))
+        frame, inputs.history, float(contract.history["slice_min_share"])
     )
     return batch, added + [history.indicator_column(c, v) for c, v in judged]
 
@@ -282,7 +282,7 @@ def _relation_expectations(frame: pd.DataFrame, contract: Contract) -> list:
                     column_B=relation["b"],
                     or_equal=relation["op"] == ">=",
                     ignore_row_if="either_value_is_missing",
-                    mostly=float(relation.get("mostly", 1.0)),
+                    mostly=float(relation["mostly"]),
                     meta={"check": "relation"},
                 )
             )
@@ -295,7 +295,7 @@ def _label_coverage_expectations(contract: Contract, inputs: GateInputs) -> list
 
     if not (inputs.label and inputs.expected_rows):
         return []
-    coverage = float(contract.history.get("min_coverage", 0.0))
+    coverage = float(contract.history["min_coverage"])
     return [
         gxe.ExpectTableRowCountToBeBetween(
             min_value=int(inputs.expected_rows * coverage),
@@ -349,7 +349,7 @@ def _distribution_expectations(frame: pd.DataFrame, profile: dict, rules: dict) 
     import great_expectations.expectations as gxe
 
     exps = []
-    margin = float(rules.get("numeric_margin", 0.5))
+    margin = float(rules["numeric_margin"])
     for col, means in profile["means"].items():
         limits = history.band(means, margin)
         if (
@@ -374,7 +374,7 @@ def _slice_volume_expectations(profile: dict, rules: dict, added: list[str]) -> 
     import great_expectations.expectations as gxe
 
     exps = []
-    slice_margin = float(rules.get("slice_margin", 0.5))
+    slice_margin = float(rules["slice_margin"])
     for name in (a for a in added if a.startswith(history.INDICATOR_PREFIX)):
         col, value = name[len(history.INDICATOR_PREFIX) :].split("=", 1)
         low, high = history.band(profile["shares"][col][value], slice_margin, relative=True)
@@ -394,7 +394,7 @@ def _new_category_expectations(frame: pd.DataFrame, profile: dict, rules: dict) 
     import great_expectations.expectations as gxe
 
     exps = []
-    new_share = float(rules.get("max_new_category_share", 1.0))
+    new_share = float(rules["max_new_category_share"])
     for col, known in profile["categories"].items():
         if known and col in frame.columns and new_share < 1.0 and _dtype_fits(frame[col], "string"):
             exps.append(
@@ -417,11 +417,9 @@ def _positive_rate_expectations(
     if not (label and profile.get("positive_rate") and label in frame.columns):
         return []
     low = history.band(
-        profile["positive_rate"], float(rules.get("positive_rate_margin", 0.5)), relative=True
+        profile["positive_rate"], float(rules["positive_rate_margin"]), relative=True
     )[0]
-    high = history.band(
-        profile["positive_rate"], float(rules.get("positive_rate_upper_margin", 1.0))
-    )[1]
+    high = history.band(profile["positive_rate"], float(rules["positive_rate_upper_margin"]))[1]
     return [
         gxe.ExpectColumnMeanToBeBetween(
             column=label,
@@ -907,11 +905,11 @@ def validate_frame(
         _merge_slices([_describe(r) for r in result.results if not r.success]), key=_failure_rank
     )
     notes = []
-    if inputs.label and not inputs.expected_rows and contract.history.get("min_coverage"):
+    if inputs.label and not inputs.expected_rows and contract.history["min_coverage"]:
         notes.append("label coverage not checked: no validated features partition for this day")
     if contract.history and not _history_ready(contract, inputs.history):
         days = len(inputs.history["days"]) if inputs.history else 0
-        min_days = contract.history.get("min_days", 7)
+        min_days = contract.history["min_days"]
         notes.append(
             f"history checks skipped: {days} accepted day(s), the contract needs {min_days}"
         )

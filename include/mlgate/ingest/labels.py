@@ -13,9 +13,9 @@ import operator
 import numpy as np
 import pandas as pd
 
-from mlgate.config.spec import LABEL_OPS, Spec
+from mlgate.config.spec import OPERATORS, Spec
 
-_OPS = {sym: getattr(operator, name) for sym, name in LABEL_OPS.items() if name != "isin"}
+_OPS = {sym: getattr(operator, name) for sym, name in OPERATORS.items() if name != "isin"}
 
 
 def label_values(outcomes: pd.DataFrame, spec: Spec) -> pd.Series:

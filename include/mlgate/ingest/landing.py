@@ -55,8 +55,8 @@ def profile_for(spec: Spec, feed: str, frames: dict[str, pd.DataFrame]) -> dict:
     """The history profile of accepted `frames` {ds: frame} of a feed, with the columns
     the spec's contract judges against history."""
     rules = spec.contract(feed).history
-    numeric = list(rules.get("distribution_columns", []))
-    categorical = list(rules.get("new_category_columns", []))
+    numeric = list(rules["distribution_columns"])
+    categorical = list(rules["new_category_columns"])
     slices = spec.slices if feed == "features" else []
     label = spec.section("label")["name"] if feed == "outcomes" else None
     return history.build(frames, numeric, slices, categorical, label)
@@ -67,7 +67,7 @@ def lake_profile(lake: Lake, spec: Spec, feed: str, ds: str) -> dict:
     zone, filename = (
         ("validated", FEATURES_FILE) if feed == "features" else ("outcomes", LABELS_FILE)
     )
-    days = int(spec.contract(feed).history.get("days", 28))
+    days = int(spec.contract(feed).history["days"])
     dates = history_days(lake.list_partitions(zone, spec.model), ds, days)
     return profile_for(
         spec, feed, {d: lake.read_frame(zone, spec.model, d, filename) for d in dates}
@@ -80,7 +80,7 @@ def features_inputs(spec: Spec, ds: str, profile: dict | None) -> gate.GateInput
         ds=ds,
         history=profile,
         date_columns=keys.get("date_columns"),
-        timestamp=(spec.timestamp_column, keys.get("timezone", "UTC")),
+        timestamp=(spec.timestamp_column, keys["timezone"]),
     )
 
 

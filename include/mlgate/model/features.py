@@ -71,7 +71,7 @@ def schema_for(spec: Spec, frame: pd.DataFrame, drop: list[str] | tuple = ()) ->
         categorical=categorical,
         derived={k: v for k, v in spec.derived_features.items() if k not in drop},
         timestamp=spec.timestamp_column,
-        timezone=spec.section("keys").get("timezone", "UTC"),
+        timezone=spec.section("keys")["timezone"],
         categories=categories,
     )
 

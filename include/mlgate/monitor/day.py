@@ -117,7 +117,7 @@ def live_quality(lake: Lake, spec: Spec, ds: str, days: list[str], version: str)
     than the label maturity window), with the label coverage, overall and per slice."""
     cfg, level = (
         spec.section("monitoring")["live_quality"],
-        float(spec.section("evaluation").get("confidence", 0.95)),
+        float(spec.section("evaluation")["confidence"]),
     )
     maturity = int(spec.section("monitoring")["label_maturity_days"])
     mature = [d for d in days if d <= _days_before(ds, maturity)]
@@ -134,7 +134,7 @@ def live_quality(lake: Lake, spec: Spec, ds: str, days: list[str], version: str)
     label = spec.section("label")["name"]
     out.update(quality_with_intervals(joined[label], joined["score"], level))
     slices = {}
-    for column in spec.raw.get("slices", []):
+    for column in spec.slices:
         if column not in joined.columns:
             continue
         for value, rows in joined.groupby(column):

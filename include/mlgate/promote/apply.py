@@ -30,7 +30,7 @@ def route(
         return "promote", decision["sentence"]
     if (
         decision["outcome"] == ASK
-        and spec.section("evaluation").get("approval", {}).get("ask", True)
+        and spec.section("evaluation")["approval"]["ask"]
         and gray_zone == "ask"
     ):
         return "approve", f"gray zone: asking a person in Required Actions. {decision['sentence']}"

@@ -106,13 +106,13 @@ def slice_table(
     slice's AUC fell by more than the spec allows, significantly after Holm's correction
     over every judged slice. Slices below `slices.min_rows` or with one class are shown,
     not judged."""
-    cfg = spec.section("evaluation").get("slices", {})
+    cfg = spec.section("evaluation")["slices"]
     min_rows, max_drop, alpha = (
-        int(cfg.get("min_rows", 200)),
-        float(cfg.get("max_auc_drop", 0.02)),
-        float(cfg.get("alpha", 0.05)),
+        int(cfg["min_rows"]),
+        float(cfg["max_auc_drop"]),
+        float(cfg["alpha"]),
     )
-    level = float(spec.section("evaluation").get("confidence", 0.95))
+    level = float(spec.section("evaluation")["confidence"])
     rows, labels = [], frame[label].to_numpy(dtype=int)
     for slice_col in spec.slices:
         for value, positions in frame.groupby(slice_col, sort=True).indices.items():
@@ -167,7 +167,7 @@ def decide(
     interval that straddles a margin asks a person; otherwise promote."""
     cfg = spec.section("evaluation")
     rules = cfg["promotion"]
-    level = f"{float(cfg.get('confidence', 0.95)):.0%}"
+    level = f"{float(cfg['confidence']):.0%}"
     cand = comparison["candidate"]
     first = champion_version is None
     families = [_sanity_and_rows(checks, cand, rules)]
@@ -279,7 +279,7 @@ def _slice_rule(slices: list[dict], cfg: dict) -> Reasons:
                 f"slice {s['slice']}={s['value']} got worse: "
                 f"AUC {s['champion_auc']:.4f} -> {s['candidate_auc']:.4f} "
                 f"({s['rows']} rows, Holm-adjusted p {s['p_worse_holm']:.3g} for a drop beyond "
-                f"{cfg.get('slices', {}).get('max_auc_drop', 0.02)})"
+                f"{cfg['slices']['max_auc_drop']})"
             )
     judged = sum(1 for s in slices if s["judged"])
     if judged and not any(s.get("regressed") for s in slices):

@@ -42,7 +42,7 @@ def evaluate_candidate(
     from mlgate.promote import card
 
     cfg = spec.section("evaluation")
-    level, rounds = float(cfg.get("confidence", 0.95)), int(cfg.get("bootstrap_rounds", 1000))
+    level, rounds = float(cfg["confidence"]), int(cfg["bootstrap_rounds"])
     client = tracking.client(settings)
     label = spec.section("label")["name"]
     candidate_mv = client.get_model_version(spec.model, str(candidate_version))

@@ -129,7 +129,7 @@ def score_in_fresh_process(
 ) -> dict:
     """Score `rows` with each registered version in one new Python process; returns per
     name the probe report with its `scores` array (or `loaded: False` and the error)."""
-    cfg = spec.section("evaluation").get("sanity", {})
+    cfg = spec.section("evaluation")["sanity"]
     with tempfile.TemporaryDirectory(prefix="mlgate-sanity-") as tmp:
         rows_path = Path(tmp) / "rows.parquet"
         rows.to_parquet(rows_path, index=False)
@@ -139,8 +139,8 @@ def score_in_fresh_process(
             "versions": versions,
             "rows": str(rows_path),
             "out_dir": tmp,
-            "batch_rows": int(cfg.get("batch_rows", 1000)),
-            "batches": int(cfg.get("batches", 10)),
+            "batch_rows": int(cfg["batch_rows"]),
+            "batches": int(cfg["batches"]),
             "label": spec.section("label")["name"],
         }
         (Path(tmp) / "request.json").write_text(json.dumps(request))
@@ -234,7 +234,7 @@ def sanity_checks(
     spec: Spec, probe: dict, frame: pd.DataFrame, train_positive_rate: float | None
 ) -> list[dict]:
     """The candidate's sanity checks, each {check, passed, observed, expected}."""
-    cfg = spec.section("evaluation").get("sanity", {})
+    cfg = spec.section("evaluation")["sanity"]
     label = spec.section("label")["name"]
     checks = _training_labels_check(train_positive_rate)
     if not probe.get("loaded"):
@@ -291,7 +291,7 @@ def _answer_checks(probe: dict) -> list[dict]:
 def _calibration_check(scores: np.ndarray, labels: np.ndarray, cfg: dict) -> dict:
     """The mean prediction within a factor of the observed rate, with the deciles."""
     mean, rate = float(np.nanmean(scores)), float(labels.mean())
-    factor = float(cfg.get("max_calibration_factor", 3))
+    factor = float(cfg["max_calibration_factor"])
     return check(
         "calibration",
         rate / factor <= mean <= min(1.0, rate * factor),
@@ -307,7 +307,7 @@ def _calibration_check(scores: np.ndarray, labels: np.ndarray, cfg: dict) -> dic
 
 def _cost_checks(probe: dict, cfg: dict) -> list[dict]:
     """Fast enough on a batch (p95 latency) and small enough (model size)."""
-    p95, max_ms = probe["latency_ms"]["p95"], float(cfg.get("max_p95_ms", 2000))
+    p95, max_ms = probe["latency_ms"]["p95"], float(cfg["max_p95_ms"])
     latency = check(
         "latency",
         p95 <= max_ms,
@@ -315,7 +315,7 @@ def _cost_checks(probe: dict, cfg: dict) -> list[dict]:
         f"p95 of a {probe['latency_ms']['batch_rows']}-row batch at most {max_ms:.0f} ms",
         f"p95 {p95:.0f} ms",
     )
-    size_mb, max_mb = probe["size_bytes"] / 1e6, float(cfg.get("max_model_mb", 50))
+    size_mb, max_mb = probe["size_bytes"] / 1e6, float(cfg["max_model_mb"])
     return [latency, check("size", size_mb <= max_mb, f"{size_mb:.2f} MB", f"at most {max_mb} MB")]
 
 
@@ -356,7 +356,7 @@ def _features_check(spec: Spec, feats: dict) -> dict:
 
 def _leakage_check(probe: dict, cfg: dict) -> dict:
     """No single feature ranks the label too well on its own."""
-    limit = float(cfg.get("max_single_feature_auc", 0.9))
+    limit = float(cfg["max_single_feature_auc"])
     aucs = probe.get("single_feature_auc", {})
     worst = max(aucs.items(), key=lambda kv: kv[1]) if aucs else (None, 0.0)
     return check(

@@ -30,11 +30,7 @@ def prediction_frame(
     input_hash = pd.util.hash_pandas_object(features[spec.raw_feature_columns], index=False).astype(
         "uint64"
     )
-    slices = {
-        c: features[c].astype(str).to_numpy()
-        for c in spec.raw.get("slices", [])
-        if c in features.columns
-    }
+    slices = {c: features[c].astype(str).to_numpy() for c in spec.slices if c in features.columns}
     return pd.DataFrame(
         {
             "prediction_id": [
