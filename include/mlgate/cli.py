@@ -221,7 +221,7 @@ def cmd_land(args) -> int:
     if not landed.days:
         raise UsageError(
             f"no row of {args.features} falls in {args.start or 'any day'} .. {args.end or ''} "
-            f"({spec.timestamp_column} in {spec.section('keys').get('timezone', 'UTC')})"
+            f"({spec.timestamp_column} in {spec.section('keys')['timezone']})"
         )
     print(
         f"landed {len(landed.days)} day(s), {landed.days[0]} .. {landed.days[-1]}: "

@@ -203,7 +203,7 @@ class Runner:
         model = self.spec.model
         label_day = (
             dt.date.fromisoformat(ds)
-            - dt.timedelta(days=int(self.spec.outcomes_feed.get("delay_days", 1)))
+            - dt.timedelta(days=int(self.spec.outcomes_feed["delay_days"]))
         ).isoformat()
         if not self.lake.exists("validated", model, ds) and self.lake.exists(
             "quarantine", model, ds

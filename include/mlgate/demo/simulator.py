@@ -127,7 +127,7 @@ def check_spec(spec: Spec) -> Spec:
     otherwise (saying what to use instead)."""
     columns = set(spec.contract("features").column_names)
     if (
-        spec.features_feed != FEATURES_SOURCE
+        {k: spec.features_feed.get(k) for k in FEATURES_SOURCE} != FEATURES_SOURCE
         or spec.outcomes_feed.get("feed") != OUTCOMES_FEED
         or columns != set(FEATURE_FEED_COLUMNS)
     ):

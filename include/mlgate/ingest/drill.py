@@ -210,7 +210,7 @@ def scenarios_for(spec: Spec) -> dict[str, Scenario]:
     found += [_unit_change(col, "relation") for col in dict.fromkeys(relation_cols)]
     found += [
         _unit_change(col, "distribution")
-        for col in contract.history.get("distribution_columns", [])
+        for col in contract.history["distribution_columns"]
         if col not in relation_cols and rules[col].type in ("int", "float")
     ]
     keys = {spec.id_column, spec.timestamp_column}
@@ -261,7 +261,7 @@ def landed_history(lake: Lake, spec: Spec, feed: str, ds: str) -> dict:
     """The history profile of the landed days before `ds` (as delivered, taken as
     accepted; outcomes with their labels)."""
     source = spec.features_feed if feed == "features" else spec.outcomes_feed
-    days = int(spec.contract(feed).history.get("days", 28))
+    days = int(spec.contract(feed).history["days"])
     frames = {}
     for d in history_days(lake.list_partitions("landing", source["feed"]), ds, days):
         frame = _landed_frame(lake, source, d)

@@ -110,7 +110,7 @@ def local_days(frame: pd.DataFrame, spec: Spec, table: str = "features") -> pd.S
             f"{table}: column {column!r} (keys.timestamp) is empty on {int(parsed.isna().sum())} "
             "row(s); every row needs its instant"
         )
-    timezone = spec.section("keys").get("timezone", "UTC")
+    timezone = spec.section("keys")["timezone"]
     return parsed.dt.tz_convert(timezone).dt.strftime("%Y-%m-%d")
 
 
