@@ -1,1 +1,2 @@
-"""What the DAGs share, the local Airflow environment, the production topology."""
+"""What the DAGs share, the local Airflow environment, the production topology, and the
+runner of `mlgate run`."""
