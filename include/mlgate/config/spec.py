@@ -18,6 +18,22 @@ from mlgate.config.settings import load_settings
 COLUMN_TYPES = ("int", "float", "string")
 LABEL_OPS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne"}
 PROMOTION_RULES = ("better", "non_inferior")
+TASKS = ("binary", "regression")  # `task` absent: binary
+LABEL_MISSING_DROP = "drop"  # regression: rows whose outcome is empty are left out
+# per task: the promotion numbers (besides the rule's own margin), the rule's margin, the
+# first-model rule, the sanity numbers, the slice margin and the monitor's quality limit
+TASK_NUMBERS = {
+    "binary": {
+        "evaluation.promotion": ("max_logloss_increase", "min_auc", "min_rows"),
+        "margins": {"better": "min_auc_gain", "non_inferior": "auc_margin"},
+        "objective": "binary:",
+    },
+    "regression": {
+        "evaluation.promotion": ("max_mae_increase", "min_rows"),
+        "margins": {"better": "min_rmse_gain", "non_inferior": "rmse_margin"},
+        "objective": "reg:",
+    },
+}
 DERIVED_KINDS = ("day_of_week", "day_of_year", "hour_of_day")
 HISTORY_KEYS = {
     "days",
@@ -49,7 +65,6 @@ MONITORING_NUMBERS = (  # field, lowest, highest
     ("drift.min_drifted_share", 0, 1),
     ("drift.min_rows", 1, 10**9),
     ("integrity.max_missing_increase", 0, 1),
-    ("live_quality.max_auc_drop", 0, 1),
     ("live_quality.min_labelled_rows", 1, 10**9),
     ("live_quality.min_coverage", 0, 1),
     ("live_quality.min_slice_rows", 1, 10**9),
@@ -69,7 +84,17 @@ REQUIRED_SECTIONS = (
     "evaluation",
     "monitoring",
 )
-KNOWN_SECTIONS = set(REQUIRED_SECTIONS) | {"description", "owner", "slices"}
+KNOWN_SECTIONS = set(REQUIRED_SECTIONS) | {"description", "owner", "slices", "task"}
+TASK_ONLY_NUMBERS = {  # the thresholds only one task has: field, lowest, highest
+    "binary": (("monitoring.live_quality.max_auc_drop", 0, 1),),
+    "regression": (
+        ("evaluation.first_model.min_rmse_reduction", -1, 1),
+        ("evaluation.slices.max_rmse_increase", 0, 10),
+        ("evaluation.sanity.max_abs_bias", 0, 1e12),
+        ("evaluation.sanity.max_single_feature_spearman", 0, 1),
+        ("monitoring.live_quality.max_rmse_increase", 0, 10),
+    ),
+}
 
 
 class SpecError(ValueError):
@@ -114,6 +139,15 @@ class Spec:
     @property
     def model(self) -> str:
         return self.raw["model"]
+
+    @property
+    def task(self) -> str:
+        """`binary` (a 0/1 label, probabilities) or `regression` (a number)."""
+        return self.raw.get("task", "binary")
+
+    @property
+    def is_regression(self) -> bool:
+        return self.task == "regression"
 
     @property
     def id_column(self) -> str:
@@ -192,13 +226,14 @@ def _fail(path: Path, field: str, problem: str, fix: str) -> SpecError:
 def _check(path: Path, raw: dict) -> None:
     """Raise a SpecError naming the field, the problem and the fix at the first thing wrong."""
     _check_sections(path, raw)
-    _check_label(path, raw["label"])
+    _check_task(path, raw)
+    _check_label(path, raw["label"], raw.get("task", "binary"))
     names = _check_features(path, raw)
     for feed in ("features", "outcomes"):
         _check_feed(path, feed, raw["contract"].get(feed))
     _check_contract_covers(path, raw, names)
     _check_timezone(path, raw["keys"])
-    _check_evaluation(path, raw["evaluation"])
+    _check_evaluation(path, raw["evaluation"], raw.get("task", "binary"))
     _check_monitoring(path, raw["monitoring"])
 
 
@@ -229,8 +264,56 @@ def _check_sections(path: Path, raw: dict) -> None:
         )
 
 
-def _check_label(path: Path, label: dict) -> None:
-    """The label is `column op value` with a known op."""
+def _check_task(path: Path, raw: dict) -> None:
+    """A known task, with an XGBoost objective of its kind and its own thresholds."""
+    task = raw.get("task", "binary")
+    if task not in TASKS:
+        raise _fail(path, "task", f"got {task!r}", f"Use one of {', '.join(TASKS)}.")
+    objective = str(raw["training"]["params"].get("objective", ""))
+    if not objective.startswith(TASK_NUMBERS[task]["objective"]):
+        raise _fail(
+            path,
+            "training.params.objective",
+            f"{objective!r} does not fit task {task}",
+            f"Use an XGBoost objective starting with {TASK_NUMBERS[task]['objective']!r}.",
+        )
+    for field_path, low, high in TASK_ONLY_NUMBERS[task]:
+        _check_number(path, raw, field_path, low, high)
+    if task == "regression":
+        _check_range(path, raw["evaluation"].get("sanity", {}).get("plausible_range"))
+
+
+def _check_number(path: Path, raw: dict, field_path: str, low: float, high: float) -> None:
+    """The field at the dotted `field_path` is a number from `low` to `high`."""
+    value = raw
+    for part in field_path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise _fail(path, field_path, f"got {value!r}", f"Write a number from {low} to {high}.")
+
+
+def _check_range(path: Path, plausible) -> None:
+    """A regression's plausible range of labels and predictions: [low, high]."""
+    if (
+        not isinstance(plausible, list)
+        or len(plausible) != 2
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in plausible)
+        or plausible[0] >= plausible[1]
+    ):
+        raise _fail(
+            path,
+            "evaluation.sanity.plausible_range",
+            f"got {plausible!r}",
+            "Write [low, high], two numbers with low < high, e.g. [-120, 1500].",
+        )
+
+
+def _check_label(path: Path, label: dict, task: str = "binary") -> None:
+    """A binary label is `column op value` with a known op; a regression label is a numeric
+    `column` with `missing`: `drop` or a number."""
+    if task == "regression":
+        _check_regression_label(path, label)
+        return
     for key in ("name", "column", "op", "value"):
         if key not in label:
             raise _fail(
@@ -242,6 +325,37 @@ def _check_label(path: Path, label: dict) -> None:
     if label["op"] not in LABEL_OPS:
         raise _fail(
             path, "label.op", f"{label['op']!r} unknown", f"Use one of {' '.join(LABEL_OPS)}."
+        )
+
+
+def _check_regression_label(path: Path, label: dict) -> None:
+    """name, column and missing (`drop` or a number); no op or value (that is binary)."""
+    for key in ("name", "column", "missing"):
+        if key not in label:
+            raise _fail(
+                path,
+                f"label.{key}",
+                "missing",
+                "A regression label is {name, column, missing}, e.g. "
+                "{name: delay_minutes, column: arr_delay, missing: drop}.",
+            )
+    extra = sorted({"op", "value"} & set(label))
+    if extra:
+        raise _fail(
+            path,
+            f"label.{', '.join(extra)}",
+            "not used by task regression",
+            "A regression label is the column's number itself; remove op and value.",
+        )
+    missing = label["missing"]
+    if missing != LABEL_MISSING_DROP and (
+        isinstance(missing, bool) or not isinstance(missing, (int, float))
+    ):
+        raise _fail(
+            path,
+            "label.missing",
+            f"got {missing!r}",
+            "Write drop (rows without the outcome are left out) or a number to use instead.",
         )
 
 
@@ -407,8 +521,9 @@ def _check_timezone(path: Path, keys: dict) -> None:
         ) from None
 
 
-def _check_evaluation(path: Path, evaluation: dict) -> None:
-    """The promotion rule and its numbers, the confidence level and the golden days."""
+def _check_evaluation(path: Path, evaluation: dict, task: str = "binary") -> None:
+    """The promotion rule and its numbers (the task's), the confidence level and the
+    golden days."""
     promotion = evaluation.get("promotion", {})
     if promotion.get("rule") not in PROMOTION_RULES:
         raise _fail(
@@ -417,8 +532,9 @@ def _check_evaluation(path: Path, evaluation: dict) -> None:
             f"got {promotion.get('rule')!r}",
             f"Use one of {', '.join(PROMOTION_RULES)}.",
         )
-    needed = {"better": "min_auc_gain", "non_inferior": "auc_margin"}[promotion["rule"]]
-    for key in (needed, "max_logloss_increase", "min_auc", "min_rows"):
+    numbers = TASK_NUMBERS[task]
+    needed = numbers["margins"][promotion["rule"]]
+    for key in (needed, *numbers["evaluation.promotion"]):
         if not isinstance(promotion.get(key), (int, float)):
             raise _fail(
                 path,
