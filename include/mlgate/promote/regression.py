@@ -131,7 +131,7 @@ def _first_model_rule(comparison: dict, share: float) -> Reasons:
     """Without a champion: the RMSE change against the constant baseline (the evaluation
     rows' mean) must be below -share x the baseline's RMSE, on the interval."""
     base, diff = comparison["baseline"], comparison["baseline"]["rmse_diff"]
-    need = -share * base["rmse"]
+    need = -share * base["rmse"] + 0.0  # (no "-0.00" when the share is 0)
     where = (
         f"RMSE {comparison['candidate']['rmse']:.2f} against {base['rmse']:.2f} for predicting "
         f"the mean: change {_interval(diff)}"
