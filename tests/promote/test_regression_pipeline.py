@@ -102,6 +102,7 @@ def test_first_champion_a_scored_day_and_a_monitor_report(world):
     assert live["labelled_rows"] < live["predicted_rows"] and 0.9 < live["coverage"] < 1
     assert report["shadow"]["challenger"] == world["fresh"]["version"]
     assert report["shadow"]["rmse_change_low"] < report["shadow"]["rmse_change_high"]
+    assert report["drift"]["predictions"]["method"] == "ks"  # minutes drift like probabilities
     assert report["retrain"] is False  # trained a week ago: inside the cool-down
     stored = no_nan(
         lake.read_bytes("reports", f"{spec.model}-monitor", "2013-02-14", "report.json")
