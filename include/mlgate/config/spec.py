@@ -20,8 +20,8 @@ LABEL_OPS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne
 PROMOTION_RULES = ("better", "non_inferior")
 TASKS = ("binary", "regression")  # `task` absent: binary
 LABEL_MISSING_DROP = "drop"  # regression: rows whose outcome is empty are left out
-# per task: the promotion numbers (besides the rule's own margin), the rule's margin, the
-# first-model rule, the sanity numbers, the slice margin and the monitor's quality limit
+# per task: the promotion numbers every rule needs, each rule's own margin, and the prefix
+# of the XGBoost objectives that fit it
 TASK_NUMBERS = {
     "binary": {
         "evaluation.promotion": ("max_logloss_increase", "min_auc", "min_rows"),
