@@ -21,7 +21,7 @@ def build(spec):
             "score",
             __doc__,
             description=f"Score the day's validated {spec.model} rows with the champion",
-            schedule="@daily",
+            schedule=dagkit.daily_schedule(spec),
             max_active_runs=4,
             params={
                 "rescore": Param(

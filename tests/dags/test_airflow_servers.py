@@ -105,6 +105,14 @@ def test_the_api_needs_a_login_and_lists_the_mlgate_dags(servers):
     assert "mlgate" in [t["name"] for t in ingest["tags"]]
 
 
+def local_midnight(ds: str) -> str:
+    """The logical date of the daily run for day `ds`, as an ISO instant."""
+    from mlgate.airflow import dagkit
+    from mlgate.config.spec import load_spec
+
+    return dagkit.day_start(load_spec("flights"), ds).isoformat()
+
+
 def backfill_and_wait(servers, *extra):
     base, env = servers["base"], servers["env"]
     auth = {"Authorization": f"Bearer {token(base).json()['access_token']}"}
@@ -120,9 +128,9 @@ def backfill_and_wait(servers, *extra):
         "--dag-id",
         INGEST,
         "--from-date",
-        DAYS[0],
+        local_midnight(DAYS[0]),  # the bounds are instants: the days' starts in the spec's zone
         "--to-date",
-        DAYS[-1],
+        local_midnight(DAYS[-1]),
         "--max-active-runs",
         "1",
         *extra,

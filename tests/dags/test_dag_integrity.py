@@ -8,6 +8,7 @@ import pytest
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
 
 from mlgate.airflow.local import DAGS_FOLDER
+from mlgate.airflow.timetable import DeliveredDaily
 from mlgate.config.spec import load_all_specs
 
 KINDS = ("ingest", "train", "score", "monitor", "rollback")
@@ -59,14 +60,20 @@ def test_no_cycles_and_a_single_chain(bag):
 
 def test_schedules(bag):
     for spec in load_all_specs():
+        zone = spec.section("keys")["timezone"]
+        delay = spec.section("schedule")["delivery_delay_hours"]
         for kind in ("ingest", "score", "monitor"):  # daily and so backfillable
-            timetable = bag.dags[f"mlgate_{spec.model}_{kind}"].timetable
-            assert (
-                isinstance(timetable, CronTriggerTimetable) and timetable.expression == "0 0 * * *"
-            )
+            dag = bag.dags[f"mlgate_{spec.model}_{kind}"]
+            assert isinstance(dag.timetable, DeliveredDaily)  # a run per local day, once due
+            assert (dag.timetable.timezone, dag.timetable.delay_hours) == (zone, delay)
+            assert dag.timezone.name == zone  # the start date is the first local midnight
         train = bag.dags[f"mlgate_{spec.model}_train"]
         assert isinstance(train.timetable, AssetOrTimeSchedule)
         assert f"mlgate://{spec.model}/retrain_request" in str(train.timetable.asset_condition)
+        cron = train.timetable.timetable
+        assert isinstance(cron, CronTriggerTimetable)
+        assert cron.expression == spec.section("schedule")["train_cron"]
+        assert getattr(cron.timezone, "name", cron.timezone) == zone
         assert (
             type(bag.dags[f"mlgate_{spec.model}_rollback"].timetable).__name__ == "NullTimetable"
         )  # manual only

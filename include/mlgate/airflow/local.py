@@ -1,5 +1,5 @@
 """The Airflow environment of the demo, `make up` and the tests: a home under
-MLGATE_HOME, the project's dags/ folder, SQLite metadata, no examples. Must be applied
+MLGATE_HOME, the project's dags/ and plugins/ folders, SQLite metadata, no examples. Must be applied
 before Airflow is imported."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from mlgate.config.settings import PACKAGE_DIR, Settings
 DAGS_FOLDER = Path(
     os.environ.get("MLGATE_DAGS_FOLDER") or PACKAGE_DIR.parent.parent / "dags"
 ).resolve()
+PLUGINS_FOLDER = (PACKAGE_DIR.parent.parent / "plugins").resolve()  # registers the timetable
 UI_USER, UI_PASSWORD = "admin", "admin"
 # SQLite metadata DB shared by the scheduler, the API server and CLI commands: wait for a
 # lock (60 s) instead of failing after sqlite3's default 5 s ("database is locked").
@@ -28,6 +29,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     return {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_FOLDER),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": connect_args,
