@@ -39,11 +39,7 @@ def build(spec):
         )
     )
     def ingest():
-        @task.sensor(
-            poke_interval=60,
-            timeout=60 * int(spec.section("schedule")["sensor_timeout_minutes"]),
-            mode="reschedule",
-        )
+        @task.sensor(**dagkit.sensor_arguments(spec))
         def wait_for_delivery(**context) -> PokeReturnValue:
             from mlgate.ingest.landing import landed
 

@@ -31,11 +31,7 @@ def build(spec):
         )
     )
     def score():
-        @task.sensor(
-            poke_interval=120,
-            timeout=60 * int(spec.section("schedule")["sensor_timeout_minutes"]),
-            mode="reschedule",
-        )
+        @task.sensor(**dagkit.sensor_arguments(spec))
         def wait_for_validated(**context) -> PokeReturnValue:
             lake, _ = dagkit.lake_and_settings()
             return PokeReturnValue(

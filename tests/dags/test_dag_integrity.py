@@ -1,6 +1,7 @@
 """DAG integrity: every DAG file imports, every spec gets its five DAGs, and each DAG has
 the documentation, tags, retries and shape an operator relies on."""
 
+import datetime as dt
 import subprocess
 import sys
 
@@ -34,9 +35,23 @@ def test_documentation_tags_and_retries(bag):
     for dag_id, dag in bag.dags.items():
         assert dag.doc_md and dag.doc_md.strip().startswith("###"), dag_id
         assert {"mlgate", dag_id.split("_")[-1]} <= set(dag.tags), dag_id
-        for task in dag.tasks:
-            expected = 0 if dag_id.endswith("_rollback") else 2
-            assert task.retries == expected, f"{dag_id}.{task.task_id} retries {task.retries}"
+
+
+def test_retries_retry_delays_and_sensors_come_from_the_spec(bag):
+    for spec in load_all_specs():
+        schedule = spec.section("schedule")
+        for kind in KINDS:
+            for task in bag.dags[f"mlgate_{spec.model}_{kind}"].tasks:
+                where = f"{spec.model} {kind}.{task.task_id}"
+                expected = 0 if kind == "rollback" else schedule["retries"]  # never retried
+                assert task.retries == expected, f"{where} retries {task.retries}"
+                assert task.retry_delay == dt.timedelta(minutes=schedule["retry_delay_minutes"])
+                if task.task_id.startswith("wait_for_"):  # the sensors
+                    assert task.poke_interval == 60 * schedule["sensor_poke_minutes"], where
+                    assert task.timeout == 60 * schedule["sensor_timeout_minutes"], where
+                    assert task.mode == "reschedule", where
+    sensors = [t for d in bag.dags.values() for t in d.tasks if t.task_id.startswith("wait_for_")]
+    assert len(sensors) == 2 * len(load_all_specs())  # ingest's and score's
 
 
 def test_no_cycles_and_a_single_chain(bag):

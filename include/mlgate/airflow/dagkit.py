@@ -9,12 +9,22 @@ from airflow.sdk import Asset
 
 from mlgate.config.spec import Spec
 
-DEFAULT_ARGS = {"owner": "mlgate", "retries": 2, "retry_delay": dt.timedelta(minutes=2)}
-
 
 def timezone(spec: Spec) -> str:
     """The spec's time zone (`keys.timezone`): its partition days are days of this zone."""
     return str(spec.section("keys").get("timezone", "UTC"))
+
+
+def default_args(spec: Spec, **overrides) -> dict:
+    """Owner, retries and the delay between tries of every task: `schedule.retries` and
+    `schedule.retry_delay_minutes` of the spec, with `overrides` on top."""
+    schedule = spec.section("schedule")
+    return {
+        "owner": "mlgate",
+        "retries": int(schedule.get("retries", 2)),
+        "retry_delay": dt.timedelta(minutes=float(schedule.get("retry_delay_minutes", 2))),
+        **overrides,
+    }
 
 
 def start_date(spec: Spec):
@@ -46,6 +56,17 @@ def daily_schedule(spec: Spec):
     )
 
 
+def sensor_arguments(spec: Spec) -> dict:
+    """A sensor waiting for a partition: checks every `schedule.sensor_poke_minutes`, gives
+    up after `schedule.sensor_timeout_minutes`, frees its worker slot between checks."""
+    schedule = spec.section("schedule")
+    return {
+        "poke_interval": 60 * float(schedule.get("sensor_poke_minutes", 1)),
+        "timeout": 60 * float(schedule.get("sensor_timeout_minutes", 360)),
+        "mode": "reschedule",
+    }
+
+
 def dag_arguments(spec: Spec, kind: str, doc_md: str, **arguments) -> dict:
     """The `@dag` arguments every mlgate DAG shares (id, doc, start date, no catch-up, tags,
     retries), with the DAG's own `arguments` (schedule, description, params, ...) on top."""
@@ -55,7 +76,7 @@ def dag_arguments(spec: Spec, kind: str, doc_md: str, **arguments) -> dict:
         "start_date": start_date(spec),
         "catchup": False,
         "tags": tags(spec, kind),
-        "default_args": DEFAULT_ARGS,
+        "default_args": default_args(spec),
         **arguments,
     }
 
