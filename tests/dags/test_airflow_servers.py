@@ -39,7 +39,7 @@ def servers(module_settings):
     port = free_port()
     env = {
         **os.environ,
-        **airflow_env(settings),
+        **airflow_env(settings, environ={}),  # its own home, not the session's
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
