@@ -236,7 +236,7 @@ def test_a_gray_zone_asks_a_person_through_airflow_and_approval_promotes(servers
             "dags",
             "test",
             TRAIN,
-            "2013-01-25",
+            local_midnight("2013-01-25"),  # a bare date is UTC midnight: 24 Jan in New York
             "-c",
             json.dumps({"overrides": {}, "gray_zone": "ask", "trigger": "test"}),
         ],
