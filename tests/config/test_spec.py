@@ -137,7 +137,7 @@ def test_no_threshold_default_is_left_in_the_code():
     import mlgate
 
     spec_reads = re.compile(
-        r"(section\(\"\w+\"\)|contract\(\w*\"?\w*\"?\)\.history|rules|cfg|rule|relation)"
+        r"(section\(\"\w+\"\)|contract\(\w*\"?\w*\"?\)\.history|rules|cfg|rule|relation|schedule)"
         r"(\[\"\w+\"\])*\.get\(\s*[\"']\w+[\"']\s*,"
     )
     package = Path(mlgate.__file__).parent

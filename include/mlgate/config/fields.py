@@ -177,9 +177,16 @@ FEED_CONTRACT = Section(
 SCHEDULE = Section(
     {
         "start_date": Field("date", REQUIRED, "first logical date of the daily DAGs"),
-        "train_cron": Text("0 6 1 * *", "scheduled retraining, besides the monitor's requests"),
-        "sensor_timeout_minutes": Int(360, "how long ingest waits for a landing partition", 1),
+        "delivery_delay_hours": Num(
+            0, "the run for local day D starts at D+1 00:00 local + this (a duration)", 0, 24 * 14
+        ),
+        "train_cron": Text("0 6 1 * *", "scheduled retraining (local time), besides requests"),
+        "retries": Int(2, "tries after a task's first failure (rollback: never retried)", 0, 20),
+        "retry_delay_minutes": Num(2, "wait between two tries", 0.01),
+        "sensor_poke_minutes": Num(1, "how often ingest and score look for their partition", 0.01),
+        "sensor_timeout_minutes": Num(360, "how long they wait for it", 1),
     },
+    "when the daily DAGs run, in keys.timezone",
 )
 
 LABEL = Section(

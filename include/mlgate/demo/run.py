@@ -144,10 +144,13 @@ class _Demo:
         self.request_uri = dagkit.retrain_request_asset(spec).uri
 
     def run(self, kind: str, ds: str, **conf) -> str:
-        """Run one DAG for logical date `ds` (its output to the log); returns its state."""
+        """Run one DAG for day `ds` (its logical date: local midnight in the spec's time
+        zone), its output to the log; returns its state."""
+        from mlgate.airflow import dagkit
+
         with output_to(self.log_path):
             dag_run = self.dags[kind].test(
-                logical_date=dt.datetime.fromisoformat(ds).replace(tzinfo=dt.timezone.utc),
+                logical_date=dagkit.day_start(self.spec, ds),
                 run_conf=conf or None,
             )
         return str(dag_run.state)
