@@ -27,7 +27,7 @@ def build(spec):
             __doc__,
             description=f"Land and gate the daily {spec.features_feed['feed']} feed "
             f"for {spec.model}",
-            schedule="@daily",
+            schedule=dagkit.daily_schedule(spec),
             max_active_runs=1,  # a day's gate uses the accepted days before it: days run in order
             params={
                 "accept_reason": Param(
@@ -39,11 +39,7 @@ def build(spec):
         )
     )
     def ingest():
-        @task.sensor(
-            poke_interval=60,
-            timeout=60 * int(spec.section("schedule")["sensor_timeout_minutes"]),
-            mode="reschedule",
-        )
+        @task.sensor(**dagkit.sensor_arguments(spec))
         def wait_for_delivery(**context) -> PokeReturnValue:
             from mlgate.ingest.landing import landed
 

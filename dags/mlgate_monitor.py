@@ -33,7 +33,7 @@ def build(spec):
             "monitor",
             __doc__,
             description=f"Monitor live quality and drift of the {spec.model} champion",
-            schedule="@daily",
+            schedule=dagkit.daily_schedule(spec),
             max_active_runs=1,
         )
     )

@@ -21,7 +21,7 @@ def build(spec):
             __doc__,
             description=f"Roll the {spec.model} champion back one step",
             schedule=None,
-            default_args={**dagkit.DEFAULT_ARGS, "retries": 0},
+            default_args=dagkit.default_args(spec, retries=0),
             params={
                 "reason": Param(
                     "", type="string", minLength=3, description="Why the champion is rolled back."

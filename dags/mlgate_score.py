@@ -21,7 +21,7 @@ def build(spec):
             "score",
             __doc__,
             description=f"Score the day's validated {spec.model} rows with the champion",
-            schedule="@daily",
+            schedule=dagkit.daily_schedule(spec),
             max_active_runs=4,
             params={
                 "rescore": Param(
@@ -31,11 +31,7 @@ def build(spec):
         )
     )
     def score():
-        @task.sensor(
-            poke_interval=120,
-            timeout=60 * int(spec.section("schedule")["sensor_timeout_minutes"]),
-            mode="reschedule",
-        )
+        @task.sensor(**dagkit.sensor_arguments(spec))
         def wait_for_validated(**context) -> PokeReturnValue:
             lake, _ = dagkit.lake_and_settings()
             return PokeReturnValue(

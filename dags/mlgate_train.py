@@ -41,7 +41,7 @@ def build(spec):
             description=f"Train, evaluate and promote {spec.model}",
             schedule=AssetOrTimeSchedule(
                 timetable=CronTriggerTimetable(
-                    spec.section("schedule")["train_cron"], timezone="UTC"
+                    spec.section("schedule")["train_cron"], timezone=dagkit.timezone(spec)
                 ),
                 assets=[dagkit.retrain_request_asset(spec)],
             ),

@@ -20,6 +20,10 @@ import pytest
 from tests.helpers import free_port, home_env
 
 SESSION_HOME = Path(tempfile.mkdtemp(prefix="mlgate-tests-"))
+# airflow_env keeps an AIRFLOW_HOME or AIRFLOW__* setting already in the environment: the
+# developer's own (their shell's Airflow) must not reach the tests, which get their own.
+for _name in [n for n in os.environ if n == "AIRFLOW_HOME" or n.startswith("AIRFLOW__")]:
+    del os.environ[_name]
 os.environ.update({**home_env(SESSION_HOME), "GIT_PYTHON_REFRESH": "quiet"})
 S3_TEST_BUCKET = "mlgate-tests"
 from mlgate.airflow.local import airflow_env  # noqa: E402  (after MLGATE_HOME is set)

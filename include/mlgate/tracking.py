@@ -9,6 +9,7 @@ writes is what the monitor reads.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ GOLDEN_VERSION_TAG = "mlgate.golden_version"  # the evaluation set's version
 EVAL_AUC_TAG = (
     "mlgate.eval_auc"  # the candidate's AUC on the evaluation set: the monitor's baseline
 )
+# a regression candidate's RMSE on the evaluation set: the monitor's baseline
+EVAL_RMSE_TAG = "mlgate.eval_rmse"
 PROMOTED_BY_TAG = "mlgate.promoted_by"  # the Airflow run, and the approver in a gray zone
 PROMOTED_BECAUSE_TAG = "mlgate.promoted_because"  # the decision sentence (or the approval)
 PROMOTED_AT_TAG = "mlgate.promoted_at"  # UTC time of the promotion
@@ -124,8 +127,21 @@ def feature_schema(settings: Settings, model: str, version: str) -> dict:
 
 def eval_auc(model_version) -> float | None:
     """The AUC the promotion gate measured for a version on its evaluation set."""
-    value = model_version.tags.get(EVAL_AUC_TAG)
-    return float(value) if value else None
+    return _finite_tag(model_version, EVAL_AUC_TAG)
+
+
+def eval_rmse(model_version) -> float | None:
+    """The RMSE the promotion gate measured for a (regression) version on its evaluation set."""
+    return _finite_tag(model_version, EVAL_RMSE_TAG)
+
+
+def _finite_tag(model_version, tag: str) -> float | None:
+    """A numeric tag as a finite float, or None (absent, empty or not a finite number)."""
+    try:
+        value = float(model_version.tags.get(tag) or "nan")
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def window_last_day(model_version) -> str | None:

@@ -37,7 +37,8 @@ def test_demo_spec_loads_with_its_features_and_label(spec):
         "reject_constant_day": True,
     }
     assert not set(spec.feature_names) & set(spec.section("forbidden"))
-    assert [s.model for s in load_all_specs()] == ["flights_late"]
+    assert spec.task == "binary" and not spec.is_regression
+    assert [s.model for s in load_all_specs()] == ["flights_late", "flights_delay"]
 
 
 def test_a_forbidden_column_as_feature_is_refused_with_the_field(spec, tmp_path):
@@ -136,7 +137,7 @@ def test_no_threshold_default_is_left_in_the_code():
     import mlgate
 
     spec_reads = re.compile(
-        r"(section\(\"\w+\"\)|contract\(\w*\"?\w*\"?\)\.history|rules|cfg|rule|relation)"
+        r"(section\(\"\w+\"\)|contract\(\w*\"?\w*\"?\)\.history|rules|cfg|rule|relation|schedule)"
         r"(\[\"\w+\"\])*\.get\(\s*[\"']\w+[\"']\s*,"
     )
     package = Path(mlgate.__file__).parent
@@ -180,3 +181,55 @@ def test_the_readme_names_every_field_of_the_spec():
     }
     assert set(SPEC.fields) <= set(rows), sorted(set(SPEC.fields) - set(rows))
     assert {s: m for s, m in missing.items() if m} == {}
+
+
+def test_the_regression_spec_loads_with_its_label_and_thresholds():
+    delay = load_spec("flights_delay")
+    assert delay.task == "regression" and delay.is_regression and delay.model == "flights_delay"
+    assert delay.section("label") == {
+        "name": "delay_minutes",
+        "column": "arr_delay",
+        "missing": "drop",
+        "op": None,  # binary only
+        "value": None,
+        "max_missing_share": 0.8,
+        "reject_constant_day": True,
+    }
+    assert delay.section("training")["params"]["objective"] == "reg:squarederror"
+    assert delay.features_feed == load_spec("flights").features_feed  # the same upstream feeds
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"task": "ranking"}, r"task: 'ranking' unknown. Use one of binary, regression"),
+        ({"label.missing": "zero"}, r"label.missing: got 'zero'. Write drop .* or a number"),
+        ({"label.missing": None}, r"label.missing: missing. Add it: .* regression `drop`"),
+        ({"label.op": ">"}, r"label.op: not used by task regression"),
+        (
+            {"training.params.objective": "binary:logistic"},
+            r"training.params.objective: 'binary:logistic' does not fit task regression",
+        ),
+        (
+            {"evaluation.promotion.rmse_margin": "one"},
+            r"evaluation.promotion.rmse_margin: got 'one'. Write a number",
+        ),
+        ({"evaluation.sanity.max_abs_bias": None}, r"max_abs_bias: missing \(task regression\)"),
+        (
+            {"evaluation.sanity.plausible_range": [10, 5]},
+            r"evaluation.sanity.plausible_range: got \[10, 5\]. Write \[low, high\]",
+        ),
+        (
+            {"monitoring.live_quality.max_rmse_increase": -1},
+            r"monitoring.live_quality.max_rmse_increase: got -1",
+        ),
+    ],
+)
+def test_a_wrong_regression_field_is_named(tmp_path, change, message):
+    with pytest.raises(SpecError, match=message):
+        load_spec(_write(tmp_path, load_spec("flights_delay"), **change))
+
+
+def test_a_binary_spec_with_a_regression_objective_is_refused(spec, tmp_path):
+    with pytest.raises(SpecError, match=r"'reg:squarederror' does not fit task binary"):
+        load_spec(_write(tmp_path, spec, **{"training.params.objective": "reg:squarederror"}))

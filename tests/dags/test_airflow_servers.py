@@ -39,7 +39,7 @@ def servers(module_settings):
     port = free_port()
     env = {
         **os.environ,
-        **airflow_env(settings),
+        **airflow_env(settings, environ={}),  # its own home, not the session's
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
@@ -105,6 +105,14 @@ def test_the_api_needs_a_login_and_lists_the_mlgate_dags(servers):
     assert "mlgate" in [t["name"] for t in ingest["tags"]]
 
 
+def local_midnight(ds: str) -> str:
+    """The logical date of the daily run for day `ds`, as an ISO instant."""
+    from mlgate.airflow import dagkit
+    from mlgate.config.spec import load_spec
+
+    return dagkit.day_start(load_spec("flights"), ds).isoformat()
+
+
 def backfill_and_wait(servers, *extra):
     base, env = servers["base"], servers["env"]
     auth = {"Authorization": f"Bearer {token(base).json()['access_token']}"}
@@ -120,9 +128,9 @@ def backfill_and_wait(servers, *extra):
         "--dag-id",
         INGEST,
         "--from-date",
-        DAYS[0],
+        local_midnight(DAYS[0]),  # the bounds are instants: the days' starts in the spec's zone
         "--to-date",
-        DAYS[-1],
+        local_midnight(DAYS[-1]),
         "--max-active-runs",
         "1",
         *extra,
@@ -228,7 +236,7 @@ def test_a_gray_zone_asks_a_person_through_airflow_and_approval_promotes(servers
             "dags",
             "test",
             TRAIN,
-            "2013-01-25",
+            local_midnight("2013-01-25"),  # a bare date is UTC midnight: 24 Jan in New York
             "-c",
             json.dumps({"overrides": {}, "gray_zone": "ask", "trigger": "test"}),
         ],

@@ -1,6 +1,7 @@
 """DAG integrity: every DAG file imports, every spec gets its five DAGs, and each DAG has
 the documentation, tags, retries and shape an operator relies on."""
 
+import datetime as dt
 import subprocess
 import sys
 
@@ -8,6 +9,7 @@ import pytest
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
 
 from mlgate.airflow.local import DAGS_FOLDER
+from mlgate.airflow.timetable import DeliveredDaily
 from mlgate.config.spec import load_all_specs
 
 KINDS = ("ingest", "train", "score", "monitor", "rollback")
@@ -33,9 +35,23 @@ def test_documentation_tags_and_retries(bag):
     for dag_id, dag in bag.dags.items():
         assert dag.doc_md and dag.doc_md.strip().startswith("###"), dag_id
         assert {"mlgate", dag_id.split("_")[-1]} <= set(dag.tags), dag_id
-        for task in dag.tasks:
-            expected = 0 if dag_id.endswith("_rollback") else 2
-            assert task.retries == expected, f"{dag_id}.{task.task_id} retries {task.retries}"
+
+
+def test_retries_retry_delays_and_sensors_come_from_the_spec(bag):
+    for spec in load_all_specs():
+        schedule = spec.section("schedule")
+        for kind in KINDS:
+            for task in bag.dags[f"mlgate_{spec.model}_{kind}"].tasks:
+                where = f"{spec.model} {kind}.{task.task_id}"
+                expected = 0 if kind == "rollback" else schedule["retries"]  # never retried
+                assert task.retries == expected, f"{where} retries {task.retries}"
+                assert task.retry_delay == dt.timedelta(minutes=schedule["retry_delay_minutes"])
+                if task.task_id.startswith("wait_for_"):  # the sensors
+                    assert task.poke_interval == 60 * schedule["sensor_poke_minutes"], where
+                    assert task.timeout == 60 * schedule["sensor_timeout_minutes"], where
+                    assert task.mode == "reschedule", where
+    sensors = [t for d in bag.dags.values() for t in d.tasks if t.task_id.startswith("wait_for_")]
+    assert len(sensors) == 2 * len(load_all_specs())  # ingest's and score's
 
 
 def test_no_cycles_and_a_single_chain(bag):
@@ -59,14 +75,20 @@ def test_no_cycles_and_a_single_chain(bag):
 
 def test_schedules(bag):
     for spec in load_all_specs():
+        zone = spec.section("keys")["timezone"]
+        delay = spec.section("schedule")["delivery_delay_hours"]
         for kind in ("ingest", "score", "monitor"):  # daily and so backfillable
-            timetable = bag.dags[f"mlgate_{spec.model}_{kind}"].timetable
-            assert (
-                isinstance(timetable, CronTriggerTimetable) and timetable.expression == "0 0 * * *"
-            )
+            dag = bag.dags[f"mlgate_{spec.model}_{kind}"]
+            assert isinstance(dag.timetable, DeliveredDaily)  # a run per local day, once due
+            assert (dag.timetable.timezone, dag.timetable.delay_hours) == (zone, delay)
+            assert dag.timezone.name == zone  # the start date is the first local midnight
         train = bag.dags[f"mlgate_{spec.model}_train"]
         assert isinstance(train.timetable, AssetOrTimeSchedule)
         assert f"mlgate://{spec.model}/retrain_request" in str(train.timetable.asset_condition)
+        cron = train.timetable.timetable
+        assert isinstance(cron, CronTriggerTimetable)
+        assert cron.expression == spec.section("schedule")["train_cron"]
+        assert getattr(cron.timezone, "name", cron.timezone) == zone
         assert (
             type(bag.dags[f"mlgate_{spec.model}_rollback"].timetable).__name__ == "NullTimetable"
         )  # manual only

@@ -17,7 +17,11 @@ MODEL = "flights_late"
 
 
 def day(ds):
-    return dt.datetime.fromisoformat(ds).replace(tzinfo=dt.timezone.utc)
+    """The logical date of the daily run for day `ds`: local midnight in the spec's zone."""
+    from mlgate.airflow import dagkit
+    from mlgate.config.spec import load_spec
+
+    return dagkit.day_start(load_spec("flights"), ds)
 
 
 @pytest.fixture(scope="module")

@@ -524,12 +524,20 @@ def login(ctx: dict) -> dict:
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
+def day_start(ds: str) -> str:
+    """The logical date of day `ds`'s run: local midnight in the spec's zone (ISO)."""
+    from mlgate.airflow import dagkit
+    from mlgate.config.spec import load_spec
+
+    return dagkit.day_start(load_spec("flights"), ds).isoformat()
+
+
 def trigger(api: str, auth: dict, dag_id: str, ds: str, conf: dict) -> str:
     answer = requests.post(
         f"{api}/api/v2/dags/{dag_id}/dagRuns",
         headers=auth,
         timeout=30,
-        json={"logical_date": f"{ds}T00:00:00Z", "conf": conf},
+        json={"logical_date": day_start(ds), "conf": conf},
     )
     assert answer.status_code == 200, answer.text
     return answer.json()["dag_run_id"]

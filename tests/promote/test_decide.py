@@ -1,6 +1,7 @@
 """The promotion rules on intervals (mlgate.promote.decide), and the comparison of two
 models' real scores they are applied to."""
 
+import numpy as np
 import pytest
 
 from mlgate.promote.decide import ASK, PROMOTE, REFUSE, compare, decide
@@ -106,3 +107,23 @@ def test_compare_gives_intervals_and_churn(real_scores):
         quality(labels, a)["logloss"] - quality(labels, b)["logloss"], abs=1e-9
     )
     assert 0 < result["churn"]["mean_abs_change"] < 1
+
+
+def test_an_auc_that_cannot_be_computed_refuses_with_its_reason_and_no_nan(spec):
+    """One class among the evaluation labels: no AUC. The decision refuses and says why, and
+    nothing NaN reaches the JSON of the card, XCom or the MLflow metrics."""
+    import json
+
+    from mlgate.promote.card import card_json, flat_metrics
+
+    labels = np.zeros(2000, dtype=int)
+    rng = np.random.default_rng(0)
+    candidate, champion = rng.uniform(0, 0.3, 2000), rng.uniform(0, 0.3, 2000)
+    for champion_scores, champion_version in ((champion, "1"), (None, None)):
+        comparison = compare(labels, candidate, champion_scores, level=0.95, rounds=100)
+        decision = decide(spec, comparison, [], [], "2", champion_version, fresher=True)
+        assert decision.outcome == REFUSE
+        assert "the evaluation labels have one class only: AUC is undefined" in decision.reasons
+        json.dumps(decision.to_dict(), allow_nan=False)  # raises on NaN
+        json.dumps(card_json(spec, decision), allow_nan=False)
+        assert all(np.isfinite(v) for v in flat_metrics(decision).values())

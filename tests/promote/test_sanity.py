@@ -59,3 +59,51 @@ def test_a_feature_the_model_matrix_cannot_read_refuses_the_model(spec):
     assert not result["passed"]
     assert "present in the rows but missing in the model matrix: carrier on" in result["observed"]
     assert _features_check(spec, {**feats, "lost": {}})["passed"]
+
+
+def test_a_column_that_gives_a_numeric_label_away_is_found():
+    """Regression: |Spearman| alone finds dep_delay (an outcome) above the spec's limit, and
+    no honest feature of real March days comes near it."""
+    from mlgate.config.spec import load_spec
+    from mlgate.ingest.labels import labelled_rows
+    from mlgate.promote.sanity import single_feature_spearman
+
+    delay = load_spec("flights_delay")
+    rows = real_rows(delay).drop(columns="late")
+    rows = labelled_rows(rows.assign(delay_minutes=derive_label(rows, delay).to_numpy()), delay)
+    honest = [*delay.numeric_features, *delay.categorical_features]
+    alone = single_feature_spearman(rows, [*honest, "dep_delay"], "delay_minutes")
+    limit = delay.section("evaluation")["sanity"]["max_single_feature_spearman"]
+    assert alone["dep_delay"] > limit and set(alone) == {*honest, "dep_delay"}
+    assert max(v for k, v in alone.items() if k != "dep_delay") < limit
+
+
+def test_regression_sanity_checks_range_bias_and_constant_training_labels():
+    from mlgate.config.spec import load_spec
+    from mlgate.promote.sanity import sanity_checks
+
+    delay = load_spec("flights_delay")
+    frame = pd.DataFrame({"delay_minutes": [10.0, 20.0, 30.0, 40.0]})
+    probe = {
+        "loaded": True,
+        "load_seconds": 0.1,
+        "one_row": [12.0],
+        "scores": np.array([12.0, 18.0, 33.0, 37.0]),
+        "latency_ms": {"p50": 1.0, "p95": 2.0, "batches": 1, "batch_rows": 4},
+        "size_bytes": 1000,
+        "features": {
+            "schema": delay.feature_names,
+            "booster": delay.feature_names,
+            "matrix": delay.feature_names,
+            "inputs": ["distance"],
+        },
+        "single_feature": {"distance": 0.1},
+    }
+    checks = {c["check"]: c for c in sanity_checks(delay, probe, frame, {"train_label_sd": 3.0})}
+    assert all(c["passed"] for c in checks.values()), checks
+    assert checks["bias"]["observed"]["bias"] == 0.0 and "leakage" in checks
+    off = {**probe, "scores": np.array([2000.0, 18.0, np.nan, 37.0])}
+    checks = {c["check"]: c for c in sanity_checks(delay, off, frame, {"train_label_sd": 0.0})}
+    failed = {name for name, c in checks.items() if not c["passed"]}
+    assert failed == {"training_labels", "no_nan", "in_range", "bias"}
+    assert checks["in_range"]["expected"] == "every score within [-120, 1500]"

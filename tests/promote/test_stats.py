@@ -1,6 +1,7 @@
 """The statistics under the promotion rules (mlgate.promote.stats), on real and small scores."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
@@ -35,4 +36,42 @@ def test_quality_metrics():
     labels, scores = np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])
     m = quality(labels, scores)
     assert m["rows"] == 4 and m["auc"] == 0.75 and m["positive_rate"] == 0.5
-    assert np.isnan(quality(np.array([1, 1]), np.array([0.2, 0.9]))["auc"])  # one class: no AUC
+    assert "auc" not in quality(np.array([1, 1]), np.array([0.2, 0.9]))  # one class: no AUC
+
+
+def test_paired_rmse_and_mae_intervals_cover_a_bootstrap_on_real_delays():
+    """The delta-method interval of RMSE(a) - RMSE(b) and the CLT interval of MAE(a) - MAE(b)
+    agree with a paired bootstrap, on heavy-tailed real arrival delays."""
+    from mlgate.demo import simulator
+
+    delays = pd.concat(
+        [
+            simulator.day_frames(ds)[1]["arr_delay"]
+            for ds in simulator.dates("2013-03-01", "2013-03-04")
+        ]
+    ).dropna()
+    y = delays.to_numpy(dtype=float)
+    rng = np.random.default_rng(0)
+    a = y.mean() + 0.3 * (y - y.mean()) + rng.normal(0, 20, len(y))  # a useful model
+    b = np.full(len(y), y.mean())  # the constant
+    paired = stats.paired_regression(y, a, b)
+    rmse = lambda p, idx: np.sqrt(np.mean((p[idx] - y[idx]) ** 2))  # noqa: E731
+    boot = []
+    for _ in range(400):
+        idx = rng.integers(0, len(y), len(y))
+        boot.append(rmse(a, idx) - rmse(b, idx))
+    assert paired["rmse_diff"]["diff"] == pytest.approx(rmse(a, slice(None)) - rmse(b, slice(None)))
+    assert paired["rmse_diff"]["se"] == pytest.approx(np.std(boot), rel=0.2)
+    assert paired["mae_diff"]["diff"] == pytest.approx(np.mean(np.abs(a - y) - np.abs(b - y)))
+    alone = stats.regression_quality(y, a)
+    assert alone["rmse_low"] < alone["rmse"] < alone["rmse_high"] and alone["rows"] == len(y)
+    assert alone["bias"] == pytest.approx(np.mean(a - y))
+
+
+def test_a_figure_that_cannot_be_computed_is_left_out_never_nan():
+    assert "auc" not in quality(np.array([1, 1, 1]), np.array([0.2, 0.5, 0.9]))
+    assert quality(np.array([], dtype=int), np.array([])) == {"rows": 0}
+    assert stats.regression_quality(np.array([3.0]), np.array([2.0])) == {"rows": 1}
+    assert stats.paired_regression(np.array([]), np.array([]), np.array([])) == {}
+    cleaned = stats.finite_or_none({"a": [float("nan"), 1.0], "b": {"c": np.float64("inf")}})
+    assert cleaned == {"a": [None, 1.0], "b": {"c": None}}

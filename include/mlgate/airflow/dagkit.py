@@ -9,16 +9,60 @@ from airflow.sdk import Asset
 
 from mlgate.config.spec import Spec
 
-DEFAULT_ARGS = {"owner": "mlgate", "retries": 2, "retry_delay": dt.timedelta(minutes=2)}
+
+def timezone(spec: Spec) -> str:
+    """The spec's time zone (`keys.timezone`): its partition days are days of this zone."""
+    return str(spec.section("keys")["timezone"])
+
+
+def default_args(spec: Spec, **overrides) -> dict:
+    """Owner, retries and the delay between tries of every task: `schedule.retries` and
+    `schedule.retry_delay_minutes` of the spec, with `overrides` on top."""
+    schedule = spec.section("schedule")
+    return {
+        "owner": "mlgate",
+        "retries": int(schedule["retries"]),
+        "retry_delay": dt.timedelta(minutes=float(schedule["retry_delay_minutes"])),
+        **overrides,
+    }
 
 
 def start_date(spec: Spec):
-    """The spec's first logical date, as the timezone-aware datetime Airflow wants."""
+    """The spec's first day, at local midnight in the spec's time zone (the timezone-aware
+    datetime Airflow wants; the DAG's time zone follows it)."""
     import pendulum
 
     return pendulum.datetime(
-        spec.start_date.year, spec.start_date.month, spec.start_date.day, tz="UTC"
+        spec.start_date.year, spec.start_date.month, spec.start_date.day, tz=timezone(spec)
     )
+
+
+def day_start(spec: Spec, ds: str):
+    """The logical date of the daily run for day `ds`: its local midnight (pass it to
+    `dag.test(logical_date=...)`)."""
+    import pendulum
+
+    day = dt.date.fromisoformat(ds)
+    return pendulum.datetime(day.year, day.month, day.day, tz=timezone(spec))
+
+
+def daily_schedule(spec: Spec):
+    """The daily DAGs' timetable: one run per local day D of the spec's time zone, logical
+    date D 00:00 local, due at D+1 00:00 local plus `schedule.delivery_delay_hours`."""
+    from mlgate.airflow.timetable import DeliveredDaily
+
+    return DeliveredDaily(timezone(spec), float(spec.section("schedule")["delivery_delay_hours"]))
+
+
+def sensor_arguments(spec: Spec) -> dict:
+    """A sensor waiting for a partition: checks every `schedule.sensor_poke_minutes`, gives
+    up after `schedule.sensor_timeout_minutes`, frees its worker slot between checks."""
+    schedule = spec.section("schedule")
+    return {
+        "poke_interval": 60 * float(schedule["sensor_poke_minutes"]),
+        "timeout": 60 * float(schedule["sensor_timeout_minutes"]),
+        "mode": "reschedule",
+    }
 
 
 def dag_arguments(spec: Spec, kind: str, doc_md: str, **arguments) -> dict:
@@ -30,7 +74,7 @@ def dag_arguments(spec: Spec, kind: str, doc_md: str, **arguments) -> dict:
         "start_date": start_date(spec),
         "catchup": False,
         "tags": tags(spec, kind),
-        "default_args": DEFAULT_ARGS,
+        "default_args": default_args(spec),
         **arguments,
     }
 
@@ -81,13 +125,16 @@ def retraining_paused(spec: Spec) -> bool:
 
 def run_ds(context) -> str:
     """The day a run is about: `ds` from the run's conf (it must be a real date,
-    YYYY-MM-DD), the logical date, the triggering asset event's `ds`, or the day the run
-    was created, in that order."""
+    YYYY-MM-DD), the logical date's day in the DAG's time zone (the spec's), the triggering
+    asset event's `ds`, or the day the run was created, in that order."""
+    import pendulum
+
     conf = context["dag_run"].conf or {}
     if conf.get("ds"):
         return checked_date(conf["ds"])
-    if context.get("logical_date") is not None:
-        return context["logical_date"].strftime("%Y-%m-%d")
+    if context.get("logical_date") is not None:  # its local day, in the DAG's time zone
+        zone = getattr(context.get("dag"), "timezone", None) or "UTC"
+        return pendulum.instance(context["logical_date"]).in_timezone(zone).strftime("%Y-%m-%d")
     for events in (context.get("triggering_asset_events") or {}).values():
         for event in events:
             if (event.extra or {}).get("ds"):

@@ -131,6 +131,14 @@ def timeline_json_lines(rows: list[dict]) -> str:
     return "\n".join(json.dumps({k: row[k] for k in TIMELINE_KEYS}) for row in rows)
 
 
+def _live_metric(live: dict) -> str:
+    """The live quality a retrain request is noted with (AUC, or RMSE for a regression)."""
+    for key, name in (("auc", "AUC"), ("rmse", "RMSE")):
+        if key in live:
+            return f"live {name} {live[key]:.4f}"
+    return "live AUC nan"  # no labelled window yet
+
+
 class Runner:
     """One run's state: the DAGs, the lake, the registry, the timeline and the failures."""
 
@@ -147,11 +155,13 @@ class Runner:
         self.last_event = events[-1][0] if events else 0
 
     def run(self, kind: str, ds: str, **conf) -> str:
-        """Run one DAG for logical date `ds` (its output to the log); returns its state."""
+        """Run one DAG for day `ds` (its logical date: local midnight in the spec's time
+        zone), its output to the log; returns its state."""
+        from mlgate.airflow import dagkit
+
         with output_to(self.log_path):
             dag_run = self.dags[kind].test(
-                logical_date=dt.datetime.fromisoformat(ds).replace(tzinfo=dt.timezone.utc),
-                run_conf=conf or None,
+                logical_date=dagkit.day_start(self.spec, ds), run_conf=conf or None
             )
         return str(dag_run.state)
 
@@ -254,7 +264,7 @@ class Runner:
                 ds,
                 "retrain requested (monitor)",
                 f"v{self.champion()}",
-                f"live AUC {live.get('auc', float('nan')):.4f}",
+                _live_metric(live),
                 "; ".join(extra.get("reasons", [])),
             )
             self.train(ds, "retrain_request", "")
@@ -284,7 +294,15 @@ class Runner:
             )
             return
         mv = max(versions, key=lambda v: int(v.version))
-        auc = mv.tags.get(tracking.EVAL_AUC_TAG, "")
+        name, tag = (
+            ("RMSE", tracking.EVAL_RMSE_TAG)
+            if self.spec.is_regression
+            else (
+                "AUC",
+                tracking.EVAL_AUC_TAG,
+            )
+        )
+        value = mv.tags.get(tag, "")
         promoted = self.champion() != before
         refused = (
             "gray zone, unattended: refused"
@@ -296,7 +314,7 @@ class Runner:
             ds,
             f"{event} ({trigger})",
             f"v{mv.version}",
-            f"eval AUC {float(auc):.4f}" if auc else "",
+            f"eval {name} {float(value):.4f}" if value else "",
             f"{reason}; " * bool(reason) + mv.tags.get(tracking.REASONS_TAG, ""),
         )
 

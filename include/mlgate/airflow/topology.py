@@ -72,7 +72,8 @@ def celery_env(
     `/execution/` API is where tasks report). `result_backend`: Celery's task results,
     by default in the metadata DB (`db+` and `database_uri`). The mlgate settings
     (lake, tracking URI, specs) come from `settings`, as in `airflow_env`."""
-    env = {k: v for k, v in airflow_env(settings).items() if k not in _SQLITE_ONLY}
+    # from the arguments alone: not this process's AIRFLOW_HOME or AIRFLOW__* settings
+    env = {k: v for k, v in airflow_env(settings, environ={}).items() if k not in _SQLITE_ONLY}
     api_url = api_url.rstrip("/")
     env.update(
         {

@@ -96,6 +96,9 @@ def Names(default=REQUIRED, doc="") -> Field:
 
 
 TASKS = ("binary", "regression")
+OBJECTIVE_PREFIX = {"binary": "binary:", "regression": "reg:"}  # XGBoost objectives of a task
+DEFAULT_OBJECTIVE = {"binary": "binary:logistic", "regression": "reg:squarederror"}
+LABEL_MISSING_DROP = "drop"  # regression: rows whose outcome is empty are left out
 COLUMN_TYPES = ("int", "float", "string")
 LABEL_OPS = (">", ">=", "<", "<=", "==", "!=", "in")
 PROMOTION_RULES = ("better", "non_inferior")
@@ -174,9 +177,16 @@ FEED_CONTRACT = Section(
 SCHEDULE = Section(
     {
         "start_date": Field("date", REQUIRED, "first logical date of the daily DAGs"),
-        "train_cron": Text("0 6 1 * *", "scheduled retraining, besides the monitor's requests"),
-        "sensor_timeout_minutes": Int(360, "how long ingest waits for a landing partition", 1),
+        "delivery_delay_hours": Num(
+            0, "the run for local day D starts at D+1 00:00 local + this (a duration)", 0, 24 * 14
+        ),
+        "train_cron": Text("0 6 1 * *", "scheduled retraining (local time), besides requests"),
+        "retries": Int(2, "tries after a task's first failure (rollback: never retried)", 0, 20),
+        "retry_delay_minutes": Num(2, "wait between two tries", 0.01),
+        "sensor_poke_minutes": Num(1, "how often ingest and score look for their partition", 0.01),
+        "sensor_timeout_minutes": Num(360, "how long they wait for it", 1),
     },
+    "when the daily DAGs run, in keys.timezone",
 )
 
 LABEL = Section(
@@ -185,7 +195,11 @@ LABEL = Section(
         "column": Text(doc="the outcomes feed's column the label comes from"),
         "op": Text(None, "binary: the rule `column op value`", LABEL_OPS),
         "value": Field("value", None, "binary: a number, a text, or a list for `in`"),
-        "missing": Int(0, "binary: the label of a row whose outcome is empty (0 or 1)", 0, 1),
+        "missing": Field(
+            "value",
+            REQUIRED,
+            "a row whose outcome is empty: binary 0 or 1; regression `drop` (left out) or a number",
+        ),
         "max_missing_share": Share(0.5, "a day with more rows taking `missing` is an outage"),
         "reject_constant_day": Bool(True, "a day whose label is one value on every row fails"),
     },
@@ -210,7 +224,11 @@ TRAINING = Section(
         "num_boost_round": Int(400, "most boosting rounds", 1),
         "early_stopping_rounds": Int(30, "rounds without improvement before stopping", 1),
         "validation_share": Share(0.15, "last days of the window, for early stopping"),
-        "params": Field("mapping", {}, "XGBoost parameters"),
+        "params": Field(
+            "mapping",
+            {},
+            "XGBoost parameters (objective: binary:logistic or reg:squarederror by task)",
+        ),
     },
 )
 
@@ -220,7 +238,18 @@ EVALUATION = Section(
         "recent_days": Int(7, "most recent labelled days, held out and evaluated", 1),
         "confidence": Num(0.95, "level of every interval", 0.5, 0.999),
         "bootstrap_rounds": Int(1000, "paired bootstrap rounds of the log-loss difference", 100),
-        "first_model": Section({"min_auc": Share(0.5, "the AUC interval's lower bound")}),
+        "first_model": Section(
+            {
+                "min_auc": Share(0.5, "binary: the AUC interval's lower bound"),
+                "min_rmse_reduction": Num(
+                    0.0,
+                    "regression: the RMSE change against predicting the mean has its upper "
+                    "bound below -this x the constant's RMSE",
+                    -1,
+                    1,
+                ),
+            }
+        ),
         "promotion": Section(
             {
                 "rule": Text("non_inferior", "better or non_inferior", PROMOTION_RULES),
@@ -229,12 +258,27 @@ EVALUATION = Section(
                 "max_logloss_increase": Num(0.002, "the log-loss increase's upper bound", 0),
                 "min_auc": Share(0.5, "never promote below this"),
                 "min_rows": Int(1000, "fewer evaluation rows: refuse", 1),
+                "min_rmse_gain": Num(
+                    0.0, "regression, rule better: RMSE change's upper bound < -this x champion's"
+                ),
+                "rmse_margin": Num(
+                    0.01, "regression, rule non_inferior: the margin as a share of champion RMSE", 0
+                ),
+                "max_mae_increase": Num(
+                    0.02, "regression: allowed MAE increase, as a share of the champion's MAE", 0
+                ),
             }
         ),
         "slices": Section(
             {
                 "min_rows": Int(200, "smaller slices are reported, not judged", 1),
                 "max_auc_drop": Share(0.02, "a slice regresses when its AUC falls more ..."),
+                "max_rmse_increase": Num(
+                    0.05,
+                    "regression: a slice regresses when its RMSE rises by this share ...",
+                    0,
+                    10,
+                ),
                 "alpha": Num(0.05, "... significantly, after Holm's correction", 1e-6, 0.5),
             }
         ),
@@ -249,6 +293,15 @@ EVALUATION = Section(
                     0.2, "a feature present in the rows but missing in the matrix on more rows"
                 ),
                 "max_single_feature_auc": Share(0.9, "leakage: no feature ranks the label so well"),
+                "plausible_range": Field(
+                    "range", None, "regression: every prediction within [low, high] (required)"
+                ),
+                "max_abs_bias": Num(
+                    None, "regression: |mean prediction - mean label| at most this (required)", 0
+                ),
+                "max_single_feature_spearman": Share(
+                    0.8, "regression leakage: no feature's |Spearman| with the label above this"
+                ),
             }
         ),
         "approval": Section(
@@ -281,6 +334,9 @@ MONITORING = Section(
         "live_quality": Section(
             {
                 "max_auc_drop": Share(0.05, "live AUC's upper bound this far below evaluation"),
+                "max_rmse_increase": Num(
+                    0.25, "regression: live RMSE's lower bound above eval RMSE x (1 + this)", 0, 10
+                ),
                 "min_labelled_rows": Int(500, "fewer labelled rows: quality is not judged", 1),
                 "min_coverage": Share(0.8, "labels must cover this share of mature predictions"),
                 "min_slice_rows": Int(200, "slices with fewer labelled rows are not shown", 1),
@@ -442,6 +498,15 @@ _KIND_CHECKS = {
         lambda v: isinstance(v, (str, int, float, list)) and not isinstance(v, bool),
         "a number, a text or a list",
     ),
+    "range": (
+        lambda v: (
+            isinstance(v, list)
+            and len(v) == 2
+            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+            and v[0] < v[1]
+        ),
+        "[low, high], two numbers with low < high",
+    ),
 }
 
 
@@ -491,6 +556,7 @@ _JSON_TYPES = {
     "dates": {"type": "array", "items": {"type": "string", "format": "date"}},
     "names": {"type": "array", "items": {"type": "string"}},
     "mapping": {"type": "object"},
+    "range": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
     "value": {
         "anyOf": [
             {"type": "string"},

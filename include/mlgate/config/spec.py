@@ -17,7 +17,15 @@ from pathlib import Path
 
 import yaml
 
-from mlgate.config.fields import LABEL_OPS, SPEC, FieldError, normalize
+from mlgate.config.fields import (
+    DEFAULT_OBJECTIVE,
+    LABEL_MISSING_DROP,
+    LABEL_OPS,
+    OBJECTIVE_PREFIX,
+    SPEC,
+    FieldError,
+    normalize,
+)
 from mlgate.config.settings import load_settings
 
 TEXT_LABEL_OPS = ("==", "!=", "in")  # what a rule on a string column may do
@@ -80,6 +88,15 @@ class Spec:
     @property
     def model(self) -> str:
         return self.raw["model"]
+
+    @property
+    def task(self) -> str:
+        """`binary` (a 0/1 label, probabilities) or `regression` (a number)."""
+        return self.raw["task"]
+
+    @property
+    def is_regression(self) -> bool:
+        return self.task == "regression"
 
     @property
     def id_column(self) -> str:
@@ -164,6 +181,7 @@ def check_spec(path: Path, raw: dict) -> dict:
         problems = [str(_fail(path, e.where, e.problem, e.fix)) for e in exc.errors]
         raise SpecError(problems[0], problems) from None
     _check_model_name(path, spec["model"])
+    _check_task(path, spec)
     _check_label(path, spec)
     names = _check_features(path, spec)
     for feed in ("features", "outcomes"):
@@ -180,12 +198,47 @@ def _check_model_name(path: Path, model: str) -> None:
         raise _fail(path, "model", f"{model!r} is not a valid name", "Use a-z, 0-9 and _.")
 
 
+def _check_task(path: Path, spec: dict) -> None:
+    """The XGBoost objective fits the task; a regression states its plausible range and
+    its bias limit (they are in the label's units: no default fits every model)."""
+    task, params = spec["task"], spec["training"]["params"]
+    objective = str(params.setdefault("objective", DEFAULT_OBJECTIVE[task]))
+    if not objective.startswith(OBJECTIVE_PREFIX[task]):
+        raise _fail(
+            path,
+            "training.params.objective",
+            f"{objective!r} does not fit task {task}",
+            f"Use an XGBoost objective starting with {OBJECTIVE_PREFIX[task]!r}.",
+        )
+    sanity = spec["evaluation"]["sanity"]
+    for key, example in (("plausible_range", "[-120, 1500]"), ("max_abs_bias", "40")):
+        if task == "regression" and sanity[key] is None:
+            raise _fail(
+                path,
+                f"evaluation.sanity.{key}",
+                "missing (task regression)",
+                f"Write it in the label's units, e.g. {key}: {example}.",
+            )
+
+
 def _check_label(path: Path, spec: dict) -> None:
     """A binary label is `column op value`, and the rule can apply to the column's type:
-    text compares text (==, !=, in), numbers compare numbers; `in` takes a list."""
+    text compares text (==, !=, in), numbers compare numbers; `in` takes a list. A
+    regression label is the number in `column`, with `missing`: drop or a number."""
     label = spec["label"]
-    if spec["task"] != "binary":
+    if spec["task"] == "regression":
+        _check_regression_label(path, label)
+        kind = spec["contract"]["outcomes"]["columns"].get(label["column"], {}).get("type")
+        if kind == "string":
+            raise _fail(
+                path,
+                "label.column",
+                f"{label['column']!r} is a text column",
+                "A regression label is a number column (int or float) of the outcomes feed.",
+            )
         return
+    if label["missing"] not in (0, 1) or isinstance(label["missing"], bool):
+        raise _fail(path, "label.missing", f"got {label['missing']!r}", "Write 0 or 1.")
     for key in ("op", "value"):
         if label[key] is None:
             raise _fail(
@@ -203,6 +256,28 @@ def _check_label(path: Path, spec: dict) -> None:
             "The label comes from the outcomes feed.",
         )
     _check_label_fits_column(path, label, outcome_columns[label["column"]]["type"])
+
+
+def _check_regression_label(path: Path, label: dict) -> None:
+    """No op or value (that is binary); `missing` is `drop` or a number."""
+    extra = [key for key in ("op", "value") if label[key] is not None]
+    if extra:
+        raise _fail(
+            path,
+            f"label.{', '.join(extra)}",
+            "not used by task regression",
+            "A regression label is the column's number itself; remove op and value.",
+        )
+    missing = label["missing"]
+    if missing != LABEL_MISSING_DROP and (
+        isinstance(missing, bool) or not isinstance(missing, (int, float))
+    ):
+        raise _fail(
+            path,
+            "label.missing",
+            f"got {missing!r}",
+            "Write drop (rows without the outcome are left out) or a number to use instead.",
+        )
 
 
 def _check_label_fits_column(path: Path, label: dict, kind: str) -> None:

@@ -1,5 +1,8 @@
-"""The label, derived from the outcomes feed by the spec's rule (`column op value`, with
-`missing` for rows where the column is empty). Labels are made once, when outcomes land;
+"""The label, derived from the outcomes feed by the spec's rule. Binary: `column op value`
+as 0/1, with `missing` for rows where the column is empty. Regression: the column's number,
+an empty one replaced by `missing` when it is a number, or left empty when it is `drop`
+(the row stays in the outcomes zone, so label coverage counts it; `labelled_rows` leaves
+it out of training, evaluation and live quality). Labels are made once, when outcomes land;
 training, evaluation and the monitor read them from the outcomes zone.
 
 A rule on a text column compares text (`==`, `!=`, `in`); a rule on a number column
@@ -13,7 +16,7 @@ import operator
 import numpy as np
 import pandas as pd
 
-from mlgate.config.spec import OPERATORS, Spec
+from mlgate.config.spec import LABEL_MISSING_DROP, OPERATORS, Spec
 
 _OPS = {sym: getattr(operator, name) for sym, name in OPERATORS.items() if name != "isin"}
 
@@ -37,9 +40,15 @@ def label_values(outcomes: pd.DataFrame, spec: Spec) -> pd.Series:
 
 
 def derive_label(outcomes: pd.DataFrame, spec: Spec) -> pd.Series:
-    """The label as 0/1 from the outcomes feed, by the spec's rule."""
+    """The label from the outcomes feed, by the spec's rule: 0/1 for a binary task, the
+    number (float, empty when dropped) for a regression."""
     rule = spec.section("label")
     values = label_values(outcomes, spec)
+    if spec.is_regression:
+        values = values.astype("float64")
+        if rule["missing"] != LABEL_MISSING_DROP:
+            values = values.fillna(float(rule["missing"]))
+        return values.rename(rule["name"])
     if rule["op"] == "in":
         label = values.isin(list(rule["value"]))
     else:
@@ -56,3 +65,10 @@ def with_label(spec: Spec):
         if rule["column"] in frame
         else frame
     )
+
+
+def labelled_rows(frame: pd.DataFrame, spec: Spec) -> pd.DataFrame:
+    """The rows of `frame` that have a label (a regression's dropped outcomes are left out;
+    a binary label is never empty)."""
+    label = spec.section("label")["name"]
+    return frame[frame[label].notna()] if label in frame.columns else frame

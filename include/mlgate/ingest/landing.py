@@ -12,7 +12,7 @@ import pandas as pd
 
 from mlgate.config.spec import Spec
 from mlgate.ingest import gate, history
-from mlgate.ingest.labels import with_label
+from mlgate.ingest.labels import labelled_rows, with_label
 from mlgate.lake.names import FEATURES_FILE, GOLDEN_FILE, LABELS_FILE, REASON_FILE, outcomes_name
 from mlgate.lake.store import Lake, LakeError, sha256_bytes
 
@@ -58,7 +58,9 @@ def profile_for(spec: Spec, feed: str, frames: dict[str, pd.DataFrame]) -> dict:
     numeric = list(rules["distribution_columns"])
     categorical = list(rules["new_category_columns"])
     slices = spec.slices if feed == "features" else []
-    label = spec.section("label")["name"] if feed == "outcomes" else None
+    # the label's daily positive rate is a binary notion: a regression's label is guarded by
+    # its outcome column's range and empty share in the contract
+    label = spec.section("label")["name"] if feed == "outcomes" and not spec.is_regression else None
     return history.build(frames, numeric, slices, categorical, label)
 
 
@@ -208,7 +210,7 @@ def labelled_frame(
     lake: Lake, spec: Spec, dates: list[str], zone: str = "validated"
 ) -> pd.DataFrame:
     """Validated features of `dates` joined with their labels (days without both are
-    skipped), with a `ds` column."""
+    skipped, rows without a label too), with a `ds` column."""
     label = spec.section("label")["name"]
     parts = []
     for ds in dates:
@@ -217,7 +219,7 @@ def labelled_frame(
         features = lake.read_frame(zone, spec.model, ds, FEATURES_FILE)
         labels = lake.read_frame("outcomes", spec.model, ds, LABELS_FILE)[[spec.id_column, label]]
         joined = features.merge(labels, on=spec.id_column, how="inner", validate="one_to_one")
-        parts.append(joined.assign(ds=ds))
+        parts.append(labelled_rows(joined, spec).assign(ds=ds))
     if not parts:
         return pd.DataFrame()
     return pd.concat(parts, ignore_index=True)

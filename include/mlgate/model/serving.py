@@ -1,8 +1,9 @@
 """The served model: an MLflow pyfunc around the XGBoost booster and its feature schema.
 
 `mlflow.pyfunc.load_model("models:/<model>@champion").predict(rows)` takes raw rows with
-the contract's columns and returns the probability of the positive label, prepared by
-the same `model_matrix` the training used.
+the contract's columns and returns, per row, the probability of the positive label (task
+binary) or the predicted value (task regression), prepared by the same `model_matrix` the
+training used.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ ENTRY_POINT = Path(__file__).with_name("pyfunc_entry.py")
 
 
 class GatedModel(mlflow.pyfunc.PythonModel):
-    """Booster + FeatureSchema; predict returns P(label = 1) per row."""
+    """Booster + FeatureSchema; predict returns P(label = 1) or the predicted value per row."""
 
     def load_context(self, context):
         import xgboost as xgb
@@ -31,11 +32,12 @@ class GatedModel(mlflow.pyfunc.PythonModel):
         self.schema = FeatureSchema.from_json(Path(context.artifacts[SCHEMA_ARTIFACT]).read_text())
 
     def predict(self, context, model_input: pd.DataFrame, params=None):
-        return predict_proba(self.booster, self.schema, model_input)
+        return predict_rows(self.booster, self.schema, model_input)
 
 
-def predict_proba(booster, schema, rows: pd.DataFrame):
-    """Probabilities for raw rows, through the shared model matrix."""
+def predict_rows(booster, schema, rows: pd.DataFrame):
+    """The booster's predictions for raw rows (probabilities for a binary objective, values
+    for a regression one), through the shared model matrix."""
     import xgboost as xgb
 
     from mlgate.model.features import model_matrix

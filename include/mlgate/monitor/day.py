@@ -18,6 +18,7 @@ import pandas as pd
 from mlgate import tracking
 from mlgate.config.settings import Settings
 from mlgate.config.spec import Spec
+from mlgate.ingest.labels import labelled_rows
 from mlgate.lake.names import (
     DRIFT_REPORT_FILE,
     FEATURES_FILE,
@@ -84,7 +85,8 @@ def joined_labels(
     ]
     # predictions carry the id as text (score.batch): an integer id in the outcomes joins too
     labels = labels.assign(**{spec.id_column: labels[spec.id_column].astype(str)})
-    return preds.merge(labels, on=spec.id_column, how="inner"), int(len(preds))
+    joined = labelled_rows(preds.merge(labels, on=spec.id_column, how="inner"), spec)
+    return joined, int(len(preds))
 
 
 def rate_interval(positives: int, rows: int, level: float) -> tuple[float, float]:
@@ -112,6 +114,16 @@ def quality_with_intervals(labels: pd.Series, scores: pd.Series, level: float) -
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in out.items()}
 
 
+def quality_of(spec: Spec, labels: pd.Series, scores: pd.Series, level: float) -> dict:
+    """Live quality in the task's terms: AUC, log loss and rate (binary), or RMSE and MAE
+    with their intervals, mean label, mean prediction and bias (regression). A figure that
+    cannot be computed is left out, never NaN."""
+    if not spec.is_regression:
+        return quality_with_intervals(labels, scores, level)
+    out = stats.regression_quality(labels.to_numpy(), scores.to_numpy(), level)
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in out.items()}
+
+
 def live_quality(lake: Lake, spec: Spec, ds: str, days: list[str], version: str) -> dict:
     """Quality of the champion's served predictions on the window's mature days (older
     than the label maturity window), with the label coverage, overall and per slice."""
@@ -132,16 +144,14 @@ def live_quality(lake: Lake, spec: Spec, ds: str, days: list[str], version: str)
     if joined.empty:
         return out
     label = spec.section("label")["name"]
-    out.update(quality_with_intervals(joined[label], joined["score"], level))
+    out.update(quality_of(spec, joined[label], joined["score"], level))
     slices = {}
     for column in spec.slices:
         if column not in joined.columns:
             continue
         for value, rows in joined.groupby(column):
             if len(rows) >= int(cfg["min_slice_rows"]):
-                slices[f"{column}={value}"] = quality_with_intervals(
-                    rows[label], rows["score"], level
-                )
+                slices[f"{column}={value}"] = quality_of(spec, rows[label], rows["score"], level)
     out["slices"] = slices
     return out
 
@@ -163,6 +173,8 @@ def shadow_quality(
         on=spec.id_column,
         suffixes=("", "_shadow"),
     )
+    if spec.is_regression:
+        return _shadow_regression(both, label, champion_version) if len(both) >= 2 else None
     if both.empty or both[label].nunique() < 2:
         return None
     cmp = stats.delong(
@@ -177,6 +189,26 @@ def shadow_quality(
         "auc_change": round(cmp["diff"], 4),
         "auc_change_low": round(cmp["diff_low"], 4),
         "auc_change_high": round(cmp["diff_high"], 4),
+    }
+
+
+def _shadow_regression(both: pd.DataFrame, label: str, champion_version: str) -> dict:
+    """A regression challenger against the champion on the same labelled rows: both RMSEs
+    and the paired RMSE and MAE changes (delta method, CLT)."""
+    y = both[label].to_numpy(dtype=float)
+    shadow, served = both["score_shadow"].to_numpy(), both["score"].to_numpy()
+    paired = stats.paired_regression(y, shadow, served)
+    return {
+        "challenger": str(both["model_version_shadow"].iloc[-1]),
+        "champion": champion_version,
+        "rows": int(len(both)),
+        "challenger_rmse": round(float(np.sqrt(np.mean((shadow - y) ** 2))), 4),
+        "champion_rmse": round(float(np.sqrt(np.mean((served - y) ** 2))), 4),
+        **{
+            f"{metric}_change{suffix}": round(paired[f"{metric}_diff"][part], 4)
+            for metric in ("rmse", "mae")
+            for part, suffix in (("diff", ""), ("low", "_low"), ("high", "_high"))
+        },
     }
 
 
@@ -238,9 +270,17 @@ def last_training_ds(settings: Settings, spec: Spec) -> str | None:
     return max(dates) if dates else None
 
 
-def evidence(report: dict, cfg: dict, eval_auc: float | None) -> list[str]:
+def evaluation_baselines(champion) -> tuple[float | None, float | None]:
+    """The champion's AUC and RMSE as the promotion gate measured them (None when absent)."""
+    return tracking.eval_auc(champion), tracking.eval_rmse(champion)
+
+
+def evidence(
+    report: dict, cfg: dict, eval_auc: float | None, eval_rmse: float | None = None
+) -> list[str]:
     """What this window says against the champion: drift (importance-weighted), drift of
-    its predictions, live AUC credibly below its evaluation AUC."""
+    its predictions, live AUC credibly below its evaluation AUC (a regression: live RMSE
+    credibly above its evaluation RMSE)."""
     reasons = []
     d = report.get("drift") or {}
     if d.get("drift"):
@@ -256,12 +296,19 @@ def evidence(report: dict, cfg: dict, eval_auc: float | None) -> list[str]:
             f"(p {pred['p_value']:.2g})"
         )
     live, q = report.get("live") or {}, cfg["live_quality"]
-    if (
-        eval_auc is not None
-        and live.get("labelled_rows", 0) >= int(q["min_labelled_rows"])
-        and live.get("coverage", 0) >= float(q["min_coverage"])
-        and "auc_high" in live
-    ):
+    enough = live.get("labelled_rows", 0) >= int(q["min_labelled_rows"]) and live.get(
+        "coverage", 0
+    ) >= float(q["min_coverage"])
+    if enough and eval_rmse is not None and "rmse_low" in live:
+        limit = eval_rmse * (1 + float(q["max_rmse_increase"]))
+        if live["rmse_low"] > limit:
+            reasons.append(
+                f"live RMSE {live['rmse']:.2f} ({live['rmse_low']:.2f} to {live['rmse_high']:.2f}, "
+                f"{live['labelled_rows']} rows, coverage {live['coverage']:.0%}) is more than "
+                f"{float(q['max_rmse_increase']):.0%} above the champion's evaluation RMSE "
+                f"{eval_rmse:.2f}"
+            )
+    if enough and eval_auc is not None and "auc_high" in live:
         if live["auc_high"] < eval_auc - float(q["max_auc_drop"]):
             reasons.append(
                 f"live AUC {live['auc']:.4f} ({live['auc_low']:.4f} to {live['auc_high']:.4f}, "
@@ -397,7 +444,7 @@ def monitor_day(
         )
     report["live"] = live_quality(lake, spec, ds, days, version)
     report["shadow"] = shadow_quality(lake, spec, ds, days, version)
-    report["evidence"] = evidence(report, cfg, tracking.eval_auc(champion))
+    report["evidence"] = evidence(report, cfg, *evaluation_baselines(champion))
     earlier = earlier_evidence(lake, spec, ds, version, int(cfg["persistence"]["n"]) - 1)
     report.update(decide(report, cfg, last_training_ds(settings, spec), paused, earlier))
     return commit_report(lake, settings, spec, report, run)
@@ -407,6 +454,7 @@ def commit_report(lake: Lake, settings: Settings, spec: Spec, report: dict, run:
     """Write the report (JSON and HTML) to the lake's reports zone and log it to MLflow."""
     from mlgate.monitor.report import log_to_mlflow, report_html
 
+    report.update(stats.finite_or_none(report))  # no NaN reaches JSON, XCom or MLflow
     page = report_html(report)
     report["location"] = lake.location("reports", monitor_name(spec.model), report["ds"])
     report["mlflow_run_id"] = log_to_mlflow(settings, spec, report, page)
@@ -430,6 +478,13 @@ def summary_lines(report: dict) -> list[str]:
     lines += [f"  quiet: {r}" for r in report.get("quiet_reasons", [])]
     lines += [f"  data: {p}" for p in report.get("integrity", {}).get("problems", [])]
     live = report.get("live") or {}
+    if "rmse" in live:
+        lines.append(
+            f"  live RMSE {live['rmse']:.2f} ({live['rmse_low']:.2f} to {live['rmse_high']:.2f}), "
+            f"MAE {live['mae']:.2f} on {live['labelled_rows']} rows, label coverage "
+            f"{live['coverage']:.0%}; mean prediction {live['mean_prediction']:.2f} against "
+            f"a mean label {live['mean_label']:.2f}"
+        )
     if "auc" in live:
         low, high = live.get("auc_low", float("nan")), live.get("auc_high", float("nan"))
         lines.append(

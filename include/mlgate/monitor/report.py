@@ -6,6 +6,7 @@ per monitored day in the experiment `<model>-monitor`)."""
 from __future__ import annotations
 
 import html
+import math
 
 from mlgate import tracking
 from mlgate.config.settings import Settings
@@ -93,13 +94,23 @@ def _integrity_parts(report: dict) -> list[str]:
     )
 
 
+# the live quality table's columns: (heading, metric, interval bound) per task
+LIVE_COLUMNS = {
+    "binary": (("AUC", "auc", None), ("observed rate", "positive_rate", "rate")),
+    "regression": (("RMSE", "rmse", None), ("MAE", "mae", None), ("mean label", "mean_label", "")),
+}
+
+
 def _live_parts(live: dict) -> list[str]:
-    """The live quality table: all rows, then each slice, with intervals."""
+    """The live quality table: all rows, then each slice, with intervals, in the task's
+    metrics (AUC and rate, or RMSE and MAE)."""
     if not live:
         return []
+    columns = LIVE_COLUMNS["regression" if "rmse" in live else "binary"]
+    heads = "".join(f"<th>{head}</th>" for head, _, _ in columns)
     parts = [
-        "<h3>Live quality</h3><table><tr><th>rows</th><th>coverage</th><th>AUC</th>"
-        "<th>observed rate</th><th>mean prediction</th></tr>"
+        f"<h3>Live quality</h3><table><tr><th>rows</th><th>coverage</th>{heads}"
+        "<th>mean prediction</th></tr>"
     ]
     for name, q in [("all", live), *sorted((live.get("slices") or {}).items())]:
         parts.append(
@@ -107,8 +118,7 @@ def _live_parts(live: dict) -> list[str]:
                 [
                     f"{name}: {q.get('labelled_rows', q.get('rows', 0))}",
                     f"{live.get('coverage', 0):.0%}",
-                    _interval(q, "auc"),
-                    _interval(q, "positive_rate", "rate"),
+                    *(_interval(q, key, bound) for _, key, bound in columns),
                     q.get("mean_prediction", ""),
                 ]
             )
@@ -164,8 +174,9 @@ def report_html(report: dict) -> str:
 
 
 def _interval(q: dict, key: str, bound: str | None = None) -> str:
-    bound = bound or key
-    if key not in q or q[key] != q[key]:
+    """`q[key]` with its interval (`bound`_low to `bound`_high) when there is one."""
+    bound = key if bound is None else bound
+    if key not in q or q[key] is None or q[key] != q[key]:
         return ""
     low, high = q.get(f"{bound}_low"), q.get(f"{bound}_high")
     return f"{q[key]:.4f} ({low:.4f} to {high:.4f})" if low is not None else f"{q[key]:.4f}"
@@ -184,12 +195,10 @@ def log_to_mlflow(settings: Settings, spec: Spec, report: dict, page: str) -> st
     metrics = {"retrain": float(report["retrain"]), "evidence": float(len(report["evidence"]))}
     if report.get("drift"):
         metrics["drifted_share"] = report["drift"]["drifted_share"]
-    for key in ("auc", "coverage", "mean_prediction", "positive_rate"):
-        if (
-            isinstance((report.get("live") or {}).get(key), float)
-            and report["live"][key] == report["live"][key]
-        ):
-            metrics[f"live_{key}"] = report["live"][key]
+    for key in ("auc", "rmse", "mae", "coverage", "mean_prediction", "positive_rate", "bias"):
+        value = (report.get("live") or {}).get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            metrics[f"live_{key}"] = float(value)
     with mlflow.start_run(
         run_id=earlier[0].info.run_id if earlier else None,
         experiment_id=experiment_id,

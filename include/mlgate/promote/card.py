@@ -15,8 +15,15 @@ import numpy as np
 from mlgate import tracking
 from mlgate.config.settings import Settings
 from mlgate.config.spec import Spec
+from mlgate.promote.stats import finite_or_none
 
 COLOURS = {"promote": "#1a7f37", "refuse": "#cf222e", "ask": "#9a6700"}
+# per task: the quality rows of the card and the paired differences it shows
+CARD_METRICS = {
+    "binary": ("auc", "logloss", "positive_rate", "mean_prediction", "rows"),
+    "regression": ("rmse", "mae", "mean_label", "mean_prediction", "bias", "rows"),
+}
+DIFFS = {"binary": ("auc_diff", "logloss_diff"), "regression": ("rmse_diff", "mae_diff")}
 
 
 def card_json(spec: Spec, decision) -> dict:
@@ -29,17 +36,21 @@ def _svg(fig) -> str:
     return buffer.getvalue()[buffer.getvalue().find("<svg") :]
 
 
-def plots_svg(labels: np.ndarray, scores: dict[str, np.ndarray]) -> dict[str, str]:
-    """ROC curves and calibration by decile of each scored model, as inline SVG."""
+def plots_svg(
+    labels: np.ndarray, scores: dict[str, np.ndarray], roc: bool = True
+) -> dict[str, str]:
+    """ROC curves (binary only) and calibration by decile (mean prediction against the
+    observed mean) of each scored model, as inline SVG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    out = {"calibration": _calibration_svg(plt, labels, scores)}
+    if not roc:
+        return out
     from sklearn.metrics import roc_curve
 
-    from mlgate.promote.sanity import calibration_by_decile
-
-    out = {}
     fig, ax = plt.subplots(figsize=(4.2, 4))
     for name, s in scores.items():
         fpr, tpr, _ = roc_curve(labels, s)
@@ -49,19 +60,26 @@ def plots_svg(labels: np.ndarray, scores: dict[str, np.ndarray]) -> dict[str, st
     ax.legend()
     out["roc"] = _svg(fig)
     plt.close(fig)
+    return out
+
+
+def _calibration_svg(plt, labels: np.ndarray, scores: dict[str, np.ndarray]) -> str:
+    """Mean prediction against the observed mean (rate) per decile of the predictions."""
+    from mlgate.promote.sanity import calibration_by_decile
+
     fig, ax = plt.subplots(figsize=(4.2, 4))
-    top = 0.0
+    low, top = np.inf, -np.inf
     for name, s in scores.items():
         deciles = calibration_by_decile(labels, s)
         x, y = [d["mean_prediction"] for d in deciles], [d["observed_rate"] for d in deciles]
         ax.plot(x, y, marker="o", label=name)
-        top = max(top, *x, *y)
-    ax.plot([0, top], [0, top], color="grey", linestyle=":")
-    ax.set(xlabel="mean prediction (decile)", ylabel="observed rate", title="Calibration")
+        low, top = min(low, *x, *y), max(top, *x, *y)
+    ax.plot([min(low, 0), top], [min(low, 0), top], color="grey", linestyle=":")
+    ax.set(xlabel="mean prediction (decile)", ylabel="observed mean", title="Calibration")
     ax.legend()
-    out["calibration"] = _svg(fig)
+    page = _svg(fig)
     plt.close(fig)
-    return out
+    return page
 
 
 def _fmt(value, digits=4) -> str:
@@ -96,15 +114,16 @@ def _check_row(c: dict) -> str:
     )
 
 
-def _slice_row(s: dict) -> str:
-    """One slice as a table row (red when it regressed)."""
+def _slice_row(s: dict, metric: str = "auc") -> str:
+    """One slice as a table row (red when it regressed); `metric` is auc or rmse."""
     regressed = s.get("regressed")
     p_worse = _fmt(s.get("p_worse_holm"), 3) if s["judged"] else "not judged"
     return (
         f"<tr class='{'bad' if regressed else ''}'>"
         f"<td>{s['slice']}={html.escape(s['value'])}</td><td>{s['rows']}</td>"
-        f"<td>{_fmt(s.get('champion_auc'))}</td><td>{_fmt(s.get('candidate_auc'))}</td>"
-        f"<td>{_fmt(s.get('auc_diff'))}</td><td>{p_worse}</td>"
+        f"<td>{_fmt(s.get(f'champion_{metric}'))}</td>"
+        f"<td>{_fmt(s.get(f'candidate_{metric}'))}</td>"
+        f"<td>{_fmt(s.get(f'{metric}_diff'))}</td><td>{p_worse}</td>"
         f"<td>{'REGRESSED' if regressed else ''}</td></tr>"
     )
 
@@ -113,17 +132,22 @@ def _churn_sentence(churn: dict | None) -> str:
     """How much the scores moved from the champion's, in one sentence ("" without a champion)."""
     if not churn:
         return ""
+    if "flipped_at_base_rate" not in churn:  # a regression: no decisions to flip
+        return (
+            f"Churn: mean |change| {churn['mean_abs_change']:.4f}, "
+            f"95th percentile {churn['p95_abs_change']:.4f}."
+        )
     return (
         f"Churn: mean |change| {churn['mean_abs_change']:.4f}, "
         f"decisions flipped at the base rate {churn['flipped_at_base_rate']:.2%}."
     )
 
 
-def card_html(spec: Spec, decision, labels: np.ndarray, scores: dict[str, np.ndarray]) -> str:
-    """The card as one self-contained HTML page."""
-    m = decision.metrics
+def _quality_rows(m: dict, task: str) -> str:
+    """The card's quality table rows: each metric of both models, with the paired
+    difference and its interval where there is one."""
     rows = []
-    for key in ("auc", "logloss", "positive_rate", "mean_prediction", "rows"):
+    for key in CARD_METRICS[task]:
         cand, champ = m.get("candidate", {}).get(key), (m.get("champion") or {}).get(key)
         diff = m.get(f"{key}_diff")
         rows.append(
@@ -131,20 +155,43 @@ def card_html(spec: Spec, decision, labels: np.ndarray, scores: dict[str, np.nda
             + (f"{diff['diff']:+.4f} [{diff['low']:+.4f}, {diff['high']:+.4f}]" if diff else "–")
             + "</td></tr>"
         )
+    return "".join(rows)
+
+
+def _plots(spec: Spec, labels: np.ndarray, scores: dict[str, np.ndarray]) -> dict[str, str]:
+    """The card's plots: calibration for a regression, ROC too for a binary task with both
+    classes (none without rows or scores)."""
+    if not scores or not len(labels):
+        return {}
+    if spec.is_regression:
+        return plots_svg(labels, scores, roc=False)
+    return plots_svg(labels, scores) if len(np.unique(labels)) == 2 else {}
+
+
+def _interval_sentence(candidate: dict, key: str) -> str:
+    """The candidate's own interval of its main metric, in one sentence."""
+    return (
+        f"Candidate {key.upper()} interval: {_fmt(candidate.get(f'{key}_low'))} to "
+        f"{_fmt(candidate.get(f'{key}_high'))}."
+    )
+
+
+def card_html(spec: Spec, decision, labels: np.ndarray, scores: dict[str, np.ndarray]) -> str:
+    """The card as one self-contained HTML page."""
+    m, metric = decision.metrics, "rmse" if spec.is_regression else "auc"
     checks = _table(
         ["check", "result", "observed", "expected"], "".join(map(_check_row, decision.checks))
     )
-    slice_header = ["slice", "rows", "champion AUC", "candidate AUC", "change"]
+    name = metric.upper()
+    slice_header = ["slice", "rows", f"champion {name}", f"candidate {name}", "change"]
     slices = _table(
-        [*slice_header, "Holm p (drop beyond margin)", ""],
-        "".join(map(_slice_row, decision.slices)),
+        [*slice_header, "Holm p (worse beyond margin)", ""],
+        "".join(_slice_row(s, metric) for s in decision.slices),
     )
-    plots = plots_svg(labels, scores) if scores and len(np.unique(labels)) == 2 else {}
+    plots = _plots(spec, labels, scores)
     title = f"{spec.model} v{decision.candidate}: promotion card"
     reasons = "".join(f"<li>{html.escape(r)}</li>" for r in decision.reasons)
     champion = ("v" + decision.champion) if decision.champion else "–"
-    candidate = m.get("candidate", {})
-    auc_interval = f"{_fmt(candidate.get('auc_low'))} to {_fmt(candidate.get('auc_high'))}"
     lineage = html.escape(json.dumps(decision.lineage, indent=2, default=str))
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
 <style>{CARD_STYLE} h1{{color:{COLOURS[decision.outcome]}}}</style></head><body>
@@ -152,8 +199,8 @@ def card_html(spec: Spec, decision, labels: np.ndarray, scores: dict[str, np.nda
 <h2>Reasons</h2><ol>{reasons}</ol>
 <h2>Quality on the same rows</h2>
 <table><tr><th>metric</th><th>candidate v{decision.candidate}</th><th>champion {champion}</th>
-<th>difference [{m.get("level", "95%")} interval]</th></tr>{"".join(rows)}</table>
-<p>Candidate AUC interval: {auc_interval}.
+<th>difference [{m.get("level", "95%")} interval]</th></tr>{_quality_rows(m, spec.task)}</table>
+<p>{_interval_sentence(m.get("candidate", {}), metric)}
 {_churn_sentence(m.get("churn"))}</p>
 <h2>Sanity checks (fresh process)</h2>{checks}
 <h2>Slices</h2>{slices}
@@ -166,7 +213,7 @@ def card_markdown(decision) -> str:
     """The short form an approver reads in Airflow's Required Actions view."""
     m = decision.metrics
     lines = [f"**{decision.sentence}**", "", "Reasons:", *[f"- {r}" for r in decision.reasons], ""]
-    for key in ("auc_diff", "logloss_diff"):
+    for key in (*DIFFS["binary"], *DIFFS["regression"]):
         if m.get(key):
             d = m[key]
             lines.append(
@@ -185,16 +232,20 @@ def card_markdown(decision) -> str:
 
 
 def flat_metrics(decision) -> dict:
-    """The decision's numbers as MLflow metrics (eval_candidate_auc, eval_auc_diff_low, ...)."""
+    """The decision's numbers as MLflow metrics (eval_candidate_auc, eval_auc_diff_low,
+    eval_rmse_diff_high, ...); a figure that is not a finite number is left out."""
     out = {}
     for who in ("candidate", "champion"):
         for key, value in (decision.metrics.get(who) or {}).items():
-            if isinstance(value, (int, float)) and np.isfinite(value):
-                out[f"eval_{who}_{key}"] = float(value)
-    for key in ("auc_diff", "logloss_diff", "churn"):
+            out[f"eval_{who}_{key}"] = value
+    for key in (*DIFFS["binary"], *DIFFS["regression"], "churn"):
         for part, value in (decision.metrics.get(key) or {}).items():
-            out[f"eval_{key}_{part}".replace(".", "_")] = float(value)
-    return out
+            out[f"eval_{key}_{part}".replace(".", "_")] = value
+    return {
+        k: float(v)
+        for k, v in out.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+    }
 
 
 def log_card(
@@ -216,11 +267,16 @@ def log_card(
                 tracking.DECISION_SENTENCE_TAG: decision.sentence[:5000],
             }
         )
-    candidate_auc = decision.metrics.get("candidate", {}).get("auc", float("nan"))
-    for key, value in {
+    tags = {
         tracking.DECISION_TAG: decision.outcome,
         tracking.REASONS_TAG: "; ".join(decision.reasons)[:5000],
         tracking.GOLDEN_VERSION_TAG: decision.lineage.get("evaluation_set", {}).get("version", ""),
-        tracking.EVAL_AUC_TAG: f"{candidate_auc:.6f}",
-    }.items():
-        client.set_model_version_tag(spec.model, decision.candidate, key, value)
+    }
+    key, tag = (
+        ("rmse", tracking.EVAL_RMSE_TAG) if spec.is_regression else ("auc", tracking.EVAL_AUC_TAG)
+    )
+    baseline = finite_or_none(decision.metrics.get("candidate", {}).get(key))
+    if baseline is not None:  # the monitor's baseline; a figure that was not computed is not tagged
+        tags[tag] = f"{baseline:.6f}"
+    for name, value in tags.items():
+        client.set_model_version_tag(spec.model, decision.candidate, name, value)

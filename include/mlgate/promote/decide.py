@@ -1,9 +1,11 @@
 """The decision: the spec's rules applied to intervals, not points.
 
 Quality on the same rows: DeLong intervals for the AUC difference, a paired bootstrap for
-the log-loss difference, per-slice non-regression with Holm's correction, churn. Any
-refusal refuses; otherwise an interval that straddles a margin asks a person (the gray
-zone); otherwise promote. The decision says why in one sentence, and lists every reason.
+the log-loss difference, per-slice non-regression with Holm's correction, churn (a
+regression's RMSE and MAE rules are in mlgate.promote.regression). A figure that cannot be
+computed refuses with its reason, never travels as NaN. Any refusal refuses; otherwise an
+interval that straddles a margin asks a person (the gray zone); otherwise promote. The
+decision says why in one sentence, and lists every reason.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from mlgate.config.spec import Spec
-from mlgate.promote import stats
+from mlgate.promote import regression, stats
 
 PROMOTE, REFUSE, ASK = "promote", "refuse", "ask"
 VERDICTS = {PROMOTE: "Promote", REFUSE: "Refuse", ASK: "Ask a person about"}
@@ -54,7 +56,8 @@ class Decision:
         return f"{VERDICTS[self.outcome]} v{self.candidate} {against}: {reason}{more}."
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "sentence": self.sentence}
+        """The decision as JSON-safe data (no NaN or infinity: None instead)."""
+        return stats.finite_or_none({**asdict(self), "sentence": self.sentence})
 
     @classmethod
     def from_dict(cls, data: dict) -> "Decision":
@@ -171,7 +174,9 @@ def decide(
     cand = comparison["candidate"]
     first = champion_version is None
     families = [_sanity_and_rows(checks, cand, rules)]
-    if "auc_low" not in cand:
+    if spec.is_regression:
+        families += regression.rule_families(spec, comparison, slices, first, fresher)
+    elif "auc_low" not in cand:
         families.append((["the evaluation labels have one class only: AUC is undefined"], [], []))
     elif first:
         families.append(_first_model_rule(cand, float(cfg["first_model"]["min_auc"]), level))

@@ -23,8 +23,9 @@ from mlgate import tracking
 from mlgate.config.settings import Settings
 from mlgate.config.spec import Spec
 from mlgate.lake.store import Lake
-from mlgate.promote import golden, registry, sanity
-from mlgate.promote.decide import REFUSE, Decision, compare, decide, slice_table
+from mlgate.promote import decide as binary_rules
+from mlgate.promote import golden, registry, regression, sanity
+from mlgate.promote.decide import REFUSE, Decision, decide
 
 
 def evaluate_candidate(
@@ -53,9 +54,9 @@ def evaluate_candidate(
     if champion_mv is not None:
         versions["champion"] = str(champion_mv.version)
     probes = _score_in_fresh_process(lake, settings, spec, window, evaluation_set, versions)
-    train_rate = client.get_run(candidate_mv.run_id).data.metrics.get("train_positive_rate")
-    checks = sanity.sanity_checks(spec, probes["candidate"], frame, train_rate)
-    labels = frame[label].to_numpy(dtype=int)
+    training = client.get_run(candidate_mv.run_id).data.metrics
+    checks = sanity.sanity_checks(spec, probes["candidate"], frame, training)
+    labels = frame[label].to_numpy(dtype=float if spec.is_regression else int)
     scores = {name: p["scores"] for name, p in probes.items() if "scores" in p}
     if "candidate" not in scores:
         decision = Decision(
@@ -158,8 +159,14 @@ def _decide_on_scores(
     """Compare the models on the same rows, per slice too, and apply the spec's rules."""
     label = spec.section("label")["name"]
     champion_scores = scores.get("champion")
-    comparison = compare(labels, scores["candidate"], champion_scores, level, rounds)
-    slices = slice_table(frame, spec, label, scores["candidate"], champion_scores)
+    if spec.is_regression:
+        comparison = regression.compare(labels, scores["candidate"], champion_scores, level)
+        slices = regression.slice_table(frame, spec, label, scores["candidate"], champion_scores)
+    else:
+        comparison = binary_rules.compare(
+            labels, scores["candidate"], champion_scores, level, rounds
+        )
+        slices = binary_rules.slice_table(frame, spec, label, scores["candidate"], champion_scores)
     decision = decide(
         spec,
         comparison,

@@ -1,9 +1,11 @@
 """Sanity checks before quality: each registered model is loaded in a fresh Python
 process the way the score DAG loads it (`mlflow.pyfunc.load_model("models:/M/V")`) and
 scores the evaluation rows there. The parent then checks what a served model must do:
-load, answer one row, give finite probabilities in [0, 1], be calibrated against the
-observed rate, answer a batch fast enough, stay small, use the spec's features through
-the same model matrix as training, and not lean on a feature that gives the label away.
+load, answer one row, give finite probabilities in [0, 1] (a regression: finite values in
+the spec's plausible range), be calibrated against the observed rate (a regression: a mean
+residual, the bias, within the spec's limit), answer a batch fast enough, stay small, use
+the spec's features through the same model matrix as training, and not lean on a feature
+that gives the label away (AUC alone; a regression: |Spearman| alone).
 
 Run as `python -m mlgate.promote.sanity request.json` (the child side).
 """
@@ -38,9 +40,11 @@ def probe_model(
     batch_rows: int,
     batches: int,
     label: str | None = None,
+    task: str = "binary",
 ) -> dict:
     """Load one registered version and score `rows`; timings, size, the feature lists and,
-    when `rows` carry the `label`, how well each model feature alone ranks it."""
+    when `rows` carry the `label`, how well each model feature alone ranks it (AUC for a
+    binary task, |Spearman| for a regression)."""
     import mlflow
 
     from mlgate.model.features import model_matrix
@@ -62,8 +66,9 @@ def probe_model(
     scores = np.asarray(loaded.predict(rows), dtype=float)
     inner = loaded.unwrap_python_model()
     matrix = model_matrix(rows, inner.schema)
+    measure = single_feature_spearman if task == "regression" else single_feature_auc
     alone = (
-        single_feature_auc(matrix.assign(**{label: rows[label]}), inner.schema.names, label)
+        measure(matrix.assign(**{label: rows[label]}), inner.schema.names, label)
         if label in rows
         else {}
     )
@@ -86,7 +91,7 @@ def probe_model(
             "inputs": inner.schema.input_columns,
             "lost": lost_in_matrix(rows, matrix, inner.schema),
         },
-        "single_feature_auc": alone,
+        "single_feature": alone,
     }
 
 
@@ -114,6 +119,7 @@ def _child(request_path: str) -> None:
             int(request["batch_rows"]),
             int(request["batches"]),
             request.get("label"),
+            request.get("task", "binary"),
         )
         if "scores" in report:
             path = Path(request["out_dir"]) / f"{name}.npy"
@@ -142,6 +148,7 @@ def score_in_fresh_process(
             "batch_rows": int(cfg["batch_rows"]),
             "batches": int(cfg["batches"]),
             "label": spec.section("label")["name"],
+            "task": spec.task,
         }
         (Path(tmp) / "request.json").write_text(json.dumps(request))
         env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
@@ -183,11 +190,7 @@ def single_feature_auc(frame: pd.DataFrame, columns: list[str], label: str) -> d
             else None
         )
         if values is None:
-            keys = frame[col].astype("object").where(frame[col].notna(), "<missing>")
-            groups = pd.Series(y, index=frame.index).groupby(keys)
-            values = (groups.transform("sum") + PRIOR_ROWS * y.mean()) / (
-                groups.transform("count") + PRIOR_ROWS
-            )
+            values = _shrunk_means(frame[col], y)
         if values.notna().all():
             fills = [0.0]
         elif values.notna().any():
@@ -196,6 +199,47 @@ def single_feature_auc(frame: pd.DataFrame, columns: list[str], label: str) -> d
             continue
         aucs = [roc_auc_score(y, values.fillna(fill).to_numpy(dtype=float)) for fill in fills]
         out[col] = float(max(max(a, 1 - a) for a in aucs))
+    return out
+
+
+def _shrunk_means(values: pd.Series, y: np.ndarray) -> pd.Series:
+    """Each row's category mean of `y`, shrunk towards the overall mean (PRIOR_ROWS rows)."""
+    keys = values.astype("object").where(values.notna(), "<missing>")
+    groups = pd.Series(y, index=values.index).groupby(keys)
+    return (groups.transform("sum") + PRIOR_ROWS * y.mean()) / (
+        groups.transform("count") + PRIOR_ROWS
+    )
+
+
+def single_feature_spearman(
+    frame: pd.DataFrame, columns: list[str], label: str
+) -> dict[str, float]:
+    """How well each column alone ranks a numeric label, as |Spearman| (0 = not at all,
+    1 = perfectly): numbers by their value (an empty cell ranked first or last, whichever
+    ranks better), categories by their shrunk mean label (as single_feature_auc)."""
+    from scipy.stats import spearmanr
+
+    y = frame[label].to_numpy(dtype=float)
+    out = {}
+    if len(y) < 3 or np.nanstd(y) == 0:
+        return out
+    for col in columns:
+        if col not in frame.columns:
+            continue
+        if pd.api.types.is_numeric_dtype(frame[col]):
+            values = pd.to_numeric(frame[col], errors="coerce")
+        else:
+            values = _shrunk_means(frame[col], y)
+        if values.notna().all():
+            fills = [0.0]
+        elif values.notna().any():
+            fills = [values.min() - 1, values.max() + 1]
+        else:
+            continue
+        rhos = [spearmanr(values.fillna(fill).to_numpy(dtype=float), y)[0] for fill in fills]
+        rhos = [abs(r) for r in rhos if np.isfinite(r)]  # a constant column ranks nothing
+        if rhos:
+            out[col] = float(max(rhos))
     return out
 
 
@@ -231,20 +275,33 @@ LOADS = "loads with mlflow.pyfunc.load_model in a fresh process"
 
 
 def sanity_checks(
-    spec: Spec, probe: dict, frame: pd.DataFrame, train_positive_rate: float | None
+    spec: Spec, probe: dict, frame: pd.DataFrame, training: dict | None = None
 ) -> list[dict]:
-    """The candidate's sanity checks, each {check, passed, observed, expected}."""
+    """The candidate's sanity checks, each {check, passed, observed, expected}; `training`
+    holds its run's training metrics (the training labels' positive rate, or their mean and
+    standard deviation for a regression)."""
     cfg = spec.section("evaluation")["sanity"]
     label = spec.section("label")["name"]
-    checks = _training_labels_check(train_positive_rate)
+    training = training or {}
+    if spec.is_regression:
+        checks = _training_values_check(training.get("train_label_sd"))
+    else:
+        checks = _training_labels_check(training.get("train_positive_rate"))
     if not probe.get("loaded"):
         return checks + [check("loads", False, probe.get("error"), LOADS)]
+    if spec.is_regression:
+        low, high = (float(v) for v in cfg["plausible_range"])
+        answers = _answer_checks(probe, low, high, "value")
+        fit = _bias_check(probe["scores"], frame[label].to_numpy(dtype=float), cfg)
+    else:
+        answers = _answer_checks(probe, 0.0, 1.0, "probability")
+        fit = _calibration_check(probe["scores"], frame[label].to_numpy(dtype=int), cfg)
     return (
         checks
-        + _answer_checks(probe)
-        + [_calibration_check(probe["scores"], frame[label].to_numpy(dtype=int), cfg)]
+        + answers
+        + [fit]
         + _cost_checks(probe, cfg)
-        + [_features_check(spec, probe["features"]), _leakage_check(probe, cfg)]
+        + [_features_check(spec, probe["features"]), _leakage_check(spec, probe, cfg)]
     )
 
 
@@ -262,16 +319,33 @@ def _training_labels_check(train_positive_rate: float | None) -> list[dict]:
     ]
 
 
-def _answer_checks(probe: dict) -> list[dict]:
-    """It loaded, answers one row, and gives finite scores within [0, 1]."""
+def _training_values_check(train_label_sd: float | None) -> list[dict]:
+    """A regression's training labels vary (no check when unknown): a constant label is a
+    label outage or a filled-in default, and a model of it predicts nothing."""
+    if train_label_sd is None:
+        return []
+    return [
+        check(
+            "training_labels",
+            train_label_sd > 0,
+            {"label_sd": round(train_label_sd, 4)},
+            "the training labels vary (all one value: a label outage?)",
+            f"standard deviation {train_label_sd:.4g}",
+        )
+    ]
+
+
+def _answer_checks(probe: dict, low: float, high: float, what: str) -> list[dict]:
+    """It loaded, answers one row, and gives finite scores within [low, high]."""
     one, scores = probe["one_row"], probe["scores"]
+    finite = scores[np.isfinite(scores)]
     return [
         check("loads", True, f"{probe['load_seconds']:.2f} s", LOADS),
         check(
             "answers_one_row",
-            len(one) == 1 and np.isfinite(one[0]) and 0 <= one[0] <= 1,
+            len(one) == 1 and bool(np.isfinite(one[0])) and low <= one[0] <= high,
             one,
-            "one probability for one row",
+            f"one {what} for one row",
         ),
         check(
             "no_nan",
@@ -281,11 +355,33 @@ def _answer_checks(probe: dict) -> list[dict]:
         ),
         check(
             "in_range",
-            bool(((scores >= 0) & (scores <= 1)).all()),
-            [float(np.nanmin(scores)), float(np.nanmax(scores))],
-            "every score within [0, 1]",
+            bool(((scores >= low) & (scores <= high)).all()),
+            [float(finite.min()), float(finite.max())] if len(finite) else None,
+            f"every score within [{low:g}, {high:g}]",
         ),
     ]
+
+
+def _bias_check(predictions: np.ndarray, labels: np.ndarray, cfg: dict) -> dict:
+    """A regression's calibration: the mean residual (prediction minus label) within the
+    spec's `max_abs_bias`, with the deciles of the predictions."""
+    finite = np.isfinite(predictions)
+    bias = float((predictions[finite] - labels[finite]).mean()) if finite.any() else None
+    limit = float(cfg["max_abs_bias"])
+    return check(
+        "bias",
+        bias is not None and abs(bias) <= limit,
+        {
+            "bias": None if bias is None else round(bias, 4),
+            "mean_prediction": round(float(predictions[finite].mean()), 4)
+            if finite.any()
+            else None,
+            "mean_label": round(float(labels.mean()), 4) if len(labels) else None,
+            "deciles": calibration_by_decile(labels, np.nan_to_num(predictions)),
+        },
+        f"mean prediction minus mean label within ±{limit:g}",
+        "no finite prediction" if bias is None else f"mean residual {bias:+.3f}",
+    )
 
 
 def _calibration_check(scores: np.ndarray, labels: np.ndarray, cfg: dict) -> dict:
@@ -354,16 +450,21 @@ def _features_check(spec: Spec, feats: dict) -> dict:
     )
 
 
-def _leakage_check(probe: dict, cfg: dict) -> dict:
-    """No single feature ranks the label too well on its own."""
-    limit = float(cfg["max_single_feature_auc"])
-    aucs = probe.get("single_feature_auc", {})
-    worst = max(aucs.items(), key=lambda kv: kv[1]) if aucs else (None, 0.0)
+def _leakage_check(spec: Spec, probe: dict, cfg: dict) -> dict:
+    """No single feature ranks the label too well on its own (AUC; |Spearman| for a
+    regression)."""
+    if spec.is_regression:
+        measure, limit = "spearman", float(cfg["max_single_feature_spearman"])
+    else:
+        measure, limit = "auc", float(cfg["max_single_feature_auc"])
+    alone = probe.get("single_feature", {})
+    worst = max(alone.items(), key=lambda kv: kv[1]) if alone else (None, 0.0)
     return check(
         "leakage",
         worst[1] <= limit,
-        {"feature": worst[0], "auc": round(worst[1], 4)},
-        f"no single feature with an AUC above {limit} on its own",
+        {"feature": worst[0], measure: round(worst[1], 4)},
+        f"no single feature with {'an AUC' if measure == 'auc' else '|Spearman|'} above "
+        f"{limit} on its own",
     )
 
 

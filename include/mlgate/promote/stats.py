@@ -1,6 +1,9 @@
 """Paired comparisons of two models on the same rows: DeLong's test for AUC, a paired
-bootstrap for the mean of per-row differences (log loss), and Holm's correction when
-many slices are tested at once.
+bootstrap for the mean of per-row differences (log loss), the delta method for RMSE and the
+CLT for MAE (regression), and Holm's correction when many slices are tested at once.
+
+A figure that cannot be computed (AUC with one class, any metric without rows) is left
+out, never NaN: NaN is not JSON, and a missing figure is a refusal with its reason.
 """
 
 from __future__ import annotations
@@ -117,11 +120,90 @@ def quality(labels: np.ndarray, scores: np.ndarray) -> dict:
 
     labels = np.asarray(labels, dtype=int)
     scores = np.clip(np.asarray(scores, dtype=float), EPS, 1 - EPS)
-    both = len(np.unique(labels)) == 2
+    out: dict = {"rows": int(len(labels))}
+    if not len(labels):
+        return out
+    if len(np.unique(labels)) == 2:  # AUC needs both classes: left out otherwise
+        out["auc"] = float(roc_auc_score(labels, scores))
     return {
-        "rows": int(len(labels)),
-        "auc": float(roc_auc_score(labels, scores)) if both else float("nan"),
-        "logloss": float(log_loss(labels, scores, labels=[0, 1])) if len(labels) else float("nan"),
-        "positive_rate": float(labels.mean()) if len(labels) else float("nan"),
-        "mean_prediction": float(scores.mean()) if len(labels) else float("nan"),
+        **out,
+        "logloss": float(log_loss(labels, scores, labels=[0, 1])),
+        "positive_rate": float(labels.mean()),
+        "mean_prediction": float(scores.mean()),
     }
+
+
+def _z(level: float) -> float:
+    return float(norm.ppf(0.5 + level / 2))
+
+
+def _around(centre: float, se: float, level: float) -> dict:
+    """A normal interval around `centre` with standard error `se`."""
+    return {
+        "diff": centre,
+        "low": centre - _z(level) * se,
+        "high": centre + _z(level) * se,
+        "se": se,
+    }
+
+
+def _se_of_mean(values: np.ndarray) -> float:
+    """Standard error of the mean of per-row values (n >= 2)."""
+    return float(values.std(ddof=1) / np.sqrt(len(values)))
+
+
+def regression_quality(labels, predictions, level: float = 0.95) -> dict:
+    """RMSE (delta-method interval), MAE (CLT interval), mean label, mean prediction and
+    bias (mean of prediction minus label). Without two rows, only the row count."""
+    y, p = np.asarray(labels, dtype=float), np.asarray(predictions, dtype=float)
+    out: dict = {"rows": int(len(y))}
+    if len(y) < 2:
+        return out
+    squared, absolute = (p - y) ** 2, np.abs(p - y)
+    rmse = float(np.sqrt(squared.mean()))
+    # delta method: RMSE = sqrt(mean(e^2)); its per-row influence is e^2 / (2 RMSE)
+    rmse_ci = _around(rmse, _se_of_mean(squared / (2 * max(rmse, EPS))), level)
+    mae_ci = _around(float(absolute.mean()), _se_of_mean(absolute), level)
+    return {
+        **out,
+        "rmse": rmse,
+        "rmse_low": rmse_ci["low"],
+        "rmse_high": rmse_ci["high"],
+        "mae": mae_ci["diff"],
+        "mae_low": mae_ci["low"],
+        "mae_high": mae_ci["high"],
+        "mean_label": float(y.mean()),
+        "mean_prediction": float(p.mean()),
+        "bias": float((p - y).mean()),
+    }
+
+
+def paired_regression(labels, predictions_a, predictions_b, level: float = 0.95) -> dict:
+    """RMSE(a) - RMSE(b) and MAE(a) - MAE(b) on the same rows, each {diff, low, high, se}.
+    RMSE by the delta method on the paired squared errors (the difference of two
+    root-mean-squares linearised per row: e_a^2 / 2 RMSE_a - e_b^2 / 2 RMSE_b), MAE by the
+    CLT on the per-row differences of absolute errors. Empty without two rows."""
+    y = np.asarray(labels, dtype=float)
+    a, b = np.asarray(predictions_a, dtype=float), np.asarray(predictions_b, dtype=float)
+    if len(y) < 2:
+        return {}
+    sq_a, sq_b = (a - y) ** 2, (b - y) ** 2
+    rmse_a, rmse_b = float(np.sqrt(sq_a.mean())), float(np.sqrt(sq_b.mean()))
+    influence = sq_a / (2 * max(rmse_a, EPS)) - sq_b / (2 * max(rmse_b, EPS))
+    absolute = np.abs(a - y) - np.abs(b - y)
+    return {
+        "rmse_diff": _around(rmse_a - rmse_b, _se_of_mean(influence), level),
+        "mae_diff": _around(float(absolute.mean()), _se_of_mean(absolute), level),
+    }
+
+
+def finite_or_none(value):
+    """`value` with every non-finite float (NaN, inf) replaced by None, in nested dicts,
+    lists and tuples: what goes to JSON, XCom and MLflow never carries NaN."""
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    return value

@@ -70,13 +70,15 @@ def train_booster(frame: pd.DataFrame, spec: Spec, overrides: dict | None = None
         evals_result=history,
         verbose_eval=False,
     )
+    metric = list(history["valid"])[-1]  # the spec's eval_metric (XGBoost's last one)
     info = {
         "params": params,
         "num_boost_round": num_round,
         "best_iteration": int(booster.best_iteration),
         "train_rows": int((~is_valid).sum()),
         "valid_rows": int(is_valid.sum()),
-        "train_logloss": float(history["train"]["logloss"][booster.best_iteration]),
-        "valid_logloss": float(history["valid"]["logloss"][booster.best_iteration]),
+        "eval_metric": metric,
+        f"train_{metric}": float(history["train"][metric][booster.best_iteration]),
+        f"valid_{metric}": float(history["valid"][metric][booster.best_iteration]),
     }
     return booster, schema, info

@@ -105,20 +105,30 @@ def fit_and_register(
         schema_path.write_text(schema.to_json())
         mlflow.set_tags(_run_tags(spec, ds, run, trigger))
         mlflow.log_params(_run_params(spec, window, schema, info, overrides))
-        mlflow.log_metrics(
-            {
-                "train_logloss": info["train_logloss"],
-                "valid_logloss": info["valid_logloss"],
-                "train_rows": info["train_rows"],
-                "valid_rows": info["valid_rows"],
-                "train_positive_rate": float(frame[label].mean()),
-            }
-        )
+        mlflow.log_metrics(training_metrics(spec, frame[label], info))
         _log_training_data(lake, spec, window, frame, schema, lineage, reference)
         info_model = _log_pyfunc(booster_path, schema_path, example)
         run_id = active.info.run_id
     version = _register(settings, spec, window, run, trigger, info_model.model_uri)
     return {"version": version, "run_id": run_id, "reused": False, "window": asdict(window), **info}
+
+
+def training_metrics(spec: Spec, labels: pd.Series, info: dict) -> dict:
+    """The candidate run's training metrics: the spec's eval_metric on the training and
+    early-stopping rows, the row counts, and what the training labels looked like (binary:
+    the positive rate; regression: the mean and standard deviation), all finite."""
+    metric = info["eval_metric"]
+    out = {
+        f"train_{metric}": info[f"train_{metric}"],
+        f"valid_{metric}": info[f"valid_{metric}"],
+        "train_rows": info["train_rows"],
+        "valid_rows": info["valid_rows"],
+    }
+    if spec.is_regression:
+        out.update(train_label_mean=float(labels.mean()), train_label_sd=float(labels.std(ddof=0)))
+    else:
+        out["train_positive_rate"] = float(labels.mean())
+    return {k: float(v) for k, v in out.items() if np.isfinite(v)}
 
 
 def _run_tags(spec: Spec, ds: str, run: dict, trigger: str) -> dict:
@@ -147,6 +157,11 @@ def _run_tags(spec: Spec, ds: str, run: dict, trigger: str) -> dict:
 def _run_params(spec: Spec, window: Window, schema, info: dict, overrides: dict | None) -> dict:
     """The candidate run's parameters: XGBoost's, the window, the features, the label rule."""
     rule = spec.section("label")
+    label_rule = (
+        f"{rule['column']} (missing: {rule['missing']})"
+        if spec.is_regression
+        else f"{rule['column']} {rule['op']} {rule['value']}"
+    )
     return {
         **{f"xgb.{k}": v for k, v in info["params"].items()},
         "num_boost_round": info["num_boost_round"],
@@ -155,7 +170,8 @@ def _run_params(spec: Spec, window: Window, schema, info: dict, overrides: dict 
         "window_last_day": window.train_days[-1],
         "window_days": len(window.train_days),
         "features": ",".join(schema.names),
-        "label_rule": f"{rule['column']} {rule['op']} {rule['value']}",
+        "task": spec.task,
+        "label_rule": label_rule,
         "overrides": json.dumps(overrides or {}),
     }
 
@@ -232,7 +248,7 @@ def _register(
 def drift_reference(spec: Spec, frame: pd.DataFrame, booster, schema) -> dict:
     """The monitor's reference: the window's features and the model's own predictions on
     them, calibrated week by week, with the booster's feature importance (total gain)."""
-    from mlgate.model.serving import predict_proba
+    from mlgate.model.serving import predict_rows
 
     monitoring = spec.section("monitoring")
     return profile.profile(
@@ -242,5 +258,5 @@ def drift_reference(spec: Spec, frame: pd.DataFrame, booster, schema) -> dict:
         int(monitoring["drift"]["bins"]),
         chunks=profile.week_chunks(frame["ds"], int(monitoring["window_days"])),
         importance=booster.get_score(importance_type="total_gain"),
-        predictions=pd.Series(predict_proba(booster, schema, frame), index=frame.index),
+        predictions=pd.Series(predict_rows(booster, schema, frame), index=frame.index),
     )
