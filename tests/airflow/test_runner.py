@@ -36,9 +36,12 @@ def hotel(tmp_path_factory):
     home = folder / "home"
     home.mkdir()
     (home / "notes.txt").write_text("mine")
-    env = {**os.environ, **home_env(home)}
-    for name in ("AIRFLOW_HOME", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "MLGATE_SPECS_DIR"):
-        env.pop(name, None)  # the run sets up the home's own Airflow
+    env = {  # the run sets up the home's own Airflow (not the test session's)
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AIRFLOW") and k != "MLGATE_SPECS_DIR"
+    }
+    env.update(home_env(home))
     features, outcomes = hotel_tables(folder)
     spec = str(HOTEL_SPEC)
     land = _mlgate(env, "land", "--spec", spec, "--features", str(features),
