@@ -616,7 +616,8 @@ def _add_spec(sub) -> None:
     actions = p.add_subparsers(dest="action", required=True)
     check = actions.add_parser(
         "check",
-        help="check spec files: exit 0 when all load, 2 with every problem found "
+        help="check spec files (fields, types, ranges, the label against its column, XGBoost "
+        "parameter names): exit 0 when all are valid, 2 with every problem found "
         "(file, field, what to write)",
     )
     check.add_argument("files", nargs="+", metavar="FILE", help="a spec file or name")
@@ -632,6 +633,7 @@ def _add_spec(sub) -> None:
 
 def cmd_spec_check(args) -> int:
     from mlgate.config.spec import SpecError, load_spec
+    from mlgate.train.booster import unknown_params
 
     failed = False
     for name in args.files:
@@ -641,6 +643,12 @@ def cmd_spec_check(args) -> int:
             failed = True
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
+            continue
+        problems = unknown_params(spec.section("training")["params"])
+        if problems:
+            failed = True
+            for problem in problems:
+                print(f"spec {spec.path.name}: training.params: {problem}", file=sys.stderr)
             continue
         print(f"{spec.path}: ok (model {spec.model}, task {spec.section('task')})")
         if args.effective:

@@ -49,6 +49,36 @@ def test_training_overrides_are_checked_before_anything_runs(spec):
             {"drop_features": ["arr_delay"]},
             r"drop_features \['arr_delay'\] are not features of flights_late",
         ),
+        (
+            {"params": {"max_depht": 3}},
+            r"override params: 'max_depht' is not an XGBoost parameter "
+            r"\(did you mean 'max_depth'\?\)",
+        ),
     ):
         with pytest.raises(ValueError, match=message):
             check_overrides(spec, bad)
+
+
+def test_a_misspelled_xgboost_parameter_in_the_spec_is_named_before_training(spec, tmp_path):
+    """XGBoost only warns about `max_depht` and trains with the default depth; mlgate
+    refuses it, in the training task and in `mlgate spec check`, with the nearest name."""
+    import dataclasses
+
+    import yaml
+
+    from mlgate.train.booster import check_overrides
+    from tests.helpers import mlgate
+
+    raw = yaml.safe_load(spec.path.read_text())
+    raw["training"]["params"]["max_depht"] = raw["training"]["params"].pop("max_depth")
+    path = tmp_path / "typo.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    typo = dataclasses.replace(spec, path=path, raw={**spec.raw, "training": raw["training"]})
+    with pytest.raises(ValueError, match=r"training.params: 'max_depht' is not an XGBoost"):
+        check_overrides(typo, None)
+    result = mlgate("spec", "check", str(path))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "spec typo.yaml: training.params: 'max_depht' is not an XGBoost parameter "
+        "(did you mean 'max_depth'?)"
+    )

@@ -4,6 +4,11 @@ with serving."""
 
 from __future__ import annotations
 
+import difflib
+import json
+import re
+import warnings
+
 import pandas as pd
 
 from mlgate.config.spec import Spec
@@ -37,7 +42,52 @@ def check_overrides(spec: Spec, overrides: dict | None) -> dict:
             f"drop_features {unknown} are not features of {spec.model}; "
             f"its features are {spec.feature_names}"
         )
+    problems = unknown_params(spec.section("training")["params"])
+    if problems:
+        raise ValueError(f"spec {spec.path.name}: training.params: {'; '.join(problems)}")
+    problems = unknown_params(overrides.get("params", {}))
+    if problems:
+        raise ValueError(f"override params: {'; '.join(problems)}")
     return overrides
+
+
+def unknown_params(params: dict) -> list[str]:
+    """XGBoost's own verdict on parameter names: one boosting round on four rows, and the
+    names it reports as not used, each with the nearest valid name (XGBoost only warns,
+    and a misspelled `max_depht` would train a model with the default depth)."""
+    import numpy as np
+    import xgboost as xgb
+
+    if not params:
+        return []
+    rows = xgb.DMatrix(np.array([[0.0], [1.0], [0.0], [1.0]]), label=[0, 1, 0, 1])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        booster = xgb.train({**params, "nthread": 1}, rows, 1)
+    unused = [
+        name
+        for w in caught
+        for listed in re.findall(r"Parameters: \{(.*?)\} (?:are|is) not used", str(w.message), re.S)
+        for name in re.findall(r'"(\w+)"', listed)
+    ]
+    known = _param_names(json.loads(booster.save_config())) | {"eval_metric", "seed"}
+    return [f"{name!r} is not an XGBoost parameter{_nearest(name, known)}" for name in unused]
+
+
+def _param_names(config, out: set | None = None) -> set:
+    """The parameter names in a booster's saved configuration."""
+    out = set() if out is None else out
+    if isinstance(config, dict):
+        for key, value in config.items():
+            if key.endswith("_param") and isinstance(value, dict):
+                out.update(value)
+            _param_names(value, out)
+    return out
+
+
+def _nearest(name: str, known: set) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def train_booster(frame: pd.DataFrame, spec: Spec, overrides: dict | None = None):
