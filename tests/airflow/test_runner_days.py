@@ -72,3 +72,13 @@ def test_only_landed_days_are_played(fake, spec):
     fake.state = "success"
     played = runner.run_days(fake, "2013-03-01", "2013-03-03", echo=lambda line: None)
     assert played == ["2013-03-02"] and fake.ran == [("ingest", "2013-03-02")]
+
+
+def test_the_progress_line_speaks_the_task_s_live_metric():
+    """A binary model's day shows its live AUC, a regression's its live RMSE; before labels
+    have matured, nothing (never `nan`)."""
+    binary = {"auc": 0.71234, "labelled_rows": 812, "coverage": 0.97}
+    regression = {"rmse": 41.876, "mae": 20.1, "labelled_rows": 790, "coverage": 0.88}
+    assert runner.live_progress(binary) == " | live AUC 0.712 on 812 labelled (97%)"
+    assert runner.live_progress(regression) == " | live RMSE 41.88 on 790 labelled (88%)"
+    assert runner.live_progress({}) == ""

@@ -136,7 +136,19 @@ def _live_metric(live: dict) -> str:
     for key, name in (("auc", "AUC"), ("rmse", "RMSE")):
         if key in live:
             return f"live {name} {live[key]:.4f}"
-    return "live AUC nan"  # no labelled window yet
+    return "live quality not judged yet"  # no labelled window yet
+
+
+def live_progress(live: dict) -> str:
+    """A day's live quality in the progress line: AUC, or RMSE for a regression (nothing
+    before labels have matured)."""
+    for key, name, digits in (("auc", "AUC", 3), ("rmse", "RMSE", 2)):
+        if key in live:
+            return (
+                f" | live {name} {live[key]:.{digits}f} on {live['labelled_rows']} labelled "
+                f"({live['coverage']:.0%})"
+            )
+    return ""
 
 
 class Runner:
@@ -252,11 +264,7 @@ class Runner:
             self.lake.read_bytes("reports", monitor_name(self.spec.model), ds, REPORT_FILE)
         )
         live = report.get("live", {})
-        if "auc" in live:
-            line += (
-                f" | live AUC {live['auc']:.3f} on {live['labelled_rows']} labelled "
-                f"({live['coverage']:.0%})"
-            )
+        line += live_progress(live)
         line += f" | drift {report.get('drift', {}).get('drifted_share', 0):.0%}"
         for event_id, extra in _retrain_events_after(self.request_uri, self.last_event):
             self.last_event = event_id
