@@ -86,3 +86,10 @@ def test_a_regression_label_is_the_number_and_an_empty_outcome_is_dropped_or_rep
         delay.name, delay.path, {**delay.raw, "label": {**delay.raw["label"], "missing": 300}}
     )
     assert derive_label(outcomes, capped).tolist() == [15.0, -3.0, 300.0, 400.0]
+
+
+def test_every_label_operator_the_spec_accepts_has_its_comparison():
+    from mlgate.config.fields import LABEL_OPS
+    from mlgate.ingest.labels import _OPS
+
+    assert set(_OPS) | {"in"} == set(LABEL_OPS)

@@ -20,7 +20,6 @@ import yaml
 from mlgate.config.fields import (
     DEFAULT_OBJECTIVE,
     LABEL_MISSING_DROP,
-    LABEL_OPS,
     OBJECTIVE_PREFIX,
     SPEC,
     FieldError,
@@ -29,8 +28,6 @@ from mlgate.config.fields import (
 from mlgate.config.settings import load_settings
 
 TEXT_LABEL_OPS = ("==", "!=", "in")  # what a rule on a string column may do
-OPERATORS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne", "in": "isin"}
-assert set(OPERATORS) == set(LABEL_OPS)
 
 
 class SpecError(ValueError):

@@ -16,9 +16,17 @@ import operator
 import numpy as np
 import pandas as pd
 
-from mlgate.config.spec import LABEL_MISSING_DROP, OPERATORS, Spec
+from mlgate.config.spec import LABEL_MISSING_DROP, Spec
 
-_OPS = {sym: getattr(operator, name) for sym, name in OPERATORS.items() if name != "isin"}
+# the comparisons of fields.LABEL_OPS; `in` is a membership test (Series.isin)
+_OPS = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
 
 
 def label_values(outcomes: pd.DataFrame, spec: Spec) -> pd.Series:
