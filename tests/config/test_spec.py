@@ -233,3 +233,9 @@ def test_a_wrong_regression_field_is_named(tmp_path, change, message):
 def test_a_binary_spec_with_a_regression_objective_is_refused(spec, tmp_path):
     with pytest.raises(SpecError, match=r"'reg:squarederror' does not fit task binary"):
         load_spec(_write(tmp_path, spec, **{"training.params.objective": "reg:squarederror"}))
+
+
+@pytest.mark.parametrize("name", ["flights", "flights_delay"])
+def test_a_label_column_outside_the_outcomes_contract_is_named(name, tmp_path):
+    with pytest.raises(SpecError, match=r"label.column: 'arr_delai' not in contract.outcomes"):
+        load_spec(_write(tmp_path, load_spec(name), **{"label.column": "arr_delai"}))

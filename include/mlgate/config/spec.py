@@ -222,10 +222,17 @@ def _check_label(path: Path, spec: dict) -> None:
     """A binary label is `column op value`, and the rule can apply to the column's type:
     text compares text (==, !=, in), numbers compare numbers; `in` takes a list. A
     regression label is the number in `column`, with `missing`: drop or a number."""
-    label = spec["label"]
+    label, outcome_columns = spec["label"], spec["contract"]["outcomes"]["columns"]
+    if label["column"] not in outcome_columns:
+        raise _fail(
+            path,
+            "label.column",
+            f"{label['column']!r} not in contract.outcomes",
+            "The label comes from the outcomes feed.",
+        )
+    kind = outcome_columns[label["column"]]["type"]
     if spec["task"] == "regression":
         _check_regression_label(path, label)
-        kind = spec["contract"]["outcomes"]["columns"].get(label["column"], {}).get("type")
         if kind == "string":
             raise _fail(
                 path,
@@ -244,15 +251,7 @@ def _check_label(path: Path, spec: dict) -> None:
                 "missing",
                 "A label is `column op value`, e.g. delay > 15 or outcome == 'YES'.",
             )
-    outcome_columns = spec["contract"]["outcomes"]["columns"]
-    if label["column"] not in outcome_columns:
-        raise _fail(
-            path,
-            "label.column",
-            f"{label['column']!r} not in contract.outcomes",
-            "The label comes from the outcomes feed.",
-        )
-    _check_label_fits_column(path, label, outcome_columns[label["column"]]["type"])
+    _check_label_fits_column(path, label, kind)
 
 
 def _check_regression_label(path: Path, label: dict) -> None:
@@ -349,9 +348,9 @@ def _check_feed_columns(path: Path, feed: str, section: dict) -> None:
 
 
 def _check_contract_covers(path: Path, spec: dict, names: list[str]) -> None:
-    """The contract holds every column the spec uses: features, keys, the label, the slices."""
+    """The features contract holds every column the spec uses: features, keys, the slices
+    (the label's column is checked with the label)."""
     contract_cols = set(spec["contract"]["features"]["columns"])
-    outcome_cols = set(spec["contract"]["outcomes"]["columns"])
     needed = set(names) | {spec["keys"]["id"], spec["keys"]["timestamp"]}
     absent = sorted(needed - contract_cols)
     if absent:
@@ -360,13 +359,6 @@ def _check_contract_covers(path: Path, spec: dict, names: list[str]) -> None:
             "contract.features.columns",
             f"{', '.join(absent)} used but not in the contract",
             "Add them to the contract.",
-        )
-    if spec["label"]["column"] not in outcome_cols:
-        raise _fail(
-            path,
-            "label.column",
-            f"{spec['label']['column']!r} not in contract.outcomes",
-            "The label comes from the outcomes feed.",
         )
     absent = sorted(set(spec["slices"]) - contract_cols)
     if absent:
