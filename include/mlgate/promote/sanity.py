@@ -181,25 +181,29 @@ def single_feature_auc(frame: pd.DataFrame, columns: list[str], label: str) -> d
     out = {}
     if len(np.unique(y)) < 2:
         return out
-    for col in columns:
-        if col not in frame.columns:
-            continue
-        values = (
-            pd.to_numeric(frame[col], errors="coerce")
-            if pd.api.types.is_numeric_dtype(frame[col])
-            else None
-        )
-        if values is None:
-            values = _shrunk_means(frame[col], y)
-        if values.notna().all():
-            fills = [0.0]
-        elif values.notna().any():
-            fills = [values.min() - 1, values.max() + 1]
-        else:
-            continue
-        aucs = [roc_auc_score(y, values.fillna(fill).to_numpy(dtype=float)) for fill in fills]
-        out[col] = float(max(max(a, 1 - a) for a in aucs))
+    for col in (c for c in columns if c in frame.columns):
+        rankings = _rankings(frame[col], y)
+        if rankings:
+            aucs = [roc_auc_score(y, ranking) for ranking in rankings]
+            out[col] = float(max(max(a, 1 - a) for a in aucs))
     return out
+
+
+def _rankings(column: pd.Series, y: np.ndarray) -> list[np.ndarray]:
+    """What one column ranks rows by: numbers by their value, categories by their shrunk
+    mean label; an empty cell ranked first and, separately, last (being empty can give the
+    label away too). No ranking at all when the column is empty."""
+    if pd.api.types.is_numeric_dtype(column):
+        values = pd.to_numeric(column, errors="coerce")
+    else:
+        values = _shrunk_means(column, y)
+    if values.notna().all():
+        fills = [0.0]
+    elif values.notna().any():
+        fills = [values.min() - 1, values.max() + 1]
+    else:
+        return []
+    return [values.fillna(fill).to_numpy(dtype=float) for fill in fills]
 
 
 def _shrunk_means(values: pd.Series, y: np.ndarray) -> pd.Series:
@@ -223,20 +227,8 @@ def single_feature_spearman(
     out = {}
     if len(y) < 3 or np.nanstd(y) == 0:
         return out
-    for col in columns:
-        if col not in frame.columns:
-            continue
-        if pd.api.types.is_numeric_dtype(frame[col]):
-            values = pd.to_numeric(frame[col], errors="coerce")
-        else:
-            values = _shrunk_means(frame[col], y)
-        if values.notna().all():
-            fills = [0.0]
-        elif values.notna().any():
-            fills = [values.min() - 1, values.max() + 1]
-        else:
-            continue
-        rhos = [spearmanr(values.fillna(fill).to_numpy(dtype=float), y)[0] for fill in fills]
+    for col in (c for c in columns if c in frame.columns):
+        rhos = [spearmanr(ranking, y)[0] for ranking in _rankings(frame[col], y)]
         rhos = [abs(r) for r in rhos if np.isfinite(r)]  # a constant column ranks nothing
         if rhos:
             out[col] = float(max(rhos))
