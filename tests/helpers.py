@@ -19,9 +19,9 @@ REPO = Path(__file__).resolve().parents[1]
 MLGATE = str(Path(sys.executable).with_name("mlgate"))  # the installed command
 
 
-def mlgate(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run the installed `mlgate` command in this process's environment."""
-    return subprocess.run([MLGATE, *args], capture_output=True, text=True, timeout=timeout)
+def mlgate(*args: str, timeout: float = 300, env: dict | None = None):
+    """Run the installed `mlgate` command in `env` (default: this process's environment)."""
+    return subprocess.run([MLGATE, *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def run_info(name: str) -> dict:

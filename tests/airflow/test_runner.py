@@ -7,25 +7,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.helpers import HOTEL_SPEC, home_env, hotel_tables
+from tests.helpers import HOTEL_SPEC, home_env, hotel_tables, mlgate
 
 FIRST, LAST = "2016-07-02", "2016-07-27"
 TRAIN_DAY = "2016-07-23"  # the spec's train_cron: three weeks of labelled days
 
 
-def _mlgate(env: dict, *args: str, timeout: float = 1500) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "mlgate.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-    )
+def _mlgate(env: dict, *args: str):
+    """The installed command in the hotel's own home (a whole run takes minutes)."""
+    return mlgate(*args, timeout=1500, env=env)
 
 
 @pytest.fixture(scope="module")

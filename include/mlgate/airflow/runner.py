@@ -131,24 +131,33 @@ def timeline_json_lines(rows: list[dict]) -> str:
     return "\n".join(json.dumps({k: row[k] for k in TIMELINE_KEYS}) for row in rows)
 
 
+LIVE_METRICS = (("auc", "AUC", 3), ("rmse", "RMSE", 2))  # key, name, digits in progress
+
+
+def _live_figure(live: dict) -> tuple[str, str, int] | None:
+    """Which live figure a monitor report carries: AUC, or RMSE for a regression (None
+    before labels have matured)."""
+    return next((m for m in LIVE_METRICS if m[0] in live), None)
+
+
 def _live_metric(live: dict) -> str:
-    """The live quality a retrain request is noted with (AUC, or RMSE for a regression)."""
-    for key, name in (("auc", "AUC"), ("rmse", "RMSE")):
-        if key in live:
-            return f"live {name} {live[key]:.4f}"
-    return "live quality not judged yet"  # no labelled window yet
+    """The live quality a retrain request is noted with."""
+    figure = _live_figure(live)
+    if figure is None:
+        return "live quality not judged yet"
+    return f"live {figure[1]} {live[figure[0]]:.4f}"
 
 
 def live_progress(live: dict) -> str:
-    """A day's live quality in the progress line: AUC, or RMSE for a regression (nothing
-    before labels have matured)."""
-    for key, name, digits in (("auc", "AUC", 3), ("rmse", "RMSE", 2)):
-        if key in live:
-            return (
-                f" | live {name} {live[key]:.{digits}f} on {live['labelled_rows']} labelled "
-                f"({live['coverage']:.0%})"
-            )
-    return ""
+    """A day's live quality in the progress line (nothing before labels have matured)."""
+    figure = _live_figure(live)
+    if figure is None:
+        return ""
+    key, name, digits = figure
+    return (
+        f" | live {name} {live[key]:.{digits}f} on {live['labelled_rows']} labelled "
+        f"({live['coverage']:.0%})"
+    )
 
 
 class Runner:
