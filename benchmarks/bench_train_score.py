@@ -49,7 +49,7 @@ def main(repeat: int = 5) -> None:
     home = Path(tempfile.mkdtemp(prefix="mlgate-bench-"))
     settings = load_settings({"MLGATE_HOME": str(home)})
     lake, spec = Lake.from_uri(settings.lake_uri), load_spec("flights")
-    days = simulator.dates("2013-03-01", "2013-04-30")
+    days = names.dates("2013-03-01", "2013-04-30")
     print(f"setting up: ingesting {len(days)} real days into {home} ...", flush=True)
     for ds in days:
         simulator.deliver_features(lake, ds)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from mlgate.lake.names import dates
+
 REPO = Path(__file__).resolve().parents[1]
 MLGATE = str(Path(sys.executable).with_name("mlgate"))  # the installed command
 
@@ -47,7 +49,7 @@ def ingest_real_days(lake, spec, first: str, last: str) -> None:
     from mlgate.ingest import landing
 
     run = run_info("ingest")
-    for ds in simulator.dates(first, last):
+    for ds in dates(first, last):
         simulator.deliver_features(lake, ds)
         simulator.deliver_outcomes(lake, ds)
         landing.land_features(lake, spec, ds, run)

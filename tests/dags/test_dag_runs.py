@@ -9,6 +9,7 @@ import pytest
 from mlgate import tracking
 from mlgate.config.settings import load_settings
 from mlgate.demo import simulator
+from mlgate.lake.names import dates
 from mlgate.lake.store import Lake
 from tests.helpers import champion
 
@@ -38,7 +39,7 @@ def env(airflow_db):
     }
     lake = Lake.from_uri(settings.lake_uri)
     states = {}
-    for ds in simulator.dates("2013-01-01", "2013-01-23"):
+    for ds in dates("2013-01-01", "2013-01-23"):
         simulator.deliver_features(lake, ds)
         if ds > "2013-01-01":
             simulator.deliver_outcomes(

@@ -6,6 +6,7 @@ import pytest
 from mlgate.demo import simulator
 from mlgate.ingest.gate import read_partition
 from mlgate.ingest.landing import history_days, profile_for, validate_features, validate_outcomes
+from mlgate.lake.names import dates
 
 pytestmark = pytest.mark.slow
 
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.slow
 def test_every_real_day_of_2013_passes(spec):
     accepted = {"features": {}, "outcomes": {}}
     rejected = []
-    days = simulator.dates("2013-01-01", "2013-12-31")
+    days = dates("2013-01-01", "2013-12-31")
     for ds in days:
         features, outcomes = simulator.day_frames(ds)
         profile = {

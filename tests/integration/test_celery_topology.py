@@ -51,6 +51,7 @@ from mlgate.airflow.topology import (
 )
 from mlgate.config.settings import load_settings
 from mlgate.demo import simulator
+from mlgate.lake.names import dates
 from tests.helpers import REPO, free_port, wait_http
 
 pytestmark = pytest.mark.slow
@@ -61,7 +62,7 @@ MODEL = "flights_late"
 INGEST, TRAIN = f"mlgate_{MODEL}_ingest", f"mlgate_{MODEL}_train"
 # six days: labels for the first five (outcomes land a day late); training on day six
 # keeps the last two labelled days for evaluation and trains on the three before them
-DAYS = simulator.dates("2013-01-01", "2013-01-06")
+DAYS = dates("2013-01-01", "2013-01-06")
 WORKERS = ("worker1", "worker2")
 REDIS_DBS = range(8, 16)  # a free one of these, so the test never shares a DB in use
 # An Airflow cluster policy (AIRFLOW_HOME/config/airflow_local_settings.py) of the test's

@@ -15,7 +15,7 @@ from mlgate.demo import incidents, simulator
 from mlgate.ingest import landing
 from mlgate.ingest.labels import with_label
 from mlgate.lake import names
-from mlgate.lake.names import REPORT_FILE, monitor_name
+from mlgate.lake.names import REPORT_FILE, dates, monitor_name
 from mlgate.lake.store import Lake
 from mlgate.model import profile
 from mlgate.monitor import drift
@@ -28,7 +28,7 @@ from mlgate.train.candidate import train_candidate
 from tests.helpers import ingest_real_days, run_info
 
 BROKEN = ("2013-03-05", "2013-03-06")  # distances delivered in kilometres: quarantined by the gate
-WEEKLY = simulator.dates("2013-02-07", "2013-06-30")[::7]
+WEEKLY = dates("2013-02-07", "2013-06-30")[::7]
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def timeline(module_settings, spec):
     settings, lake = module_settings, Lake.from_uri(module_settings.lake_uri)
     ingest_real_days(lake, spec, "2013-01-01", "2013-01-31")
     label = with_label(spec)
-    for ds in simulator.dates("2013-02-01", "2013-06-30"):
+    for ds in dates("2013-02-01", "2013-06-30"):
         features, outcomes = simulator.day_frames(ds)
         if ds in BROKEN:
             lake.write_landing("flights", ds, "flights.csv", incidents.inject("distance_in_km", ds))
@@ -54,7 +54,7 @@ def timeline(module_settings, spec):
     decision = evaluate_candidate(lake, settings, spec, first["version"], first["window"])
     assert decision.outcome == "promote", decision.sentence
     apply_decision(lake, settings, spec, decision, run_info("train"))
-    for ds in simulator.dates("2013-02-01", "2013-06-30"):
+    for ds in dates("2013-02-01", "2013-06-30"):
         if ds not in BROKEN:
             score_day(lake, settings, spec, ds, run_info("score"))
     reports = {ds: monitor_day(lake, settings, spec, ds, run_info("monitor")) for ds in WEEKLY}
@@ -94,7 +94,7 @@ def test_every_report_carries_coverage_age_and_intervals(timeline):
             and live["rate_low"] < live["positive_rate"] < live["rate_high"]
         )
         assert (
-            all(d <= simulator.dates(r["ds"], r["ds"])[0] for d in live["mature_days"])
+            all(d <= dates(r["ds"], r["ds"])[0] for d in live["mature_days"])
             and len(live["mature_days"]) == 5
         )
         assert (
@@ -152,7 +152,7 @@ def test_the_pause_switch_and_the_cool_down_hold_a_request_back(timeline):
         lake,
         settings,
         spec,
-        simulator.dates("2013-01-01", ds)[-4],
+        dates("2013-01-01", ds)[-4],
         run_info("train-recent"),
         "test",
     )

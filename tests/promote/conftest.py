@@ -2,6 +2,8 @@
 
 import pytest
 
+from mlgate.lake.names import dates
+
 
 @pytest.fixture(scope="package")
 def real_scores():
@@ -15,7 +17,7 @@ def real_scores():
 
     spec = load_spec("flights")
     frames = []
-    for ds in simulator.dates("2013-03-01", "2013-03-11"):
+    for ds in dates("2013-03-01", "2013-03-11"):
         features, outcomes = simulator.day_frames(ds)
         frames.append(features.assign(late=derive_label(outcomes, spec).to_numpy(), ds=ds))
     import pandas as pd

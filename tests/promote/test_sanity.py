@@ -6,12 +6,13 @@ import pandas as pd
 
 from mlgate.demo import simulator
 from mlgate.ingest.labels import derive_label
+from mlgate.lake.names import dates
 from mlgate.promote.sanity import calibration_by_decile, single_feature_auc
 
 
 def real_rows(spec):
     frames = []
-    for ds in simulator.dates("2013-03-04", "2013-03-08"):
+    for ds in dates("2013-03-04", "2013-03-08"):
         features, outcomes = simulator.day_frames(ds)
         joined = features.merge(
             outcomes[[spec.id_column, "dep_delay", "arr_delay"]], on=spec.id_column

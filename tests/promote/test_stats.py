@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from mlgate.lake.names import dates
 from mlgate.promote import stats
 from mlgate.promote.stats import quality
 
@@ -45,10 +46,7 @@ def test_paired_rmse_and_mae_intervals_cover_a_bootstrap_on_real_delays():
     from mlgate.demo import simulator
 
     delays = pd.concat(
-        [
-            simulator.day_frames(ds)[1]["arr_delay"]
-            for ds in simulator.dates("2013-03-01", "2013-03-04")
-        ]
+        [simulator.day_frames(ds)[1]["arr_delay"] for ds in dates("2013-03-01", "2013-03-04")]
     ).dropna()
     y = delays.to_numpy(dtype=float)
     rng = np.random.default_rng(0)

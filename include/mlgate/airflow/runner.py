@@ -20,7 +20,7 @@ import sys
 from mlgate import tracking
 from mlgate.airflow.local import DAGS_FOLDER, apply
 from mlgate.ingest.landing import landed
-from mlgate.lake.names import REASON_FILE, REPORT_FILE, monitor_name, outcomes_name
+from mlgate.lake.names import REASON_FILE, REPORT_FILE, dates, monitor_name, outcomes_name
 from mlgate.lake.store import Lake
 
 TIMELINE_KEYS = ("date", "event", "model_version", "metric", "reason")
@@ -44,13 +44,6 @@ def output_to(path):
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
-
-
-def dates(start: str | dt.date, end: str | dt.date) -> list[str]:
-    """Every date from start to end inclusive, as YYYY-MM-DD."""
-    first = dt.date.fromisoformat(str(start))
-    last = dt.date.fromisoformat(str(end))
-    return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
 def cron_due(cron: str, day: dt.date) -> bool:

@@ -11,6 +11,7 @@ import datetime as dt
 from mlgate.config.spec import load_spec
 from mlgate.demo import simulator
 from mlgate.ingest.drill import Day, scenarios_for
+from mlgate.lake.names import dates
 
 # the demo's names for the spec-derived scenarios
 NAMES = {
@@ -50,7 +51,7 @@ def clean_history(spec, feed: str, ds: str) -> dict:
     days = int(spec.contract(feed).history["days"])
     first = max(simulator.FIRST_DAY, dt.date.fromisoformat(ds) - dt.timedelta(days=days))
     frames = {}
-    for d in history_days(simulator.dates(first, ds), ds, days):
+    for d in history_days(dates(first, ds), ds, days):
         features, outcomes = simulator.day_frames(d)
         frame, _ = read_partition(
             simulator.to_csv_bytes(features if feed == "features" else outcomes), f"{feed}.csv"

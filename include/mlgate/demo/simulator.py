@@ -140,13 +140,6 @@ def check_spec(spec: Spec) -> Spec:
     return spec
 
 
-def dates(start: str | dt.date, end: str | dt.date) -> list[str]:
-    """Every date from start to end inclusive, as YYYY-MM-DD."""
-    first = dt.date.fromisoformat(str(start))
-    last = dt.date.fromisoformat(str(end))
-    return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
-
-
 def simulate(
     lake: Lake, start: str, end: str, outcomes: bool = True, spec: Spec | None = None
 ) -> list[str]:
