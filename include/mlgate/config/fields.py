@@ -470,11 +470,15 @@ def _default_of(node, where: str):
     return copy.deepcopy(node.default)
 
 
+def nearest_name(name, known) -> str | None:
+    """The known name closest to a misspelled one (None when none is close)."""
+    close = difflib.get_close_matches(str(name), sorted(known), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def _nearest(key, known) -> str:
-    close = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
-    if close:
-        return f"Did you mean {close[0]!r}?"
-    return f"Known fields: {', '.join(known)}."
+    close = nearest_name(key, known)
+    return f"Did you mean {close!r}?" if close else f"Known fields: {', '.join(known)}."
 
 
 def _join(where: str, key: str) -> str:

@@ -4,13 +4,13 @@ with serving."""
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import warnings
 
 import pandas as pd
 
+from mlgate.config.fields import nearest_name
 from mlgate.config.spec import Spec
 from mlgate.model.features import model_matrix, schema_for
 
@@ -86,8 +86,8 @@ def _param_names(config, out: set | None = None) -> set:
 
 
 def _nearest(name: str, known: set) -> str:
-    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    close = nearest_name(name, known)
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 def train_booster(frame: pd.DataFrame, spec: Spec, overrides: dict | None = None):
