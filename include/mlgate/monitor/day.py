@@ -91,11 +91,9 @@ def joined_labels(
 
 def rate_interval(positives: int, rows: int, level: float) -> tuple[float, float]:
     """Wilson interval of an observed rate."""
-    from scipy.stats import norm
-
     if rows == 0:
         return float("nan"), float("nan")
-    z, p = float(norm.ppf(0.5 + level / 2)), positives / rows
+    z, p = stats.z_value(level), positives / rows
     centre, half = (
         (p + z * z / (2 * rows)),
         z * np.sqrt(p * (1 - p) / rows + z * z / (4 * rows * rows)),

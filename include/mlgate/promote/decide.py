@@ -153,10 +153,6 @@ def slice_table(
     return rows
 
 
-def _interval(d: dict, digits: int = 4) -> str:
-    return f"{d['diff']:+.{digits}f} ({d['low']:+.{digits}f} to {d['high']:+.{digits}f})"
-
-
 def decide(
     spec: Spec,
     comparison: dict,
@@ -240,7 +236,8 @@ def _auc_rule(comparison: dict, rules: dict, fresher: bool | None) -> Reasons:
     if diff is None:
         return refuse, ask, fine
     gain = (
-        f"AUC change {_interval(diff)} against the champion's {comparison['champion']['auc']:.4f}"
+        f"AUC change {stats.interval_text(diff, 4)} "
+        f"against the champion's {comparison['champion']['auc']:.4f}"
     )
     if rules["rule"] == "better":
         margin = float(rules["min_auc_gain"])
@@ -267,7 +264,7 @@ def _auc_rule(comparison: dict, rules: dict, fresher: bool | None) -> Reasons:
 
 def _logloss_rule(loss: dict, allowed: float) -> Reasons:
     """The log-loss difference interval against the allowed increase."""
-    text = f"log loss change {_interval(loss)}"
+    text = f"log loss change {stats.interval_text(loss, 4)}"
     if loss["low"] > allowed:
         return [f"{text}: up by more than the allowed {allowed}"], [], []
     if loss["high"] > allowed:

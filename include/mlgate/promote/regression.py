@@ -102,10 +102,6 @@ def _slice_change(y: np.ndarray, candidate: np.ndarray, champion: np.ndarray, le
     }
 
 
-def _interval(d: dict, digits: int = 2) -> str:
-    return f"{d['diff']:+.{digits}f} ({d['low']:+.{digits}f} to {d['high']:+.{digits}f})"
-
-
 def rule_families(
     spec: Spec, comparison: dict, slices: list[dict], first: bool, fresher: bool | None
 ) -> list[Reasons]:
@@ -134,7 +130,7 @@ def _first_model_rule(comparison: dict, share: float) -> Reasons:
     need = -share * base["rmse"] + 0.0  # (no "-0.00" when the share is 0)
     where = (
         f"RMSE {comparison['candidate']['rmse']:.2f} against {base['rmse']:.2f} for predicting "
-        f"the mean: change {_interval(diff)}"
+        f"the mean: change {stats.interval_text(diff, 2)}"
     )
     bar = f"the first-model bar {need:+.2f} ({share:.1%} of the constant's RMSE)"
     if diff["high"] < need:
@@ -147,7 +143,7 @@ def _first_model_rule(comparison: dict, share: float) -> Reasons:
 def _rmse_rule(diff: dict, champion_rmse: float, rules: dict, fresher: bool | None) -> Reasons:
     """The spec's rule on the RMSE difference: better by more than a gain, or not worse
     beyond a margin and trained on fresher data (margins: shares of the champion's RMSE)."""
-    text = f"RMSE change {_interval(diff)} against the champion's {champion_rmse:.2f}"
+    text = f"RMSE change {stats.interval_text(diff, 2)} against the champion's {champion_rmse:.2f}"
     if rules["rule"] == "better":
         gain = float(rules["min_rmse_gain"]) * champion_rmse
         if diff["high"] < -gain:
@@ -172,7 +168,7 @@ def _rmse_rule(diff: dict, champion_rmse: float, rules: dict, fresher: bool | No
 def _mae_rule(diff: dict, champion_mae: float, share: float) -> Reasons:
     """The MAE difference interval against the allowed increase (a share of the champion's)."""
     allowed = share * champion_mae
-    text = f"MAE change {_interval(diff)} against the champion's {champion_mae:.2f}"
+    text = f"MAE change {stats.interval_text(diff, 2)} against the champion's {champion_mae:.2f}"
     if diff["low"] > allowed:
         return [f"{text}: up by more than the allowed {allowed:.2f}"], [], []
     if diff["high"] > allowed:

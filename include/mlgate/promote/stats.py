@@ -42,7 +42,7 @@ def delong(labels, scores_a, scores_b=None, level: float = 0.95) -> dict:
     labels = np.asarray(labels, dtype=int)
     if len(np.unique(labels)) < 2:
         raise ValueError("AUC needs both classes among the labels")
-    z = float(norm.ppf(0.5 + level / 2))
+    z = z_value(level)
     auc_a, pa, na = _delong_components(labels, np.asarray(scores_a, dtype=float))
     m, n = len(pa), len(na)
     var_a = np.var(pa, ddof=1) / m + np.var(na, ddof=1) / n
@@ -133,16 +133,22 @@ def quality(labels: np.ndarray, scores: np.ndarray) -> dict:
     }
 
 
-def _z(level: float) -> float:
+def z_value(level: float) -> float:
+    """The normal quantile of a two-sided interval at `level` (1.96 at 0.95)."""
     return float(norm.ppf(0.5 + level / 2))
+
+
+def interval_text(d: dict, digits: int) -> str:
+    """A difference with its interval, as a reason reads it: `+0.0123 (-0.0010 to +0.0256)`."""
+    return f"{d['diff']:+.{digits}f} ({d['low']:+.{digits}f} to {d['high']:+.{digits}f})"
 
 
 def _around(centre: float, se: float, level: float) -> dict:
     """A normal interval around `centre` with standard error `se`."""
     return {
         "diff": centre,
-        "low": centre - _z(level) * se,
-        "high": centre + _z(level) * se,
+        "low": centre - z_value(level) * se,
+        "high": centre + z_value(level) * se,
         "se": se,
     }
 
