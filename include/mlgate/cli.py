@@ -57,7 +57,7 @@ def _history_profile(spec, history_dir: Path | None, ds: str) -> dict | None:
     import pandas as pd
 
     from mlgate.ingest.gate import read_partition
-    from mlgate.ingest.landing import history_days, profile_for
+    from mlgate.ingest.landing import delivered_profile
 
     if history_dir is None:
         return None
@@ -69,16 +69,16 @@ def _history_profile(spec, history_dir: Path | None, ds: str) -> dict | None:
             folders[dt.date.fromisoformat(p.name[3:]).isoformat()] = p
         except ValueError:
             continue  # not a date partition
-    frames = {}
-    for day in history_days(sorted(folders), ds, int(spec.contract("features").history["days"])):
+
+    def delivered(day: str):
         files = [
             f for f in folders[day].rglob("*") if f.suffix in (".csv", ".parquet") and f.is_file()
         ]
         parts = [read_partition(f.read_bytes(), f.name)[0] for f in files]
         parts = [p for p in parts if p is not None]
-        if parts:
-            frames[day] = pd.concat(parts, ignore_index=True)
-    return profile_for(spec, "features", frames)
+        return pd.concat(parts, ignore_index=True) if parts else None
+
+    return delivered_profile(spec, "features", sorted(folders), ds, delivered)
 
 
 def cmd_validate(args) -> int:

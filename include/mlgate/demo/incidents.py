@@ -45,16 +45,14 @@ def inject(name: str, ds: str, spec=None) -> bytes:
 def clean_history(spec, feed: str, ds: str) -> dict:
     """The history profile of the real clean days before `ds`, parsed as delivered."""
     from mlgate.ingest.gate import read_partition
-    from mlgate.ingest.labels import with_label
-    from mlgate.ingest.landing import history_days, profile_for
+    from mlgate.ingest.landing import delivered_profile
 
     days = int(spec.contract(feed).history["days"])
     first = max(simulator.FIRST_DAY, dt.date.fromisoformat(ds) - dt.timedelta(days=days))
-    frames = {}
-    for d in history_days(dates(first, ds), ds, days):
+
+    def delivered(d: str):
         features, outcomes = simulator.day_frames(d)
-        frame, _ = read_partition(
-            simulator.to_csv_bytes(features if feed == "features" else outcomes), f"{feed}.csv"
-        )
-        frames[d] = frame if feed == "features" else with_label(spec)(frame)
-    return profile_for(spec, feed, frames)
+        data = simulator.to_csv_bytes(features if feed == "features" else outcomes)
+        return read_partition(data, f"{feed}.csv")[0]
+
+    return delivered_profile(spec, feed, dates(first, ds), ds, delivered)

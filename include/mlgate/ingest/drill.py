@@ -25,8 +25,8 @@ import pandas as pd
 
 from mlgate.config.spec import Spec
 from mlgate.ingest.gate import read_partition
-from mlgate.ingest.labels import derive_label, with_label
-from mlgate.ingest.landing import history_days, profile_for, validate_features, validate_outcomes
+from mlgate.ingest.labels import derive_label
+from mlgate.ingest.landing import delivered_profile, validate_features, validate_outcomes
 from mlgate.ingest.replay import table_bytes
 from mlgate.lake.store import Lake
 
@@ -261,13 +261,8 @@ def landed_history(lake: Lake, spec: Spec, feed: str, ds: str) -> dict:
     """The history profile of the landed days before `ds` (as delivered, taken as
     accepted; outcomes with their labels)."""
     source = spec.features_feed if feed == "features" else spec.outcomes_feed
-    days = int(spec.contract(feed).history["days"])
-    frames = {}
-    for d in history_days(lake.list_partitions("landing", source["feed"]), ds, days):
-        frame = _landed_frame(lake, source, d)
-        if frame is not None:
-            frames[d] = frame if feed == "features" else with_label(spec)(frame)
-    return profile_for(spec, feed, frames)
+    landed = lake.list_partitions("landing", source["feed"])
+    return delivered_profile(spec, feed, landed, ds, lambda d: _landed_frame(lake, source, d))
 
 
 def judge(day: Day, scenario: Scenario, profiles: dict) -> dict:

@@ -64,6 +64,18 @@ def profile_for(spec: Spec, feed: str, frames: dict[str, pd.DataFrame]) -> dict:
     return history.build(frames, numeric, slices, categorical, label)
 
 
+def delivered_profile(spec: Spec, feed: str, available: list[str], ds: str, read_day) -> dict:
+    """The history profile of the days among `available` in the contract's `history.days`
+    before `ds`, each as delivered by `read_day(day)` (None: not readable, left out) and
+    taken as accepted; an outcomes day gets its label."""
+    frames = {}
+    for day in history_days(available, ds, int(spec.contract(feed).history["days"])):
+        frame = read_day(day)
+        if frame is not None:
+            frames[day] = frame if feed == "features" else with_label(spec)(frame)
+    return profile_for(spec, feed, frames)
+
+
 def lake_profile(lake: Lake, spec: Spec, feed: str, ds: str) -> dict:
     """The history profile of the accepted partitions of `feed` before `ds`."""
     zone, filename = (
