@@ -200,8 +200,8 @@ def _shadow_regression(both: pd.DataFrame, label: str, champion_version: str) ->
         "challenger": str(both["model_version_shadow"].iloc[-1]),
         "champion": champion_version,
         "rows": int(len(both)),
-        "challenger_rmse": round(float(np.sqrt(np.mean((shadow - y) ** 2))), 4),
-        "champion_rmse": round(float(np.sqrt(np.mean((served - y) ** 2))), 4),
+        "challenger_rmse": round(stats.rmse(y, shadow), 4),
+        "champion_rmse": round(stats.rmse(y, served), 4),
         **{
             f"{metric}_change{suffix}": round(paired[f"{metric}_diff"][part], 4)
             for metric in ("rmse", "mae")

@@ -32,7 +32,7 @@ def compare(
     if len(labels) >= 2:
         constant = np.full(len(labels), labels.mean())
         out["baseline"] = {
-            "rmse": float(np.sqrt(np.mean((constant - labels) ** 2))),
+            "rmse": stats.rmse(labels, constant),
             **stats.paired_regression(labels, candidate, constant, level),
         }
     if champion is None:
@@ -94,7 +94,7 @@ def _slice_change(y: np.ndarray, candidate: np.ndarray, champion: np.ndarray, le
     """One slice's champion RMSE and the paired RMSE change with its interval."""
     paired = stats.paired_regression(y, candidate, champion, level)["rmse_diff"]
     return {
-        "champion_rmse": float(np.sqrt(np.mean((champion - y) ** 2))),
+        "champion_rmse": stats.rmse(y, champion),
         "rmse_diff": paired["diff"],
         "rmse_diff_low": paired["low"],
         "rmse_diff_high": paired["high"],

@@ -158,6 +158,12 @@ def _se_of_mean(values: np.ndarray) -> float:
     return float(values.std(ddof=1) / np.sqrt(len(values)))
 
 
+def rmse(labels, predictions) -> float:
+    """Root mean squared error of `predictions` against `labels`."""
+    errors = np.asarray(predictions, dtype=float) - np.asarray(labels, dtype=float)
+    return float(np.sqrt(np.mean(errors**2)))
+
+
 def regression_quality(labels, predictions, level: float = 0.95) -> dict:
     """RMSE (delta-method interval), MAE (CLT interval), mean label, mean prediction and
     bias (mean of prediction minus label). Without two rows, only the row count."""
