@@ -154,9 +154,42 @@ def test_without_enough_history_the_history_checks_wait_and_say_so(spec, clean):
 
 def test_a_missing_value_does_not_break_a_relation(spec, clean):
     frame = clean.copy()
-    frame.loc[frame.index[:400], "temp"] = float(
+    frame.loc[frame.index[:150], "temp"] = float(
         "nan"
-    )  # the temperature sensor out, the dew point still there
+    )  # the temperature sensor out for a few hours, the dew point still there
+    assert run(spec, frame).success
+
+
+def test_one_origin_losing_most_of_its_flights_fails_its_weekday_share(spec, clean):
+    ewr = clean.index[clean["origin"] == "EWR"]
+    frame = clean.drop(ewr[: int(len(ewr) * 0.6)])  # the day's total and the share band still pass
+    result = run(spec, frame)
+    assert checks(result) == {("slice_weekday", "origin")}
+    reason = result.failures[0].reason
+    assert "origin = 'EWR'" in reason and "Tuesdays" in reason and "most of" in reason
+
+
+def test_rain_in_millimetres_fails_the_nonzero_scale(spec):
+    wet = "2013-03-12"  # 749 flights in rain; in millimetres every value stays under the maximum 10
+    frame, _ = simulator.day_frames(wet)
+    frame = frame.assign(precip=(frame["precip"] * 25.4).round(2))
+    assert frame["precip"].max() <= 10
+    result = run(spec, frame, ds=wet)
+    assert checks(result) == {("nonzero_scale", "precip")}
+    assert "millimetres for inches" in result.failures[0].reason
+
+
+def test_one_weather_column_empty_while_the_rest_is_filled_fails(spec, clean):
+    result = run(spec, clean.assign(wind_speed=float("nan")))
+    assert checks(result) == {("missing_alone", "wind_speed")}
+    assert "100.0% empty while the columns that go empty with it are" in result.failures[0].reason
+
+
+def test_a_station_outage_emptying_the_whole_group_passes(spec, clean):
+    weather = ["temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip"]
+    out = clean["origin"] == "JFK"  # one station: a third of the day's flights
+    frame = clean.copy()
+    frame.loc[out, weather + ["pressure", "visib"]] = float("nan")
     assert run(spec, frame).success
 
 

@@ -133,6 +133,29 @@ HISTORY = Section(
             0.5, "each slice value's share within [min x (1 - m), max x (1 + m)] of history's", 0
         ),
         "slice_min_share": Share(0.02, "slice values rarer than this in history are not judged"),
+        "slice_weekday_ratio": Share(
+            None,
+            "each judged slice value's share at least this x its median share on the same "
+            "weekday in history (a slice losing most of its rows); null: not judged",
+        ),
+        "nonzero_columns": Names(
+            [], "zero-inflated numeric columns whose non-zero values' geometric mean is judged"
+        ),
+        "nonzero_factor": Num(
+            10, "that geometric mean within history's divided or multiplied by this", 1
+        ),
+        "nonzero_min_values": Int(
+            20, "fewer non-zero values in the day or in history: not judged", 1
+        ),
+        "missing_together": MapOf(
+            Names(doc="columns of one upstream source"),
+            "groups of columns that go empty together (the columns a join brings in)",
+        ),
+        "null_share_margin": Share(
+            None,
+            "each nullable column's empty share at most the larger of history's largest and "
+            "its group's median today, plus this; null: not judged",
+        ),
         "new_category_columns": Names([], "text columns whose new values are counted"),
         "max_new_category_share": Share(1.0, "share of values never seen in history"),
         "min_coverage": Share(0.0, "outcomes: at least this share of the day's feature rows"),

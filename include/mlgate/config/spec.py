@@ -336,8 +336,14 @@ def _check_feed_columns(path: Path, feed: str, section: dict) -> None:
                 f"{', '.join(absent)} not in the contract",
                 "Relations compare contract columns.",
             )
-    for key in ("distribution_columns", "new_category_columns"):
-        absent = sorted(set(section["history"][key]) - columns)
+    named = {
+        key: section["history"][key]
+        for key in ("distribution_columns", "new_category_columns", "nonzero_columns")
+    }
+    for group, names in section["history"]["missing_together"].items():
+        named[f"missing_together.{group}"] = names
+    for key, names in named.items():
+        absent = sorted(set(names) - columns)
         if absent:
             raise _fail(
                 path,

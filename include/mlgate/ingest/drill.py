@@ -6,9 +6,13 @@ before D as history. The scenarios come from the spec, not from any one dataset:
 
 - `slice_missing:<slice>`: the day's most frequent value of a slice column (one of the
   contract's `allowed` values when it lists them) is missing;
+- `slice_drop:<slice>`: that value loses 60% of its rows, the rest of the day untouched;
 - `unit_change:<column>`: a numeric column in another unit: the larger side of a
   `relations` rule converted as degrees F to C (`(x - 32) * 5 / 9`), a history
-  `distribution_columns` column scaled as miles to kilometres (`x * 1.609344`);
+  `distribution_columns` column scaled as miles to kilometres (`x * 1.609344`), a history
+  `nonzero_columns` column scaled as inches to millimetres (`x * 25.4`);
+- `column_empty:<group>`: of a history `missing_together` group, the column most often
+  filled that day is empty on every row while the others stay filled;
 - `case_change:<column>`: a text column with `allowed` or `pattern` in the other case;
 - `date_shifted`: an older landed day delivered into D's folder;
 - `replayed_duplicates`, `shifted_column`, `type_change` (an integer column as floats),
@@ -31,6 +35,8 @@ from mlgate.ingest.replay import table_bytes
 from mlgate.lake.store import Lake
 
 MILES_TO_KM = 1.609344
+INCHES_TO_MM = 25.4
+SLICE_DROP_SHARE = 0.6
 
 
 class DrillError(ValueError):
@@ -67,14 +73,18 @@ class Scenario:
     inject: Callable[[Day], bytes]
 
 
+def _busiest(day: Day, column: str, allowed) -> object:
+    """The day's most frequent value of a slice column (among `allowed` when listed)."""
+    values = day.features[column]
+    counts = values[values.isin(allowed)] if allowed else values
+    if counts.dropna().empty:
+        raise Skip(f"no value of {column!r} on {day.ds}")
+    return counts.value_counts().idxmax()
+
+
 def _slice_missing(column: str, allowed) -> Scenario:
     def inject(day: Day) -> bytes:
-        values = day.features[column]
-        counts = values[values.isin(allowed)] if allowed else values
-        if counts.dropna().empty:
-            raise Skip(f"no value of {column!r} on {day.ds}")
-        busiest = counts.value_counts().idxmax()
-        return day.encode(day.features[values != busiest])
+        return day.encode(day.features[day.features[column] != _busiest(day, column, allowed)])
 
     return Scenario(
         f"slice_missing:{column}",
@@ -84,18 +94,62 @@ def _slice_missing(column: str, allowed) -> Scenario:
     )
 
 
+def _slice_drop(column: str, allowed) -> Scenario:
+    def inject(day: Day) -> bytes:
+        hit = (day.features[column] == _busiest(day, column, allowed)).to_numpy()
+        order = hit.cumsum()  # every 5 rows of the value, the first 3 are dropped
+        dropped = hit & ((order - 1) % 5 < round(5 * SLICE_DROP_SHARE))
+        return day.encode(day.features[~dropped])
+
+    return Scenario(
+        f"slice_drop:{column}",
+        "features",
+        f"The day's most frequent {column} loses {SLICE_DROP_SHARE:.0%} of its rows (a partial "
+        "outage: the day's total stays in its band).",
+        inject,
+    )
+
+
+def _column_empty(group: str, columns: list[str], feed: str) -> Scenario:
+    def inject(day: Day) -> bytes:
+        frame = day.features if feed == "features" else day.outcomes
+        if frame is None:
+            raise Skip(f"no {feed} landed for {day.ds}")
+        filled = {c: frame[c].notna().mean() for c in columns if c in frame.columns}
+        if not filled or max(filled.values()) == 0:
+            raise Skip(f"the columns of {group} are empty on {day.ds}")
+        column = max(filled, key=filled.get)
+        return day.encode(frame.assign(**{column: pd.Series(pd.NA, index=frame.index)}), feed)
+
+    return Scenario(
+        f"column_empty:{group}",
+        feed,
+        f"Of the columns that go empty together ({group}), the one most often filled is empty "
+        "all day while the others are filled (a dropped field in the join upstream).",
+        inject,
+    )
+
+
 def _unit_change(column: str, kind: str) -> Scenario:
     def inject(day: Day) -> bytes:
         values = pd.to_numeric(day.features[column], errors="coerce")
         if kind == "relation":
             changed = ((values - 32) * 5 / 9).round(2)
+        elif kind == "nonzero":
+            least = day.spec.contract("features").history["nonzero_min_values"]
+            if (values != 0).sum() - values.isna().sum() < least:
+                raise Skip(f"{column} has fewer than {least} non-zero values on {day.ds}")
+            changed = (values * INCHES_TO_MM).round(2)
         else:
             changed = (values * MILES_TO_KM).round()
             if pd.api.types.is_integer_dtype(day.features[column].dtype):
                 changed = changed.astype(day.features[column].dtype)  # still integers
         return day.encode(day.features.assign(**{column: changed}))
 
-    how = "as degrees F to C" if kind == "relation" else f"x {MILES_TO_KM} (as miles to km)"
+    how = {
+        "relation": "as degrees F to C",
+        "nonzero": f"x {INCHES_TO_MM} (as inches to millimetres)",
+    }.get(kind, f"x {MILES_TO_KM} (as miles to km)")
     return Scenario(
         f"unit_change:{column}",
         "features",
@@ -205,7 +259,10 @@ def scenarios_for(spec: Spec) -> dict[str, Scenario]:
     """Every scenario the spec's contract gives, by name."""
     contract = spec.contract("features")
     rules = {c.name: c for c in contract.columns}
-    found = [_slice_missing(col, rules[col].allowed) for col in spec.slices if col in rules]
+    slices = [col for col in spec.slices if col in rules]
+    found = [_slice_missing(col, rules[col].allowed) for col in slices]
+    if contract.history["slice_weekday_ratio"] is not None:
+        found += [_slice_drop(col, rules[col].allowed) for col in slices]
     relation_cols = [r["a"] for r in contract.relations]
     found += [_unit_change(col, "relation") for col in dict.fromkeys(relation_cols)]
     found += [
@@ -213,6 +270,18 @@ def scenarios_for(spec: Spec) -> dict[str, Scenario]:
         for col in contract.history["distribution_columns"]
         if col not in relation_cols and rules[col].type in ("int", "float")
     ]
+    found += [
+        _unit_change(col, "nonzero")
+        for col in contract.history["nonzero_columns"]
+        if col not in relation_cols and col not in contract.history["distribution_columns"]
+    ]
+    for feed in ("features", "outcomes"):
+        history = spec.contract(feed).history
+        if history["null_share_margin"] is not None:
+            found += [
+                _column_empty(group, names, feed)
+                for group, names in history["missing_together"].items()
+            ]
     keys = {spec.id_column, spec.timestamp_column}
     found += [
         _case_change(c.name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+import math
 import statistics
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -206,7 +207,8 @@ def prepare(
     batch, judged = history.with_indicators(
         frame, inputs.history, float(contract.history["slice_min_share"])
     )
-    return batch, added + [history.indicator_column(c, v) for c, v in judged]
+    batch, logs = history.with_nonzero_logs(batch, inputs.history)
+    return batch, added + [history.indicator_column(c, v) for c, v in judged] + logs
 
 
 def local_date_column(column: str) -> str:
@@ -334,11 +336,15 @@ def _label_outage_expectations(frame: pd.DataFrame, inputs: GateInputs) -> list:
 def _history_expectations(
     frame: pd.DataFrame, contract: Contract, inputs: GateInputs, added: list[str]
 ) -> list:
-    """Distribution, slice volume, new categories and positive rate against history."""
+    """Distribution, slice volume, new categories, positive rate, non-zero scale and empty
+    cells against history."""
     profile, rules = inputs.history, contract.history
     return (
         _distribution_expectations(frame, profile, rules)
         + _slice_volume_expectations(profile, rules, added)
+        + _slice_weekday_expectations(profile, rules, added, inputs.ds)
+        + _nonzero_expectations(frame, profile, rules)
+        + _missing_alone_expectations(frame, contract, profile)
         + _new_category_expectations(frame, profile, rules)
         + _positive_rate_expectations(frame, profile, rules, inputs.label)
     )
@@ -375,8 +381,7 @@ def _slice_volume_expectations(profile: dict, rules: dict, added: list[str]) -> 
 
     exps = []
     slice_margin = float(rules["slice_margin"])
-    for name in (a for a in added if a.startswith(history.INDICATOR_PREFIX)):
-        col, value = name[len(history.INDICATOR_PREFIX) :].split("=", 1)
+    for name, col, value in _judged_slices(added):
         low, high = history.band(profile["shares"][col][value], slice_margin, relative=True)
         exps.append(
             gxe.ExpectColumnMeanToBeBetween(
@@ -386,6 +391,105 @@ def _slice_volume_expectations(profile: dict, rules: dict, added: list[str]) -> 
                 meta={"check": "slice_volume", "slice": col, "value": value},
             )
         )
+    return exps
+
+
+def _judged_slices(added: list[str]) -> list[tuple[str, str, str]]:
+    """(indicator column, slice column, value) of the slice values the gate judges."""
+    return [
+        (name, *name[len(history.INDICATOR_PREFIX) :].split("=", 1))
+        for name in added
+        if name.startswith(history.INDICATOR_PREFIX)
+    ]
+
+
+def _slice_weekday_expectations(profile: dict, rules: dict, added: list[str], ds: str) -> list:
+    """Each judged slice value's share at least `slice_weekday_ratio` x its median share on
+    the same weekday in history: a slice that lost most of its rows while the day's total and
+    the slice's all-week band still pass."""
+    import great_expectations.expectations as gxe
+
+    ratio = rules["slice_weekday_ratio"]
+    if ratio is None:
+        return []
+    exps = []
+    for name, col, value in _judged_slices(added):
+        shares = profile["shares"][col][value]
+        same = history.same_weekday(profile["share_days"][col], ds)
+        median = statistics.median(shares[i] for i in same)
+        exps.append(
+            gxe.ExpectColumnMeanToBeBetween(
+                column=name,
+                min_value=float(ratio) * median,
+                meta={
+                    "check": "slice_weekday",
+                    "slice": col,
+                    "value": value,
+                    "median": median,
+                    "weekday": dt.date.fromisoformat(ds).strftime("%A"),
+                },
+            )
+        )
+    return exps
+
+
+def _nonzero_expectations(frame: pd.DataFrame, profile: dict, rules: dict) -> list:
+    """The geometric mean of each zero-inflated column's non-zero values within
+    `nonzero_factor` of history's: a unit change multiplies every non-zero value while the
+    zeros, most of the column, stay zeros."""
+    import great_expectations.expectations as gxe
+
+    exps = []
+    least, factor = int(rules["nonzero_min_values"]), float(rules["nonzero_factor"])
+    for col, pooled in (profile.get("nonzero") or {}).items():
+        name = history.nonzero_log_column(col)
+        if pooled["count"] < least or name not in frame.columns:
+            continue
+        if frame[name].notna().sum() < least:
+            continue
+        centre = pooled["log_sum"] / pooled["count"]
+        exps.append(
+            gxe.ExpectColumnMeanToBeBetween(
+                column=name,
+                min_value=centre - math.log(factor),
+                max_value=centre + math.log(factor),
+                meta={"check": "nonzero_scale", "column": col, "factor": factor},
+            )
+        )
+    return exps
+
+
+def _missing_alone_expectations(frame: pd.DataFrame, contract: Contract, profile: dict) -> list:
+    """Each nullable column empty at most as often as history's emptiest day or its group
+    today (the columns that go empty with it), plus `null_share_margin`: one column of a
+    joined source going empty while its siblings are filled."""
+    import great_expectations.expectations as gxe
+
+    margin = contract.history["null_share_margin"]
+    if margin is None:
+        return []
+    groups = contract.history["missing_together"]
+    exps = []
+    for col, shares in (profile.get("null_shares") or {}).items():
+        if col not in frame.columns or not shares or not len(frame):
+            continue
+        siblings = [c for g in groups.values() if col in g for c in g if c != col]
+        today = [float(frame[c].isna().mean()) for c in siblings if c in frame.columns]
+        group_share = statistics.median(today) if today else 0.0
+        allowed = max(max(shares), group_share) + float(margin)
+        if allowed < 1.0:
+            exps.append(
+                gxe.ExpectColumnValuesToNotBeNull(
+                    column=col,
+                    mostly=1.0 - allowed,
+                    meta={
+                        "check": "missing_alone",
+                        "history_max": max(shares),
+                        "group_share": group_share if today else None,
+                        "days": len(shares),
+                    },
+                )
+            )
     return exps
 
 
@@ -661,6 +765,59 @@ def _describe_slice_volume(f: _Failed) -> Failure:
     )
 
 
+def _describe_slice_weekday(f: _Failed) -> Failure:
+    """A slice value's share far under its median on the same weekday."""
+    low, median = f.kw["min_value"], f.meta.get("median")
+    the_slice = f"{f.meta.get('slice')} = {f.meta.get('value')!r}"
+    share = _pct(f.res.get("observed_value"))
+    return Failure(
+        "slice_weekday",
+        f.meta.get("slice"),
+        f"{the_slice}: share at least {low:.1%}",
+        f"{share}",
+        f"slice {the_slice} is {share} of the rows; on {f.meta.get('weekday')}s history's median "
+        f"is {_pct(median)} and at least {low:.1%} is expected: most of this slice's rows are "
+        "missing while the day's total still passes.",
+    )
+
+
+def _describe_nonzero_scale(f: _Failed) -> Failure:
+    """The non-zero values of a zero-inflated column on another scale than history's."""
+    col, factor = f.meta.get("column"), f.meta.get("factor")
+    centre = math.exp((f.kw["min_value"] + f.kw["max_value"]) / 2)
+    observed = f.res.get("observed_value")
+    seen = _num(math.exp(observed)) if isinstance(observed, (int, float)) else str(observed)
+    return Failure(
+        "nonzero_scale",
+        col,
+        f"geometric mean of the non-zero values within x/÷ {_num(factor)} of {_num(centre)}",
+        f"geometric mean {seen}",
+        f"column {col!r}: its non-zero values have a geometric mean of {seen}, history's is "
+        f"{_num(centre)} (at most {_num(factor)} times more or less allowed): a unit change "
+        "upstream (millimetres for inches?) while the zeros stay zeros?",
+    )
+
+
+def _describe_missing_alone(f: _Failed) -> Failure:
+    """A nullable column empty far more often than in history and than its group today."""
+    allowed = 1 - f.kw.get("mostly", 1)
+    group = f.meta.get("group_share")
+    beside = (
+        f" while the columns that go empty with it are {group:.0%} empty"
+        if group is not None
+        else ""
+    )
+    return Failure(
+        "missing_alone",
+        f.col,
+        f"at most {allowed:.0%} empty",
+        f"{f.pct:.1f}% empty",
+        f"{f.where} is {f.pct:.1f}% empty{beside}; in {f.meta.get('days')} accepted days it "
+        f"was at most {f.meta.get('history_max', 0):.0%} empty: one column of its source is "
+        "missing (a broken join or a dropped field upstream).",
+    )
+
+
 def _describe_positive_rate(f: _Failed) -> Failure:
     """The label's positive rate outside its history band."""
     low, high = f.kw["min_value"], f.kw["max_value"]
@@ -821,6 +978,9 @@ _DESCRIBE_CHECK = {
     "label_constant": _describe_label_constant,
     "distribution": _describe_distribution,
     "slice_volume": _describe_slice_volume,
+    "slice_weekday": _describe_slice_weekday,
+    "nonzero_scale": _describe_nonzero_scale,
+    "missing_alone": _describe_missing_alone,
     "positive_rate": _describe_positive_rate,
     "new_categories": _describe_new_categories,
     "relation": _describe_relation,
@@ -859,26 +1019,37 @@ FIRST_CHECKS = (
 )
 
 
+SLICE_CHECKS = {
+    "slice_volume": "out of their history bands: {}; part of the traffic is missing or doubled.",
+    "slice_weekday": "far under their share on the same weekday: {}; most of their rows are "
+    "missing.",
+}
+
+
 def _merge_slices(failures: list[Failure]) -> list[Failure]:
-    """One failure per slice column, naming every value out of its band."""
-    slices: dict[str, list[Failure]] = {}
+    """One failure per slice check and column, naming every value out of its band; a value
+    out of its band needs no second word for being under its weekday share."""
+    banded = {f.expected.split(":")[0] for f in failures if f.check == "slice_volume"}
+    failures = [
+        f for f in failures if f.check != "slice_weekday" or f.expected.split(":")[0] not in banded
+    ]
+    slices: dict[tuple[str, str], list[Failure]] = {}
     for f in failures:
-        if f.check == "slice_volume":
-            slices.setdefault(f.column, []).append(f)
-    merged = [f for f in failures if f.check != "slice_volume"]
-    for column, group in slices.items():
+        if f.check in SLICE_CHECKS:
+            slices.setdefault((f.check, f.column), []).append(f)
+    merged = [f for f in failures if f.check not in SLICE_CHECKS]
+    for (check, column), group in slices.items():
         if len(group) == 1:
             merged.extend(group)
             continue
         parts = [f"{f.expected.split(':')[0].split(' = ', 1)[1]} at {f.observed}" for f in group]
         merged.append(
             Failure(
-                "slice_volume",
+                check,
                 column,
                 "; ".join(f.expected for f in group),
                 "; ".join(parts),
-                f"slices of {column} out of their history bands: {', '.join(parts)}; "
-                "part of the traffic is missing or doubled.",
+                f"slices of {column} " + SLICE_CHECKS[check].format(", ".join(parts)),
             )
         )
     return merged

@@ -5,15 +5,20 @@ counts per day, each numeric column's daily mean, each slice value's daily share
 categories seen, and for the outcomes feed the daily positive rate. Bands come from the
 history's own variation (its range, widened by a margin from the spec), so ordinary
 Saturdays, holidays and storms pass and a unit change or a missing slice does not.
+It also keeps what the finer checks need: which day each slice share belongs to (for the
+same weekday), the log of the non-zero values of zero-inflated columns, and each nullable
+column's daily empty share.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pandas as pd
 
 INDICATOR_PREFIX = "__share__"
+NONZERO_LOG_PREFIX = "__nonzero_log__"
 
 
 def indicator_column(column: str, value: str) -> str:
@@ -27,9 +32,12 @@ def build(
     slices: list[str],
     categorical: list[str],
     label: str | None = None,
+    nonzero: list[str] = (),
+    nullable: list[str] = (),
 ) -> dict:
-    """Profile of accepted days {ds: frame}: per-day rows, numeric means, slice shares,
-    categories seen and (outcomes) positive rates."""
+    """Profile of accepted days {ds: frame}: per-day rows, numeric means, slice shares (and
+    their days), categories seen, (outcomes) positive rates, the pooled log of the `nonzero`
+    columns' non-zero values and the `nullable` columns' daily empty shares."""
     days = sorted(frames)
     profile = {
         "days": days,
@@ -37,6 +45,9 @@ def build(
         "means": {},
         "shares": {},
         "categories": {},
+        "share_days": {},
+        "nonzero": {},
+        "null_shares": {},
     }
     for col in numeric:
         profile["means"][col] = [
@@ -51,12 +62,23 @@ def build(
             for d in days
             if col in frames[d]
         ]
+        profile["share_days"][col] = [d for d in days if col in frames[d]]
         values = sorted({v for shares in per_day for v in shares.index})
         profile["shares"][col] = {str(v): [float(s.get(v, 0.0)) for s in per_day] for v in values}
     for col in categorical:
         profile["categories"][col] = sorted(
             {str(v) for d in days if col in frames[d] for v in frames[d][col].dropna().unique()}
         )
+    for col in nonzero:
+        logs = [nonzero_logs(frames[d][col]) for d in days if col in frames[d]]
+        profile["nonzero"][col] = {
+            "log_sum": float(sum(x.sum() for x in logs)),
+            "count": int(sum(len(x) for x in logs)),
+        }
+    for col in nullable:
+        profile["null_shares"][col] = [
+            float(frames[d][col].isna().mean()) for d in days if col in frames[d] and len(frames[d])
+        ]
     if label:
         profile["positive_rate"] = [
             float(frames[d][label].mean()) for d in days if label in frames[d] and len(frames[d])
@@ -76,11 +98,29 @@ def band(values: list[float], margin: float, relative: bool = False) -> tuple[fl
     return low - margin * spread, high + margin * spread
 
 
+def nonzero_logs(series: pd.Series) -> pd.Series:
+    """The natural log of a column's non-zero values (empty cells and zeros left out; a
+    negative value counts by its size)."""
+    values = pd.to_numeric(series, errors="coerce").abs()
+    return values[values > 0].map(math.log)
+
+
+def nonzero_log_column(column: str) -> str:
+    """Name of the column holding log(value) where `column` is non-zero, else empty."""
+    return f"{NONZERO_LOG_PREFIX}{column}"
+
+
+def same_weekday(days: list[str], ds: str) -> list[int]:
+    """Positions in `days` of the days on the weekday of `ds` (all when none share it)."""
+    weekday = dt.date.fromisoformat(ds).weekday()
+    same = [i for i, d in enumerate(days) if dt.date.fromisoformat(d).weekday() == weekday]
+    return same or list(range(len(days)))
+
+
 def same_weekday_rows(profile: dict, ds: str) -> list[int]:
     """Row counts of history days on the weekday of `ds` (all days when none share it)."""
-    weekday = dt.date.fromisoformat(ds).weekday()
-    same = [n for d, n in profile["rows"].items() if dt.date.fromisoformat(d).weekday() == weekday]
-    return same or list(profile["rows"].values())
+    days = list(profile["rows"])
+    return [profile["rows"][days[i]] for i in same_weekday(days, ds)]
 
 
 def with_indicators(
@@ -103,3 +143,13 @@ def with_indicators(
                 )
                 judged.append((col, value))
     return (frame.assign(**columns) if columns else frame), judged
+
+
+def with_nonzero_logs(frame: pd.DataFrame, profile: dict) -> tuple[pd.DataFrame, list[str]]:
+    """Add log(value) where each profiled zero-inflated column is non-zero (empty elsewhere)."""
+    columns = {}
+    for col in profile.get("nonzero") or {}:
+        if col in frame.columns and pd.api.types.is_numeric_dtype(frame[col].dtype):
+            logs = nonzero_logs(frame[col])
+            columns[nonzero_log_column(col)] = logs.reindex(frame.index).astype("float64")
+    return (frame.assign(**columns) if columns else frame), list(columns)

@@ -61,7 +61,15 @@ def profile_for(spec: Spec, feed: str, frames: dict[str, pd.DataFrame]) -> dict:
     # the label's daily positive rate is a binary notion: a regression's label is guarded by
     # its outcome column's range and empty share in the contract
     label = spec.section("label")["name"] if feed == "outcomes" and not spec.is_regression else None
-    return history.build(frames, numeric, slices, categorical, label)
+    contract = spec.contract(feed)
+    nullable = (
+        [c.name for c in contract.columns if c.nullable]
+        if rules["null_share_margin"] is not None
+        else []
+    )
+    return history.build(
+        frames, numeric, slices, categorical, label, rules["nonzero_columns"], nullable
+    )
 
 
 def delivered_profile(spec: Spec, feed: str, available: list[str], ds: str, read_day) -> dict:
