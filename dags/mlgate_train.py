@@ -13,7 +13,10 @@ and compares the two on the same rows with confidence intervals and per-slice ch
   Actions* with the promotion card. No answer before the spec's timeout: no promotion.
 
 The promotion card (`promotion_card.html`) is on the candidate's MLflow run.
-Backfill runs never promote.
+Backfill runs never promote. A run whose newest validated, labelled day is more than the
+spec's `training.max_data_age_days` before its own day (a run dated today on a lake of old
+data) fails without retrying and registers nothing: land newer data, or run it for the
+data's dates (`{"ds": "YYYY-MM-DD"}`).
 
 **Manual run parameters**: `overrides` (e.g. `{"params": {"max_depth": 3}}`) for an
 experiment judged like any candidate; `gray_zone`: `ask` (default) or `refuse` for an
@@ -64,7 +67,7 @@ def build(spec):
             from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
             from mlgate.train.candidate import train_candidate as train_one
-            from mlgate.train.window import NotEnoughData
+            from mlgate.train.window import NotEnoughData, StaleData
 
             lake, settings = dagkit.lake_and_settings()
             run = dagkit.run_info(context)
@@ -81,6 +84,8 @@ def build(spec):
                 )
             except NotEnoughData as exc:
                 raise AirflowSkipException(str(exc)) from None
+            except StaleData as exc:  # a run dated today on old data: retrying cannot help
+                raise AirflowFailException(f"refused: {exc}") from None
             except ValueError as exc:  # bad overrides: retrying cannot help
                 raise AirflowFailException(f"refused: {exc}") from None
             print(f"candidate v{candidate['version']} (MLflow run {candidate['run_id']})")

@@ -80,6 +80,27 @@ def test_rerunning_a_day_changes_nothing(env):
     assert {z: lake.read_lineage(z, MODEL, "2013-01-10") for z in ("raw", "validated")} == before
 
 
+def test_train_dated_today_on_2013_data_fails_and_registers_nothing(env, capfd):
+    """An unpaused train DAG's cron run is dated today: on a lake of 2013 days it must not
+    train on data years old (issue 15). It fails, without retrying, before any MLflow run."""
+    import pendulum
+
+    today = pendulum.now("America/New_York").start_of("day")
+    run = env["dags"]["train"].test(
+        logical_date=today, run_conf={"overrides": {}, "trigger": "schedule"}
+    )
+    assert str(run.state) == "failed"
+    tis = {ti.task_id: (str(ti.state), ti.try_number) for ti in run.get_task_instances()}
+    assert tis["train_candidate"] == ("failed", 1)
+    assert (
+        f"refused: {MODEL} on {today.to_date_string()}: the newest validated, labelled day is "
+        "2013-01-22" in capfd.readouterr().out.replace("\n", " ")
+    )
+    client = tracking.client(env["settings"])
+    assert client.search_model_versions(f"name='{MODEL}'") == []
+    assert champion(env["settings"], MODEL) is None
+
+
 def test_train_makes_the_first_champion_then_score_and_monitor(env):
     dags = env["dags"]
     run = dags["train"].test(

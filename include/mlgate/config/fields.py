@@ -243,6 +243,12 @@ TRAINING = Section(
     {
         "window_days": Int(56, "validated, labelled days before the evaluation days", 1),
         "min_days": Int(14, "fewer labelled days: the run stops and says so", 1),
+        "max_data_age_days": Int(
+            14,
+            "the newest labelled day at most this many days before the run's day; older "
+            "(a run dated today on old data): the run fails and says so, nothing is registered",
+            0,
+        ),
         "seed": Int(42, "XGBoost's seed"),
         "num_boost_round": Int(400, "most boosting rounds", 1),
         "early_stopping_rounds": Int(30, "rounds without improvement before stopping", 1),

@@ -3,7 +3,10 @@
 `mlflow.pyfunc.load_model("models:/<model>@champion").predict(rows)` takes raw rows with
 the contract's columns and returns, per row, the probability of the positive label (task
 binary) or the predicted value (task regression), prepared by the same `model_matrix` the
-training used.
+training used. Its signature names those raw columns (the spec's features, and the
+timestamp when features are derived from it); `predict_served` calls a loaded model with
+just them, so the ids, slices and labels a caller's frame carries stay outside the model
+call (MLflow would warn about each one and drop it) and go with the predictions.
 """
 
 from __future__ import annotations
@@ -43,6 +46,16 @@ def predict_rows(booster, schema, rows: pd.DataFrame):
     from mlgate.model.features import model_matrix
 
     return booster.predict(xgb.DMatrix(model_matrix(rows, schema), enable_categorical=True))
+
+
+def predict_served(model, rows: pd.DataFrame):
+    """A loaded pyfunc's predictions for `rows`, called with only the columns its signature
+    names (a column it names and `rows` lack is left to MLflow's own error; a signature
+    without names gets `rows` as they are)."""
+    signature = model.metadata.get_input_schema()
+    if signature is None or not signature.has_input_names():
+        return model.predict(rows)
+    return model.predict(rows[[c for c in signature.input_names() if c in rows.columns]])
 
 
 @lru_cache(maxsize=16)

@@ -48,6 +48,7 @@ def probe_model(
     import mlflow
 
     from mlgate.model.features import model_matrix
+    from mlgate.model.serving import predict_served
 
     started = time.perf_counter()
     try:
@@ -56,14 +57,9 @@ def probe_model(
     except Exception as exc:  # reported as a failed check, with the error
         return {"loaded": False, "error": f"{type(exc).__name__}: {exc}"[:2000]}
     load_seconds = time.perf_counter() - started
-    one_row = np.asarray(loaded.predict(rows.head(1)), dtype=float)
-    latencies = []
-    for i in range(min(batches, max(1, len(rows) // batch_rows))):
-        batch = rows.iloc[i * batch_rows : (i + 1) * batch_rows]
-        t0 = time.perf_counter()
-        loaded.predict(batch)
-        latencies.append((time.perf_counter() - t0) * 1000)
-    scores = np.asarray(loaded.predict(rows), dtype=float)
+    one_row = np.asarray(predict_served(loaded, rows.head(1)), dtype=float)
+    latencies = batch_latencies(loaded, rows, batch_rows, batches)
+    scores = np.asarray(predict_served(loaded, rows), dtype=float)
     inner = loaded.unwrap_python_model()
     matrix = model_matrix(rows, inner.schema)
     measure = single_feature_spearman if task == "regression" else single_feature_auc
@@ -93,6 +89,20 @@ def probe_model(
         },
         "single_feature": alone,
     }
+
+
+def batch_latencies(loaded, rows: pd.DataFrame, batch_rows: int, batches: int) -> list[float]:
+    """Milliseconds the loaded model takes to answer each of up to `batches` batches of
+    `batch_rows` rows, called as the score DAG calls it."""
+    from mlgate.model.serving import predict_served
+
+    latencies = []
+    for i in range(min(batches, max(1, len(rows) // batch_rows))):
+        batch = rows.iloc[i * batch_rows : (i + 1) * batch_rows]
+        t0 = time.perf_counter()
+        predict_served(loaded, batch)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    return latencies
 
 
 def lost_in_matrix(rows: pd.DataFrame, matrix: pd.DataFrame, schema) -> dict[str, float]:

@@ -14,7 +14,7 @@ from mlgate.config.settings import Settings
 from mlgate.config.spec import Spec
 from mlgate.lake.names import FEATURES_FILE, PREDICTIONS_FILE, shadow_name
 from mlgate.lake.store import Lake, LakeError
-from mlgate.model.serving import load_model
+from mlgate.model.serving import load_model, predict_served
 from mlgate.promote import registry
 
 
@@ -61,7 +61,7 @@ def score_with(
     version = str(model_version.version)
     model = load_model(settings.tracking_uri, spec.model, version)
     predictions = prediction_frame(
-        spec, features, model.predict(features), version, model_version.run_id, ds
+        spec, features, predict_served(model, features), version, model_version.run_id, ds
     )
     source = lake.read_lineage("validated", spec.model, ds)
     return lake.commit_frame(

@@ -1,6 +1,7 @@
 """The training window: which validated, labelled days a candidate is trained on, which
 recent days are held out for its evaluation (golden days are never trained on), and the
-content hashes and row counts of those days for its lineage."""
+content hashes and row counts of those days for its lineage. A window whose newest day is
+older than `training.max_data_age_days` before the run's day is refused (StaleData)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ from mlgate.lake.store import Lake
 
 class NotEnoughData(RuntimeError):
     """The window has fewer labelled days than the spec needs."""
+
+
+class StaleData(RuntimeError):
+    """The newest labelled day is older than the spec allows before the run's day (a run
+    whose logical date is today while the lake holds old data)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,8 @@ def plan_window(lake: Lake, spec: Spec, ds: str) -> Window:
     cfg_t, cfg_e = spec.section("training"), spec.section("evaluation")
     golden = set(spec.golden_days)
     days = [d for d in labelled_days(lake, spec, ds) if d not in golden]
+    if days:
+        check_fresh(spec, ds, days[-1])
     recent = days[-int(cfg_e["recent_days"]) :]
     first_recent = dt.date.fromisoformat(recent[0]) if recent else dt.date.fromisoformat(ds)
     start = (first_recent - dt.timedelta(days=int(cfg_t["window_days"]))).isoformat()
@@ -50,6 +58,22 @@ def plan_window(lake: Lake, spec: Spec, ds: str) -> Window:
         )
     available_golden = [d for d in spec.golden_days if lake.exists("golden", spec.model, d)]
     return Window(ds, train, recent, available_golden)
+
+
+def check_fresh(spec: Spec, ds: str, newest: str) -> None:
+    """Raise StaleData when the newest labelled day `newest` is more than
+    `training.max_data_age_days` before the run's day `ds`."""
+    allowed = int(spec.section("training")["max_data_age_days"])
+    age = (dt.date.fromisoformat(ds) - dt.date.fromisoformat(newest)).days
+    if age <= allowed:
+        return
+    after = (dt.date.fromisoformat(newest) + dt.timedelta(days=1)).isoformat()
+    raise StaleData(
+        f"{spec.model} on {ds}: the newest validated, labelled day is {newest}, {age} days "
+        f"before the run's day; the spec allows training.max_data_age_days = {allowed}. "
+        "Nothing was trained or registered. Land and ingest newer data, or run the train DAG "
+        f'for the data\'s dates (for example with the run conf {{"ds": "{after}"}}).'
+    )
 
 
 def window_lineage(lake: Lake, spec: Spec, days: list[str]) -> list[dict]:
