@@ -239,3 +239,18 @@ def test_a_binary_spec_with_a_regression_objective_is_refused(spec, tmp_path):
 def test_a_label_column_outside_the_outcomes_contract_is_named(name, tmp_path):
     with pytest.raises(SpecError, match=r"label.column: 'arr_delai' not in contract.outcomes"):
         load_spec(_write(tmp_path, load_spec(name), **{"label.column": "arr_delai"}))
+
+
+def test_specs_load_apart_a_broken_one_and_a_second_one_for_the_same_model(tmp_path):
+    from mlgate.config.settings import DEFAULT_SPECS_DIR
+    from mlgate.config.spec import load_specs_apart
+
+    text = (DEFAULT_SPECS_DIR / "flights.yaml").read_text()
+    (tmp_path / "a.yaml").write_text(text)
+    (tmp_path / "b.yaml").write_text(text.replace("seed: 42", "seed: forty-two"))
+    (tmp_path / "c.yaml").write_text(text)  # the same model as a.yaml
+    specs, errors = load_specs_apart(tmp_path)
+    assert [s.name for s in specs] == ["a"]
+    assert sorted(p.name for p in errors) == ["b.yaml", "c.yaml"]
+    assert "training.seed" in str(errors[tmp_path / "b.yaml"])
+    assert "'flights_late' is already the model of a.yaml" in str(errors[tmp_path / "c.yaml"])

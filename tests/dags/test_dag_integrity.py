@@ -124,3 +124,24 @@ def test_dag_files_are_wiring_only(path):
     loaded = set(done.stdout.split())
     assert "airflow" in loaded  # the probe did parse the DAG file
     assert sorted(loaded & set(HEAVY)) == [], f"{path.name} loads heavy libraries at parse time"
+
+
+def test_a_broken_spec_fails_alone(tmp_path, monkeypatch):
+    """A second spec with an error in the same folder: the healthy model keeps its five DAGs,
+    and the broken spec's error is the one import error Airflow shows."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from mlgate.config.settings import DEFAULT_SPECS_DIR
+
+    (tmp_path / "flights.yaml").write_text((DEFAULT_SPECS_DIR / "flights.yaml").read_text())
+    broken = (DEFAULT_SPECS_DIR / "flights.yaml").read_text()
+    broken = broken.replace("model: flights_late", "model: other").replace(
+        "window_days: 56", "window_dayz: 56"
+    )
+    (tmp_path / "other.yaml").write_text(broken)
+    monkeypatch.setenv("MLGATE_SPECS_DIR", str(tmp_path))
+    bag = DagBag(str(DAGS_FOLDER))
+    assert set(bag.dags) == {f"mlgate_flights_late_{kind}" for kind in KINDS}
+    assert list(bag.import_errors) == [str(DAGS_FOLDER / "mlgate_specs.py")]
+    error = bag.import_errors[str(DAGS_FOLDER / "mlgate_specs.py")]
+    assert "other.yaml" in error and "window_dayz" in error and "window_days" in error

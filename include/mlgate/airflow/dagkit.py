@@ -4,10 +4,13 @@ run's identity (dag id, run id, try number, logical day) for lineage."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from airflow.sdk import Asset
 
 from mlgate.config.spec import Spec
+
+log = logging.getLogger(__name__)
 
 
 def timezone(spec: Spec) -> str:
@@ -80,11 +83,29 @@ def dag_arguments(spec: Spec, kind: str, doc_md: str, **arguments) -> dict:
 
 
 def for_every_spec(build) -> None:
-    """Call a DAG file's `build(spec)` once per spec in the specs folder."""
-    from mlgate.config.spec import load_all_specs
+    """Call a DAG file's `build(spec)` once per spec in the specs folder that loads. A broken
+    spec is left out (the other models keep their DAGs) and its error is the import error of
+    dags/mlgate_specs.py (`raise_spec_errors`)."""
+    from mlgate.config.spec import load_specs_apart
 
-    for spec in load_all_specs():
+    specs, errors = load_specs_apart()
+    for path, error in errors.items():
+        log.warning("spec %s left out of the DAGs: %s", path, error)
+    for spec in specs:
         build(spec)
+
+
+def raise_spec_errors() -> None:
+    """Fail the import of the calling DAG file with every broken spec's error, so Airflow's
+    import errors name the spec file and what is wrong with it."""
+    from mlgate.config.spec import SpecError, load_specs_apart
+
+    _, errors = load_specs_apart()
+    if errors:
+        raise SpecError(
+            f"{len(errors)} spec(s) left out of the mlgate DAGs (the other models run): "
+            + "; ".join(f"{path}: {error}" for path, error in errors.items())
+        )
 
 
 def dag_id(spec: Spec, kind: str) -> str:

@@ -421,7 +421,32 @@ def load_spec(name_or_path: str | Path, specs_dir: Path | None = None) -> Spec:
     return Spec(name=path.stem, path=path, raw=check_spec(path, raw))
 
 
-def load_all_specs(specs_dir: Path | None = None) -> list[Spec]:
-    """Every spec in the specs folder, sorted by file name."""
+def load_specs_apart(specs_dir: Path | None = None) -> tuple[list[Spec], dict[Path, SpecError]]:
+    """Every spec in the specs folder that loads, sorted by file name, and the error of each
+    that does not: one broken spec must not take the other models down. A spec naming a
+    model an earlier file already names is an error of its own."""
     folder = specs_dir or load_settings().specs_dir
-    return [load_spec(p, folder) for p in sorted(Path(folder).glob("*.yaml"))]
+    specs, errors, models = [], {}, {}
+    for path in sorted(Path(folder).glob("*.yaml")):
+        try:
+            spec = load_spec(path, folder)
+        except SpecError as exc:
+            errors[path] = exc
+            continue
+        if spec.model in models:
+            errors[path] = SpecError(
+                f"spec {path.name}: model {spec.model!r} is already the model of "
+                f"{models[spec.model].name}; give each spec its own model name"
+            )
+            continue
+        models[spec.model] = path
+        specs.append(spec)
+    return specs, errors
+
+
+def load_all_specs(specs_dir: Path | None = None) -> list[Spec]:
+    """Every spec in the specs folder, sorted by file name (SpecError: the first broken)."""
+    specs, errors = load_specs_apart(specs_dir)
+    if errors:
+        raise next(iter(errors.values()))
+    return specs
