@@ -139,13 +139,13 @@ HISTORY = Section(
             "weekday in history (a slice losing most of its rows); null: not judged",
         ),
         "nonzero_columns": Names(
-            [], "zero-inflated numeric columns whose non-zero values' geometric mean is judged"
+            [], "zero-inflated numeric columns whose non-zero values' lower decile is judged"
         ),
         "nonzero_factor": Num(
-            10, "that geometric mean within history's divided or multiplied by this", 1
+            15, "that lower decile within history's divided or multiplied by this", 1
         ),
         "nonzero_min_values": Int(
-            20, "fewer non-zero values in the day or in history: not judged", 1
+            50, "fewer non-zero values in the day or in history: not judged", 1
         ),
         "missing_together": MapOf(
             Names(doc="columns of one upstream source"),

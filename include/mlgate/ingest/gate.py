@@ -434,9 +434,9 @@ def _slice_weekday_expectations(profile: dict, rules: dict, added: list[str], ds
 
 
 def _nonzero_expectations(frame: pd.DataFrame, profile: dict, rules: dict) -> list:
-    """The geometric mean of each zero-inflated column's non-zero values within
-    `nonzero_factor` of history's: a unit change multiplies every non-zero value while the
-    zeros, most of the column, stay zeros."""
+    """The lower decile of each zero-inflated column's non-zero values within `nonzero_factor`
+    of history's: a unit change multiplies every non-zero value, the lightest ones too, while
+    the zeros, most of the column, stay zeros."""
     import great_expectations.expectations as gxe
 
     exps = []
@@ -447,12 +447,15 @@ def _nonzero_expectations(frame: pd.DataFrame, profile: dict, rules: dict) -> li
             continue
         if frame[name].notna().sum() < least:
             continue
-        centre = pooled["log_sum"] / pooled["count"]
+        low = pooled["low_log"]
         exps.append(
-            gxe.ExpectColumnMeanToBeBetween(
+            gxe.ExpectColumnQuantileValuesToBeBetween(
                 column=name,
-                min_value=centre - math.log(factor),
-                max_value=centre + math.log(factor),
+                quantile_ranges={
+                    "quantiles": [history.NONZERO_QUANTILE],
+                    "value_ranges": [[low - math.log(factor), low + math.log(factor)]],
+                },
+                allow_relative_error=0.0,
                 meta={"check": "nonzero_scale", "column": col, "factor": factor},
             )
         )
@@ -784,16 +787,17 @@ def _describe_slice_weekday(f: _Failed) -> Failure:
 def _describe_nonzero_scale(f: _Failed) -> Failure:
     """The non-zero values of a zero-inflated column on another scale than history's."""
     col, factor = f.meta.get("column"), f.meta.get("factor")
-    centre = math.exp((f.kw["min_value"] + f.kw["max_value"]) / 2)
-    observed = f.res.get("observed_value")
-    seen = _num(math.exp(observed)) if isinstance(observed, (int, float)) else str(observed)
+    low, high = f.kw["quantile_ranges"]["value_ranges"][0]
+    expected = math.exp((low + high) / 2)
+    values = (f.res.get("observed_value") or {}).get("values") or [None]
+    seen = _num(math.exp(values[0])) if isinstance(values[0], (int, float)) else str(values[0])
     return Failure(
         "nonzero_scale",
         col,
-        f"geometric mean of the non-zero values within x/÷ {_num(factor)} of {_num(centre)}",
-        f"geometric mean {seen}",
-        f"column {col!r}: its non-zero values have a geometric mean of {seen}, history's is "
-        f"{_num(centre)} (at most {_num(factor)} times more or less allowed): a unit change "
+        f"lower decile of the non-zero values within x/÷ {_num(factor)} of {_num(expected)}",
+        f"lower decile {seen}",
+        f"column {col!r}: the lightest tenth of its non-zero values reach {seen}, history's "
+        f"{_num(expected)} (at most {_num(factor)} times more or less allowed): a unit change "
         "upstream (millimetres for inches?) while the zeros stay zeros?",
     )
 

@@ -6,7 +6,7 @@ categories seen, and for the outcomes feed the daily positive rate. Bands come f
 history's own variation (its range, widened by a margin from the spec), so ordinary
 Saturdays, holidays and storms pass and a unit change or a missing slice does not.
 It also keeps what the finer checks need: which day each slice share belongs to (for the
-same weekday), the log of the non-zero values of zero-inflated columns, and each nullable
+same weekday), the lower decile of the non-zero values of zero-inflated columns, and each nullable
 column's daily empty share.
 """
 
@@ -19,6 +19,7 @@ import pandas as pd
 
 INDICATOR_PREFIX = "__share__"
 NONZERO_LOG_PREFIX = "__nonzero_log__"
+NONZERO_QUANTILE = 0.1  # the lower decile of a zero-inflated column's non-zero values
 
 
 def indicator_column(column: str, value: str) -> str:
@@ -36,8 +37,8 @@ def build(
     nullable: list[str] = (),
 ) -> dict:
     """Profile of accepted days {ds: frame}: per-day rows, numeric means, slice shares (and
-    their days), categories seen, (outcomes) positive rates, the pooled log of the `nonzero`
-    columns' non-zero values and the `nullable` columns' daily empty shares."""
+    their days), categories seen, (outcomes) positive rates, the log of the lower decile of
+    the `nonzero` columns' non-zero values and the `nullable` columns' daily empty shares."""
     days = sorted(frames)
     profile = {
         "days": days,
@@ -70,11 +71,9 @@ def build(
             {str(v) for d in days if col in frames[d] for v in frames[d][col].dropna().unique()}
         )
     for col in nonzero:
-        logs = [nonzero_logs(frames[d][col]) for d in days if col in frames[d]]
-        profile["nonzero"][col] = {
-            "log_sum": float(sum(x.sum() for x in logs)),
-            "count": int(sum(len(x) for x in logs)),
-        }
+        profile["nonzero"][col] = _nonzero_low(
+            [nonzero_logs(frames[d][col]) for d in days if col in frames[d]]
+        )
     for col in nullable:
         profile["null_shares"][col] = [
             float(frames[d][col].isna().mean()) for d in days if col in frames[d] and len(frames[d])
@@ -103,6 +102,15 @@ def nonzero_logs(series: pd.Series) -> pd.Series:
     negative value counts by its size)."""
     values = pd.to_numeric(series, errors="coerce").abs()
     return values[values > 0].map(math.log)
+
+
+def _nonzero_low(logs: list[pd.Series]) -> dict:
+    """The log of the lower decile of the days' non-zero values, and how many there were."""
+    pooled = pd.concat(logs) if logs else pd.Series(dtype="float64")
+    if pooled.empty:
+        return {"low_log": None, "count": 0}
+    low = pooled.quantile(NONZERO_QUANTILE, interpolation="nearest")
+    return {"low_log": float(low), "count": int(len(pooled))}
 
 
 def nonzero_log_column(column: str) -> str:
