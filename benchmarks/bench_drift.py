@@ -207,7 +207,7 @@ def run_mlgate(manifest: dict) -> dict[str, dict]:
         results[pair["id"]] = {
             "seconds": seconds,
             "drift": bool(result["drift"]),
-            "drifted_share": result["drifted_share"],
+            "drifted_share": result["drifted_importance"],  # equal weights: the share of features
             "features": {
                 f["name"]: {
                     "method": f["method"],

@@ -14,7 +14,10 @@ reference itself.
 - A reference calibrated on chunks (the weeks of the training window) also knows how much
   its own weeks differ from each other: a feature only drifts when it is more different
   than chance allows *and* than any week the model was trained on.
-- The verdict weighs the drifted features by the model's feature importance.
+- The verdict says what was measured: `drift` when any feature (or the predictions)
+  drifted at the family-wise rate `a`. Apart from it, the drifted features are weighed by
+  the model's feature importance (`drifted_importance`); the monitor asks for retraining
+  when that share reaches `min_drifted_share` (`importance_drift`).
 
 The reference profile (`mlgate.model.profile`) is small JSON of counts, computed once
 from the training data and logged with the model, so the monitor never re-reads the
@@ -32,6 +35,7 @@ import pandas as pd
 from mlgate.model.profile import (
     PREDICTIONS,
     bin_labels,
+    check_columns,
     counts_for,
     missing_share,
     profile,
@@ -116,6 +120,16 @@ def _shares(counts: np.ndarray) -> list[float]:
     return np.round(counts / max(1, counts.sum()), 5).tolist()
 
 
+def drifted_importance(results: list[FeatureDrift]) -> float:
+    """The share of the tested features' importance that drifted (0 when none weighs)."""
+    weight_tested = sum(f.importance for f in results)
+    return (
+        sum(f.importance for f in results if f.drifted) / weight_tested
+        if weight_tested > 0
+        else 0.0
+    )
+
+
 def compare(
     reference: dict,
     current: pd.DataFrame,
@@ -126,8 +140,11 @@ def compare(
     seed: int = 0,
 ) -> dict:
     """Test every reference feature of `current` (and the predictions, when given and
-    profiled) and weigh the verdict by importance. `skip` maps features left out (e.g.
-    failed integrity checks) to the reason. Returns the drift section of a report."""
+    profiled). `skip` maps features left out (e.g. failed integrity checks) to the reason.
+    Returns the drift section of a report: `drift` when any test (a feature or the
+    predictions) drifted at the family-wise `false_alarm_rate`; `drifted_importance`, the
+    share of the model's feature importance on the drifted features, and `importance_drift`
+    when it reaches `min_drifted_share` (what the monitor counts as evidence)."""
     skip = skip or {}
     missing_columns = [
         c for c in reference["features"] if c not in current.columns and c not in skip
@@ -145,17 +162,18 @@ def compare(
         )
         for c in tested
     ]
-    weight_tested = sum(f.importance for f in results)
-    share = (
-        sum(f.importance for f in results if f.drifted) / weight_tested
-        if weight_tested > 0
-        else 0.0
+    pred = (
+        test_feature(PREDICTIONS, reference["predictions"], predictions, level, rounds, rng, 0.0)
+        if with_predictions
+        else None
     )
+    drifted, share = [f.name for f in results if f.drifted], drifted_importance(results)
     out = {
-        "drift": bool(any(f.drifted for f in results)) and share >= min_drifted_share,
-        "drifted_share": round(share, 4),
+        "drift": bool(drifted) or bool(pred is not None and pred.drifted),
+        "drifted": drifted,
+        "drifted_importance": round(share, 4),
+        "importance_drift": bool(drifted) and share >= min_drifted_share,
         "min_drifted_share": min_drifted_share,
-        "drifted": [f.name for f in results if f.drifted],
         "false_alarm_rate": false_alarm_rate,
         "test_level": round(level, 8),
         "permutations": rounds,
@@ -164,12 +182,20 @@ def compare(
         "features": [asdict(f) for f in results],
         "skipped": skip,
     }
-    if with_predictions:
-        pred = test_feature(
-            PREDICTIONS, reference["predictions"], predictions, level, rounds, rng, 0.0
-        )
+    if pred is not None:
         out["predictions"] = asdict(pred)
     return out
+
+
+def verdict_text(section: dict) -> str:
+    """The verdict of a drift section in words: `yes, in a, b and the predictions` or
+    `no`."""
+    names = section["drifted"] + (
+        ["the predictions"] if (section.get("predictions") or {}).get("drifted") else []
+    )
+    if not names:
+        return "no"
+    return "yes, in " + (f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else names[0])
 
 
 def compare_samples(
@@ -184,7 +210,10 @@ def compare_samples(
     seed: int = 0,
 ) -> dict:
     """Drift of one sample against another (profiles the reference, then `compare`):
-    what `mlgate drift` runs on two sets of files."""
+    what `mlgate drift` runs on two sets of files. A column either sample lacks, or a
+    numeric one holding text, is a ValueError naming it."""
+    for what, frame in (("the reference", reference), ("the current data", current)):
+        check_columns(frame, numeric + categorical, numeric, what)
     return compare(
         profile(reference, numeric, categorical, bins, chunks),
         current,
