@@ -1,6 +1,8 @@
 """The command-line contracts: exit codes and JSON, through the installed `mlgate` command."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -224,6 +226,24 @@ def test_drift_refuses_a_reference_with_other_columns_naming_them(split):
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "--reference" in out.stderr
     assert "lacks the column(s) temp, dest" in out.stderr and "temperature" in out.stderr
+
+
+def test_drift_on_local_files_imports_no_heavy_library(split):
+    """`mlgate drift` on two files needs pandas and numpy, never the training, tracking,
+    validation or orchestration stacks (their imports would cost seconds per run)."""
+    heavy = ["mlflow", "great_expectations", "airflow", "xgboost", "sklearn", "scipy", "dask"]
+    reference = split["folder"] / "reference.parquet"
+    code = (
+        "import contextlib, io, sys\n"
+        "from mlgate.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main(['drift', '--spec', 'flights', '--reference', {str(reference)!r}, "
+        f"'--current', {str(reference)!r}, '--json'])\n"
+        f"print(code, sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0", "[]"]
 
 
 def test_help_lists_the_commands():

@@ -64,6 +64,17 @@ def test_a_quarter_of_a_standard_deviation_a_unit_change_and_a_mix_change_are_fo
     assert check(ref, frames(1, 10_000, mix=(0.45, 0.3, 0.25)))["drifted"] == ["origin"]
 
 
+def test_the_ks_null_is_the_statistic_of_each_random_split():
+    """The permutation null of a numeric feature, computed in fewer passes, is the KS
+    distance of every split of the pooled counts, as `statistic` measures it."""
+    ref, cur = np.array([0, 30, 7, 0, 120, 3]), np.array([2, 10, 9, 1, 40, 8])
+    null = drift.permutation_null("numeric", ref, cur, 500, np.random.default_rng(3))
+    draws = np.random.default_rng(3).multivariate_hypergeometric(ref + cur, 70, size=500)
+    expected = profile.statistic("numeric", ref + cur - draws, draws)
+    assert null.shape == (500,) and np.allclose(null, expected, rtol=0, atol=1e-12)
+    assert null.std() > 0  # the splits differ
+
+
 def test_the_threshold_follows_the_number_of_rows():
     small = {f["name"]: f["threshold"] for f in check(frames(0, 500), frames(1, 500))["features"]}
     large = {
