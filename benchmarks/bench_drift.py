@@ -24,14 +24,24 @@ the dataset-level verdict is drift). Both tools see the same parquet files:
   benchmarks/.evidently-venv && benchmarks/.evidently-venv/bin/pip install -r
   benchmarks/evidently-requirements.txt`). Timed around `Report.run` only.
 
+Whole process: per size (1k and 100k rows by default), one pair as delivered (every column of
+the features feed; the current with temp +0.25 sd) is judged by the `mlgate drift --spec flights
+--json` command and by `evidently_side.py --once` (the same report, its snapshot printed as
+JSON), each a fresh process timed from start to exit (interpreter, imports, reading the files,
+the test, the output), alternated, median of `--whole-runs` runs, ratio Evidently / mlgate.
+mlgate tests 18 inputs there (the spec's 17 features and the derived day of week) at the
+spec's false-alarm rate 0.01; Evidently the 17 features.
+
 Prints the median time per pair (all scenarios of a size), the ratio Evidently / mlgate, the
 false-alarm rates and detection rates as a markdown table, and writes the figures as JSON to
 benchmarks/results/ (gitignored). Timings are reported, never judged.
 
 Run: `.venv/bin/python benchmarks/bench_drift.py` (12, 5 and 1 pairs at 10k, 100k and 1M
 rows: about 13 minutes on 2 cores, plus about a minute the first time to make the Evidently
-env), `--quick` (4 and 2 pairs at 10k and 100k: about 3 minutes), or e.g. `--sizes
-10000,100000,1000000 --pairs 20,10,4` for other sizes and repeats (that one: about 35 minutes).
+env, plus about 2 minutes for the whole-process comparison), `--quick` (4 and 2 pairs at 10k
+and 100k, 3 whole-process runs: about 4 minutes), `--whole-only` (only the whole-process
+comparison), or e.g. `--sizes 10000,100000,1000000 --pairs 20,10,4 --whole-sizes
+1000,100000,1000000` for other sizes and repeats.
 """
 
 from __future__ import annotations
