@@ -147,3 +147,31 @@ def test_features_left_out_are_neither_tested_nor_required():
     }
     with pytest.raises(ValueError, match="lacks the reference's feature"):
         drift.compare(ref, frames(1).drop(columns=["visib"]), 0.05, 0.0)
+
+
+def test_the_monitor_says_an_unimportant_drift_happened_without_counting_it_as_evidence():
+    """A drifted input the model barely uses: the report and its summary say drift, in
+    which input, and that its weight stays under min_drifted_share; it is no evidence."""
+    from mlgate.monitor.day import evidence, summary_lines
+    from mlgate.monitor.report import report_html
+
+    ref = profile.profile(
+        frames(0),
+        ["temp", "visib"],
+        ["origin"],
+        importance={"temp": 5.0, "visib": 5.0, "origin": 90.0},
+    )
+    section = drift.compare(ref, frames(1, shift=5), 0.05, 0.15)
+    report = {"model": "m", "ds": "2013-05-01", "retrain": False, "champion": "3", "drift": section}
+    assert section["drift"] is True and section["importance_drift"] is False
+    assert (
+        "  drift: yes, in temp (5% of the importance drifted; retraining counts it from 15%)"
+        in (summary_lines(report))
+    )
+    assert "Drift: yes, in temp; 5% of the model's importance drifted" in report_html(report)
+    cfg = {"live_quality": {"min_labelled_rows": 1, "min_coverage": 0.5, "max_auc_drop": 0.02}}
+    assert evidence(report, cfg, None) == []
+    weighty = drift.compare(ref, frames(1, mix=(0.2, 0.3, 0.5)), 0.05, 0.15)
+    assert evidence({**report, "drift": weighty}, cfg, None)[0].startswith(
+        "drift in origin: 90% of the model's feature importance (>= 15%)"
+    )
