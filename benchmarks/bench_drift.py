@@ -24,14 +24,24 @@ the dataset-level verdict is drift). Both tools see the same parquet files:
   benchmarks/.evidently-venv && benchmarks/.evidently-venv/bin/pip install -r
   benchmarks/evidently-requirements.txt`). Timed around `Report.run` only.
 
+Whole process: per size (1k and 100k rows by default), one pair as delivered (every column of
+the features feed; the current with temp +0.25 sd) is judged by the `mlgate drift --spec flights
+--json` command and by `evidently_side.py --once` (the same report, its snapshot printed as
+JSON), each a fresh process timed from start to exit (interpreter, imports, reading the files,
+the test, the output), alternated, median of `--whole-runs` runs, ratio Evidently / mlgate.
+mlgate tests 18 inputs there (the spec's 17 features and the derived day of week) at the
+spec's false-alarm rate 0.01; Evidently the 17 features.
+
 Prints the median time per pair (all scenarios of a size), the ratio Evidently / mlgate, the
 false-alarm rates and detection rates as a markdown table, and writes the figures as JSON to
 benchmarks/results/ (gitignored). Timings are reported, never judged.
 
 Run: `.venv/bin/python benchmarks/bench_drift.py` (12, 5 and 1 pairs at 10k, 100k and 1M
 rows: about 13 minutes on 2 cores, plus about a minute the first time to make the Evidently
-env), `--quick` (4 and 2 pairs at 10k and 100k: about 3 minutes), or e.g. `--sizes
-10000,100000,1000000 --pairs 20,10,4` for other sizes and repeats (that one: about 35 minutes).
+env, plus about 2 minutes for the whole-process comparison), `--quick` (4 and 2 pairs at 10k
+and 100k, 3 whole-process runs: about 4 minutes), `--whole-only` (only the whole-process
+comparison), or e.g. `--sizes 10000,100000,1000000 --pairs 20,10,4 --whole-sizes
+1000,100000,1000000` for other sizes and repeats.
 """
 
 from __future__ import annotations
@@ -60,6 +70,8 @@ FALSE_ALARM_RATE = 0.05
 # per pair: these repeats keep the default run near 13 minutes
 DEFAULT_SIZES, DEFAULT_PAIRS = [10_000, 100_000, 1_000_000], [12, 5, 1]
 QUICK_SIZES, QUICK_PAIRS = [10_000, 100_000], [4, 2]
+# the whole-process comparison: `mlgate drift` and Evidently each in a fresh process
+WHOLE_SIZES, WHOLE_RUNS, QUICK_WHOLE_RUNS = [1_000, 100_000], 5, 3
 SHIFT_SD, MIX_SHARE = 0.25, 0.10
 
 
@@ -207,7 +219,7 @@ def run_mlgate(manifest: dict) -> dict[str, dict]:
         results[pair["id"]] = {
             "seconds": seconds,
             "drift": bool(result["drift"]),
-            "drifted_share": result["drifted_share"],
+            "drifted_share": result["drifted_importance"],  # equal weights: the share of features
             "features": {
                 f["name"]: {
                     "method": f["method"],
@@ -221,6 +233,110 @@ def run_mlgate(manifest: dict) -> dict[str, dict]:
         if pair["scenario"] == "null":
             print(f"  mlgate    {pair['id']:<16} {seconds:7.2f} s", flush=True)
     return results
+
+
+def whole_process_pairs(year: pd.DataFrame, sizes: list[int], folder: Path, seed: int) -> list:
+    """Per size, a reference and a current (temp +SHIFT_SD sd) as delivered: every column of
+    the features feed, so `mlgate drift --spec flights` finds its inputs (the timestamp
+    included, for the derived day of week)."""
+    out = []
+    sd = float(year["temp"].std())
+    for n in sizes:
+        rng = np.random.default_rng([seed, n, 99])
+        idx = rng.choice(len(year), size=2 * n, replace=2 * n > len(year))
+        ref = year.iloc[idx[:n]].reset_index(drop=True)
+        cur = year.iloc[idx[n:]].reset_index(drop=True)
+        ref_path, cur_path = (
+            folder / f"whole-{n}-reference.parquet",
+            folder / f"whole-{n}-current.parquet",
+        )
+        ref.to_parquet(ref_path, index=False)
+        cur.assign(temp=cur["temp"] + SHIFT_SD * sd).to_parquet(cur_path, index=False)
+        out.append((n, ref_path, cur_path))
+    return out
+
+
+def timed_process(command: list[str], env: dict) -> tuple[float, str]:
+    """Wall time of one process from start to exit, and its stdout."""
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"failed: {' '.join(command)}\n{done.stderr[-3000:]}")
+    return seconds, done.stdout
+
+
+def run_whole_process(python: Path, pairs: list, manifest: dict, runs: int) -> dict:
+    """`mlgate drift --spec flights --json` against Evidently's report (`evidently_side.py
+    --once`), each a fresh process on the same files, alternated `runs` times per size."""
+    script = Path(sys.executable).with_name("mlgate")  # the console script a user runs
+    mlgate_command = [
+        *([str(script)] if script.exists() else [sys.executable, "-m", "mlgate.cli"]),
+        *("drift", "--spec", "flights", "--json"),
+    ]
+    evidently_env = {**os.environ, "DO_NOT_TRACK": "1"}
+    evidently_env.pop("PYTHONPATH", None)
+    out = {}
+    for n, ref, cur in pairs:
+        times = {"mlgate": [], "evidently": []}
+        for _ in range(runs):
+            seconds, text = timed_process(
+                [*mlgate_command, "--reference", str(ref), "--current", str(cur)], dict(os.environ)
+            )
+            times["mlgate"].append(seconds)
+            verdict = json.loads(text)
+            seconds, _ = timed_process(
+                [
+                    str(python),
+                    str(HERE / "evidently_side.py"),
+                    "--once",
+                    str(ref),
+                    str(cur),
+                    ",".join(manifest["numeric"]),
+                    ",".join(manifest["categorical"]),
+                ],
+                evidently_env,
+            )
+            times["evidently"].append(seconds)
+        medians = {tool: statistics.median(t) for tool, t in times.items()}
+        out[n] = {
+            "runs": runs,
+            "seconds": times,
+            "median_seconds": medians,
+            "ratio_evidently_over_mlgate": medians["evidently"] / medians["mlgate"],
+            "mlgate_drift": verdict["drift"],
+            "mlgate_drifted": verdict["drifted"],
+        }
+        print(
+            f"  {n:>9,} rows: mlgate drift {medians['mlgate']:.2f} s, Evidently "
+            f"{medians['evidently']:.2f} s ({out[n]['ratio_evidently_over_mlgate']:.1f}x)",
+            flush=True,
+        )
+    return out
+
+
+def whole_process_table(whole: dict) -> str:
+    head = [
+        "rows/sample",
+        "runs",
+        "mlgate drift s",
+        "Evidently s",
+        "Evidently/mlgate",
+        "mlgate says",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for n, w in whole.items():
+        says = f"drift in {', '.join(w['mlgate_drifted'])}" if w["mlgate_drift"] else "no drift"
+        cells = [
+            f"{n:,}",
+            str(w["runs"]),
+            f"{w['median_seconds']['mlgate']:.2f}",
+            f"{w['median_seconds']['evidently']:.2f}",
+            f"{w['ratio_evidently_over_mlgate']:.1f}x",
+            says,
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def summarize(pairs: list[dict], results: dict[str, dict], n_features: int) -> dict:
@@ -319,76 +435,55 @@ def table(summary: dict, labels: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="10k and 100k rows, 4 and 2 pairs")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="10k and 100k rows, 4 and 2 pairs; whole process: 1k and 100k rows, 3 runs",
+    )
     parser.add_argument(
         "--sizes", help="rows per sample, comma-separated (default 10000,100000,1000000)"
     )
     parser.add_argument("--pairs", help="pairs per size, comma-separated (default 12,5,1)")
+    parser.add_argument(
+        "--whole-sizes",
+        help="rows per sample of the whole-process comparison (default 1000,100000)",
+    )
+    parser.add_argument(
+        "--whole-runs", type=int, help="runs of each command per size (default 5, quick 3)"
+    )
+    parser.add_argument(
+        "--whole-only", action="store_true", help="only the whole-process comparison"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--out", type=Path, help="the JSON figures (default benchmarks/results/drift-<time>.json)"
     )
     args = parser.parse_args()
-    sizes = (
+    args.sizes = (
         [int(x) for x in args.sizes.split(",")]
         if args.sizes
         else (QUICK_SIZES if args.quick else DEFAULT_SIZES)
     )
-    pairs = (
+    args.pairs = (
         [int(x) for x in args.pairs.split(",")]
         if args.pairs
         else (QUICK_PAIRS if args.quick else DEFAULT_PAIRS)
     )
-    if len(pairs) != len(sizes):
+    if len(args.pairs) != len(args.sizes):
         parser.error("--pairs needs one number per size")
+    args.whole_sizes = (
+        [int(x) for x in args.whole_sizes.split(",")] if args.whole_sizes else WHOLE_SIZES
+    )
+    args.whole_runs = args.whole_runs or (QUICK_WHOLE_RUNS if args.quick else WHOLE_RUNS)
+    return args
 
-    import mlgate.monitor.drift
-    from mlgate.config.spec import load_spec
-    from mlgate.demo import simulator
 
-    drift_sha = hashlib.sha256(
-        Path(mlgate.monitor.drift.__file__).read_bytes()
-    ).hexdigest()  # which drift.py is measured
-
-    spec = load_spec("flights")
-    numeric, categorical = spec.numeric_features, spec.categorical_features
-    year = simulator.flights_2013()[numeric + categorical]
-    labels = {name: label for name, (_, label, _) in scenarios(year).items()}
-    python = ensure_evidently_env()
-    started, load_before = time.perf_counter(), os.getloadavg()
-    with tempfile.TemporaryDirectory(prefix="bench-drift-") as tmp:
-        folder = Path(tmp)
-        print(
-            f"writing the pairs: sizes {sizes}, pairs {pairs}, {len(labels)} scenarios each ...",
-            flush=True,
-        )
-        pair_list = make_pairs(year, sizes, pairs, folder, args.seed)
-        (folder / "warmup").mkdir()
-        warmup = make_pairs(year, [2_000], [1], folder / "warmup", args.seed + 1)[
-            0
-        ]  # first-call costs, untimed
-        manifest = {
-            "numeric": numeric,
-            "categorical": categorical,
-            "pairs": pair_list,
-            "warmup": warmup,
-        }
-        print("mlgate, in this process:", flush=True)
-        mlgate_results = run_mlgate(manifest)
-        print(f"Evidently, in {EVIDENTLY_VENV.name}:", flush=True)
-        evidently_results = run_evidently(python, manifest, folder)
-    versions = evidently_results.pop("versions", {}).get("versions", {})
-    n_features = len(numeric) + len(categorical)
-    summary = {
-        "mlgate": summarize(pair_list, mlgate_results, n_features),
-        "evidently": summarize(pair_list, evidently_results, n_features),
-    }
-
+def print_in_process(summary: dict, labels: dict, year_rows: int, numeric, categorical) -> None:
     print()
     print(
-        f"{len(year):,} flights of 2013; {len(numeric)} numeric + {len(categorical)} categorical "
+        f"{year_rows:,} flights of 2013; {len(numeric)} numeric + {len(categorical)} categorical "
         "features; 1M-row samples drawn with replacement"
     )
     print(
@@ -421,6 +516,75 @@ def main() -> None:
                 methods += f"; median {with_dataset:.3f} s/pair with Dataset.from_pandas"
             flagged = ", ".join(s["null_flagged_features"]) or "none"
             print(f"{tool} at {n:,}: {methods}; features flagged in null pairs: {flagged}")
+
+
+def print_whole_process(whole: dict) -> None:
+    print(
+        "\nwhole process (a fresh process per run, start to exit: interpreter, imports, reading "
+        f"the files, the test, the JSON output), current = temp +{SHIFT_SD} sd; mlgate: "
+        "`mlgate drift --spec flights --json` (18 inputs: the spec's 17 features and the "
+        "derived day of week; false-alarm rate 0.01 from the spec); Evidently: "
+        "`evidently_side.py --once` (DataDriftPreset on the 17 features, snapshot as JSON); "
+        "median of the runs, alternated\n"
+    )
+    print(whole_process_table(whole))
+
+
+def main() -> None:
+    args = parse_args()
+
+    import mlgate.monitor.drift
+    from mlgate.config.spec import load_spec
+    from mlgate.demo import simulator
+
+    drift_sha = hashlib.sha256(
+        Path(mlgate.monitor.drift.__file__).read_bytes()
+    ).hexdigest()  # which drift.py is measured
+
+    spec = load_spec("flights")
+    numeric, categorical = spec.numeric_features, spec.categorical_features
+    delivered = simulator.flights_2013()[simulator.FEATURE_FEED_COLUMNS]
+    year = delivered[numeric + categorical]
+    labels = {name: label for name, (_, label, _) in scenarios(year).items()}
+    python = ensure_evidently_env()
+    started, load_before = time.perf_counter(), os.getloadavg()
+    summary, versions = {}, {}
+    with tempfile.TemporaryDirectory(prefix="bench-drift-") as tmp:
+        folder = Path(tmp)
+        manifest = {"numeric": numeric, "categorical": categorical}
+        if not args.whole_only:
+            print(
+                f"writing the pairs: sizes {args.sizes}, pairs {args.pairs}, "
+                f"{len(labels)} scenarios each ...",
+                flush=True,
+            )
+            pair_list = make_pairs(year, args.sizes, args.pairs, folder, args.seed)
+            (folder / "warmup").mkdir()
+            warmup = make_pairs(year, [2_000], [1], folder / "warmup", args.seed + 1)[
+                0
+            ]  # first-call costs, untimed
+            manifest.update(pairs=pair_list, warmup=warmup)
+            print("mlgate, in this process:", flush=True)
+            mlgate_results = run_mlgate(manifest)
+            print(f"Evidently, in {EVIDENTLY_VENV.name}:", flush=True)
+            evidently_results = run_evidently(python, manifest, folder)
+            versions = evidently_results.pop("versions", {}).get("versions", {})
+            n_features = len(numeric) + len(categorical)
+            summary = {
+                "mlgate": summarize(pair_list, mlgate_results, n_features),
+                "evidently": summarize(pair_list, evidently_results, n_features),
+            }
+        print(f"whole process: sizes {args.whole_sizes}, {args.whole_runs} runs each", flush=True)
+        whole = run_whole_process(
+            python,
+            whole_process_pairs(delivered, args.whole_sizes, folder, args.seed),
+            manifest,
+            args.whole_runs,
+        )
+
+    if summary:
+        print_in_process(summary, labels, len(year), numeric, categorical)
+    print_whole_process(whole)
     load_after = os.getloadavg()
     print(
         f"\ntotal {time.perf_counter() - started:.0f} s; load average (1, 5, 15 min) at the start "
@@ -449,8 +613,10 @@ def main() -> None:
                     "evidently_env": versions,
                 },
                 "settings": {
-                    "sizes": sizes,
-                    "pairs": pairs,
+                    "sizes": args.sizes,
+                    "pairs": args.pairs,
+                    "whole_sizes": args.whole_sizes,
+                    "whole_runs": args.whole_runs,
                     "seed": args.seed,
                     "false_alarm_rate": FALSE_ALARM_RATE,
                     "shift_sd": SHIFT_SD,
@@ -465,8 +631,9 @@ def main() -> None:
                 "ratio_evidently_over_mlgate": {
                     str(n): summary["evidently"][n]["median_seconds"]
                     / summary["mlgate"][n]["median_seconds"]
-                    for n in summary["mlgate"]
+                    for n in summary.get("mlgate", {})
                 },
+                "whole_process": {str(n): w for n, w in whole.items()},
             },
             indent=1,
         )

@@ -15,6 +15,12 @@ line per pair on stdout:
      "features": {column: {"method", "threshold", "score", "drifted"}}}
 
 Run by bench_drift.py: `.evidently-venv/bin/python evidently_side.py MANIFEST.json`.
+
+Whole-process mode, for bench_drift.py's comparison with the `mlgate drift` command: `python
+evidently_side.py --once REFERENCE CURRENT NUMERIC CATEGORICAL` (the column lists
+comma-separated) reads the two parquet files, runs the same report once and prints its
+snapshot as JSON on stdout, as `mlgate drift --json` prints its result: the process from
+start to exit (interpreter, imports, reading, the report, the output) is what is timed.
 """
 
 from __future__ import annotations
@@ -111,5 +117,26 @@ def main(manifest_path: str) -> None:
         print(json.dumps({"id": pair["id"], **result}), flush=True)
 
 
+def once(reference: str, current: str, numeric: str, categorical: str) -> None:
+    """One report on two files, its snapshot as JSON on stdout (the whole-process mode)."""
+    numeric_columns, categorical_columns = numeric.split(","), categorical.split(",")
+    columns = numeric_columns + categorical_columns
+    definition = DataDefinition(
+        numerical_columns=numeric_columns, categorical_columns=categorical_columns
+    )
+    snapshot = Report([DataDriftPreset()], include_tests=True).run(
+        current_data=Dataset.from_pandas(
+            pd.read_parquet(current, columns=columns), data_definition=definition
+        ),
+        reference_data=Dataset.from_pandas(
+            pd.read_parquet(reference, columns=columns), data_definition=definition
+        ),
+    )
+    print(json.dumps(snapshot.dict(), default=str))
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1] == "--once":
+        once(*sys.argv[2:6])
+    else:
+        main(sys.argv[1])

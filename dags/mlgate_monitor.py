@@ -64,7 +64,8 @@ def build(spec):
                     "no retraining needed: "
                     + (
                         "; ".join(report["reasons"] + report["quiet_reasons"])
-                        or "no drift, quality holds"
+                        or "no evidence against the champion (drift weighed by importance, "
+                        "its predictions, live quality)"
                     )
                 )
             context["outlet_events"][request].extra = {

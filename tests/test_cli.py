@@ -1,6 +1,8 @@
 """The command-line contracts: exit codes and JSON, through the installed `mlgate` command."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -148,6 +150,100 @@ def test_drift_of_data_against_itself_is_none(landing):
     assert out.returncode == 0
     result = json.loads(out.stdout)
     assert result["drift"] is False and not any(f["drifted"] for f in result["features"])
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory):
+    """A random split of 8,000 real 2013 flights (the delivered features feed) into a
+    reference and a current half, both drawn from one pool."""
+    year = simulator.flights_2013()
+    rows = year.sample(8000, random_state=13)[simulator.FEATURE_FEED_COLUMNS]
+    folder = tmp_path_factory.mktemp("split")
+    reference, current = rows.iloc[:4000], rows.iloc[4000:].reset_index(drop=True)
+    reference.to_parquet(folder / "reference.parquet", index=False)
+    return {"folder": folder, "current": current, "temp_sd": float(year["temp"].std())}
+
+
+def quarter_to_one_carrier(rows):
+    moved = rows.sample(frac=0.25, random_state=1).index
+    return rows.assign(carrier=rows["carrier"].mask(rows.index.isin(moved), "UA"))
+
+
+@pytest.mark.parametrize(
+    "feature, change",
+    [
+        ("temp", lambda rows, sd: rows.assign(temp=rows["temp"] + 0.25 * sd)),
+        ("distance", lambda rows, sd: rows.assign(distance=rows["distance"] * 1.609344)),
+        ("carrier", lambda rows, sd: quarter_to_one_carrier(rows)),
+    ],
+)
+def test_drift_says_yes_for_one_shifted_feature_and_names_it(split, feature, change):
+    current = split["folder"] / f"current-{feature}.parquet"
+    change(split["current"], split["temp_sd"]).to_parquet(current, index=False)
+    out = drift(split["folder"] / "reference.parquet", current)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    # one of 18 equally weighted inputs: drift all the same, its importance share apart
+    assert result["drift"] is True and result["drifted"] == [feature]
+    assert result["drifted_importance"] < result["min_drifted_share"]
+    assert result["importance_drift"] is False
+
+
+def test_drift_text_names_the_drifted_feature(split):
+    current = split["folder"] / "current-warmer.parquet"
+    split["current"].assign(temp=split["current"]["temp"] + 0.25 * split["temp_sd"]).to_parquet(
+        current, index=False
+    )
+    out = mlgate(
+        "drift",
+        "--spec",
+        "flights",
+        "--reference",
+        str(split["folder"] / "reference.parquet"),
+        "--current",
+        str(current),
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("drift: yes, in temp (")
+
+
+def test_drift_refuses_distances_delivered_as_text_naming_the_column(split):
+    current = split["folder"] / "current-text.csv"
+    split["current"].assign(
+        distance=[f"{d * 1.609344:.0f} km" for d in split["current"]["distance"]]
+    ).to_csv(current, index=False)
+    out = drift(split["folder"] / "reference.parquet", current)
+    assert out.returncode == 2 and out.stdout == "" and "Traceback" not in out.stderr
+    assert "--current" in out.stderr and "'distance'" in out.stderr and "km" in out.stderr
+
+
+def test_drift_refuses_a_reference_with_other_columns_naming_them(split):
+    other = split["folder"] / "other-reference.csv"
+    split["current"].rename(columns={"temp": "temperature"}).drop(columns=["dest"]).to_csv(
+        other, index=False
+    )
+    out = drift(other, split["folder"] / "reference.parquet")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "--reference" in out.stderr
+    assert "lacks the column(s) temp, dest" in out.stderr and "temperature" in out.stderr
+
+
+def test_drift_on_local_files_imports_no_heavy_library(split):
+    """`mlgate drift` on two files needs pandas and numpy, never the training, tracking,
+    validation or orchestration stacks (their imports would cost seconds per run)."""
+    heavy = ["mlflow", "great_expectations", "airflow", "xgboost", "sklearn", "scipy", "dask"]
+    reference = split["folder"] / "reference.parquet"
+    code = (
+        "import contextlib, io, sys\n"
+        "from mlgate.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main(['drift', '--spec', 'flights', '--reference', {str(reference)!r}, "
+        f"'--current', {str(reference)!r}, '--json'])\n"
+        f"print(code, sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0", "[]"]
 
 
 def test_help_lists_the_commands():

@@ -117,9 +117,7 @@ def _read_all(path: Path):
 
 
 def cmd_drift(args) -> int:
-    from mlgate.model import profile
-    from mlgate.model.features import schema_for
-    from mlgate.monitor import drift
+    from mlgate.monitor.drift import verdict_text
 
     spec = _spec(args.spec)
     if args.report:
@@ -128,9 +126,47 @@ def cmd_drift(args) -> int:
         raise UsageError(
             "give --reference and --current (two sets of files), or --report DS (a monitored day)"
         )
-    reference, current = _read_all(Path(args.reference)), _read_all(Path(args.current))
-    schema = schema_for(spec, reference)
+    result = _drift_of_files(spec, Path(args.reference), Path(args.current))
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return EXIT_OK
+    print(
+        f"drift: {verdict_text(result)} "
+        f"(false-alarm rate {result['false_alarm_rate']} over all "
+        f"{len(result['features'])} features; "
+        f"{result['rows']} rows against {result['reference_rows']})"
+    )
+    print(
+        f"drifted importance: {result['drifted_importance']:.0%} of the features' importance "
+        f"({'at or above' if result['importance_drift'] else 'below'} min_drifted_share "
+        f"{result['min_drifted_share']:.0%}, the monitor's bar for asking to retrain)"
+    )
+    for f in result["features"]:
+        print(
+            f"  {f['name']:<16} {f['method']:<15} {f['statistic']:>8.4f}  "
+            f"threshold {f['threshold']:.4f}"
+            f"  p {f['p_value']:<9.3g} {'DRIFT' if f['drifted'] else ''}"
+        )
+    return EXIT_OK
+
+
+def _drift_of_files(spec, reference_path: Path, current_path: Path) -> dict:
+    """`mlgate drift` of two sets of files: each must hold the spec's input columns, its
+    numeric ones as numbers (else a usage error naming them)."""
+    from mlgate.model import profile
+    from mlgate.model.features import schema_for
+    from mlgate.monitor import drift
+
+    reference, current = _read_all(reference_path), _read_all(current_path)
     try:
+        for flag, path, frame in (
+            ("--reference", reference_path, reference),
+            ("--current", current_path, current),
+        ):
+            profile.check_columns(
+                frame, spec.raw_feature_columns, spec.numeric_features, f"{flag} {path}"
+            )
+        schema = schema_for(spec, reference)
         ref_inputs, cur_inputs = profile.inputs(reference, schema), profile.inputs(current, schema)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -141,7 +177,7 @@ def cmd_drift(args) -> int:
     )
     if chunks is not None and chunks.nunique() < 2:
         chunks = None  # one week of reference: chance is the only yardstick
-    result = drift.compare_samples(
+    return drift.compare_samples(
         ref_inputs,
         cur_inputs,
         schema.numeric + list(schema.derived),
@@ -152,22 +188,6 @@ def cmd_drift(args) -> int:
         chunks,
         seed=int(spec.section("training")["seed"]),
     )
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print(
-            f"drift: {'YES' if result['drift'] else 'no'} "
-            f"({result['drifted_share']:.0%} of features drifted, "
-            f"false-alarm rate {result['false_alarm_rate']}, "
-            f"{result['rows']} rows against {result['reference_rows']})"
-        )
-        for f in result["features"]:
-            print(
-                f"  {f['name']:<16} {f['method']:<15} {f['statistic']:>8.4f}  "
-                f"threshold {f['threshold']:.4f}"
-                f"  p {f['p_value']:<9.3g} {'DRIFT' if f['drifted'] else ''}"
-            )
-    return EXIT_OK
 
 
 def _print_monitor_report(spec, args) -> int:
@@ -500,6 +520,18 @@ def _add_drift(sub) -> None:
     p = sub.add_parser(
         "drift",
         help="per-feature drift of current data against a reference, or a monitored day's report",
+        description="Tests each of the spec's model inputs of the current files against the "
+        "reference files (KS over quantile bins for numeric inputs, Jensen-Shannon for "
+        "categorical ones, each judged against its permutation distribution), at the spec's "
+        "monitoring.drift.false_alarm_rate over all the tests together. The verdict: "
+        "`drift` is true when any input drifted (data drawn from the reference's own "
+        "distribution is called drifted at most false_alarm_rate of the time), and `drifted` "
+        "names them. Apart from it, `drifted_importance` is the share of the features' "
+        "importance on the drifted ones (without a model every feature weighs the same) and "
+        "`importance_drift` says whether it reaches monitoring.drift.min_drifted_share: the "
+        "monitor asks for retraining on that one. Exit 0 whether or not there is drift, 2 for "
+        "a usage error (bad arguments, missing files, files that lack the spec's input "
+        "columns, or a numeric column holding values that are not numbers).",
     )
     p.add_argument("--spec", required=True)
     p.add_argument(
@@ -517,7 +549,8 @@ def _add_drift(sub) -> None:
     p.add_argument(
         "--json",
         action="store_true",
-        help='print {"drift", "drifted_share", "features": [...], ...} '
+        help='print {"drift", "drifted", "drifted_importance", "importance_drift", '
+        '"min_drifted_share", "features": [...], ...} '
         "(with --report: the whole report, as the monitor wrote it)",
     )
     p.set_defaults(func=cmd_drift)

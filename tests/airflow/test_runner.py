@@ -70,7 +70,7 @@ def test_run_reaches_a_first_champion_scores_and_monitors(hotel):
     assert lake.list_partitions("predictions", "hotel_rooms")[-1] == LAST
     report = json.loads(lake.read_bytes("reports", "hotel_rooms-monitor", LAST, "report.json"))
     assert report["champion"] == "1" and report["live"]["labelled_rows"] > 0
-    assert 0.7 < report["live"]["auc"] <= 1 and "drifted_share" in report["drift"]
+    assert 0.7 < report["live"]["auc"] <= 1 and "drifted_importance" in report["drift"]
     assert lake.list_partitions("quarantine", "hotel_rooms") == []
 
 

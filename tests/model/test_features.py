@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from mlgate.model.features import FeatureSchema, model_matrix, schema_for
+from mlgate.model.features import FeatureSchema, category_text, model_matrix, schema_for
 
 
 def rows():
@@ -67,3 +67,17 @@ def test_an_integer_coded_categorical_is_the_same_category_stored_as_int_or_floa
     matrix = model_matrix(scored, schema)
     assert matrix["cloud"].tolist()[0] == "8" and matrix["cloud"].isna().tolist() == [False, True]
     assert model_matrix(train, schema)["cloud"].notna().all()
+
+
+def test_category_text_reads_text_numbers_and_mixed_columns_alike():
+    """Text stays text (of any string dtype), a number stored among text becomes its text,
+    missing stays missing: a category is the same whichever way the file stored it."""
+    mixed = pd.Series(["9E", 3, None, 2.5, True], dtype="object")
+    assert category_text(mixed).tolist() == ["9E", "3", None, "2.5", "True"]
+    for dtype in ("object", "string", "str"):
+        assert category_text(pd.Series(["AA", None, "UA"], dtype=dtype)).tolist() == [
+            "AA",
+            None,
+            "UA",
+        ]
+    assert category_text(pd.Series([None, None], dtype="object")).tolist() == [None, None]

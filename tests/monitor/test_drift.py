@@ -2,7 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mlgate.demo import simulator
 from mlgate.model import profile
+from mlgate.model.features import schema_for
 from mlgate.monitor import drift
 
 
@@ -31,12 +33,46 @@ def test_false_alarms_stay_within_the_rate_at_every_size(n):
     assert sum(alarms) <= max(2, round(0.05 * pairs * 2))  # at most about twice the rate's share
 
 
+def test_random_splits_of_real_flights_stay_quiet_at_the_calibrated_rate(spec):
+    """40 random splits of 6,000 real 2013 flights, each half against the other, all 18
+    model inputs (as `mlgate drift` measures them) at a family-wise false-alarm rate of
+    0.05. The alarms are at most Binomial(40, 0.05): more than 6 has probability 0.0007."""
+    year = simulator.flights_2013()
+    schema = schema_for(spec, year)
+    inputs = profile.inputs(year, schema)
+    alarms = []
+    for i in range(40):
+        rows = inputs.sample(6000, random_state=i)
+        result = drift.compare_samples(
+            rows.iloc[:3000],
+            rows.iloc[3000:],
+            schema.numeric + list(schema.derived),
+            schema.categorical,
+            false_alarm_rate=0.05,
+            seed=i,
+        )
+        assert len(result["features"]) == 18
+        alarms.append(result["drifted"] if result["drift"] else None)
+    assert sum(a is not None for a in alarms) <= 6, alarms
+
+
 def test_a_quarter_of_a_standard_deviation_a_unit_change_and_a_mix_change_are_found():
     ref = frames(0, 10_000)
     assert check(ref, frames(1, 10_000, shift=2.5))["drifted"] == ["temp"]  # +0.25 sd
     celsius = frames(1, 10_000).assign(temp=lambda f: (f["temp"] - 32) / 1.8)
     assert check(ref, celsius)["drifted"] == ["temp"]
     assert check(ref, frames(1, 10_000, mix=(0.45, 0.3, 0.25)))["drifted"] == ["origin"]
+
+
+def test_the_ks_null_is_the_statistic_of_each_random_split():
+    """The permutation null of a numeric feature, computed in fewer passes, is the KS
+    distance of every split of the pooled counts, as `statistic` measures it."""
+    ref, cur = np.array([0, 30, 7, 0, 120, 3]), np.array([2, 10, 9, 1, 40, 8])
+    null = drift.permutation_null("numeric", ref, cur, 500, np.random.default_rng(3))
+    draws = np.random.default_rng(3).multivariate_hypergeometric(ref + cur, 70, size=500)
+    expected = profile.statistic("numeric", ref + cur - draws, draws)
+    assert null.shape == (500,) and np.allclose(null, expected, rtol=0, atol=1e-12)
+    assert null.std() > 0  # the splits differ
 
 
 def test_the_threshold_follows_the_number_of_rows():
@@ -78,7 +114,7 @@ def test_a_feature_drifts_only_beyond_the_weeks_of_the_reference():
     assert check(reference, beyond, chunks=chunks)["drifted"] == ["temp"]
 
 
-def test_the_verdict_weighs_features_by_importance():
+def test_the_importance_verdict_weighs_features_by_importance():
     ref = profile.profile(
         frames(0),
         ["temp", "visib"],
@@ -88,13 +124,15 @@ def test_the_verdict_weighs_features_by_importance():
     unimportant = drift.compare(ref, frames(1, mix=(0.2, 0.3, 0.5)), 0.05, 0.15)
     assert (
         unimportant["drifted"] == ["origin"]
-        and unimportant["drifted_share"] == 0.05
-        and unimportant["drift"] is False
+        and unimportant["drifted_importance"] == 0.05
+        and unimportant["importance_drift"] is False
+        and unimportant["drift"] is True  # origin did drift; the model barely uses it
     )
     important = drift.compare(ref, frames(1, shift=5), 0.05, 0.15)
     assert (
         important["drifted"] == ["temp"]
-        and important["drifted_share"] == 0.9
+        and important["drifted_importance"] == 0.9
+        and important["importance_drift"] is True
         and important["drift"] is True
     )
 
@@ -109,3 +147,31 @@ def test_features_left_out_are_neither_tested_nor_required():
     }
     with pytest.raises(ValueError, match="lacks the reference's feature"):
         drift.compare(ref, frames(1).drop(columns=["visib"]), 0.05, 0.0)
+
+
+def test_the_monitor_says_an_unimportant_drift_happened_without_counting_it_as_evidence():
+    """A drifted input the model barely uses: the report and its summary say drift, in
+    which input, and that its weight stays under min_drifted_share; it is no evidence."""
+    from mlgate.monitor.day import evidence, summary_lines
+    from mlgate.monitor.report import report_html
+
+    ref = profile.profile(
+        frames(0),
+        ["temp", "visib"],
+        ["origin"],
+        importance={"temp": 5.0, "visib": 5.0, "origin": 90.0},
+    )
+    section = drift.compare(ref, frames(1, shift=5), 0.05, 0.15)
+    report = {"model": "m", "ds": "2013-05-01", "retrain": False, "champion": "3", "drift": section}
+    assert section["drift"] is True and section["importance_drift"] is False
+    assert (
+        "  drift: yes, in temp (5% of the importance drifted; retraining counts it from 15%)"
+        in (summary_lines(report))
+    )
+    assert "Drift: yes, in temp; 5% of the model's importance drifted" in report_html(report)
+    cfg = {"live_quality": {"min_labelled_rows": 1, "min_coverage": 0.5, "max_auc_drop": 0.02}}
+    assert evidence(report, cfg, None) == []
+    weighty = drift.compare(ref, frames(1, mix=(0.2, 0.3, 0.5)), 0.05, 0.15)
+    assert evidence({**report, "drift": weighty}, cfg, None)[0].startswith(
+        "drift in origin: 90% of the model's feature importance (>= 15%)"
+    )

@@ -267,7 +267,7 @@ class Runner:
         )
         live = report.get("live", {})
         line += live_progress(live)
-        line += f" | drift {report.get('drift', {}).get('drifted_share', 0):.0%}"
+        line += f" | drifted importance {report.get('drift', {}).get('drifted_importance', 0):.0%}"
         for event_id, extra in _retrain_events_after(self.request_uri, self.last_event):
             self.last_event = event_id
             self.note(

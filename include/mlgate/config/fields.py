@@ -353,7 +353,9 @@ MONITORING = Section(
                 "false_alarm_rate": Num(
                     0.01, "chance an unshifted window is called drifted", 1e-6, 0.5
                 ),
-                "min_drifted_share": Share(0.15, "share of importance drifted that counts"),
+                "min_drifted_share": Share(
+                    0.15, "share of importance drifted that is evidence for retraining"
+                ),
                 "min_rows": Int(1000, "fewer validated rows: drift is not judged", 1),
             }
         ),

@@ -55,7 +55,9 @@ def category_text(values: pd.Series) -> pd.Series:
         else:
             text = numbers.astype("string")
     else:
-        text = values.astype("object").map(lambda v: v if isinstance(v, str) else str(v))
+        text = values.astype("object")
+        if pd.api.types.infer_dtype(text, skipna=True) not in ("string", "empty"):
+            text = text.map(lambda v: v if isinstance(v, str) else str(v))  # mixed types
     return text.astype("object").where(values.notna(), None)
 
 

@@ -179,6 +179,30 @@ def importance_shares(importance: dict | None, names: list[str]) -> dict:
     )
 
 
+def check_columns(frame: pd.DataFrame, columns: list[str], numeric: list[str], what: str) -> None:
+    """A ValueError naming what cannot be measured in `frame` (`what` says which data): the
+    `columns` it lacks (and the ones it has that are not among them), and the `numeric`
+    columns with present values that are not numbers (text where a number belongs is a
+    delivery problem, never a quietly missing value)."""
+    lacking = [c for c in columns if c not in frame.columns]
+    if lacking:
+        other = [str(c) for c in frame.columns if c not in columns]
+        raise ValueError(
+            f"{what} lacks the column(s) {', '.join(lacking)}"
+            + (f"; it has other column(s): {', '.join(other[:12])}" if other else "")
+            + (", ..." if len(other) > 12 else "")
+        )
+    for col in numeric:
+        values = frame[col]
+        unreadable = values.notna() & pd.to_numeric(values, errors="coerce").isna()
+        if unreadable.any():
+            sample = values[unreadable].astype(str).unique()[:3].tolist()
+            raise ValueError(
+                f"{what}: column {col!r} should hold numbers, but {int(unreadable.sum())} of "
+                f"{len(values)} values cannot be read as numbers (e.g. {sample})"
+            )
+
+
 def inputs(frame: pd.DataFrame, schema) -> pd.DataFrame:
     """What drift is measured on: the model's inputs as it sees them (derived features
     included), except that categories keep their raw values, so that a category the model

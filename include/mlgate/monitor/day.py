@@ -276,14 +276,15 @@ def evaluation_baselines(champion) -> tuple[float | None, float | None]:
 def evidence(
     report: dict, cfg: dict, eval_auc: float | None, eval_rmse: float | None = None
 ) -> list[str]:
-    """What this window says against the champion: drift (importance-weighted), drift of
-    its predictions, live AUC credibly below its evaluation AUC (a regression: live RMSE
-    credibly above its evaluation RMSE)."""
+    """What this window says against the champion: drift of features carrying at least
+    `min_drifted_share` of its importance (`importance_drift`), drift of its predictions,
+    live AUC credibly below its evaluation AUC (a regression: live RMSE credibly above its
+    evaluation RMSE)."""
     reasons = []
     d = report.get("drift") or {}
-    if d.get("drift"):
+    if d.get("importance_drift"):
         reasons.append(
-            f"drift in {', '.join(d['drifted'])}: {d['drifted_share']:.0%} of the "
+            f"drift in {', '.join(d['drifted'])}: {d['drifted_importance']:.0%} of the "
             f"model's feature importance (>= {d['min_drifted_share']:.0%}), false-alarm "
             f"rate {d['false_alarm_rate']}"
         )
@@ -492,7 +493,9 @@ def summary_lines(report: dict) -> list[str]:
         )
     if report.get("drift"):
         d = report["drift"]
-        drifted = ", ".join(d["drifted"]) or "none"
-        lines.append(f"  drift: {d['drifted_share']:.0%} of importance drifted ({drifted})")
+        lines.append(
+            f"  drift: {drift.verdict_text(d)} ({d['drifted_importance']:.0%} of the "
+            f"importance drifted; retraining counts it from {d['min_drifted_share']:.0%})"
+        )
     lines.append(f"  report: {report.get('location')}")
     return lines

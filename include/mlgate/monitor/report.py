@@ -12,6 +12,7 @@ from mlgate import tracking
 from mlgate.config.settings import Settings
 from mlgate.config.spec import Spec
 from mlgate.lake.names import DRIFT_REPORT_FILE, monitor_name
+from mlgate.monitor import drift
 
 
 def bars_svg(
@@ -143,8 +144,10 @@ def _drift_parts(d: dict | None) -> list[str]:
     if not d:
         return []
     parts = [
-        f"<h3>Drift: {d['drifted_share']:.0%} of the model's importance drifted "
-        f"(false-alarm rate {d['false_alarm_rate']}, "
+        f"<h3>Drift: {html.escape(drift.verdict_text(d))}; "
+        f"{d['drifted_importance']:.0%} of the model's importance drifted "
+        f"(retraining counts it from {d['min_drifted_share']:.0%}; "
+        f"false-alarm rate {d['false_alarm_rate']}, "
         f"{d['rows']} rows against {d['reference_rows']})</h3>",
         "<table><tr><th>feature</th><th>method</th><th>statistic</th><th>threshold</th><th>p</th>"
         "<th>importance</th><th></th><th>reference (grey) against current (blue)</th></tr>",
@@ -194,7 +197,8 @@ def log_to_mlflow(settings: Settings, spec: Spec, report: dict, page: str) -> st
     )
     metrics = {"retrain": float(report["retrain"]), "evidence": float(len(report["evidence"]))}
     if report.get("drift"):
-        metrics["drifted_share"] = report["drift"]["drifted_share"]
+        metrics["drifted_importance"] = report["drift"]["drifted_importance"]
+        metrics["drift"] = float(report["drift"]["drift"])
     for key in ("auc", "rmse", "mae", "coverage", "mean_prediction", "positive_rate", "bias"):
         value = (report.get("live") or {}).get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
