@@ -261,3 +261,66 @@ def test_help_lists_the_commands():
         "up",
     ):
         assert command in out.stdout
+
+
+def _own_env(tmp_path, **more) -> dict:
+    import os
+
+    from tests.helpers import home_env
+
+    return {**os.environ, **home_env(tmp_path / "home"), **more}
+
+
+def test_evaluate_with_the_tracking_server_down_is_an_error_not_a_missing_version(tmp_path):
+    env = _own_env(
+        tmp_path, MLFLOW_TRACKING_URI="http://127.0.0.1:9", MLFLOW_HTTP_REQUEST_MAX_RETRIES="0"
+    )
+    out = mlgate("evaluate", "--spec", "flights", "--candidate", "1", env=env)
+    assert out.returncode == 4, out.stderr
+    assert "the MLflow tracking store http://127.0.0.1:9 failed" in out.stderr
+    assert "is the tracking server up" in out.stderr
+    assert "no registered version" not in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_locked_sqlite_store_waits_then_says_who_holds_it(tmp_path):
+    import sqlite3
+
+    (tmp_path / "home").mkdir()
+    db = tmp_path / "home" / "mlflow.db"
+    holder = sqlite3.connect(db)
+    holder.execute("CREATE TABLE hold (x)")
+    holder.execute("BEGIN EXCLUSIVE")  # another process writing for a long time
+    try:
+        env = _own_env(tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///{db}?timeout=1")
+        out = mlgate("evaluate", "--spec", "flights", "--candidate", "1", env=env)
+    finally:
+        holder.rollback()
+    assert out.returncode == 4, out.stderr
+    assert "database is locked" in out.stderr and "another process holds" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_rollback_with_nothing_registered_is_a_refusal_not_a_traceback(tmp_path):
+    out = mlgate("rollback", "--model", "flights", env=_own_env(tmp_path))
+    assert out.returncode == 1, out.stderr
+    assert "nothing was ever promoted" in out.stderr and "Traceback" not in out.stderr
+    last = out.stderr.strip().splitlines()[-1]  # after MLflow's note that it made the store
+    assert last.startswith("rollback refused: no registered model 'flights_late'")
+
+
+def test_validate_takes_a_partition_folder_and_names_the_files_of_an_ambiguous_one(tmp_path):
+    features, _ = simulator.day_frames("2013-03-05")
+    folder = tmp_path / "ds=2013-03-05"
+    folder.mkdir()
+    (folder / "flights.csv").write_bytes(simulator.to_csv_bytes(features))
+    assert validate(folder).returncode == 0
+    (folder / "flights_again.csv").write_bytes(simulator.to_csv_bytes(features))
+    out = validate(folder)
+    assert out.returncode == 2
+    assert "is a folder" in out.stderr and "flights.csv, flights_again.csv" in out.stderr
+
+
+def test_help_documents_every_exit_code():
+    out = mlgate("--help")
+    for code in ("0  success", "1  refused", "2  usage error", "3  evaluate", "4  error"):
+        assert code in out.stdout

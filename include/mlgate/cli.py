@@ -1,11 +1,17 @@
 """The `mlgate` command line. `mlgate --help` lists the commands; each has its own --help.
 
-Exit codes: 0 success (validate: the gate passed; drill: every incident caught;
-evaluate: promote; run, demo: every task ran, refusals and quarantines included),
-1 the gate rejected the data (drill: an incident was missed; evaluate: refuse;
-run, demo: a task failed), 2 usage error (bad arguments, unknown spec or version, missing
-path, a table that cannot be replayed, a demo asked to empty a folder it did not make),
-3 evaluate: the decision needs a person (an interval straddles a margin)."""
+Exit codes, the same for every command:
+  0  success (validate: the gate passed; drill: every incident caught; evaluate: promote;
+     rollback: the champion moved back; run, demo: every task ran, refusals and
+     quarantines included)
+  1  refused: the gate rejected the data (drill: an incident was missed; evaluate: refuse;
+     rollback: refused; run, demo: a task failed)
+  2  usage error: bad arguments, an unknown or broken spec, an unknown model version, a
+     missing path, a table that cannot be replayed, a demo asked to empty a folder it did
+     not make
+  3  evaluate: the decision needs a person (an interval straddles a margin)
+  4  error: the tracking store or the lake cannot be used (server down, database locked,
+     no permission) or committed data is damaged; the message says which and what to do"""
 
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ import shlex
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_ASK = 0, 1, 2, 3
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_ASK, EXIT_ERROR = 0, 1, 2, 3, 4
 
 
 class UsageError(Exception):
@@ -85,9 +91,7 @@ def cmd_validate(args) -> int:
     from mlgate.ingest.landing import validate_features
 
     spec = _spec(args.spec)
-    path = Path(args.data)
-    if not path.is_file():
-        raise UsageError(f"--data {path}: no such file")
+    path = _partition_file(Path(args.data))
     result, _ = validate_features(
         spec,
         path.read_bytes(),
@@ -97,6 +101,22 @@ def cmd_validate(args) -> int:
     )
     print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
     return EXIT_OK if result.success else EXIT_REJECTED
+
+
+def _partition_file(path: Path) -> Path:
+    """The file to validate: `path`, or the one CSV/Parquet file of a partition folder."""
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in (".csv", ".parquet"))
+        if len(files) != 1:
+            found = ", ".join(p.name for p in files) or "none"
+            raise UsageError(
+                f"--data {path} is a folder; give the partition file itself (CSV or Parquet "
+                f"files in it: {found})"
+            )
+        return files[0]
+    if not path.is_file():
+        raise UsageError(f"--data {path}: no such file")
+    return path
 
 
 def _read_all(path: Path):
@@ -289,6 +309,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_rollback(args) -> int:
+    from mlflow.exceptions import MlflowException
+
     from mlgate.config.settings import load_settings
     from mlgate.lake.store import Lake
     from mlgate.promote.registry import PromotionError
@@ -300,6 +322,15 @@ def cmd_rollback(args) -> int:
         moved = roll_back(Lake.from_uri(settings.lake_uri), settings, spec, args.reason)
     except PromotionError as exc:
         print(f"rollback refused: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        print(
+            f"rollback refused: no registered model {spec.model!r} in {settings.tracking_uri}: "
+            "nothing was ever promoted, so there is nothing to roll back",
+            file=sys.stderr,
+        )
         return EXIT_REJECTED
     print(f"{spec.model}: champion moved from v{moved['from']} back to v{moved['to']}")
     return EXIT_OK
@@ -323,7 +354,9 @@ def cmd_evaluate(args) -> int:
     settings = load_settings()
     try:
         mv = tracking.client(settings).get_model_version(spec.model, args.candidate)
-    except MlflowException:
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise  # the store cannot be used: exit 4, not "no such version"
         raise UsageError(
             f"{spec.model} has no registered version {args.candidate} in {settings.tracking_uri}"
         ) from None
@@ -703,6 +736,26 @@ def cmd_spec_schema(args) -> int:
     return EXIT_OK
 
 
+def store_error(exc: BaseException) -> str | None:
+    """What an error of the stores means to the user (None: not a store error, a bug)."""
+    from mlgate.lake.store import LakeError
+
+    if isinstance(exc, LakeError):
+        return str(exc)
+    module = type(exc).__module__.split(".")[0]
+    if module in ("mlflow", "requests", "urllib3", "sqlalchemy", "sqlite3"):
+        from mlgate.config.settings import load_settings
+
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        hint = (
+            "another process holds the SQLite store; wait for it or use an MLflow server"
+            if "database is locked" in str(exc)
+            else "is the tracking server up, and MLFLOW_TRACKING_URI right?"
+        )
+        return f"the MLflow tracking store {load_settings().tracking_uri} failed: {first} ({hint})"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -711,6 +764,12 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"mlgate {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as exc:
+        reason = store_error(exc)
+        if reason is None:
+            raise
+        print(f"mlgate {args.command}: {reason}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":
