@@ -28,6 +28,9 @@ RUN_TAG = "mlgate.airflow_run"  # "<dag_id>/<run_id>" of the Airflow run that tr
 DS_TAG = "mlgate.ds"  # the logical date it was trained for
 TRIGGER_TAG = "mlgate.trigger"  # what started the training (scheduled, asset, manual, ...)
 WINDOW_TAG = "mlgate.window"  # "<first>..<last>" training day
+# sha256 of what makes the model: the window's data hashes, the spec's training sections, the
+# overrides and the mlgate version; a second training of the same key reuses the version
+TRAINING_KEY_TAG = "mlgate.training_key"
 MODEL_TAG = "mlgate.model"  # the spec's model name
 KIND_TAG = "mlgate.kind"  # "candidate"
 VERSION_TAG = "mlgate.version"  # the mlgate package that trained it

@@ -169,11 +169,16 @@ def test_a_label_outage_model_is_refused_with_the_reason(world, tmp_path):
 
 def test_a_model_no_better_than_the_champion_is_not_promoted_under_the_better_rule(world):
     better_rule = spec_with(world["spec"], rule="better", min_auc_gain=0.0)
-    twin = train_candidate(
-        world["lake"],
+    lake, spec = world["lake"], world["spec"]
+    window = plan_window(lake, spec, DS)
+    frame = labelled_frame(lake, spec, window.train_days)
+    # trained again on purpose (train_candidate would reuse the champion: same data, settings)
+    twin = fit_and_register(
+        lake,
         world["settings"],
-        world["spec"],
-        DS,
+        spec,
+        window,
+        frame,
         run_info("twin"),
         "test",
         {"drop_features": WEATHER_COLUMNS},
@@ -194,6 +199,25 @@ def test_a_model_no_better_than_the_champion_is_not_promoted_under_the_better_ru
         world["lake"], world["settings"], better_rule, decision, run_info("twin")
     )
     assert champion_of(world) == world["weatherless"]["version"]
+
+
+def test_training_the_same_window_again_reuses_its_version(world):
+    """A resumed demo, a cleared Airflow run or a second request on the same data: the same
+    data and settings give the version already registered, not a duplicate run and version."""
+    versions_before = world["client"].search_model_versions(f"name='{world['spec'].model}'")
+    again = train_candidate(
+        world["lake"],
+        world["settings"],
+        world["spec"],
+        DS,
+        run_info("another-airflow-run"),
+        "test",
+        {"params": {"seed": 99}},
+    )
+    assert again == {**again, "version": world["rival"]["version"], "reused": True}
+    assert again["run_id"] == world["rival"]["run_id"]
+    after = world["client"].search_model_versions(f"name='{world['spec'].model}'")
+    assert len(after) == len(versions_before)
 
 
 def test_a_worse_slice_blocks_promotion_even_when_the_average_improved(world):

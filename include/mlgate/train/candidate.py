@@ -1,7 +1,9 @@
 """A candidate: train on the window (train.window, train.booster), track it in MLflow
 (params, seed, metrics, data lineage, versions, Airflow ids), log it as a pyfunc with a
 signature and an input example, and register it with the alias `challenger`. A retried
-task reuses the version its Airflow run registered.
+task reuses the version its Airflow run registered, and any run (a resumed demo, a cleared
+or re-triggered Airflow run) reuses the version already trained on the same data with the
+same settings (`training_key`) instead of training it again.
 """
 
 from __future__ import annotations
@@ -32,6 +34,39 @@ def finished_candidate(settings: Settings, spec: Spec, run: dict) -> dict | None
         if mv.tags.get(tracking.RUN_TAG) == key:
             return {"version": str(mv.version), "run_id": mv.run_id, "reused": True}
     return None
+
+
+TRAINING_SECTIONS = ("task", "keys", "label", "features", "forbidden", "training")
+
+
+def training_key(spec: Spec, lineage: list[dict], overrides: dict | None) -> str:
+    """What makes the model, hashed: the window's data (its days' content hashes), the spec's
+    sections that shape training, the overrides and the mlgate version."""
+    import hashlib
+
+    from mlgate import __version__
+
+    made_of = {
+        "lineage": lineage,
+        "spec": {k: spec.raw.get(k) for k in TRAINING_SECTIONS},
+        "overrides": overrides or {},
+        "mlgate": __version__,
+    }
+    return hashlib.sha256(json.dumps(made_of, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def same_training(settings: Settings, spec: Spec, key: str) -> dict | None:
+    """A version already trained with this training key (the newest), as a reused candidate."""
+    client = tracking.client(settings)
+    found = [
+        mv
+        for mv in client.search_model_versions(f"name='{spec.model}'")
+        if mv.tags.get(tracking.TRAINING_KEY_TAG) == key
+    ]
+    if not found:
+        return None
+    mv = max(found, key=lambda v: int(v.version))
+    return {"version": str(mv.version), "run_id": mv.run_id, "reused": True}
 
 
 def close_abandoned_runs(settings: Settings, spec: Spec, run: dict) -> list[str]:
@@ -69,6 +104,10 @@ def train_candidate(
     if existing:
         return existing
     window = plan_window(lake, spec, ds)
+    key = training_key(spec, window_lineage(lake, spec, window.train_days), overrides)
+    same = same_training(settings, spec, key)
+    if same:
+        return same
     frame = labelled_frame(lake, spec, window.train_days)
     return fit_and_register(lake, settings, spec, window, frame, run, trigger, overrides)
 
@@ -92,6 +131,7 @@ def fit_and_register(
     label = spec.section("label")["name"]
     experiment_id = tracking.ensure_experiment(settings, spec)
     lineage = window_lineage(lake, spec, window.train_days)
+    key = training_key(spec, lineage, overrides)
     reference = drift_reference(spec, frame, booster, schema)
     example = frame[schema.input_columns].head(5)
     with (
@@ -109,7 +149,7 @@ def fit_and_register(
         _log_training_data(lake, spec, window, frame, schema, lineage, reference)
         info_model = _log_pyfunc(booster_path, schema_path, example)
         run_id = active.info.run_id
-    version = _register(settings, spec, window, run, trigger, info_model.model_uri)
+    version = _register(settings, spec, window, run, trigger, info_model.model_uri, key)
     return {"version": version, "run_id": run_id, "reused": False, "window": asdict(window), **info}
 
 
@@ -226,7 +266,13 @@ def _log_pyfunc(booster_path: Path, schema_path: Path, example: pd.DataFrame):
 
 
 def _register(
-    settings: Settings, spec: Spec, window: Window, run: dict, trigger: str, model_uri: str
+    settings: Settings,
+    spec: Spec,
+    window: Window,
+    run: dict,
+    trigger: str,
+    model_uri: str,
+    key: str,
 ) -> str:
     """Register the logged model as a version of the spec's model, alias `challenger`;
     returns the version."""
@@ -239,6 +285,7 @@ def _register(
         tracking.DS_TAG: window.ds,
         tracking.TRIGGER_TAG: trigger,
         tracking.WINDOW_TAG: f"{window.train_days[0]}..{window.train_days[-1]}",
+        tracking.TRAINING_KEY_TAG: key,
     }
     version = str(mlflow.register_model(model_uri, spec.model, tags=tags).version)
     tracking.client(settings).set_registered_model_alias(spec.model, tracking.CHALLENGER, version)
