@@ -94,15 +94,20 @@ def fernet_marker() -> tuple[str, str]:
 
 
 MLFLOW_ADMIN = "admin"
+
+
 # MLflow's basic-auth app as production runs it (docker/mlflow/basic_auth.ini), its users in a
 # SQLite file of the test's home; checked logins are cached (a password hash per request is slow)
-MLFLOW_AUTH_CONFIG = """[mlflow]
-default_permission = READ
-database_uri = sqlite:///{db}
-admin_username = {admin}
-authorization_function = mlflow.server.auth:authenticate_request_basic_auth
-auth_cache_ttl_seconds = 600
-"""
+def mlflow_auth_config(db: Path) -> str:
+    """The deployment's own MLflow login settings (docker/mlflow/basic_auth.ini), with the
+    user store in the test's folder."""
+    text = (REPO / "docker" / "mlflow" / "basic_auth.ini").read_text()
+    lines = [
+        f"database_uri = sqlite:///{db}" if line.startswith("database_uri") else line
+        for line in text.splitlines()
+    ]
+    assert f"admin_username = {MLFLOW_ADMIN}" in lines
+    return "\n".join(lines) + "\n"
 
 
 def deployment_secrets() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
@@ -377,9 +382,7 @@ def topology(start_moto, tmp_path_factory):
         mlflow_port = free_port()
         mlflow_url = f"http://127.0.0.1:{mlflow_port}"
         auth_config = home / "mlflow-auth.ini"
-        auth_config.write_text(
-            MLFLOW_AUTH_CONFIG.format(db=home / "mlflow-auth.db", admin=MLFLOW_ADMIN)
-        )
+        auth_config.write_text(mlflow_auth_config(home / "mlflow-auth.db"))
         server_env = {
             **base,
             "MLFLOW_S3_ENDPOINT_URL": moto,
@@ -1217,3 +1220,38 @@ def test_no_secret_of_the_deployment_is_readable_where_users_look(
     }
     assert not expected - set(scan.counts), f"nothing looked at in {expected - set(scan.counts)}"
     assert not scan.leaks, "secrets readable:\n" + "\n".join(scan.leaks)
+
+
+def test_only_the_service_account_moves_an_alias(topology):
+    """With the deployment's MLflow login settings, a person's account (created by the admin,
+    permission READ by default) cannot move `@champion` outside the gate; mlgate's service
+    account can."""
+    mlflow, env = topology["mlflow"], topology["env"]
+    service = (env["MLFLOW_TRACKING_USERNAME"], env["MLFLOW_TRACKING_PASSWORD"])
+    api = f"{mlflow}/api/2.0/mlflow"
+    person = ("scientist", "a-long-enough-password-1")
+    requests.post(
+        f"{api}/users/create",
+        json={"username": person[0], "password": person[1]},
+        auth=service,
+        timeout=30,
+    ).raise_for_status()
+    model = "permission-probe"
+    requests.post(
+        f"{api}/registered-models/create", json={"name": model}, auth=service, timeout=30
+    ).raise_for_status()
+    requests.post(
+        f"{api}/model-versions/create",
+        json={"name": model, "source": f"s3://{topology['bucket']}/probe"},
+        auth=service,
+        timeout=30,
+    ).raise_for_status()
+    alias = {"name": model, "alias": "champion", "version": "1"}
+    refused = requests.post(f"{api}/registered-models/alias", json=alias, auth=person, timeout=30)
+    assert refused.status_code == 403, refused.text
+    readable = requests.get(
+        f"{api}/registered-models/get", params={"name": model}, auth=person, timeout=30
+    )
+    assert readable.status_code == 200 and "aliases" not in readable.json()["registered_model"]
+    moved = requests.post(f"{api}/registered-models/alias", json=alias, auth=service, timeout=30)
+    assert moved.status_code == 200, moved.text
