@@ -9,21 +9,11 @@ Prints medians and the ratio. Run: `.venv/bin/python benchmarks/bench_lake_read.
 from __future__ import annotations
 
 import io
-import statistics
 import sys
 import tempfile
-import time
 
 import pandas as pd
-
-
-def median_seconds(call, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from bench_train_score import median_time  # run as a script: benchmarks/ is on the path
 
 
 def main(repeat: int = 7) -> None:
@@ -46,8 +36,8 @@ def main(repeat: int = 7) -> None:
             return lake.read_frame("validated", "m", "2013-06-01", "f.parquet")
 
         assert len(checked()) == len(unchecked()) == lineage["rows"]
-        base = median_seconds(unchecked, repeat)
-        with_check = median_seconds(checked, repeat)
+        base = median_time(unchecked, repeat)
+        with_check = median_time(checked, repeat)
     print(f"1M rows, {size / 1e6:.1f} MB of Parquet, median of {repeat}")
     print(f"read without the check: {base * 1000:.0f} ms")
     print(f"read with the check:    {with_check * 1000:.0f} ms")
