@@ -77,7 +77,9 @@ class LineageError(IntegrityError):
 REPAIR = {
     "landing": "deliver the day's file again (the upstream's job; `mlgate land` or "
     "`mlgate simulate` replay a table into landing), or restore the file from a backup",
-    "predictions": "re-run the score DAG of {model} for {ds}, or restore the file from a backup",
+    "predictions": "re-run the score DAG of {model} (mlgate_{model}_score) for {ds} with the "
+    "parameter rescore (a day already scored is otherwise left as it is), or restore the file "
+    "from a backup",
     "reports": "re-run the DAG that wrote this report for {ds}, or restore it from a backup",
 }
 REINGEST = (
