@@ -74,7 +74,14 @@ class LineageError(IntegrityError):
     """A partition's `_lineage.json` is damaged, or missing beside the partition's files."""
 
 
+LABELS_REPAIR = (
+    "re-ingest the day's outcomes: clear and re-run the labels task of the ingest DAG of {model} "
+    "(mlgate_{model}_ingest) in the run that lands the outcomes of {ds} (the run of the day they "
+    "are delivered, the spec's outcomes delay after {ds}); or restore the file from a backup"
+)
 REPAIR = {
+    "outcomes": LABELS_REPAIR,
+    "golden": LABELS_REPAIR,  # golden days are frozen as their labels land
     "landing": "deliver the day's file again (the upstream's job; `mlgate land` or "
     "`mlgate simulate` replay a table into landing), or restore the file from a backup",
     "predictions": "re-run the score DAG of {model} (mlgate_{model}_score) for {ds} with the "
