@@ -69,12 +69,9 @@ def _history_profile(spec, history_dir: Path | None, ds: str) -> dict | None:
         return None
     if not history_dir.is_dir():
         raise UsageError(f"--history {history_dir}: not a directory")
-    folders = {}
-    for p in history_dir.glob("ds=*"):
-        try:
-            folders[dt.date.fromisoformat(p.name[3:]).isoformat()] = p
-        except ValueError:
-            continue  # not a date partition
+    from mlgate.lake.names import partition_date
+
+    folders = {day: p for p in history_dir.glob("ds=*") if (day := partition_date(p.name))}
 
     def delivered(day: str):
         files = [

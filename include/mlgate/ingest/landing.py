@@ -227,17 +227,24 @@ def land_outcomes(lake: Lake, spec: Spec, ds: str, run: dict) -> dict | None:
 
 
 def labelled_frame(
-    lake: Lake, spec: Spec, dates: list[str], zone: str = "validated"
+    lake: Lake, spec: Spec, dates: list[str], zone: str = "validated", read: dict | None = None
 ) -> pd.DataFrame:
     """Validated features of `dates` joined with their labels (days without both are
-    skipped, rows without a label too), with a `ds` column."""
+    skipped, rows without a label too), with a `ds` column. `read`, when given, gets the
+    sha256 of each file read: {(zone, ds): {filename: sha256}}."""
     label = spec.section("label")["name"]
+    read = {} if read is None else read
     parts = []
     for ds in dates:
         if not (lake.exists(zone, spec.model, ds) and lake.exists("outcomes", spec.model, ds)):
             continue
-        features = lake.read_frame(zone, spec.model, ds, FEATURES_FILE)
-        labels = lake.read_frame("outcomes", spec.model, ds, LABELS_FILE)[[spec.id_column, label]]
+        features, features_sha = lake.read_frame_verified(zone, spec.model, ds, FEATURES_FILE)
+        labels, labels_sha = lake.read_frame_verified("outcomes", spec.model, ds, LABELS_FILE)
+        read[zone, ds], read["outcomes", ds] = (
+            {FEATURES_FILE: features_sha},
+            {LABELS_FILE: labels_sha},
+        )
+        labels = labels[[spec.id_column, label]]
         joined = features.merge(labels, on=spec.id_column, how="inner", validate="one_to_one")
         parts.append(labelled_rows(joined, spec).assign(ds=ds))
     if not parts:

@@ -5,6 +5,7 @@ through these, never by spelling a file name itself."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 FEATURES_FILE = "features.parquet"  # validated/<model>: what passed the gate
 LABELS_FILE = "labels.parquet"  # outcomes/<model>: labels derived by the spec's rule
@@ -13,6 +14,27 @@ REASON_FILE = "_reason.json"  # quarantine/<name>: why the gate rejected the bat
 PREDICTIONS_FILE = "predictions.parquet"  # predictions/<model> and predictions/<model>-shadow
 REPORT_FILE = "report.json"  # reports/<model>-monitor: the monitor's daily report
 DRIFT_REPORT_FILE = "drift_report.html"  # reports/<model>-monitor: the same, for a person
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def valid_date(text: str) -> bool:
+    """Whether `text` is a real calendar date written YYYY-MM-DD (2013-02-30 is not)."""
+    if not _DATE_RE.fullmatch(str(text)):
+        return False
+    try:
+        dt.date.fromisoformat(str(text))
+    except ValueError:
+        return False
+    return True
+
+
+def partition_date(folder: str) -> str | None:
+    """The date of a partition folder `ds=YYYY-MM-DD`, or None when `folder` is not one
+    (`ds=2013-02-30`, `ds=garbage`, a staging folder). The one parser of partition names."""
+    if not folder.startswith("ds="):
+        return None
+    day = folder[3:]
+    return day if valid_date(day) else None
 
 
 def dates(start: str | dt.date, end: str | dt.date) -> list[str]:

@@ -13,7 +13,6 @@ fix; credentials are only read by boto3 from its standard chain, never logged.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
@@ -25,7 +24,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
-from mlgate.lake.store import LINEAGE_FILE, LakeError, lineage_bytes
+from mlgate.lake.store import LINEAGE_FILE, LakeError, lineage_bytes, parse_lineage
 
 DEFAULT_MAX_ATTEMPTS = 5
 CREDENTIAL_ERRORS = {
@@ -197,8 +196,9 @@ class S3Store:
             raise self._error("list_objects_v2", base, exc) from exc
 
     def _lineage(self, partition: str) -> dict | None:
-        data = self.read(f"{partition}/{LINEAGE_FILE}")
-        return json.loads(data) if data is not None else None
+        key = f"{partition}/{LINEAGE_FILE}"
+        data = self.read(key)
+        return parse_lineage(data, partition, self.location(key)) if data is not None else None
 
     # ---- the store ---------------------------------------------------------
     def read(self, key: str) -> bytes | None:
@@ -212,14 +212,16 @@ class S3Store:
         except BotoCoreError as exc:  # the connection broke while streaming the body
             raise self._error("get_object", self._key(key), exc) from exc
 
-    def committed(self, prefix: str) -> list[str]:
-        """Names of the "folders" right under `prefix` that hold a lineage object."""
-        suffix = "/" + LINEAGE_FILE
-        return [
-            rel[: -len(suffix)]
-            for rel in self._list(prefix)
-            if rel.endswith(suffix) and rel.count("/") == 1
-        ]
+    def children(self, prefix: str) -> dict[str, bool]:
+        """The "folders" right under `prefix` that hold a lineage (True) or objects of their
+        own without one (False, as an upstream puts them); objects under a content hash
+        without a lineage are a commit that never finished, not listed."""
+        out: dict[str, bool] = {}
+        for rel in self._list(prefix):
+            parts = rel.split("/")
+            if len(parts) == 2:
+                out[parts[0]] = out.get(parts[0], False) or parts[1] == LINEAGE_FILE
+        return out
 
     def files(self, partition: str) -> list[str] | None:
         """File names of a partition: its lineage's, or the objects an upstream put there."""
@@ -231,21 +233,12 @@ class S3Store:
         )
         return plain or None
 
-    def read_file(self, partition: str, filename: str) -> bytes | None:
-        """A file of a partition, found through its lineage (a file an upstream put there
-        without a lineage is read as it is)."""
-        for _ in range(3):
-            lineage = self._lineage(partition)
-            if lineage is None:
-                return self.read(f"{partition}/{filename}")
-            digest = lineage.get("files", {}).get(filename)
-            if digest is None:
-                return None
-            data = self.read(self._data_key(partition, filename, digest))
-            if data is not None:
-                return data
-            # re-committed or removed between the two reads: read the new lineage
-        return None
+    def read_file(self, partition: str, filename: str, digest: str | None) -> bytes | None:
+        """A file of a partition: the object under `digest`, its hash in the lineage (None
+        for a file an upstream put there without a lineage, read as it is)."""
+        if digest is None:
+            return self.read(f"{partition}/{filename}")
+        return self.read(self._data_key(partition, filename, digest))
 
     def publish(
         self, partition: str, files: dict[str, bytes], lineage: dict, previous: dict | None

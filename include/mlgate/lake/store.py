@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -36,6 +37,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import pandas as pd
+
+from mlgate.lake.names import partition_date, valid_date
 
 if TYPE_CHECKING:
     from mlgate.lake.s3 import S3Store
@@ -52,13 +55,68 @@ ZONES = (
 )
 LINEAGE_FILE = "_lineage.json"
 CONTROL_PREFIX = "_control"
-_DS_RE = re.compile(r"^ds=(\d{4}-\d{2}-\d{2})$")
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+log = logging.getLogger(__name__)
 
 
 class LakeError(RuntimeError):
     """A lake operation failed; the message says what and where."""
+
+
+class IntegrityError(LakeError):
+    """A committed partition's content no longer matches its lineage, or cannot be read:
+    the message names the partition, the file, the hashes and how to repair it."""
+
+
+class LineageError(IntegrityError):
+    """A partition's `_lineage.json` is damaged, or missing beside the partition's files."""
+
+
+LABELS_REPAIR = (
+    "re-ingest the day's outcomes: clear and re-run the labels task of the ingest DAG of {model} "
+    "(mlgate_{model}_ingest) in the run that lands the outcomes of {ds} (the run of the day they "
+    "are delivered, the spec's outcomes delay after {ds}); or restore the file from a backup"
+)
+REPAIR = {
+    "outcomes": LABELS_REPAIR,
+    "golden": LABELS_REPAIR,  # golden days are frozen as their labels land
+    "landing": "deliver the day's file again (the upstream's job; `mlgate land` or "
+    "`mlgate simulate` replay a table into landing), or restore the file from a backup",
+    "predictions": "re-run the score DAG of {model} (mlgate_{model}_score) for {ds} with the "
+    "parameter rescore (a day already scored is otherwise left as it is), or restore the file "
+    "from a backup",
+    "reports": "re-run the DAG that wrote this report for {ds}, or restore it from a backup",
+}
+REINGEST = (
+    "re-ingest the day: clear and re-run the ingest DAG of {model} (mlgate_{model}_ingest) for "
+    "{ds}, or `mlgate run --spec <spec> --start {ds} --end {ds}`, which rewrites the partition "
+    "from its delivery; or restore the file from a backup"
+)
+
+
+def repair_hint(partition: str) -> str:
+    """What an operator does about a damaged partition `<zone>/<name>/ds=<ds>`."""
+    zone, name, folder = partition.split("/")[:3]
+    model = name.removesuffix("-outcomes").removesuffix("-shadow")
+    return REPAIR.get(zone, REINGEST).format(model=model, ds=folder.removeprefix("ds="))
+
+
+def parse_lineage(data: bytes, partition: str, where: str) -> dict:
+    """The lineage `data` of `partition` read from `where`; a LineageError naming the file
+    and the repair when it is not a lineage (truncated, not JSON, no file hashes)."""
+    try:
+        lineage = json.loads(data)
+        why = "it has no file hashes"
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        lineage, why = None, f"it is not JSON: {exc}"
+    if isinstance(lineage, dict) and isinstance(lineage.get("files"), dict):
+        return lineage
+    raise LineageError(
+        f"the lineage {where} of partition {partition} is damaged ({why}); nothing in the "
+        f"partition can be verified, so it is not read. To repair it, {repair_hint(partition)}"
+    )
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -80,7 +138,7 @@ def lineage_bytes(lineage: dict) -> bytes:
 # ---- stores ----------------------------------------------------------------
 # A store addresses objects by keys relative to the lake's base URI ("raw/m/ds=D/a.csv";
 # a partition's key is "<zone>/<name>/ds=<ds>") and provides: uri, location(key),
-# read(key), committed(prefix), files(partition), read_file(partition, filename),
+# read(key), children(prefix), files(partition), read_file(partition, filename, digest),
 # publish(partition, files, lineage, previous), unpublish(partition),
 # create_exclusive(key, data), delete(key). LocalStore is here, S3Store in lake_s3.py.
 
@@ -105,12 +163,21 @@ class LocalStore:
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
 
-    def committed(self, prefix: str) -> list[str]:
-        """Names of the folders right under `prefix` that hold a lineage file."""
+    def children(self, prefix: str) -> dict[str, bool]:
+        """The folders right under `prefix` that hold files, each with whether it holds a
+        lineage (staging and trash folders, named `.<...>`, are not listed)."""
         base = self.root / prefix
         if not base.is_dir():
-            return []
-        return [child.name for child in base.iterdir() if (child / LINEAGE_FILE).is_file()]
+            return {}
+        out = {}
+        for child in base.iterdir():
+            if child.name.startswith(".") or not child.is_dir():
+                continue
+            if (child / LINEAGE_FILE).is_file():
+                out[child.name] = True
+            elif any(p.is_file() for p in child.iterdir()):
+                out[child.name] = False
+        return out
 
     def files(self, partition: str) -> list[str] | None:
         """File names of a partition (lineage excepted), None when there is no partition."""
@@ -119,7 +186,8 @@ class LocalStore:
             return None
         return sorted(p.name for p in path.iterdir() if p.is_file() and p.name != LINEAGE_FILE)
 
-    def read_file(self, partition: str, filename: str) -> bytes | None:
+    def read_file(self, partition: str, filename: str, digest: str | None) -> bytes | None:
+        """A file of a partition (`digest`, its hash in the lineage, is not needed here)."""
         return self.read(f"{partition}/{filename}")
 
     def publish(
@@ -211,7 +279,7 @@ class Lake:
 
     def _partition(self, zone: str, name: str, ds: str) -> str:
         """A partition's key; a name or date that could leave its folder is refused."""
-        if not _NAME_RE.fullmatch(str(name)) or not _DATE_RE.fullmatch(str(ds)):
+        if not _NAME_RE.fullmatch(str(name)) or not valid_date(ds):
             raise LakeError(
                 f"partition {zone}/{name!r}/ds={ds!r}: names are letters, digits and _.- "
                 "and dates are YYYY-MM-DD; nothing outside the lake's partitions is read or written"
@@ -233,9 +301,23 @@ class Lake:
         return filename in (self.store.files(partition) or [])
 
     def list_partitions(self, zone: str, name: str) -> list[str]:
-        """Committed partition dates of `zone/name`, sorted."""
-        children = self.store.committed(f"{zone}/{name}")
-        return sorted(match.group(1) for child in children if (match := _DS_RE.match(child)))
+        """Partition dates of `zone/name`, sorted: the committed ones, and (outside landing,
+        where an upstream may put files without one) those that hold files but lost their
+        lineage, so that reading them says so instead of the day vanishing. A folder that is
+        not a partition (`ds=2013-02-30`, `ds=garbage`) is skipped with a warning."""
+        out = []
+        for child, has_lineage in self.store.children(f"{self._zone(zone)}/{name}").items():
+            day = partition_date(child)
+            if day is None:
+                log.warning(
+                    "the lake %s: skipped %s, which is not a partition (ds=YYYY-MM-DD, a real "
+                    "date); move or delete it",
+                    self.uri,
+                    self.store.location(f"{zone}/{name}/{child}"),
+                )
+            elif has_lineage or zone != "landing":
+                out.append(day)
+        return sorted(out)
 
     # ---- write -------------------------------------------------------------
     def commit_partition(
@@ -248,8 +330,15 @@ class Lake:
         """
         partition = self._partition(zone, name, ds)
         hashes = {fname: sha256_bytes(data) for fname, data in sorted(files.items())}
-        current = self.read_lineage(zone, name, ds)
-        if current is not None and current.get("files") == hashes:
+        try:
+            current = self._lineage(partition)
+        except LineageError:  # damaged or missing: this commit replaces it
+            current = None
+        if (
+            current is not None
+            and current["files"] == hashes
+            and self._holds(partition, files, hashes)
+        ):
             return current
         lineage = {**lineage, "zone": zone, "name": name, "ds": ds, "files": hashes}
         self.store.publish(partition, files, lineage, current)
@@ -316,20 +405,85 @@ class Lake:
         self.store.delete(self._control_key(key))
 
     # ---- read --------------------------------------------------------------
-    def read_bytes(self, zone: str, name: str, ds: str, filename: str) -> bytes:
-        data = self.store.read_file(self._partition(zone, name, ds), filename)
-        if data is None:
-            raise LakeError(
-                f"missing file {zone}/{name}/ds={ds}/{filename} in the lake at {self.uri}"
+    def _lineage(self, partition: str) -> dict | None:
+        """The partition's lineage; None when there is no partition (or, in landing, only
+        files an upstream put there). A LineageError when it is damaged, or missing beside
+        files outside landing (the folder lake only: on S3 the lineage is the commit)."""
+        key = f"{partition}/{LINEAGE_FILE}"
+        data = self.store.read(key)
+        if data is not None:
+            return parse_lineage(data, partition, self.store.location(key))
+        if not partition.startswith("landing/") and self.store.files(partition):
+            raise LineageError(
+                f"partition {partition} holds files but no lineage ({self.store.location(key)} "
+                "is missing): its content cannot be verified, so it is not read. To repair it, "
+                f"{repair_hint(partition)}"
             )
-        return data
+        return None
+
+    def _holds(self, partition: str, files: dict[str, bytes], hashes: dict[str, str]) -> bool:
+        """Whether the committed partition's files are byte for byte `files`, whose hashes
+        its lineage names (a re-commit of the same content repairs a partition whose files
+        were damaged since, instead of leaving them as they are)."""
+        return all(
+            self.store.read_file(partition, fname, hashes[fname]) == data
+            for fname, data in files.items()
+        )
+
+    def read_verified(self, zone: str, name: str, ds: str, filename: str) -> tuple[bytes, str]:
+        """A file of a partition with the sha256 of its bytes, checked against the
+        partition's lineage (hashed once, over the bytes read). IntegrityError when they
+        differ or when the lineage names a file that is gone; a file an upstream put in
+        landing without a lineage is read as it is."""
+        partition = self._partition(zone, name, ds)
+        where = f"{partition}/{filename}"
+        previous = None
+        for _ in range(3):
+            lineage = self._lineage(partition)
+            expected = None if lineage is None else lineage["files"].get(filename)
+            if lineage is not None and expected is None:
+                break
+            data = self.store.read_file(partition, filename, expected)
+            digest = None if data is None else sha256_bytes(data)
+            if data is not None and (expected is None or digest == expected):
+                return data, digest
+            if lineage is None or lineage == previous:
+                break
+            previous = lineage  # re-committed while it was read: read the new lineage
+        if previous is None or data is None and expected is None:
+            raise LakeError(f"missing file {where} in the lake at {self.uri}")
+        seen = "is missing" if data is None else f"has sha256 {digest}"
+        raise IntegrityError(
+            f"partition {partition}: {self.store.location(where)} {seen}, but its lineage "
+            f"says sha256 {expected}: the file changed after it was committed, and nothing "
+            f"read from it can be trusted. To repair it, {repair_hint(partition)}"
+        )
+
+    def read_bytes(self, zone: str, name: str, ds: str, filename: str) -> bytes:
+        """A file of a partition, checked against its lineage (see `read_verified`)."""
+        return self.read_verified(zone, name, ds, filename)[0]
 
     def read_lineage(self, zone: str, name: str, ds: str) -> dict | None:
-        data = self.store.read(f"{self._partition(zone, name, ds)}/{LINEAGE_FILE}")
-        return json.loads(data) if data is not None else None
+        """The partition's lineage, None when there is none (LineageError when damaged)."""
+        return self._lineage(self._partition(zone, name, ds))
+
+    def read_frame_verified(
+        self, zone: str, name: str, ds: str, filename: str
+    ) -> tuple[pd.DataFrame, str]:
+        """A Parquet file of a partition as a frame, with the sha256 of the bytes read."""
+        data, digest = self.read_verified(zone, name, ds, filename)
+        try:
+            return pd.read_parquet(io.BytesIO(data)), digest
+        except Exception as exc:  # pyarrow says ArrowInvalid, OSError, ... and names no file
+            raise IntegrityError(
+                f"partition {zone}/{name}/ds={ds}: {self.location(zone, name, ds)}/{filename} "
+                f"is not readable Parquet ({type(exc).__name__}: {exc}). To repair it, "
+                f"{repair_hint(self._partition(zone, name, ds))}"
+            ) from exc
 
     def read_frame(self, zone: str, name: str, ds: str, filename: str) -> pd.DataFrame:
-        return pd.read_parquet(io.BytesIO(self.read_bytes(zone, name, ds, filename)))
+        """A Parquet file of a partition, checked against its lineage."""
+        return self.read_frame_verified(zone, name, ds, filename)[0]
 
     def read_frames(self, zone: str, name: str, dates: list[str], filename: str) -> pd.DataFrame:
         """Concatenate the Parquet files of several partitions (missing ones are an error)."""

@@ -35,18 +35,23 @@ class EvaluationSet:
         return self.manifest["version"]
 
 
-def _label_provenance(lake: Lake, spec: Spec, ds: str) -> dict:
+def _label_provenance(lake: Lake, spec: Spec, ds: str, read: dict) -> dict:
     lineage = lake.read_lineage("outcomes", spec.model, ds) or {}
     return {
         "labels_from": lineage.get("source"),
         "labels_sha256": lineage.get("source_sha256"),
-        "labels_files": lineage.get("files"),
+        "labels_files": read.get(("outcomes", ds), lineage.get("files")),
         "labels_accepted_reason": lineage.get("accepted_reason"),
     }
 
 
-def manifest_for(lake: Lake, spec: Spec, golden_days: list[str], recent_days: list[str]) -> dict:
-    """The evaluation set's manifest, from the partitions' lineage (no data is read)."""
+def manifest_for(
+    lake: Lake, spec: Spec, golden_days: list[str], recent_days: list[str], read: dict | None = None
+) -> dict:
+    """The evaluation set's manifest. Its file hashes are those of the bytes read, in
+    `read` {(zone, ds): {filename: sha256}} (each checked against its lineage as it was
+    read); without `read` (or for a day not read), those of the partitions' lineage."""
+    read = read or {}
     days = []
     for zone, which, dates in (
         ("golden", "golden", golden_days),
@@ -58,9 +63,9 @@ def manifest_for(lake: Lake, spec: Spec, golden_days: list[str], recent_days: li
                 {
                     "ds": ds,
                     "set": which,
-                    "files": lineage.get("files"),
+                    "files": read.get((zone, ds), lineage.get("files")),
                     "rows": lineage.get("rows"),
-                    **_label_provenance(lake, spec, ds),
+                    **_label_provenance(lake, spec, ds, read),
                 }
             )
     digest = hashlib.sha256(json.dumps(days, sort_keys=True).encode()).hexdigest()
@@ -70,9 +75,17 @@ def manifest_for(lake: Lake, spec: Spec, golden_days: list[str], recent_days: li
 def build_evaluation_set(
     lake: Lake, spec: Spec, golden_days: list[str], recent_days: list[str]
 ) -> EvaluationSet:
-    """Read the golden and recent days and their manifest; refuses labels that did not
-    come from the outcomes feed."""
-    manifest = manifest_for(lake, spec, golden_days, recent_days)
+    """Read the golden and recent days and their manifest, versioned by the hashes of
+    what was read; refuses labels that did not come from the outcomes feed."""
+    parts, read = [], {}
+    for d in golden_days:
+        frame, digest = lake.read_frame_verified("golden", spec.model, d, GOLDEN_FILE)
+        parts.append(frame.assign(eval_set="golden"))
+        read["golden", d] = {GOLDEN_FILE: digest}
+    recent = labelled_frame(lake, spec, recent_days, read=read)
+    if not recent.empty:
+        parts.append(recent.assign(eval_set="recent"))
+    manifest = manifest_for(lake, spec, golden_days, recent_days, read)
     feed = f"landing/{spec.outcomes_feed['feed']}/"
     foreign = [
         d["ds"] for d in manifest["days"] if not str(d["labels_from"] or "").startswith(feed)
@@ -84,13 +97,6 @@ def build_evaluation_set(
             "model that produced them. Re-land those days' outcomes from the feed, or take "
             "them out of the evaluation days."
         )
-    parts = [
-        lake.read_frame("golden", spec.model, d, GOLDEN_FILE).assign(eval_set="golden")
-        for d in golden_days
-    ]
-    recent = labelled_frame(lake, spec, recent_days)
-    if not recent.empty:
-        parts.append(recent.assign(eval_set="recent"))
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     return EvaluationSet(frame, manifest)
 
