@@ -47,6 +47,7 @@ def build(spec):
             return PokeReturnValue(is_done=landed(lake, spec, dagkit.run_ds(context)))
 
         @task
+        @dagkit.fail_on_damage
         def land(**context) -> dict:
             from mlgate.ingest.landing import land_features
 
@@ -56,6 +57,7 @@ def build(spec):
             ]
 
         @task(outlets=[dagkit.validated_asset(spec)])
+        @dagkit.fail_on_damage
         def validate(**context) -> dict:
             from airflow.sdk.exceptions import AirflowFailException
 
@@ -77,6 +79,7 @@ def build(spec):
             return result.to_dict()
 
         @task
+        @dagkit.fail_on_damage
         def labels(**context) -> dict | None:
             import datetime as dt
 

@@ -39,6 +39,7 @@ def build(spec):
     )
     def monitor():
         @task(on_success_callback=dagkit.monitor_alert(spec))
+        @dagkit.fail_on_damage
         def measure(**context) -> dict:
             from mlgate.monitor.day import monitor_day, summary_lines
 
@@ -56,6 +57,7 @@ def build(spec):
             return {k: report[k] for k in ("ds", "retrain", "reasons", "quiet_reasons", "paused")}
 
         @task(outlets=[request])
+        @dagkit.fail_on_damage
         def request_retrain(report: dict, **context) -> dict:
             from airflow.sdk.exceptions import AirflowSkipException
 

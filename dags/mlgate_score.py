@@ -39,6 +39,7 @@ def build(spec):
             )
 
         @task
+        @dagkit.fail_on_damage
         def score_day(**context) -> dict:
             from mlgate.score.batch import score_day as score_one_day
 

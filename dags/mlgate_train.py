@@ -63,6 +63,7 @@ def build(spec):
     )
     def train():
         @task
+        @dagkit.fail_on_damage
         def train_candidate(**context) -> dict:
             from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
@@ -92,6 +93,7 @@ def build(spec):
             return candidate
 
         @task
+        @dagkit.fail_on_damage
         def evaluate(candidate: dict, **context) -> dict:
             from mlgate import tracking
             from mlgate.promote.card import card_markdown
@@ -129,6 +131,7 @@ def build(spec):
         )
 
         @task(outlets=[dagkit.champion_asset(spec)], trigger_rule="none_failed_min_one_success")
+        @dagkit.fail_on_damage
         def promote(decision: dict, **context) -> str:
             from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 

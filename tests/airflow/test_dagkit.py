@@ -3,6 +3,7 @@
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
+from mlgate.airflow import dagkit
 from mlgate.airflow.dagkit import checked_date
 
 
@@ -36,3 +37,32 @@ def test_only_an_approve_answer_names_an_approver():
     assert approver({**answer, "responded_by_user": {"id": "7"}}) == "7"
     assert approver({**answer, "chosen_options": ["Reject"]}) is None
     assert approver(None) is None  # the approve task was skipped: no gray zone
+
+
+def test_a_task_that_finds_damaged_data_fails_without_retrying():
+    from mlgate.lake.store import IntegrityError
+
+    @dagkit.fail_on_damage
+    def read_day(ds, **context):
+        raise IntegrityError(f"partition validated/m/ds={ds}: the file changed")
+
+    with pytest.raises(AirflowFailException, match="damaged data: partition validated/m/ds=D"):
+        read_day("D")
+    assert read_day.__name__ == "read_day"  # the task id stays the function's name
+
+
+def test_every_task_that_reads_the_lake_fails_on_damage_at_once():
+    from airflow.dag_processing.dagbag import DagBag
+
+    from mlgate.airflow.local import DAGS_FOLDER
+
+    bag = DagBag(str(DAGS_FOLDER))
+    plain = [
+        f"{dag_id}.{t.task_id}"
+        for dag_id, dag in bag.dags.items()
+        if not dag_id.endswith("_rollback")  # never retried anyway
+        for t in dag.tasks
+        if t.task_type == "_PythonDecoratedOperator"
+        and not hasattr(t.python_callable, "__wrapped__")
+    ]
+    assert plain == []

@@ -4,6 +4,7 @@ run's identity (dag id, run id, try number, logical day) for lineage."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 
 from airflow.sdk import Asset
@@ -234,3 +235,22 @@ def monitor_alert(spec):
             send(alert)
 
     return callback
+
+
+def fail_on_damage(task_function):
+    """A task that finds committed data damaged (lake.store.IntegrityError: a partition whose
+    content no longer matches its lineage, an unreadable file or lineage) fails at once, with
+    the partition and the repair in its message: a retry would read the same bytes."""
+
+    @functools.wraps(task_function)
+    def checked(*args, **kwargs):
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from mlgate.lake.store import IntegrityError
+
+        try:
+            return task_function(*args, **kwargs)
+        except IntegrityError as exc:
+            raise AirflowFailException(f"damaged data: {exc}") from None
+
+    return checked
