@@ -281,6 +281,8 @@ def cmd_rollback(args) -> int:
     except PromotionError as exc:
         print(f"rollback refused: {exc}", file=sys.stderr)
         return EXIT_REJECTED
+    if moved.get("finished"):
+        print(f"{spec.model}: first {moved['finished']}")
     print(f"{spec.model}: champion moved from v{moved['from']} back to v{moved['to']}")
     return EXIT_OK
 

@@ -61,7 +61,7 @@ def apply_decision(
         else f"approved by {approved_by} in the gray zone: {decision.sentence}"
     )
     with registry.promotion_lock(lake, spec.model):
-        registry.promote(
+        note = registry.promote(
             client,
             spec.model,
             decision.candidate,
@@ -78,4 +78,7 @@ def apply_decision(
                 ),
             },
         )
+    if note:  # an interrupted promotion or rollback was finished (or undone) first
+        print(f"{spec.model}: {note}")
     return True
+
