@@ -124,3 +124,13 @@ def test_dag_files_are_wiring_only(path):
     loaded = set(done.stdout.split())
     assert "airflow" in loaded  # the probe did parse the DAG file
     assert sorted(loaded & set(HEAVY)) == [], f"{path.name} loads heavy libraries at parse time"
+
+
+def test_a_candidate_not_promoted_loses_the_challenger_alias(bag):
+    """After a refusal (route skips `promote`) or a rejection (`approve` skips it), the train
+    DAG still runs `release_challenger`, which removes the alias the score DAG shadow-scores."""
+    for spec in load_all_specs():
+        dag = bag.dags[f"mlgate_{spec.model}_train"]
+        release = dag.get_task("release_challenger")
+        assert release.trigger_rule == "none_failed_min_one_success"
+        assert release.upstream_task_ids == {"evaluate", "promote"}

@@ -556,3 +556,33 @@ def test_an_interrupted_promotion_whose_candidate_is_gone_is_undone(world):
     assert registry.champion_history(client, spec.model) == [world["weatherless"]["version"]]
     assert registry.promotion_intent(client, spec.model) is None
 
+
+def test_a_refused_or_rejected_candidate_leaves_no_challenger_and_is_not_shadow_scored(world):
+    """What the train DAG's `release_challenger` does after a refusal, and after a person
+    rejected a gray-zone candidate; the score DAG then scores with the champion alone."""
+    from mlgate.lake.names import shadow_name
+    from mlgate.promote.apply import release_challenger
+    from mlgate.score.batch import score_day
+
+    lake, settings, spec, client = world["lake"], world["settings"], world["spec"], world["client"]
+    rival, challenger = world["rival"]["version"], tracking.CHALLENGER
+    refused = Decision(REFUSE, False, rival, world["weatherless"]["version"], ["it is worse"])
+    rejected = Decision(ASK, False, rival, world["weatherless"]["version"], ["gray"])
+    answer = {"chosen_options": ["Reject"], "responded_by_user": {"name": "ana"}}
+    for decision, answer, why in (
+        (refused, None, f"champion unchanged: {refused.sentence}"),
+        (rejected, answer, f"rejected by ana in the gray zone: {rejected.sentence}"),
+    ):
+        client.set_registered_model_alias(spec.model, challenger, rival)  # as training leaves it
+        done = release_challenger(settings, spec, decision.to_dict(), "scheduled", "ask", answer)
+        assert done == f"v{rival} is no longer the challenger nor scored in shadow: {why}"
+        assert registry.alias_version(client, spec.model, challenger) is None
+        assert client.get_model_version(spec.model, rival).tags[tracking.NOT_PROMOTED_TAG] == why
+    lineage = score_day(lake, settings, spec, "2013-03-09", run_info("score"), rescore=True)
+    assert "shadow_version" not in lineage and lineage["model_version"] == champion_of(world)
+    assert not lake.exists("predictions", shadow_name(spec.model), "2013-03-09")
+    approved = {"chosen_options": ["Approve"], "responded_by_user": {"name": "ana"}}
+    client.set_registered_model_alias(spec.model, challenger, rival)  # approved: promote moves it
+    assert release_challenger(settings, spec, rejected.to_dict(), "manual", "ask", approved) is None
+    assert registry.alias_version_number(client, spec.model, challenger) == rival
+    client.delete_registered_model_alias(spec.model, challenger)
