@@ -35,7 +35,16 @@ def build(spec):
             from mlgate.promote.rollback import roll_back as roll_back_model
 
             lake, settings = dagkit.lake_and_settings()
-            moved = roll_back_model(lake, settings, spec, context["params"]["reason"])
+            run = dagkit.run_info(context)
+            moved = roll_back_model(
+                lake,
+                settings,
+                spec,
+                context["params"]["reason"],
+                f"{run['dag_id']}/{run['run_id']}",
+            )
+            if moved.get("finished"):
+                print(f"first {moved['finished']}")
             print(f"champion moved from v{moved['from']} back to v{moved['to']}")
             return moved
 

@@ -11,6 +11,9 @@ and compares the two on the same rows with confidence intervals and per-slice ch
 - **refuse**: the champion stays; the reasons are in the `evaluate` log and the card.
 - **ask**: an interval straddles a margin; `approve` waits for a person in *Required
   Actions* with the promotion card. No answer before the spec's timeout: no promotion.
+- **release_challenger**: a candidate that was not promoted (refused, rejected, unanswered,
+  a backfill) loses the `challenger` alias, so the score DAG stops scoring it in shadow;
+  its model version is tagged `mlgate.not_promoted` with why.
 
 The promotion card (`promotion_card.html`) is on the candidate's MLflow run.
 Backfill runs never promote. A run whose newest validated, labelled day is more than the
@@ -159,11 +162,23 @@ def build(spec):
             )
             return decision["candidate"]
 
+        @task(trigger_rule="none_failed_min_one_success")
+        def release_challenger(decision: dict, **context) -> str | None:
+            from mlgate.promote.apply import release_challenger as release
+
+            _, settings = dagkit.lake_and_settings()
+            answer = context["ti"].xcom_pull(task_ids="approve")
+            run_type, gray_zone = str(context["dag_run"].run_type), context["params"]["gray_zone"]
+            done = release(settings, spec, decision, run_type, gray_zone, answer)
+            print(done or f"v{decision['candidate']} was promoted")
+            return done
+
         decision = evaluate(train_candidate())
         routed = route(decision)
         done = promote(decision)
         routed >> [approve, done]
         approve >> done
+        done >> release_challenger(decision)
 
     return train()
 

@@ -329,6 +329,8 @@ def cmd_rollback(args) -> int:
             file=sys.stderr,
         )
         return EXIT_REJECTED
+    if moved.get("finished"):
+        print(f"{spec.model}: first {moved['finished']}")
     print(f"{spec.model}: champion moved from v{moved['from']} back to v{moved['to']}")
     return EXIT_OK
 

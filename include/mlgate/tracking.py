@@ -50,9 +50,13 @@ PROMOTED_BECAUSE_TAG = "mlgate.promoted_because"  # the decision sentence (or th
 PROMOTED_AT_TAG = "mlgate.promoted_at"  # UTC time of the promotion
 ROLLED_BACK_TAG = "mlgate.rolled_back"  # on the version a rollback moved away from: the reason
 RESTORED_TAG = "mlgate.restored_by_rollback"  # on the version a rollback restored: the reason
+NOT_PROMOTED_TAG = "mlgate.not_promoted"  # why a candidate lost its `challenger` alias unpromoted
 
 # Tags on the registered model and on the experiments.
 CHAMPION_HISTORY_TAG = "mlgate.champion_history"  # JSON list of the champions, oldest first
+# a promotion or rollback under way (JSON: action, from, to, before, after, version_tags, by,
+# why, at, owner): written first, removed last, so any later promotion or rollback finishes it
+PROMOTION_INTENT_TAG = "mlgate.promotion_intent"
 SPEC_TAG = "mlgate.spec"  # on an experiment: the spec file it belongs to
 
 # Tags on the monitor's runs (experiment `<model>-monitor`, one run per monitored day).

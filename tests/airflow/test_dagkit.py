@@ -63,6 +63,7 @@ def test_every_task_that_reads_the_lake_fails_on_damage_at_once():
         if not dag_id.endswith("_rollback")  # never retried anyway
         for t in dag.tasks
         if t.task_type == "_PythonDecoratedOperator"
+        and t.task_id != "release_challenger"  # moves an alias, reads no data
         and not hasattr(t.python_callable, "__wrapped__")
     ]
     assert plain == []

@@ -145,3 +145,13 @@ def test_a_broken_spec_fails_alone(tmp_path, monkeypatch):
     assert list(bag.import_errors) == [str(DAGS_FOLDER / "mlgate_specs.py")]
     error = bag.import_errors[str(DAGS_FOLDER / "mlgate_specs.py")]
     assert "other.yaml" in error and "window_dayz" in error and "window_days" in error
+
+
+def test_a_candidate_not_promoted_loses_the_challenger_alias(bag):
+    """After a refusal (route skips `promote`) or a rejection (`approve` skips it), the train
+    DAG still runs `release_challenger`, which removes the alias the score DAG shadow-scores."""
+    for spec in load_all_specs():
+        dag = bag.dags[f"mlgate_{spec.model}_train"]
+        release = dag.get_task("release_challenger")
+        assert release.trigger_rule == "none_failed_min_one_success"
+        assert release.upstream_task_ids == {"evaluate", "promote"}

@@ -7,10 +7,12 @@ import copy
 import json
 import shutil
 import threading
+from contextlib import contextmanager
 from html import escape
 
 import pytest
 import yaml
+from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from mlgate import tracking
@@ -21,7 +23,7 @@ from mlgate.lake.names import LABELS_FILE
 from mlgate.lake.store import Lake
 from mlgate.promote import golden, registry
 from mlgate.promote.apply import apply_decision
-from mlgate.promote.decide import ASK, PROMOTE, REFUSE
+from mlgate.promote.decide import ASK, PROMOTE, REFUSE, Decision
 from mlgate.promote.evaluate import evaluate_candidate
 from mlgate.train.candidate import fit_and_register, train_candidate
 from mlgate.train.window import plan_window
@@ -68,6 +70,8 @@ def set_history(world, *models):
             client.delete_registered_model_alias(name, tracking.PREVIOUS)
         except MlflowException:
             pass
+    if tracking.PROMOTION_INTENT_TAG in client.get_registered_model(name).tags:
+        client.delete_registered_model_tag(name, tracking.PROMOTION_INTENT_TAG)
 
 
 @pytest.fixture(autouse=True)
@@ -368,3 +372,241 @@ def test_rollback_refuses_a_model_that_no_longer_fits_the_feature_schema(world):
         roll_back(lake, settings, spec, "test two")
     assert champion_of(world) == history[1]
     assert registry.champion_history(world["client"], spec.model) == history[:2]
+
+
+# ---- a promotion killed between its registry writes ------------------------------------
+
+WRITES = (
+    "set_registered_model_alias",
+    "delete_registered_model_alias",
+    "set_registered_model_tag",
+    "delete_registered_model_tag",
+    "set_model_version_tag",
+    "delete_model_version_tag",
+)
+# the three writes that move the champion: (MlflowClient method, alias or tag it writes)
+CHAMPION_WRITES = {
+    "champion": ("set_registered_model_alias", tracking.CHAMPION),
+    "previous_champion": ("set_registered_model_alias", tracking.PREVIOUS),
+    "history": ("set_registered_model_tag", tracking.CHAMPION_HISTORY_TAG),
+}
+
+
+class Killed(BaseException):
+    """The process died at this registry write (a BaseException: nothing catches it)."""
+
+
+@contextmanager
+def killed_at(kill):
+    """The registry (a real MLflow store) is written as usual until the write `kill` (the
+    N-th write when an int, else the first write of (method, alias or tag)), which raises
+    Killed instead of writing; yields the list of the writes made or attempted."""
+    writes = []
+    with pytest.MonkeyPatch.context() as patch:
+        for name in WRITES:
+
+            def write(self, *args, _real=getattr(MlflowClient, name), _name=name, **kwargs):
+                writes.append((_name, args[1] if len(args) > 1 else None))
+                if kill in (len(writes), writes[-1]):
+                    raise Killed(f"killed at write {len(writes)}: {writes[-1]}")
+                return _real(self, *args, **kwargs)
+
+            patch.setattr(MlflowClient, name, write)
+        yield writes
+
+
+def promotion(world, candidate="weather", over="weatherless"):
+    """An evaluation's decision to promote `candidate` over the champion `over`."""
+    return Decision(
+        PROMOTE, False, world[candidate]["version"], over and world[over]["version"], ["forced"]
+    )
+
+
+def promote_killed_at(world, kill, candidate="weather", over="weatherless"):
+    """Promote `candidate` over `over` (the weather model over the weatherless one); the
+    process dies at `kill`."""
+    with killed_at(kill) as writes, pytest.raises(Killed):
+        apply_decision(
+            world["lake"],
+            world["settings"],
+            world["spec"],
+            promotion(world, candidate, over),
+            run_info("killed"),
+        )
+    return writes
+
+
+def assert_weather_promoted(world):
+    client, model = world["client"], world["spec"].model
+    weatherless, weather = world["weatherless"]["version"], world["weather"]["version"]
+    assert champion_of(world) == weather
+    assert registry.alias_version_number(client, model, tracking.PREVIOUS) == weatherless
+    assert registry.champion_history(client, model) == [weatherless, weather]
+    assert registry.promotion_intent(client, model) is None
+    tags = client.get_model_version(model, weather).tags
+    assert tags[tracking.PROMOTED_BY_TAG] == "test/killed"
+
+
+def interrupted(world, candidate="weather", over="weatherless"):
+    """How a log says the promotion of `candidate` over `over` was finished."""
+    return (
+        f"finished the interrupted promote of {world['spec'].model} from "
+        f"v{world[over]['version']} to v{world[candidate]['version']} (test/killed"
+    )
+
+
+@pytest.mark.parametrize("write", CHAMPION_WRITES)
+def test_a_promotion_killed_at_a_champion_write_is_finished_by_its_retry(world, write, capsys):
+    lake, settings, spec, client = world["lake"], world["settings"], world["spec"], world["client"]
+    promote_killed_at(world, CHAMPION_WRITES[write])
+    intent = registry.promotion_intent(client, spec.model)  # what a crash leaves behind
+    assert (intent["action"], intent["from"], intent["to"], intent["by"]) == (
+        "promote",
+        world["weatherless"]["version"],
+        world["weather"]["version"],
+        "test/killed",
+    )
+    capsys.readouterr()
+    assert apply_decision(lake, settings, spec, promotion(world), run_info("killed"))
+    assert interrupted(world) in capsys.readouterr().out
+    assert_weather_promoted(world)
+    assert registry.rollback(client, spec.model, "after the retry") == {
+        "from": world["weather"]["version"],
+        "to": world["weatherless"]["version"],
+    }
+    assert registry.champion_history(client, spec.model) == [world["weatherless"]["version"]]
+
+
+def test_a_promotion_killed_at_any_write_is_finished_by_its_retry(world):
+    """Every write of the promotion, from the intent to its removal."""
+    with killed_at(None) as writes:
+        apply_decision(
+            world["lake"], world["settings"], world["spec"], promotion(world), run_info("killed")
+        )
+    assert len(writes) >= 5, writes
+    for n in range(1, len(writes) + 1):
+        set_history(world, world["weatherless"])
+        assert promote_killed_at(world, n)[-1] == writes[n - 1]
+        assert apply_decision(
+            world["lake"], world["settings"], world["spec"], promotion(world), run_info("killed")
+        ), writes[n - 1]
+        assert_weather_promoted(world)
+
+
+@pytest.mark.parametrize("write", CHAMPION_WRITES)
+def test_a_promotion_killed_at_a_champion_write_is_finished_by_the_next_one(world, write):
+    """The next candidate (the rival) was judged against the champion the registry showed
+    after the crash: the interrupted promotion is finished first, then the compare-and-set
+    says whether the rival's decision still holds."""
+    lake, settings, spec, client = world["lake"], world["settings"], world["spec"], world["client"]
+    promote_killed_at(world, CHAMPION_WRITES[write])
+    seen = champion_of(world)
+    judged = Decision(PROMOTE, False, world["rival"]["version"], seen, ["forced"])
+    if seen == world["weatherless"]["version"]:  # killed before the champion alias moved
+        with pytest.raises(registry.PromotionError) as refused:
+            apply_decision(lake, settings, spec, judged, run_info("next"))
+        assert f"the champion moved from v{seen} to v{world['weather']['version']}" in str(
+            refused.value
+        ) and interrupted(world) in str(refused.value)
+        assert_weather_promoted(world)
+        return
+    assert apply_decision(lake, settings, spec, judged, run_info("next"))
+    history = [world[m]["version"] for m in ("weatherless", "weather", "rival")]
+    assert registry.champion_history(client, spec.model) == history
+    assert registry.alias_version_number(client, spec.model, tracking.PREVIOUS) == history[1]
+    assert registry.rollback(client, spec.model, "after the next") == {
+        "from": history[2],
+        "to": history[1],
+    }
+    assert champion_of(world) == history[1]
+
+
+@pytest.mark.parametrize("write", CHAMPION_WRITES)
+def test_a_promotion_killed_at_a_champion_write_is_finished_then_rolled_back(world, write):
+    """The operator rolls back (the real rollback: the target is checked in a fresh process)
+    after the crash of the rival's promotion over the weather model: the promotion is
+    finished, then undone by one step back, to the model that was champion before it."""
+    from mlgate.promote.rollback import roll_back
+
+    lake, settings, spec, client = world["lake"], world["settings"], world["spec"], world["client"]
+    set_history(world, world["weatherless"], world["weather"])
+    promote_killed_at(world, CHAMPION_WRITES[write], "rival", "weather")
+    moved = roll_back(lake, settings, spec, "crashed promotion")
+    weatherless, weather = world["weatherless"]["version"], world["weather"]["version"]
+    assert (moved["from"], moved["to"]) == (world["rival"]["version"], weather)
+    assert moved["finished"].startswith(interrupted(world, "rival", "weather"))
+    assert champion_of(world) == weather
+    assert registry.alias_version_number(client, spec.model, tracking.PREVIOUS) == weatherless
+    assert registry.champion_history(client, spec.model) == [weatherless, weather]
+    assert registry.promotion_intent(client, spec.model) is None
+    tags = client.get_model_version(spec.model, world["rival"]["version"]).tags
+    assert tags[tracking.ROLLED_BACK_TAG] == "crashed promotion"
+
+
+@pytest.mark.parametrize("write", CHAMPION_WRITES)
+def test_a_rollback_killed_at_a_champion_write_is_finished_by_its_retry_one_step_only(world, write):
+    client, model = world["client"], world["spec"].model
+    set_history(world, world["weatherless"], world["weather"], world["rival"])
+    history = [world[m]["version"] for m in ("weatherless", "weather", "rival")]
+    with killed_at(CHAMPION_WRITES[write]), pytest.raises(Killed):
+        registry.rollback(client, model, "bad day", by="test/rollback")
+    moved = registry.rollback(client, model, "bad day", by="test/rollback")  # the retry
+    assert (moved["from"], moved["to"]) == (history[2], history[1]) and moved["finished"]
+    assert registry.champion_history(client, model) == history[:2]
+    assert champion_of(world) == history[1]
+    assert registry.alias_version_number(client, model, tracking.PREVIOUS) == history[0]
+    assert registry.rollback(client, model, "another", by="test/other") == {
+        "from": history[1],
+        "to": history[0],
+    }
+
+
+def test_an_interrupted_promotion_whose_candidate_is_gone_is_undone(world):
+    """The candidate version was deleted after the crash: the next promotion cannot finish
+    the interrupted one, so it puts the champion back and says so."""
+    lake, settings, spec, client = world["lake"], world["settings"], world["spec"], world["client"]
+    weather = client.get_model_version(spec.model, world["weather"]["version"])
+    doomed = client.create_model_version(spec.model, weather.source, weather.run_id).version
+    killed = Decision(PROMOTE, False, str(doomed), world["weatherless"]["version"], ["forced"])
+    with killed_at(CHAMPION_WRITES["previous_champion"]), pytest.raises(Killed):
+        apply_decision(lake, settings, spec, killed, run_info("killed"))
+    assert champion_of(world) == str(doomed)  # served, while the history is stale
+    client.delete_model_version(spec.model, str(doomed))
+    note = registry.finish_interrupted(client, spec.model)
+    assert note.startswith(f"undid the interrupted promote of {spec.model}") and (
+        f"v{doomed} no longer exists" in note
+    )
+    assert champion_of(world) == world["weatherless"]["version"]
+    assert registry.champion_history(client, spec.model) == [world["weatherless"]["version"]]
+    assert registry.promotion_intent(client, spec.model) is None
+
+
+def test_a_refused_or_rejected_candidate_leaves_no_challenger_and_is_not_shadow_scored(world):
+    """What the train DAG's `release_challenger` does after a refusal, and after a person
+    rejected a gray-zone candidate; the score DAG then scores with the champion alone."""
+    from mlgate.lake.names import shadow_name
+    from mlgate.promote.apply import release_challenger
+    from mlgate.score.batch import score_day
+
+    lake, settings, spec, client = world["lake"], world["settings"], world["spec"], world["client"]
+    rival, challenger = world["rival"]["version"], tracking.CHALLENGER
+    refused = Decision(REFUSE, False, rival, world["weatherless"]["version"], ["it is worse"])
+    rejected = Decision(ASK, False, rival, world["weatherless"]["version"], ["gray"])
+    answer = {"chosen_options": ["Reject"], "responded_by_user": {"name": "ana"}}
+    for decision, answer, why in (
+        (refused, None, f"champion unchanged: {refused.sentence}"),
+        (rejected, answer, f"rejected by ana in the gray zone: {rejected.sentence}"),
+    ):
+        client.set_registered_model_alias(spec.model, challenger, rival)  # as training leaves it
+        done = release_challenger(settings, spec, decision.to_dict(), "scheduled", "ask", answer)
+        assert done == f"v{rival} is no longer the challenger nor scored in shadow: {why}"
+        assert registry.alias_version(client, spec.model, challenger) is None
+        assert client.get_model_version(spec.model, rival).tags[tracking.NOT_PROMOTED_TAG] == why
+    lineage = score_day(lake, settings, spec, "2013-03-09", run_info("score"), rescore=True)
+    assert "shadow_version" not in lineage and lineage["model_version"] == champion_of(world)
+    assert not lake.exists("predictions", shadow_name(spec.model), "2013-03-09")
+    approved = {"chosen_options": ["Approve"], "responded_by_user": {"name": "ana"}}
+    client.set_registered_model_alias(spec.model, challenger, rival)  # approved: promote moves it
+    assert release_challenger(settings, spec, rejected.to_dict(), "manual", "ask", approved) is None
+    assert registry.alias_version_number(client, spec.model, challenger) == rival
+    client.delete_registered_model_alias(spec.model, challenger)

@@ -61,7 +61,7 @@ def apply_decision(
         else f"approved by {approved_by} in the gray zone: {decision.sentence}"
     )
     with registry.promotion_lock(lake, spec.model):
-        registry.promote(
+        note = registry.promote(
             client,
             spec.model,
             decision.candidate,
@@ -78,4 +78,46 @@ def apply_decision(
                 ),
             },
         )
+    if note:  # an interrupted promotion or rollback was finished (or undone) first
+        print(f"{spec.model}: {note}")
     return True
+
+
+def not_promoted_because(
+    spec: Spec, decision: dict, run_type: str, gray_zone: str, answer: dict | None
+) -> str | None:
+    """Why the train run ends without promoting its candidate (refused, a backfill, or
+    rejected or unanswered in the gray zone); None when it was promoted. `answer` is what
+    the `approve` task returned (Airflow's Required Actions)."""
+    step, why = route(spec, decision, run_type, gray_zone)
+    if step != "approve":
+        return why if step is None else None
+    answer = answer or {}
+    if answer.get("chosen_options") == ["Approve"]:
+        return None
+    user = answer.get("responded_by_user") or {}
+    who = user.get("name") or user.get("id")
+    return (
+        f"rejected by {who} in the gray zone: {decision['sentence']}"
+        if who
+        else f"nobody approved it in the gray zone before the timeout: {decision['sentence']}"
+    )
+
+
+def release_challenger(
+    settings: Settings, spec: Spec, decision: dict, run_type: str, gray_zone: str, answer
+) -> str | None:
+    """A candidate that was not promoted stops being the `challenger` (so the score DAG no
+    longer scores it in shadow); its version keeps why (tracking.NOT_PROMOTED_TAG), beside
+    the decision tags and the card. Returns what was done, for the log."""
+    why = not_promoted_because(spec, decision, run_type, gray_zone, answer)
+    candidate, client = str(decision["candidate"]), tracking.client(settings)
+    if why is None or registry.alias_version_number(client, spec.model, tracking.CHAMPION) == (
+        candidate
+    ):
+        return None
+    client.set_model_version_tag(spec.model, candidate, tracking.NOT_PROMOTED_TAG, why[:5000])
+    if registry.alias_version_number(client, spec.model, tracking.CHALLENGER) != candidate:
+        return f"v{candidate} not promoted ({why}); another version is the challenger now"
+    client.delete_registered_model_alias(spec.model, tracking.CHALLENGER)
+    return f"v{candidate} is no longer the challenger nor scored in shadow: {why}"

@@ -2,11 +2,18 @@
 
 Promotions are kept as a history (a tag on the registered model), so a rollback moves
 exactly one step back, and twice in a row moves two steps back.
+
+A promotion or rollback is several registry writes (the aliases, the history, the version
+tags). Under the promotion lock its intent is recorded first (a tag on the registered model,
+`tracking.PROMOTION_INTENT_TAG`), then the writes are made, and the intent is removed last.
+A process killed in between leaves the intent behind: the next promotion, a retry or a
+rollback finishes it (or undoes it, when its target version is gone) and says so.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import time
@@ -16,7 +23,18 @@ from contextlib import contextmanager
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from mlgate.tracking import CHAMPION, CHAMPION_HISTORY_TAG, PREVIOUS, RESTORED_TAG, ROLLED_BACK_TAG
+from mlgate.tracking import (
+    CHAMPION,
+    CHAMPION_HISTORY_TAG,
+    PREVIOUS,
+    PROMOTED_BECAUSE_TAG,
+    PROMOTED_BY_TAG,
+    PROMOTION_INTENT_TAG,
+    RESTORED_TAG,
+    ROLLED_BACK_TAG,
+)
+
+log = logging.getLogger(__name__)
 
 
 class PromotionError(RuntimeError):
@@ -71,40 +89,126 @@ def champion_history(client: MlflowClient, model: str) -> list[str]:
     return json.loads(tags.get(CHAMPION_HISTORY_TAG, "[]"))
 
 
+def promotion_intent(client: MlflowClient, model: str) -> dict | None:
+    """The promotion or rollback under way (or interrupted), as recorded before its first
+    alias moved; None when there is none."""
+    raw = client.get_registered_model(model).tags.get(PROMOTION_INTENT_TAG)
+    return json.loads(raw) if raw else None
+
+
 def _set_champion(client: MlflowClient, model: str, history: list[str]) -> None:
-    client.set_registered_model_alias(model, CHAMPION, history[-1])
-    if len(history) > 1:
-        client.set_registered_model_alias(model, PREVIOUS, history[-2])
-    else:
-        try:
-            client.delete_registered_model_alias(model, PREVIOUS)
-        except MlflowException:
-            pass
+    """The aliases and the history as `history` says (each write idempotent)."""
+    for alias, position in ((CHAMPION, -1), (PREVIOUS, -2)):
+        if len(history) >= -position:
+            client.set_registered_model_alias(model, alias, history[position])
+        else:
+            try:
+                client.delete_registered_model_alias(model, alias)
+            except MlflowException:
+                pass
     client.set_registered_model_tag(model, CHAMPION_HISTORY_TAG, json.dumps(history))
+
+
+def _carry_out(client: MlflowClient, model: str, intent: dict, history: list[str]) -> None:
+    """The writes of a recorded intent, in order: the aliases, the history, the version
+    tags, and last the intent itself is removed. Safe to repeat from the start."""
+    _set_champion(client, model, history)
+    if history == intent["after"]:
+        for version, tags in intent["version_tags"].items():
+            for key, value in tags.items():
+                client.set_model_version_tag(model, version, key, value)
+    client.delete_registered_model_tag(model, PROMOTION_INTENT_TAG)
+
+
+def _record_and_carry_out(client: MlflowClient, model: str, intent: dict) -> None:
+    intent = {
+        **intent,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "owner": f"{socket.gethostname()}:{os.getpid()}",
+    }
+    client.set_registered_model_tag(model, PROMOTION_INTENT_TAG, json.dumps(intent))
+    _carry_out(client, model, intent, intent["after"])
+
+
+def _exists(client: MlflowClient, model: str, version: str | None) -> bool:
+    try:
+        return version is None or client.get_model_version(model, version) is not None
+    except MlflowException:
+        return False
+
+
+def finish_interrupted(client: MlflowClient, model: str) -> str | None:
+    """Finish the promotion or rollback a crash interrupted (its intent is still recorded),
+    or undo it when its target version is gone; returns what was done, for the log."""
+    intent = promotion_intent(client, model)
+    if intent is None:
+        return None
+    what = (
+        f"the interrupted {intent['action']} of {model} from v{intent['from']} to "
+        f"v{intent['to']} ({intent['by']}, started {intent['at']} by {intent['owner']})"
+    )
+    if _exists(client, model, intent["to"]):
+        _carry_out(client, model, intent, intent["after"])
+        note = f"finished {what}"
+    elif all(_exists(client, model, v) for v in intent["before"][-2:]):
+        _carry_out(client, model, intent, intent["before"])
+        note = f"undid {what}: v{intent['to']} no longer exists; v{intent['from']} is champion"
+    else:
+        raise PromotionError(
+            f"cannot finish nor undo {what}: v{intent['to']} and v{intent['from']} no longer "
+            f"exist. Set the aliases by hand, then delete the tag {PROMOTION_INTENT_TAG}."
+        )
+    log.warning("%s", note)
+    return note
 
 
 def promote(
     client: MlflowClient, model: str, version: str, expected_champion: str | None, tags: dict
-) -> None:
+) -> str | None:
     """Make `version` the champion, if the champion is still `expected_champion`
-    (compare-and-set: a champion that moved since the evaluation is never overwritten)."""
+    (compare-and-set: a champion that moved since the evaluation is never overwritten).
+    An interrupted promotion or rollback is finished first; a retry of a promotion that is
+    already done changes nothing. Returns what was finished, if anything."""
+    note = finish_interrupted(client, model)
+    version, expected = str(version), None if expected_champion is None else str(expected_champion)
     current_version = alias_version_number(client, model, CHAMPION)
-    expected_champion = None if expected_champion is None else str(expected_champion)
-    if current_version != expected_champion:
+    history = champion_history(client, model)
+    if current_version == version and history[-2:] == [v for v in (expected, version) if v]:
+        return note or f"v{version} was already promoted over v{expected}; nothing to do"
+    if current_version != expected:
         raise PromotionError(
-            f"{model}: the champion moved from v{expected_champion} to "
+            f"{model}: the champion moved from v{expected} to "
             f"v{current_version} while v{version} was being evaluated; not promoting. "
             "Re-run the evaluation against the new champion."
+            + (f" (Before checking, this {note}.)" if note else "")
         )
-    history = [v for v in champion_history(client, model) if v != str(version)] + [str(version)]
-    for key, value in tags.items():
-        client.set_model_version_tag(model, str(version), key, str(value))
-    _set_champion(client, model, history)
+    intent = {
+        "action": "promote",
+        "from": expected,
+        "to": version,
+        "before": history,
+        "after": [v for v in history if v != version] + [version],
+        "version_tags": {version: {k: str(v) for k, v in tags.items()}},
+        "by": str(tags.get(PROMOTED_BY_TAG, "")),
+        "why": str(tags.get(PROMOTED_BECAUSE_TAG, "")),
+    }
+    _record_and_carry_out(client, model, intent)
+    return note
 
 
-def rollback(client: MlflowClient, model: str, reason: str, check=None) -> tuple[str, str]:
-    """Move `champion` one step back in the promotion history; returns (from, to).
-    `check(version)` may raise to refuse a target (for example: it no longer loads)."""
+def rollback(
+    client: MlflowClient, model: str, reason: str, check=None, by: str = "rollback"
+) -> dict:
+    """Move `champion` one step back in the promotion history (an interrupted promotion or
+    rollback is finished first); returns {'from', 'to'} and, when it finished one,
+    'finished'. A retry (same `by` and `reason`) of an interrupted rollback finishes it and
+    goes no further back. `check(version)` may raise to refuse a target (for example: it
+    no longer loads)."""
+    retried = promotion_intent(client, model) or {}
+    note = finish_interrupted(client, model)
+    if retried.get("action") == "rollback" and (retried["by"], retried["why"]) == (by, reason):
+        if note.startswith("finished"):
+            return {"from": retried["from"], "to": retried["to"], "finished": note}
     history = champion_history(client, model)
     if len(history) < 2:
         raise PromotionError(
@@ -113,7 +217,15 @@ def rollback(client: MlflowClient, model: str, reason: str, check=None) -> tuple
     current, target = history[-1], history[-2]
     if check is not None:
         check(target)
-    _set_champion(client, model, history[:-1])
-    client.set_model_version_tag(model, current, ROLLED_BACK_TAG, reason)
-    client.set_model_version_tag(model, target, RESTORED_TAG, reason)
-    return current, target
+    intent = {
+        "action": "rollback",
+        "from": current,
+        "to": target,
+        "before": history,
+        "after": history[:-1],
+        "version_tags": {current: {ROLLED_BACK_TAG: reason}, target: {RESTORED_TAG: reason}},
+        "by": by,
+        "why": reason,
+    }
+    _record_and_carry_out(client, model, intent)
+    return {"from": current, "to": target, **({"finished": note} if note else {})}

@@ -42,11 +42,18 @@ def check_target(lake: Lake, settings: Settings, spec: Spec, version: str) -> No
         )
 
 
-def roll_back(lake: Lake, settings: Settings, spec: Spec, reason: str) -> dict:
-    """Move `champion` back one step (under the promotion lock); returns {'from', 'to'}."""
+def roll_back(
+    lake: Lake, settings: Settings, spec: Spec, reason: str, by: str = "mlgate rollback"
+) -> dict:
+    """Move `champion` back one step (under the promotion lock); returns {'from', 'to'}, and
+    'finished' when an interrupted promotion or rollback was finished (or undone) first.
+    `by` (who, or which Airflow run) tells a retry of an interrupted rollback from a new one."""
     client = tracking.client(settings)
     with registry.promotion_lock(lake, spec.model):
-        current, target = registry.rollback(
-            client, spec.model, reason, check=lambda v: check_target(lake, settings, spec, v)
+        return registry.rollback(
+            client,
+            spec.model,
+            reason,
+            check=lambda v: check_target(lake, settings, spec, v),
+            by=by,
         )
-    return {"from": current, "to": target}
