@@ -161,3 +161,29 @@ def test_the_pause_switch_and_the_cool_down_hold_a_request_back(timeline):
     assert any("the request waits until" in q for q in waiting["quiet_reasons"])
     stored = json.loads(lake.read_bytes("reports", monitor_name(spec.model), ds, REPORT_FILE))
     assert stored["quiet_reasons"] == waiting["quiet_reasons"]
+
+
+def test_a_champion_moved_by_hand_outside_the_gate_is_alerted(timeline):
+    """Someone registers a version in the MLflow UI and points @champion at it: the next
+    monitor run alerts, naming both versions; an alias back where the gate left it is quiet."""
+    from mlgate.monitor.alerts import build_alert
+
+    settings, spec = timeline["settings"], timeline["spec"]
+    client = tracking.client(settings)
+    gate_champion = client.get_model_version(spec.model, timeline["champion"])
+    by_hand = client.create_model_version(spec.model, gate_champion.source, gate_champion.run_id)
+    client.set_registered_model_alias(spec.model, tracking.CHAMPION, by_hand.version)
+    try:
+        report = monitor_day(
+            timeline["lake"], settings, spec, "2013-03-01", run_info("monitor-by-hand")
+        )
+    finally:
+        client.set_registered_model_alias(spec.model, tracking.CHAMPION, timeline["champion"])
+    assert report["alert"] == "champion_outside_gate"
+    alert = build_alert(report)
+    assert alert["reasons"] == [
+        f"@champion of {spec.model} points to v{by_hand.version}, but the gate's last promotion "
+        f"or rollback left v{timeline['champion']}: it was moved outside the gate, and "
+        f"v{by_hand.version} is served without having passed it"
+    ]
+    assert registry.champion_outside_gate(client, spec.model) is None  # back where it was

@@ -17,6 +17,17 @@ import urllib.request
 log = logging.getLogger(__name__)
 
 RUNBOOKS = {
+    "champion_outside_gate": {
+        "title": "the champion was moved outside the gate",
+        "means": "The @champion alias points to a version that no promotion or rollback of "
+        "mlgate put there: someone set it by hand in the MLflow UI or API. That version is "
+        "served without the data, evaluation and sanity gates.",
+        "look_at": "Who moved the alias (the MLflow server's log), the version it points to, "
+        "and the gate's champion history (the registered model's mlgate.champion_history tag).",
+        "do": "Point @champion back to the version the gate left (named above), or train and "
+        "promote the wanted model through the train DAG. In production only mlgate's service "
+        "account may set aliases: check the MLflow permissions of whoever did it.",
+    },
     "retrain_requested": {
         "title": "retraining requested",
         "means": "The champion's evidence against itself persisted: drift weighted by feature "
@@ -53,11 +64,12 @@ def build_alert(report: dict) -> dict | None:
     if not kind:
         return None
     book = RUNBOOKS[kind]
-    reasons = (
-        report.get("integrity", {}).get("problems", [])
-        if kind == "data_integrity"
-        else report.get("reasons") or report.get("evidence", [])
-    )
+    if kind == "champion_outside_gate":
+        reasons = [report["champion_outside_gate"]]
+    elif kind == "data_integrity":
+        reasons = report.get("integrity", {}).get("problems", [])
+    else:
+        reasons = report.get("reasons") or report.get("evidence", [])
     return {
         "kind": kind,
         "title": f"{report['model']} {report['ds']}: {book['title']}",

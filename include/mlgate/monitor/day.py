@@ -377,6 +377,8 @@ def decide(
 
 
 def alert_kind(report: dict, retrain: bool, held_back: bool) -> str | None:
+    if report.get("champion_outside_gate"):
+        return "champion_outside_gate"
     if retrain:
         return "retrain_requested"
     if held_back:
@@ -419,6 +421,7 @@ def monitor_day(
         report["quiet_reasons"].append("no champion yet")
         return commit_report(lake, settings, spec, report, run)
     version = str(champion.version)
+    report["champion_outside_gate"] = registry.champion_outside_gate(client, spec.model)
     reference = tracking.reference_profile(settings, champion.run_id)
     inventory = window_inventory(lake, spec, days)
     current = pd.DataFrame()

@@ -96,6 +96,26 @@ def promotion_intent(client: MlflowClient, model: str) -> dict | None:
     return json.loads(raw) if raw else None
 
 
+def champion_outside_gate(client: MlflowClient, model: str) -> str | None:
+    """Why `@champion` is not where the gate's promotions and rollbacks left it (someone
+    moved it by hand, in the MLflow UI or the API), or None when it is; an interrupted
+    promotion still recorded as an intent is the gate's own and not reported."""
+    champion = alias_version_number(client, model, CHAMPION)
+    if champion is None or promotion_intent(client, model) is not None:
+        return None
+    history = champion_history(client, model)
+    if history and history[-1] == champion:
+        return None
+    if history:
+        gate = f"the gate's last promotion or rollback left v{history[-1]}"
+    else:
+        gate = "the gate never promoted any version"
+    return (
+        f"@champion of {model} points to v{champion}, but {gate}: it was moved outside the "
+        f"gate, and v{champion} is served without having passed it"
+    )
+
+
 def _set_champion(client: MlflowClient, model: str, history: list[str]) -> None:
     """The aliases and the history as `history` says (each write idempotent)."""
     for alias, position in ((CHAMPION, -1), (PREVIOUS, -2)):
