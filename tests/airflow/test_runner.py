@@ -91,3 +91,23 @@ def test_the_drill_derives_the_hotels_scenarios_and_catches_them(hotel):
     assert rows["label_outage"]["caught"] is True
     assert out.returncode == 0, [r for r in report["scenarios"] if r["caught"] is False]
     assert report["caught"] == report["tried"] == len(rows) - 1
+
+
+@pytest.mark.slow
+def test_running_a_range_again_trains_nothing_twice_and_tells_the_same_story(hotel):
+    """A resumed or repeated `mlgate run` over days already played (the first champion's
+    training day among them): the same timeline, and no second MLflow run or model version."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(hotel["env"]["MLFLOW_TRACKING_URI"])
+    before = client.search_model_versions("name='hotel_rooms'")
+    again = _mlgate(
+        hotel["env"], "run", "--spec", str(HOTEL_SPEC), "--start", "2016-07-22",
+        "--end", LAST, "--json",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-3000:]
+    first = [json.loads(line) for line in hotel["run"].stdout.splitlines()]
+    repeated = [json.loads(line) for line in again.stdout.splitlines()]
+    assert repeated == [e for e in first if e["date"] >= "2016-07-22"]
+    after = client.search_model_versions("name='hotel_rooms'")
+    assert sorted(v.version for v in after) == sorted(v.version for v in before)

@@ -313,20 +313,26 @@ class Runner:
             )
         )
         value = mv.tags.get(tag, "")
-        promoted = self.champion() != before
-        refused = (
-            "gray zone, unattended: refused"
-            if mv.tags.get(tracking.DECISION_TAG) == "ask"
-            else "candidate refused"
-        )
-        event = ("first champion" if before is None else "promoted") if promoted else refused
         self.note(
             ds,
-            f"{event} ({trigger})",
+            f"{self.outcome(mv, before)} ({trigger})",
             f"v{mv.version}",
             f"eval {name} {float(value):.4f}" if value else "",
             f"{reason}; " * bool(reason) + mv.tags.get(tracking.REASONS_TAG, ""),
         )
+
+    def outcome(self, mv, before: str | None) -> str:
+        """What became of candidate `mv` (the champion was `before`): first champion,
+        promoted, or refused. A re-run reuses the version it trained the first time and
+        tells the same story."""
+        from mlgate.promote import registry
+
+        decision = mv.tags.get(tracking.DECISION_TAG)
+        reused_champion = str(mv.version) == str(before) and decision == "promote"
+        if self.champion() == before and not reused_champion:
+            return "gray zone, unattended: refused" if decision == "ask" else "candidate refused"
+        history = registry.champion_history(self.client, self.spec.model)
+        return "first champion" if history and history[0] == str(mv.version) else "promoted"
 
 
 def run_days(runner: Runner, start: str, end: str, echo, hooks: dict | None = None) -> list[str]:

@@ -389,6 +389,24 @@ def alert_kind(report: dict, retrain: bool, held_back: bool) -> str | None:
     return None
 
 
+def empty_report(spec: Spec, ds: str, days: list[str], paused: bool, pause_variable: str):
+    """A monitor report before anything is measured."""
+    return {
+        "kind": "mlgate.monitor_report",
+        "model": spec.model,
+        "ds": ds,
+        "window": days,
+        "champion": None,
+        "evidence": [],
+        "retrain": False,
+        "reasons": [],
+        "quiet_reasons": [],
+        "paused": paused,
+        "pause_variable": pause_variable,
+        "alert": None,
+    }
+
+
 def monitor_day(
     lake: Lake,
     settings: Settings,
@@ -403,25 +421,12 @@ def monitor_day(
     client = tracking.client(settings)
     champion = registry.alias_version(client, spec.model, tracking.CHAMPION)
     days = window_days(ds, int(cfg["window_days"]))
-    report = {
-        "kind": "mlgate.monitor_report",
-        "model": spec.model,
-        "ds": ds,
-        "window": days,
-        "champion": None,
-        "evidence": [],
-        "retrain": False,
-        "reasons": [],
-        "quiet_reasons": [],
-        "paused": paused,
-        "pause_variable": pause_variable,
-        "alert": None,
-    }
+    report = empty_report(spec, ds, days, paused, pause_variable)
+    report["champion_outside_gate"] = registry.champion_outside_gate(client, spec.model)
     if champion is None:
         report["quiet_reasons"].append("no champion yet")
         return commit_report(lake, settings, spec, report, run)
     version = str(champion.version)
-    report["champion_outside_gate"] = registry.champion_outside_gate(client, spec.model)
     reference = tracking.reference_profile(settings, champion.run_id)
     inventory = window_inventory(lake, spec, days)
     current = pd.DataFrame()
