@@ -45,7 +45,8 @@ class PromotionError(RuntimeError):
 def promotion_lock(lake, model: str, wait_seconds: float = 120, stale_seconds: float = 900):
     """Hold the model's promotion lock (a control object in the lake, created atomically)
     while aliases move, so two promotions or rollbacks never interleave. A lock older
-    than `stale_seconds` (its holder died) is broken."""
+    than `stale_seconds`, or held by a process of this host that no longer exists (killed
+    mid-promotion, and the retry runs here), is broken."""
     key = f"locks/{model}/promotion"
     token = json.dumps(
         {"owner": f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}", "at": time.time()}
@@ -54,7 +55,7 @@ def promotion_lock(lake, model: str, wait_seconds: float = 120, stale_seconds: f
     while not lake.create_exclusive(key, token):
         held = lake.read_control(key)
         holder = json.loads(held) if held else None
-        if holder and time.time() - holder["at"] > stale_seconds:
+        if holder and (time.time() - holder["at"] > stale_seconds or _holder_gone(holder)):
             lake.delete_control(key)
             continue
         if time.monotonic() > deadline:
@@ -68,6 +69,22 @@ def promotion_lock(lake, model: str, wait_seconds: float = 120, stale_seconds: f
     finally:
         if lake.read_control(key) == token:
             lake.delete_control(key)
+
+
+def _holder_gone(holder: dict) -> bool:
+    """The lock's holder ran on this host and its process is gone. A holder elsewhere, or a
+    process id taken again since, counts as alive: the lock then waits to go stale."""
+    parts = str(holder.get("owner", "")).split(":")
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    pid = parts[1]
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def alias_version(client: MlflowClient, model: str, alias: str):
