@@ -319,6 +319,16 @@ class Lake:
                 out.append(day)
         return sorted(out)
 
+    def odd_folders(self, zone: str, name: str) -> list[str]:
+        """Where the folders of `zone/name` that are not partitions are (`ds=2013-02-30`,
+        `ds=garbage`): `list_partitions` skips them; the monitor's data checks name them."""
+        children = self.store.children(f"{self._zone(zone)}/{name}")
+        return sorted(
+            self.store.location(f"{zone}/{name}/{child}")
+            for child in children
+            if partition_date(child) is None
+        )
+
     # ---- write -------------------------------------------------------------
     def commit_partition(
         self, zone: str, name: str, ds: str, files: dict[str, bytes], lineage: dict

@@ -45,7 +45,8 @@ def _days_before(ds: str, days: int) -> str:
 
 
 def window_inventory(lake: Lake, spec: Spec, days: list[str]) -> dict:
-    """Which days of the window passed the gate, which were quarantined, which never came."""
+    """Which days of the window passed the gate, which were quarantined, which never came,
+    and the folders of the model's zones that are not partitions (skipped everywhere)."""
     out = {"validated": [], "quarantined": [], "absent": []}
     for d in days:
         zone = (
@@ -54,6 +55,9 @@ def window_inventory(lake: Lake, spec: Spec, days: list[str]) -> dict:
             else ("quarantined" if lake.exists("quarantine", spec.model, d) else "absent")
         )
         out[zone].append(d)
+    out["odd_folders"] = [
+        where for zone in ("validated", "outcomes") for where in lake.odd_folders(zone, spec.model)
+    ]
     return out
 
 
@@ -217,6 +221,10 @@ def integrity(reference: dict, current: pd.DataFrame, inventory: dict, cfg: dict
     problems, skip = [], {}
     for d in inventory["quarantined"]:
         problems.append(f"{d} was quarantined by the gate: not counted")
+    for where in inventory.get("odd_folders", []):
+        problems.append(
+            f"{where} is not a partition (ds=YYYY-MM-DD, a real date): skipped; move or delete it"
+        )
     rows = int(len(current))
     if rows < int(cfg["drift"]["min_rows"]):
         problems.append(
