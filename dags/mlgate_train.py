@@ -70,6 +70,7 @@ def build(spec):
         def train_candidate(**context) -> dict:
             from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+            from mlgate.train.candidate import already_champion
             from mlgate.train.candidate import train_candidate as train_one
             from mlgate.train.window import NotEnoughData, StaleData
 
@@ -92,6 +93,9 @@ def build(spec):
                 raise AirflowFailException(f"refused: {exc}") from None
             except ValueError as exc:  # bad overrides: retrying cannot help
                 raise AirflowFailException(f"refused: {exc}") from None
+            settled = already_champion(settings, spec, candidate)
+            if settled:  # a re-run of a training that was promoted: the same story, no new one
+                raise AirflowSkipException(settled)
             print(f"candidate v{candidate['version']} (MLflow run {candidate['run_id']})")
             return candidate
 

@@ -95,9 +95,9 @@ def test_the_loop(world):
         expected_champion=first["version"],
         tags={"mlgate.promoted_by": "test"},
     )
-    third = candidate(
-        world, "third"
-    )  # same window as the champion: only a "better" rule can promote it
+    # the same window as the champion (only a "better" rule can promote it), another seed:
+    # the first's data and settings would give back the first's own version
+    third = candidate(world, "third", overrides={"params": {"seed": 3}})
     decision, moved = judge(world, third, "third", spec_with(spec, rule="better", min_auc_gain=0.0))
     assert moved, decision.sentence
     assert registry.alias_version_number(client, spec.model, tracking.PREVIOUS) == weak["version"]

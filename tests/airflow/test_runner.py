@@ -102,12 +102,12 @@ def test_running_a_range_again_trains_nothing_twice_and_tells_the_same_story(hot
     client = MlflowClient(hotel["env"]["MLFLOW_TRACKING_URI"])
     before = client.search_model_versions("name='hotel_rooms'")
     again = _mlgate(
-        hotel["env"], "run", "--spec", str(HOTEL_SPEC), "--start", "2016-07-22",
-        "--end", LAST, "--json",
+        hotel["env"], "run", "--spec", str(HOTEL_SPEC), "--start", TRAIN_DAY,
+        "--end", "2016-07-24", "--json",
     )  # fmt: skip
     assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-3000:]
     first = [json.loads(line) for line in hotel["run"].stdout.splitlines()]
     repeated = [json.loads(line) for line in again.stdout.splitlines()]
-    assert repeated == [e for e in first if e["date"] >= "2016-07-22"]
+    assert repeated == [e for e in first if TRAIN_DAY <= e["date"] <= "2016-07-24"]
     after = client.search_model_versions("name='hotel_rooms'")
     assert sorted(v.version for v in after) == sorted(v.version for v in before)

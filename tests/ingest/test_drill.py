@@ -10,17 +10,9 @@ from mlgate.ingest import drill
 from mlgate.ingest.gate import read_partition
 from tests.helpers import mlgate
 
-# a Sunday with 19 days of history, the blizzard, Memorial Day, Independence Day, a Saturday,
-# the day after Thanksgiving, Christmas Eve
-DAYS = [
-    "2013-01-20",
-    "2013-02-09",
-    "2013-05-27",
-    "2013-07-04",
-    "2013-09-14",
-    "2013-11-29",
-    "2013-12-24",
-]
+# a Sunday with 19 days of history, the blizzard, Independence Day, the day after Thanksgiving
+# (tests/ingest/test_gate_year.py drills every scenario on 20 more days spread over the year)
+DAYS = ["2013-01-20", "2013-02-09", "2013-07-04", "2013-11-29"]
 FLIGHTS_SCENARIOS = {  # name: the check that must name it
     "slice_missing:origin": "slice_volume",
     "slice_missing:carrier": "slice_volume",
@@ -51,9 +43,9 @@ FLIGHTS_SCENARIOS = {  # name: the check that must name it
 
 @pytest.fixture(scope="module")
 def landed(tmp_path_factory):
-    """The real 2013 days up to Christmas Eve, landed as `mlgate land` lands them."""
+    """The real 2013 days up to the day after Thanksgiving, landed as `mlgate land` lands them."""
     uri = f"file://{tmp_path_factory.mktemp('drill') / 'lake'}"
-    out = mlgate("simulate", "--lake", uri, "--start", "2013-01-01", "--end", "2013-12-24")
+    out = mlgate("simulate", "--lake", uri, "--start", "2013-01-01", "--end", "2013-11-29")
     assert out.returncode == 0, out.stderr
     return uri
 
@@ -65,7 +57,7 @@ def test_the_scenarios_are_derived_from_the_spec(spec):
 # On these holidays a slice's share moves as far as a 60% loss moves it on other days (US
 # Airways flew 41% under its usual share the day after Thanksgiving): a partial slice loss can
 # hide there, and only there. A slice missing entirely is still caught.
-HOLIDAYS = {"2013-07-04", "2013-11-29", "2013-12-24"}
+HOLIDAYS = {"2013-07-04", "2013-11-29"}  # (Christmas Eve too, seen when it was tried)
 
 
 @pytest.mark.parametrize("ds", DAYS)

@@ -663,7 +663,7 @@ def test_the_flights_dags_run_on_celery_workers_with_postgres_an_mlflow_server_a
         for ti in tis
         if ti["try_number"] > 1
     ]
-    assert len(ran) == 4 * len(DAYS) + 4, {
+    assert len(ran) == 4 * len(DAYS) + 5, {
         ti["task_id"]: ti["state"] for ti in tis if ti["dag_id"] == TRAIN
     }
     assert set(per_worker) == set(WORKERS) and min(per_worker.values()) >= 1, per_worker
@@ -674,6 +674,7 @@ def test_the_flights_dags_run_on_celery_workers_with_postgres_an_mlflow_server_a
         "route": "success",
         "approve": "skipped",
         "promote": "success",
+        "release_challenger": "success",
     }, train_tis
 
     # the model: registered on the MLflow server, its artifacts in the bucket through the server
@@ -777,7 +778,9 @@ def test_a_worker_killed_while_training_the_task_is_retried_on_the_other_without
     ctx, api, top = topology, topology["api"], topology["top"]
     auth = login(ctx)
     client = MlflowClient(tracking_uri=ctx["mlflow"], registry_uri=ctx["mlflow"])
-    run_id = trigger(api, auth, TRAIN, "2013-01-07", {"gray_zone": "refuse", "overrides": {}})
+    # another seed: the same data and settings would reuse the version the first test trained
+    conf = {"gray_zone": "refuse", "overrides": {"params": {"seed": 7}}}
+    run_id = trigger(api, auth, TRAIN, "2013-01-07", conf)
     key = f"{TRAIN}/{run_id}"
     deadline = time.monotonic() + 300
     while (
@@ -836,7 +839,8 @@ def test_the_mlflow_server_down_for_a_while_the_run_still_completes(topology, in
     ctx, api, top = topology, topology["api"], topology["top"]
     auth = login(ctx)
     client = MlflowClient(tracking_uri=ctx["mlflow"], registry_uri=ctx["mlflow"])
-    run_id = trigger(api, auth, TRAIN, "2013-01-08", {"gray_zone": "refuse", "overrides": {}})
+    conf = {"gray_zone": "refuse", "overrides": {"params": {"seed": 8}}}  # a training of its own
+    run_id = trigger(api, auth, TRAIN, "2013-01-08", conf)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         states = {t["task_id"]: t["state"] for t in task_instances(api, auth, TRAIN, run_id)}

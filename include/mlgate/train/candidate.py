@@ -69,6 +69,25 @@ def same_training(settings: Settings, spec: Spec, key: str) -> dict | None:
     return {"version": str(mv.version), "run_id": mv.run_id, "reused": True}
 
 
+def already_champion(settings: Settings, spec: Spec, candidate: dict) -> str | None:
+    """Why there is nothing to judge: a reused candidate that is the champion already (the
+    same data and settings trained it, and it was promoted); None otherwise."""
+    if not candidate.get("reused"):
+        return None
+    try:
+        champion = tracking.client(settings).get_model_version_by_alias(
+            spec.model, tracking.CHAMPION
+        )
+    except Exception:  # no champion yet
+        return None
+    if str(champion.version) != str(candidate["version"]):
+        return None
+    return (
+        f"v{candidate['version']} was trained on the same data with the same settings and is "
+        f"already the champion of {spec.model}: nothing to judge"
+    )
+
+
 def close_abandoned_runs(settings: Settings, spec: Spec, run: dict) -> list[str]:
     """Mark KILLED the MLflow runs that an earlier try of this Airflow run left RUNNING (its
     worker died, or the tracking server was gone when it ended). None of them has a model
@@ -107,7 +126,7 @@ def train_candidate(
     key = training_key(spec, window_lineage(lake, spec, window.train_days), overrides)
     same = same_training(settings, spec, key)
     if same:
-        return same
+        return {**same, "window": asdict(window)}
     frame = labelled_frame(lake, spec, window.train_days)
     return fit_and_register(lake, settings, spec, window, frame, run, trigger, overrides)
 
