@@ -472,12 +472,13 @@ def _missing_alone_expectations(frame: pd.DataFrame, contract: Contract, profile
     if margin is None:
         return []
     groups = contract.history["missing_together"]
+    empty = frame.isna().mean() if len(frame) else None  # each column's empty share, once
     exps = []
     for col, shares in (profile.get("null_shares") or {}).items():
-        if col not in frame.columns or not shares or not len(frame):
+        if col not in frame.columns or not shares or empty is None:
             continue
         siblings = [c for g in groups.values() if col in g for c in g if c != col]
-        today = [float(frame[c].isna().mean()) for c in siblings if c in frame.columns]
+        today = [float(empty[c]) for c in siblings if c in frame.columns]
         group_share = statistics.median(today) if today else 0.0
         allowed = max(max(shares), group_share) + float(margin)
         if allowed < 1.0:
@@ -753,11 +754,15 @@ def _describe_distribution(f: _Failed) -> Failure:
     )
 
 
+def _slice_and_share(f: _Failed) -> tuple[str, str]:
+    """How a slice check names its slice value ("<column> = '<value>'") and the day's share."""
+    return f"{f.meta.get('slice')} = {f.meta.get('value')!r}", _pct(f.res.get("observed_value"))
+
+
 def _describe_slice_volume(f: _Failed) -> Failure:
     """A slice value's share of the rows outside its history band."""
     low, high = f.kw["min_value"], f.kw["max_value"]
-    the_slice = f"{f.meta.get('slice')} = {f.meta.get('value')!r}"
-    share = _pct(f.res.get("observed_value"))
+    the_slice, share = _slice_and_share(f)
     return Failure(
         "slice_volume",
         f.meta.get("slice"),
@@ -771,8 +776,7 @@ def _describe_slice_volume(f: _Failed) -> Failure:
 def _describe_slice_weekday(f: _Failed) -> Failure:
     """A slice value's share far under its median on the same weekday."""
     low, median = f.kw["min_value"], f.meta.get("median")
-    the_slice = f"{f.meta.get('slice')} = {f.meta.get('value')!r}"
-    share = _pct(f.res.get("observed_value"))
+    the_slice, share = _slice_and_share(f)
     return Failure(
         "slice_weekday",
         f.meta.get("slice"),

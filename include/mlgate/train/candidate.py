@@ -26,14 +26,22 @@ from mlgate.train.booster import check_overrides, train_booster
 from mlgate.train.window import Window, plan_window, window_lineage
 
 
+def _reused(settings: Settings, spec: Spec, tag: str, value: str) -> dict | None:
+    """The newest version of the spec's model whose `tag` is `value`, as a reused candidate."""
+    found = [
+        mv
+        for mv in tracking.client(settings).search_model_versions(f"name='{spec.model}'")
+        if mv.tags.get(tag) == value
+    ]
+    if not found:
+        return None
+    mv = max(found, key=lambda v: int(v.version))
+    return {"version": str(mv.version), "run_id": mv.run_id, "reused": True}
+
+
 def finished_candidate(settings: Settings, spec: Spec, run: dict) -> dict | None:
     """A candidate already registered by this Airflow run (a retried task reuses it)."""
-    client = tracking.client(settings)
-    key = f"{run['dag_id']}/{run['run_id']}"
-    for mv in client.search_model_versions(f"name='{spec.model}'"):
-        if mv.tags.get(tracking.RUN_TAG) == key:
-            return {"version": str(mv.version), "run_id": mv.run_id, "reused": True}
-    return None
+    return _reused(settings, spec, tracking.RUN_TAG, f"{run['dag_id']}/{run['run_id']}")
 
 
 TRAINING_SECTIONS = ("task", "keys", "label", "features", "forbidden", "training")
@@ -57,28 +65,21 @@ def training_key(spec: Spec, lineage: list[dict], overrides: dict | None) -> str
 
 def same_training(settings: Settings, spec: Spec, key: str) -> dict | None:
     """A version already trained with this training key (the newest), as a reused candidate."""
-    client = tracking.client(settings)
-    found = [
-        mv
-        for mv in client.search_model_versions(f"name='{spec.model}'")
-        if mv.tags.get(tracking.TRAINING_KEY_TAG) == key
-    ]
-    if not found:
-        return None
-    mv = max(found, key=lambda v: int(v.version))
-    return {"version": str(mv.version), "run_id": mv.run_id, "reused": True}
+    return _reused(settings, spec, tracking.TRAINING_KEY_TAG, key)
 
 
 def already_champion(settings: Settings, spec: Spec, candidate: dict) -> str | None:
     """Why there is nothing to judge: a reused candidate that is the champion already (the
     same data and settings trained it, and it was promoted); None otherwise."""
+    from mlflow.exceptions import MlflowException
+
     if not candidate.get("reused"):
         return None
     try:
         champion = tracking.client(settings).get_model_version_by_alias(
             spec.model, tracking.CHAMPION
         )
-    except Exception:  # no champion yet
+    except MlflowException:  # no champion yet
         return None
     if str(champion.version) != str(candidate["version"]):
         return None
