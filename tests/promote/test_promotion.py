@@ -17,7 +17,6 @@ from mlflow.exceptions import MlflowException
 
 from mlgate import tracking
 from mlgate.demo.simulator import WEATHER_COLUMNS
-from mlgate.ingest.landing import labelled_frame
 from mlgate.lake import names
 from mlgate.lake.names import LABELS_FILE
 from mlgate.lake.store import Lake
@@ -26,7 +25,7 @@ from mlgate.promote.apply import apply_decision
 from mlgate.promote.decide import ASK, PROMOTE, REFUSE, Decision
 from mlgate.promote.evaluate import evaluate_candidate
 from mlgate.train.candidate import fit_and_register, train_candidate
-from mlgate.train.window import plan_window
+from mlgate.train.window import WindowRows, plan_window
 from tests.helpers import champion, ingest_real_days, mlgate, run_info, spec_with
 
 pytestmark = pytest.mark.slow
@@ -175,14 +174,13 @@ def test_a_model_no_better_than_the_champion_is_not_promoted_under_the_better_ru
     better_rule = spec_with(world["spec"], rule="better", min_auc_gain=0.0)
     lake, spec = world["lake"], world["spec"]
     window = plan_window(lake, spec, DS)
-    frame = labelled_frame(lake, spec, window.train_days)
     # trained again on purpose (train_candidate would reuse the champion: same data, settings)
     twin = fit_and_register(
         lake,
         world["settings"],
         spec,
         window,
-        frame,
+        WindowRows(lake, spec, window.train_days),
         run_info("twin"),
         "test",
         {"drop_features": WEATHER_COLUMNS},
@@ -229,10 +227,16 @@ def test_a_worse_slice_blocks_promotion_even_when_the_average_improved(world):
     average, worse for that carrier."""
     lake, settings, spec = world["lake"], world["settings"], world["spec"]
     window = plan_window(lake, spec, DS)
-    frame = labelled_frame(lake, spec, window.train_days)
-    flipped = frame["carrier"] == "MQ"
-    frame.loc[flipped, "late"] = 1 - frame.loc[flipped, "late"]
-    candidate = fit_and_register(lake, settings, spec, window, frame, run_info("slice"), "test")
+
+    class MQLabelsInverted(WindowRows):
+        def day(self, ds):
+            rows = super().day(ds)
+            flipped = rows["carrier"] == "MQ"
+            rows.loc[flipped, "late"] = 1 - rows.loc[flipped, "late"]
+            return rows
+
+    rows = MQLabelsInverted(lake, spec, window.train_days)
+    candidate = fit_and_register(lake, settings, spec, window, rows, run_info("slice"), "test")
     decision = judge(world, candidate)
     print(decision.sentence, decision.reasons)
     assert decision.metrics["auc_diff"]["diff"] > 0  # the average improved

@@ -357,6 +357,12 @@ MONITORING = Section(
                     0.15, "share of importance drifted that is evidence for retraining"
                 ),
                 "min_rows": Int(1000, "fewer validated rows: drift is not judged", 1),
+                "reference_rows": Int(
+                    500_000,
+                    "the drift reference profiles a seeded uniform sample of at most this many "
+                    "rows of the training window (all rows of a smaller window)",
+                    1000,
+                ),
             }
         ),
         "integrity": Section(

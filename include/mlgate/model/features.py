@@ -62,19 +62,25 @@ def category_text(values: pd.Series) -> pd.Series:
 
 
 def schema_for(spec: Spec, frame: pd.DataFrame, drop: list[str] | tuple = ()) -> FeatureSchema:
-    """The feature schema of a model trained on `frame` (categories sorted, for stability),
-    without the features in `drop` (an ablation; train.check_overrides checks the names)."""
+    """The feature schema of a model trained on `frame`, without the features in `drop` (an
+    ablation; train.check_overrides checks the names)."""
+    seen = {c: set(category_text(frame[c]).dropna().unique()) for c in spec.categorical_features}
+    return schema_from_categories(spec, seen, drop)
+
+
+def schema_from_categories(
+    spec: Spec, seen: dict[str, set], drop: list[str] | tuple = ()
+) -> FeatureSchema:
+    """The feature schema of a model whose training rows held the categories `seen` per
+    categorical feature (sorted, for stability), without the features in `drop`."""
     categorical = [c for c in spec.categorical_features if c not in drop]
-    categories = {
-        c: sorted(category_text(frame[c]).dropna().unique().tolist()) for c in categorical
-    }
     return FeatureSchema(
         numeric=[c for c in spec.numeric_features if c not in drop],
         categorical=categorical,
         derived={k: v for k, v in spec.derived_features.items() if k not in drop},
         timestamp=spec.timestamp_column,
         timezone=spec.section("keys")["timezone"],
-        categories=categories,
+        categories={c: sorted(seen[c]) for c in categorical},
     )
 
 

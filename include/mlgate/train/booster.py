@@ -1,6 +1,7 @@
-"""Training XGBoost on a window's labelled frame: the spec's parameters (with a run's
+"""Training XGBoost on a window's labelled rows: the spec's parameters (with a run's
 checked overrides), early stopping on the window's last days, one model matrix shared
-with serving."""
+with serving. `train_streamed` feeds XGBoost one day at a time (a QuantileDMatrix built
+from a data iterator), so the window is never one frame or one float matrix in memory."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import json
 import re
 import warnings
 
-import pandas as pd
+import xgboost as xgb
 
 from mlgate.config.fields import nearest_name
 from mlgate.config.spec import Spec
-from mlgate.model.features import model_matrix, schema_for
+from mlgate.model.features import FeatureSchema, model_matrix
 
 OVERRIDE_KEYS = {"params": dict, "num_boost_round": int, "drop_features": list}
 
@@ -56,7 +57,6 @@ def unknown_params(params: dict) -> list[str]:
     names it reports as not used, each with the nearest valid name (XGBoost only warns,
     and a misspelled `max_depht` would train a model with the default depth)."""
     import numpy as np
-    import xgboost as xgb
 
     if not params:
         return []
@@ -90,45 +90,80 @@ def _nearest(name: str, known: set) -> str:
     return f" (did you mean {close!r}?)" if close else ""
 
 
-def train_booster(frame: pd.DataFrame, spec: Spec, overrides: dict | None = None):
-    """Train on `frame` (features + label + ds); the last days of the window are used for
-    early stopping. Returns (booster, schema, info)."""
-    import xgboost as xgb
-
+def training_params(spec: Spec, overrides: dict | None = None) -> tuple[dict, int]:
+    """XGBoost's parameters (the spec's, its seed, the run's overrides) and the rounds."""
     cfg = spec.section("training")
     params = {**cfg["params"], "seed": int(cfg["seed"]), **(overrides or {}).get("params", {})}
-    num_round = int((overrides or {}).get("num_boost_round", cfg["num_boost_round"]))
+    return params, int((overrides or {}).get("num_boost_round", cfg["num_boost_round"]))
+
+
+def validation_days(spec: Spec, days: list[str]) -> list[str]:
+    """The window's last days, held for early stopping (`training.validation_share`)."""
+    share = float(spec.section("training")["validation_share"])
+    return sorted(days)[-max(1, int(round(len(days) * share))) :]
+
+
+class DayBatches(xgb.DataIter):
+    """An XGBoost data iterator over some of a window's days: each batch is one day's model
+    matrix and labels, read again on every pass XGBoost makes."""
+
+    def __init__(self, rows, days: list[str], schema: FeatureSchema, label: str):
+        self.rows, self.days, self.schema, self.label = rows, days, schema, label
+        self.position = 0
+        super().__init__(release_data=True)
+
+    def next(self, input_data) -> bool:
+        if self.position == len(self.days):
+            return False
+        frame = self.rows.day(self.days[self.position])
+        input_data(data=model_matrix(frame, self.schema), label=frame[self.label].to_numpy())
+        self.position += 1
+        return True
+
+    def reset(self) -> None:
+        self.position = 0
+
+
+def train_streamed(rows, spec: Spec, schema: FeatureSchema, overrides: dict | None = None):
+    """Train on a window's `rows` (train.window.WindowRows: its days read one at a time),
+    with early stopping on its last days. Returns (booster, info)."""
+    params, num_round = training_params(spec, overrides)
     label = spec.section("label")["name"]
-    days = sorted(frame["ds"].unique())
-    n_valid = max(1, int(round(len(days) * float(cfg["validation_share"]))))
-    valid_days = set(days[-n_valid:])
-    is_valid = frame["ds"].isin(valid_days)
-    schema = schema_for(spec, frame, (overrides or {}).get("drop_features", ()))
-    dtrain = xgb.DMatrix(
-        model_matrix(frame[~is_valid], schema), frame.loc[~is_valid, label], enable_categorical=True
+    held = validation_days(spec, rows.days)
+    fitted = [d for d in rows.days if d not in held]
+    max_bin = int(params.get("max_bin", 256))
+    dtrain = xgb.QuantileDMatrix(
+        DayBatches(rows, fitted, schema, label), max_bin=max_bin, enable_categorical=True
     )
-    dvalid = xgb.DMatrix(
-        model_matrix(frame[is_valid], schema), frame.loc[is_valid, label], enable_categorical=True
+    dvalid = xgb.QuantileDMatrix(
+        DayBatches(rows, held, schema, label), ref=dtrain, enable_categorical=True
     )
     history: dict = {}
     booster = xgb.train(
         params,
         dtrain,
         num_round,
-        evals=[(dtrain, "train"), (dvalid, "valid")],
-        early_stopping_rounds=int(cfg["early_stopping_rounds"]),
+        evals=[(dvalid, "valid")],
+        early_stopping_rounds=int(spec.section("training")["early_stopping_rounds"]),
         evals_result=history,
         verbose_eval=False,
     )
     metric = list(history["valid"])[-1]  # the spec's eval_metric (XGBoost's last one)
+    best = int(booster.best_iteration)
     info = {
         "params": params,
         "num_boost_round": num_round,
-        "best_iteration": int(booster.best_iteration),
-        "train_rows": int((~is_valid).sum()),
-        "valid_rows": int(is_valid.sum()),
+        "best_iteration": best,
+        "train_rows": int(dtrain.num_row()),
+        "valid_rows": int(dvalid.num_row()),
         "eval_metric": metric,
-        f"train_{metric}": float(history["train"][metric][booster.best_iteration]),
-        f"valid_{metric}": float(history["valid"][metric][booster.best_iteration]),
+        f"train_{metric}": metric_of(booster[: best + 1], dtrain, metric),
+        f"valid_{metric}": float(history["valid"][metric][best]),
     }
-    return booster, schema, info
+    return booster, info
+
+
+def metric_of(booster, data, metric: str) -> float:
+    """The booster's `metric` on `data`, as XGBoost computes it during training."""
+    text = booster.eval(data, name="data")  # "[0]\tdata-logloss:0.41"
+    return float(re.search(rf"data-{re.escape(metric)}:(\S+)", text).group(1))

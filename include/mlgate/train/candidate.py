@@ -19,11 +19,17 @@ import pandas as pd
 from mlgate import tracking
 from mlgate.config.settings import Settings
 from mlgate.config.spec import Spec
-from mlgate.ingest.landing import labelled_frame
 from mlgate.lake.store import Lake
 from mlgate.model import profile
-from mlgate.train.booster import check_overrides, train_booster
-from mlgate.train.window import Window, plan_window, window_lineage
+from mlgate.train.booster import check_overrides, train_streamed
+from mlgate.train.window import (
+    Window,
+    WindowRows,
+    WindowScan,
+    plan_window,
+    scan_window,
+    window_lineage,
+)
 
 
 def _reused(settings: Settings, spec: Spec, tag: str, value: str) -> dict | None:
@@ -128,8 +134,8 @@ def train_candidate(
     same = same_training(settings, spec, key)
     if same:
         return {**same, "window": asdict(window)}
-    frame = labelled_frame(lake, spec, window.train_days)
-    return fit_and_register(lake, settings, spec, window, frame, run, trigger, overrides)
+    rows = WindowRows(lake, spec, window.train_days)
+    return fit_and_register(lake, settings, spec, window, rows, run, trigger, overrides)
 
 
 def fit_and_register(
@@ -137,23 +143,29 @@ def fit_and_register(
     settings: Settings,
     spec: Spec,
     window: Window,
-    frame: pd.DataFrame,
+    rows: WindowRows,
     run: dict,
     trigger: str,
     overrides: dict | None = None,
 ) -> dict:
-    """Train on the window's labelled `frame`, log the run to MLflow and register the
-    candidate (alias `challenger`); returns version, run id, window and training info."""
+    """Train on the window's labelled `rows` (read a day at a time), log the run to MLflow
+    and register the candidate (alias `challenger`); returns version, run id, window and
+    training info."""
     import mlflow
 
     ds = window.ds
-    booster, schema, info = train_booster(frame, spec, overrides)
-    label = spec.section("label")["name"]
+    scan = scan_window(
+        rows,
+        (overrides or {}).get("drop_features", ()),
+        int(spec.section("monitoring")["drift"]["reference_rows"]),
+        int(spec.section("training")["seed"]),
+    )
+    booster, info = train_streamed(rows, spec, scan.schema, overrides)
+    schema = scan.schema
     experiment_id = tracking.ensure_experiment(settings, spec)
     lineage = window_lineage(lake, spec, window.train_days)
     key = training_key(spec, lineage, overrides)
-    reference = drift_reference(spec, frame, booster, schema)
-    example = frame[schema.input_columns].head(5)
+    reference = drift_reference(spec, scan, booster)
     with (
         tempfile.TemporaryDirectory() as tmp,
         mlflow.start_run(
@@ -165,15 +177,15 @@ def fit_and_register(
         schema_path.write_text(schema.to_json())
         mlflow.set_tags(_run_tags(spec, ds, run, trigger))
         mlflow.log_params(_run_params(spec, window, schema, info, overrides))
-        mlflow.log_metrics(training_metrics(spec, frame[label], info))
-        _log_training_data(lake, spec, window, frame, schema, lineage, reference)
-        info_model = _log_pyfunc(booster_path, schema_path, example)
+        mlflow.log_metrics(training_metrics(spec, scan, info))
+        _log_training_data(lake, spec, window, scan, lineage, key, reference)
+        info_model = _log_pyfunc(booster_path, schema_path, scan.example)
         run_id = active.info.run_id
     version = _register(settings, spec, window, run, trigger, info_model.model_uri, key)
     return {"version": version, "run_id": run_id, "reused": False, "window": asdict(window), **info}
 
 
-def training_metrics(spec: Spec, labels: pd.Series, info: dict) -> dict:
+def training_metrics(spec: Spec, scan: WindowScan, info: dict) -> dict:
     """The candidate run's training metrics: the spec's eval_metric on the training and
     early-stopping rows, the row counts, and what the training labels looked like (binary:
     the positive rate; regression: the mean and standard deviation), all finite."""
@@ -185,9 +197,9 @@ def training_metrics(spec: Spec, labels: pd.Series, info: dict) -> dict:
         "valid_rows": info["valid_rows"],
     }
     if spec.is_regression:
-        out.update(train_label_mean=float(labels.mean()), train_label_sd=float(labels.std(ddof=0)))
+        out.update(train_label_mean=scan.label_mean, train_label_sd=scan.label_sd)
     else:
-        out["train_positive_rate"] = float(labels.mean())
+        out["train_positive_rate"] = scan.label_mean
     return {k: float(v) for k, v in out.items() if np.isfinite(v)}
 
 
@@ -240,21 +252,27 @@ def _log_training_data(
     lake: Lake,
     spec: Spec,
     window: Window,
-    frame: pd.DataFrame,
-    schema,
+    scan: WindowScan,
     lineage: list[dict],
+    key: str,
     reference: dict,
 ) -> None:
-    """Log the training rows as an MLflow dataset, the window's lineage and the drift
-    reference to the active run."""
+    """Log the training rows as an MLflow dataset (their place in the lake, their schema,
+    the training key as digest; the rows stay in the lake), the window's lineage and the
+    drift reference to the active run."""
     import mlflow
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.models import infer_signature
 
     label = spec.section("label")["name"]
-    dataset = mlflow.data.from_pandas(
-        frame[[spec.id_column, "ds", *schema.input_columns, label]],
-        source=f"{lake.uri}/validated/{spec.model}",
-        targets=label,
-        name=f"{spec.model}-train-{window.train_days[0]}..{window.train_days[-1]}",
+    columns = [spec.id_column, "ds", *scan.schema.input_columns, label]
+    dataset = MetaDataset(
+        source=resolve_dataset_source(f"{lake.uri}/validated/{spec.model}"),
+        name=f"{spec.model}-train-{window.train_days[0]}..{window.train_days[-1]}"
+        f" ({scan.rows} rows)",
+        digest=key[:8],
+        schema=infer_signature(scan.sample[columns].head(100)).inputs,
     )
     mlflow.log_input(dataset, context="training")
     mlflow.log_dict({"window": asdict(window), "days": lineage}, tracking.LINEAGE_ARTIFACT)
@@ -312,18 +330,26 @@ def _register(
     return version
 
 
-def drift_reference(spec: Spec, frame: pd.DataFrame, booster, schema) -> dict:
-    """The monitor's reference: the window's features and the model's own predictions on
-    them, calibrated week by week, with the booster's feature importance (total gain)."""
+def drift_reference(spec: Spec, scan: WindowScan, booster) -> dict:
+    """The monitor's reference: the window's features (its seeded sample when larger than
+    `monitoring.drift.reference_rows`) and the model's own predictions on them, calibrated
+    week by week, with the booster's feature importance (total gain)."""
     from mlgate.model.serving import predict_rows
 
     monitoring = spec.section("monitoring")
-    return profile.profile(
-        profile.inputs(frame, schema),
-        schema.numeric + list(schema.derived),
-        schema.categorical,
-        int(monitoring["drift"]["bins"]),
-        chunks=profile.week_chunks(frame["ds"], int(monitoring["window_days"])),
-        importance=booster.get_score(importance_type="total_gain"),
-        predictions=pd.Series(predict_rows(booster, schema, frame), index=frame.index),
-    )
+    sample, schema = scan.sample, scan.schema
+    return {
+        **profile.profile(
+            profile.inputs(sample, schema),
+            schema.numeric + list(schema.derived),
+            schema.categorical,
+            int(monitoring["drift"]["bins"]),
+            chunks=profile.week_chunks(sample["ds"], int(monitoring["window_days"])),
+            importance=booster.get_score(importance_type="total_gain"),
+            predictions=pd.Series(predict_rows(booster, schema, sample), index=sample.index),
+        ),
+        "window_rows": scan.rows,
+        "sample": f"{len(sample)} of {scan.rows} rows (seeded uniform sample)"
+        if len(sample) < scan.rows
+        else "every row of the window",
+    }

@@ -1,15 +1,25 @@
 """The training window: which validated, labelled days a candidate is trained on, which
 recent days are held out for its evaluation (golden days are never trained on), and the
 content hashes and row counts of those days for its lineage. A window whose newest day is
-older than `training.max_data_age_days` before the run's day is refused (StaleData)."""
+older than `training.max_data_age_days` before the run's day is refused (StaleData).
+
+The window's rows are read from the lake one day at a time (`WindowRows`), never held as
+one frame: `scan_window` makes one pass for what must be known before training (the
+categories, the label's figures, a bounded sample for the drift reference)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
 from mlgate.config.spec import Spec
+from mlgate.ingest.landing import labelled_frame
 from mlgate.lake.store import Lake
+from mlgate.model.features import FeatureSchema, category_text, schema_from_categories
 
 
 class NotEnoughData(RuntimeError):
@@ -92,3 +102,99 @@ def window_lineage(lake: Lake, spec: Spec, days: list[str]) -> list[dict]:
             }
         )
     return out
+
+
+class WindowRows:
+    """The labelled rows of a window's days, read from the lake one day at a time (every
+    read checks the partition's hashes). Tests subclass it to alter a day's rows."""
+
+    def __init__(self, lake: Lake, spec: Spec, days: list[str]):
+        self.lake, self.spec, self.days = lake, spec, list(days)
+
+    def day(self, ds: str) -> pd.DataFrame:
+        """The validated features of day `ds` joined with their labels, with a `ds` column."""
+        return labelled_frame(self.lake, self.spec, [ds])
+
+    def __iter__(self) -> Iterator[tuple[str, pd.DataFrame]]:
+        for ds in self.days:
+            rows = self.day(ds)
+            if len(rows):
+                yield ds, rows
+
+
+@dataclass(frozen=True)
+class WindowScan:
+    """What one pass over a window tells before training: its days with rows and their row
+    counts, the feature schema (categories seen), the label's sum and sum of squares, a
+    seeded uniform sample of at most `sample_limit` rows (all rows of a smaller window, in
+    their order) and its first rows as the model's input example."""
+
+    day_rows: dict[str, int]
+    schema: FeatureSchema
+    label_sum: float
+    label_sum_sq: float
+    sample: pd.DataFrame
+    sample_limit: int
+    example: pd.DataFrame
+
+    @property
+    def rows(self) -> int:
+        return sum(self.day_rows.values())
+
+    @property
+    def label_mean(self) -> float:
+        return self.label_sum / self.rows
+
+    @property
+    def label_sd(self) -> float:
+        return float(np.sqrt(max(self.label_sum_sq / self.rows - self.label_mean**2, 0.0)))
+
+
+def scan_window(
+    rows: WindowRows, drop: list[str] | tuple = (), sample_limit: int = 500_000, seed: int = 0
+) -> WindowScan:
+    """One pass over the window's days (see WindowScan). The sample keeps the rows with the
+    smallest seeded random keys, so it is uniform over the window whatever its days' sizes,
+    and memory holds at most twice the sample and one day."""
+    spec = rows.spec
+    label = spec.section("label")["name"]
+    categorical = [c for c in spec.categorical_features if c not in drop]
+    seen: dict[str, set] = {c: set() for c in categorical}
+    day_rows: dict[str, int] = {}
+    label_sum = label_sum_sq = 0.0
+    kept: list[tuple[pd.DataFrame, np.ndarray]] = []  # sampled rows of each day, their keys
+    cutoff = np.inf  # a row whose key is above it can no longer be in the sample
+    for i, (ds, frame) in enumerate(rows):
+        day_rows[ds] = len(frame)
+        for c in categorical:
+            seen[c].update(category_text(frame[c]).dropna().unique().tolist())
+        labels = frame[label].to_numpy(dtype="float64")
+        label_sum, label_sum_sq = label_sum + labels.sum(), label_sum_sq + (labels**2).sum()
+        keys = np.random.default_rng([seed, i]).random(len(frame))
+        kept.append((frame[keys <= cutoff], keys[keys <= cutoff]))
+        if sum(len(k) for _, k in kept) > 2 * sample_limit:
+            kept, cutoff = _smallest_keys(kept, sample_limit)
+    if not day_rows:
+        raise ValueError(f"{spec.model}: the window {rows.days} has no labelled rows")
+    schema = schema_from_categories(spec, seen, drop)
+    kept, _ = _smallest_keys(kept, sample_limit)
+    sample = pd.concat([f for f, _ in kept], ignore_index=True)
+    return WindowScan(
+        day_rows,
+        schema,
+        label_sum,
+        label_sum_sq,
+        sample,
+        sample_limit,
+        sample.head(5)[schema.input_columns],
+    )
+
+
+def _smallest_keys(kept: list[tuple[pd.DataFrame, np.ndarray]], limit: int):
+    """Each day's rows cut to those among the `limit` smallest keys of all days, in their
+    order; and the largest key kept (the cut-off for later days)."""
+    keys = np.concatenate([k for _, k in kept])
+    if len(keys) <= limit:
+        return kept, np.inf
+    cutoff = np.partition(keys, limit - 1)[limit - 1]
+    return [(f[k <= cutoff], k[k <= cutoff]) for f, k in kept], cutoff
