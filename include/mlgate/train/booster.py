@@ -1,19 +1,22 @@
 """Training XGBoost on a window's labelled rows: the spec's parameters (with a run's
 checked overrides), early stopping on the window's last days, one model matrix shared
 with serving. `train_streamed` feeds XGBoost one day at a time (a QuantileDMatrix built
-from a data iterator), so the window is never one frame or one float matrix in memory."""
+from a data iterator over the days staged by train.window.scan_window), so the window is
+never one frame or one float matrix in memory."""
 
 from __future__ import annotations
 
 import json
 import re
 import warnings
+from pathlib import Path
 
 import xgboost as xgb
 
 from mlgate.config.fields import nearest_name
 from mlgate.config.spec import Spec
-from mlgate.model.features import FeatureSchema, model_matrix
+from mlgate.model.features import FeatureSchema
+from mlgate.train.window import WindowScan, staged_day
 
 OVERRIDE_KEYS = {"params": dict, "num_boost_round": int, "drop_features": list}
 
@@ -104,19 +107,18 @@ def validation_days(spec: Spec, days: list[str]) -> list[str]:
 
 
 class DayBatches(xgb.DataIter):
-    """An XGBoost data iterator over some of a window's days: each batch is one day's model
-    matrix and labels, read again on every pass XGBoost makes."""
+    """An XGBoost data iterator over some of a window's staged days: each batch is one
+    day's model matrix and labels (train.window.stage_day), read again on every pass."""
 
-    def __init__(self, rows, days: list[str], schema: FeatureSchema, label: str):
-        self.rows, self.days, self.schema, self.label = rows, days, schema, label
-        self.position = 0
+    def __init__(self, paths: list[Path], schema: FeatureSchema):
+        self.paths, self.schema, self.position = paths, schema, 0
         super().__init__(release_data=True)
 
     def next(self, input_data) -> bool:
-        if self.position == len(self.days):
+        if self.position == len(self.paths):
             return False
-        frame = self.rows.day(self.days[self.position])
-        input_data(data=model_matrix(frame, self.schema), label=frame[self.label].to_numpy())
+        matrix, labels = staged_day(self.paths[self.position], self.schema)
+        input_data(data=matrix, label=labels)
         self.position += 1
         return True
 
@@ -124,19 +126,20 @@ class DayBatches(xgb.DataIter):
         self.position = 0
 
 
-def train_streamed(rows, spec: Spec, schema: FeatureSchema, overrides: dict | None = None):
-    """Train on a window's `rows` (train.window.WindowRows: its days read one at a time),
-    with early stopping on its last days. Returns (booster, info)."""
+def train_streamed(scan: WindowScan, spec: Spec, overrides: dict | None = None):
+    """Train on a window's staged days (train.window.scan_window), one day per batch, with
+    early stopping on its last days. Returns (booster, info)."""
     params, num_round = training_params(spec, overrides)
-    label = spec.section("label")["name"]
-    held = validation_days(spec, rows.days)
-    fitted = [d for d in rows.days if d not in held]
-    max_bin = int(params.get("max_bin", 256))
+    days = list(scan.staged)
+    held = validation_days(spec, days)
+    fitted, schema = [scan.staged[d] for d in days if d not in held], scan.schema
     dtrain = xgb.QuantileDMatrix(
-        DayBatches(rows, fitted, schema, label), max_bin=max_bin, enable_categorical=True
+        DayBatches(fitted, schema),
+        max_bin=int(params.get("max_bin", 256)),
+        enable_categorical=True,
     )
     dvalid = xgb.QuantileDMatrix(
-        DayBatches(rows, held, schema, label), ref=dtrain, enable_categorical=True
+        DayBatches([scan.staged[d] for d in held], schema), ref=dtrain, enable_categorical=True
     )
     history: dict = {}
     booster = xgb.train(

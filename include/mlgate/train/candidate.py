@@ -154,13 +154,15 @@ def fit_and_register(
     import mlflow
 
     ds = window.ds
-    scan = scan_window(
-        rows,
-        (overrides or {}).get("drop_features", ()),
-        int(spec.section("monitoring")["drift"]["reference_rows"]),
-        int(spec.section("training")["seed"]),
-    )
-    booster, info = train_streamed(rows, spec, scan.schema, overrides)
+    with tempfile.TemporaryDirectory(prefix="mlgate-window-") as staging:
+        scan = scan_window(
+            rows,
+            (overrides or {}).get("drop_features", ()),
+            int(spec.section("monitoring")["drift"]["reference_rows"]),
+            int(spec.section("training")["seed"]),
+            Path(staging),
+        )
+        booster, info = train_streamed(scan, spec, overrides)
     schema = scan.schema
     experiment_id = tracking.ensure_experiment(settings, spec)
     lineage = window_lineage(lake, spec, window.train_days)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,12 @@ import pandas as pd
 from mlgate.config.spec import Spec
 from mlgate.ingest.landing import labelled_frame
 from mlgate.lake.store import Lake
-from mlgate.model.features import FeatureSchema, category_text, schema_from_categories
+from mlgate.model.features import (
+    FeatureSchema,
+    category_text,
+    model_matrix,
+    schema_from_categories,
+)
 
 
 class NotEnoughData(RuntimeError):
@@ -127,7 +133,8 @@ class WindowScan:
     """What one pass over a window tells before training: its days with rows and their row
     counts, the feature schema (categories seen), the label's sum and sum of squares, a
     seeded uniform sample of at most `sample_limit` rows (all rows of a smaller window, in
-    their order) and its first rows as the model's input example."""
+    their order), its first rows as the model's input example, and where each day's model
+    matrix was staged for training (`stage_day`)."""
 
     day_rows: dict[str, int]
     schema: FeatureSchema
@@ -136,6 +143,7 @@ class WindowScan:
     sample: pd.DataFrame
     sample_limit: int
     example: pd.DataFrame
+    staged: dict[str, Path]
 
     @property
     def rows(self) -> int:
@@ -151,23 +159,33 @@ class WindowScan:
 
 
 def scan_window(
-    rows: WindowRows, drop: list[str] | tuple = (), sample_limit: int = 500_000, seed: int = 0
+    rows: WindowRows,
+    drop: list[str] | tuple = (),
+    sample_limit: int = 500_000,
+    seed: int = 0,
+    staging: Path | None = None,
 ) -> WindowScan:
-    """One pass over the window's days (see WindowScan). The sample keeps the rows with the
-    smallest seeded random keys, so it is uniform over the window whatever its days' sizes,
-    and memory holds at most twice the sample and one day."""
+    """One pass over the window's days (see WindowScan); with a `staging` folder, each day's
+    model matrix and labels are also written there for training to read again cheaply. The
+    sample keeps the rows with the smallest seeded random keys, so it is uniform over the
+    window whatever its days' sizes, and memory holds at most twice the sample and one day."""
     spec = rows.spec
     label = spec.section("label")["name"]
     categorical = [c for c in spec.categorical_features if c not in drop]
     seen: dict[str, set] = {c: set() for c in categorical}
     day_rows: dict[str, int] = {}
+    staged: dict[str, Path] = {}
     label_sum = label_sum_sq = 0.0
     kept: list[tuple[pd.DataFrame, np.ndarray]] = []  # sampled rows of each day, their keys
     cutoff = np.inf  # a row whose key is above it can no longer be in the sample
     for i, (ds, frame) in enumerate(rows):
         day_rows[ds] = len(frame)
+        day_seen = {c: set(category_text(frame[c]).dropna().unique()) for c in categorical}
         for c in categorical:
-            seen[c].update(category_text(frame[c]).dropna().unique().tolist())
+            seen[c].update(day_seen[c])
+        if staging is not None:
+            day_schema = schema_from_categories(spec, day_seen, drop)
+            staged[ds] = stage_day(staging, ds, model_matrix(frame, day_schema), frame[label])
         labels = frame[label].to_numpy(dtype="float64")
         label_sum, label_sum_sq = label_sum + labels.sum(), label_sum_sq + (labels**2).sum()
         keys = np.random.default_rng([seed, i]).random(len(frame))
@@ -187,6 +205,7 @@ def scan_window(
         sample,
         sample_limit,
         sample.head(5)[schema.input_columns],
+        staged,
     )
 
 
@@ -198,3 +217,31 @@ def _smallest_keys(kept: list[tuple[pd.DataFrame, np.ndarray]], limit: int):
         return kept, np.inf
     cutoff = np.partition(keys, limit - 1)[limit - 1]
     return [(f[k <= cutoff], k[k <= cutoff]) for f, k in kept], cutoff
+
+
+STAGED_LABEL = "__label__"
+
+
+def stage_day(folder: Path, ds: str, matrix: pd.DataFrame, labels: pd.Series) -> Path:
+    """Write one day's model matrix (numbers as float32, what XGBoost reads; categories as
+    that day's own) and labels as an uncompressed Arrow file; returns its path."""
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    numbers = matrix.select_dtypes("number").columns
+    table = matrix.astype({c: "float32" for c in numbers}).assign(
+        **{STAGED_LABEL: labels.to_numpy(dtype="float32")}
+    )
+    path = Path(folder) / f"ds={ds}.arrow"
+    feather.write_feather(pa.Table.from_pandas(table, preserve_index=False), path, "uncompressed")
+    return path
+
+
+def staged_day(path: Path, schema: FeatureSchema) -> tuple[pd.DataFrame, np.ndarray]:
+    """A staged day's model matrix with the window's categories (schema), and its labels."""
+    import pyarrow.feather as feather
+
+    frame = feather.read_table(path, memory_map=True).to_pandas()
+    for c in schema.categorical:
+        frame[c] = frame[c].cat.set_categories(schema.categories[c])
+    return frame[schema.names], frame[STAGED_LABEL].to_numpy()
