@@ -363,12 +363,12 @@ def scale_day(
 def _check_copies_are_new(keys: pd.Series, real_keys: set[str], scale: int, ds: str) -> None:
     """ReplayError when a copy's key (every row of a scaled day but each scale-th, the
     original) is the key of a real row of the table."""
-    is_copy = np.arange(len(keys)) % scale != 0
-    taken = keys[is_copy & keys.astype(str).isin(real_keys).to_numpy()]
-    if len(taken):
+    copies = keys.astype(str).to_numpy(dtype=object)[np.arange(len(keys)) % scale != 0]
+    taken = [key for key in copies if key in real_keys]
+    if taken:
         raise ReplayError(
             f"{ds}: --scale {scale} gives {len(taken)} copies the key of a real row, e.g. "
-            f"{taken.iloc[0]!r}; land this table without --scale"
+            f"{taken[0]!r}; land this table without --scale"
         )
 
 
