@@ -269,3 +269,24 @@ def test_the_hotel_lands_at_scale_2_with_integer_keys(tmp_path, capsys):
         assert set(outcomes["booking_id"]) == set(features["booking_id"])
         result, _ = landing.validate_features(spec, data, "arrivals.parquet", ds, None)
         assert result.success, result.summary()
+
+
+def test_a_copy_that_would_take_a_real_key_is_refused(lake, spec):
+    """Copy 1 of the key "...-0515" on 1 March would be "...-051501"; a real row of 2 March
+    that already has that key makes the scaled lake ambiguous: refused, nothing landed."""
+    features, outcomes = _flights_tables("2013-03-01", "2013-03-02")
+    raw = {**spec.raw, "contract": {**spec.raw["contract"]}}
+    raw["contract"]["features"] = {
+        **raw["contract"]["features"],
+        "columns": {**raw["contract"]["features"]["columns"], "flight_id": {"type": "string"}},
+    }
+    from mlgate.config.spec import Spec
+
+    unpatterned = Spec(name=spec.name, path=spec.path, raw=raw)  # a copy's tag goes at the end
+    first = features["flight_id"].iloc[0]
+    later = features.index[features["time_hour"] >= "2013-03-02T12"][0]
+    features.loc[later, "flight_id"] = first + "01"
+    outcomes.loc[later, "flight_id"] = first + "01"
+    with pytest.raises(replay.ReplayError, match=f"the key of a real row, e.g. '{first}01'"):
+        replay.land_frames(lake, unpatterned, features, outcomes, scale=2)
+    assert not lake.exists("landing", "flights", "2013-03-01")
