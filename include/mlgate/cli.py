@@ -36,6 +36,26 @@ def _date(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
+def _scale(text: str) -> int:
+    try:
+        scale = int(text)
+    except ValueError:
+        scale = None
+    if scale is None or scale < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a scale: give a whole number of copies of each real row, 1 or "
+            "more (1, the default, lands the rows as they are; 10 makes each day 10x the rows)"
+        )
+    return scale
+
+
+SCALE_HELP = (
+    "land each day N times over (default 1): copy 0 of each row as it is, copies 1..N-1 with "
+    "keys of their own and a small jitter of the continuous numeric columns (same "
+    "distributions; for benchmarks and tests at volume)"
+)
+
+
 def _spec(name: str):
     from mlgate.config.spec import SpecError, load_spec
 
@@ -228,17 +248,23 @@ def _print_monitor_report(spec, args) -> int:
 def cmd_simulate(args) -> int:
     from mlgate.config.settings import load_settings
     from mlgate.demo import simulator
+    from mlgate.ingest.replay import ReplayError
     from mlgate.lake.store import Lake, LakeError
 
     spec = _spec(args.spec) if args.spec else None  # None: the demo's own spec
     try:
         lake = Lake.from_uri(args.lake or load_settings().lake_uri)
         days = simulator.simulate(
-            lake, args.start, args.end, outcomes=not args.no_outcomes, spec=spec
+            lake, args.start, args.end, outcomes=not args.no_outcomes, spec=spec, scale=args.scale
         )
-    except (LakeError, simulator.NotFlightsSpec) as exc:  # a wrong URI, bad credentials, a
+    except (
+        LakeError,
+        ReplayError,
+        simulator.NotFlightsSpec,
+    ) as exc:  # a wrong URI, bad credentials, a
         raise UsageError(str(exc)) from None  # spec that is not the demo's: say which
-    print(f"delivered {len(days)} day(s) into {lake.location('landing')}")
+    scale = f" at scale {args.scale}" if args.scale > 1 else ""
+    print(f"delivered {len(days)} day(s){scale} into {lake.location('landing')}")
     return EXIT_OK
 
 
@@ -252,7 +278,9 @@ def cmd_land(args) -> int:
         raise UsageError(f"--start {args.start} is after --end {args.end}")
     try:
         lake = Lake.from_uri(args.lake or load_settings().lake_uri)
-        landed = land(lake, spec, args.features, args.outcomes, args.start, args.end)
+        landed = land(
+            lake, spec, args.features, args.outcomes, args.start, args.end, scale=args.scale
+        )
     except (LakeError, ReplayError) as exc:
         raise UsageError(str(exc)) from None
     if not landed.days:
@@ -264,6 +292,7 @@ def cmd_land(args) -> int:
         f"landed {len(landed.days)} day(s), {landed.days[0]} .. {landed.days[-1]}: "
         f"{landed.feature_rows} row(s) of {spec.features_feed['feed']}"
         + (f", {landed.outcome_rows} of {spec.outcomes_feed['feed']}" if args.outcomes else "")
+        + (f" (scale {args.scale})" if args.scale > 1 else "")
         + f", into {lake.location('landing')}"
     )
     return EXIT_OK
@@ -498,14 +527,18 @@ def _add_land(sub) -> None:
         "keys.timezone; an instant without offset is UTC) and writes each day to "
         "landing/<source.features.feed>/ds=D/<file>; the outcomes table (keyed by keys.id) "
         "goes to the day of its rows. Landing a day again gives the same partition. "
+        "--scale N lands each day N times over (copies with their own keys and jittered "
+        "continuous columns). "
         "Exit 0 landed, 2 usage error (unreadable file, missing id or timestamp column, "
-        "unparseable timestamp, outcome ids not in the features, no day in range).",
+        "unparseable timestamp, outcome ids not in the features, no day in range, a scale "
+        "that is not a whole number of at least 1 or whose copies' keys the contract refuses).",
     )
     p.add_argument("--spec", required=True, help=SPEC_HELP)
     p.add_argument("--features", required=True, metavar="FILE", help="the features table")
     p.add_argument("--outcomes", metavar="FILE", help="the outcomes table, keyed by keys.id")
     p.add_argument("--start", type=_date, help="first local day to land (default: the first)")
     p.add_argument("--end", type=_date, help="last local day to land (default: the last)")
+    p.add_argument("--scale", type=_scale, default=1, metavar="N", help=SCALE_HELP)
     p.add_argument("--lake", help="lake URI (default: MLGATE_LAKE_URI)")
     p.set_defaults(func=cmd_land)
 
@@ -602,6 +635,7 @@ def _add_simulate(sub) -> None:
     p.add_argument("--end", type=_date, required=True)
     p.add_argument("--lake", help="lake URI (default: MLGATE_LAKE_URI)")
     p.add_argument("--no-outcomes", action="store_true")
+    p.add_argument("--scale", type=_scale, default=1, metavar="N", help=SCALE_HELP)
     p.set_defaults(func=cmd_simulate)
 
 

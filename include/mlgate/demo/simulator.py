@@ -141,10 +141,16 @@ def check_spec(spec: Spec) -> Spec:
 
 
 def simulate(
-    lake: Lake, start: str, end: str, outcomes: bool = True, spec: Spec | None = None
+    lake: Lake,
+    start: str,
+    end: str,
+    outcomes: bool = True,
+    spec: Spec | None = None,
+    scale: int = 1,
 ) -> list[str]:
     """Deliver features for every day in [start, end] and, if asked, their outcomes: the
-    year replayed by `mlgate land`'s code (one partition per local day of `time_hour`)."""
+    year replayed by `mlgate land`'s code (one partition per local day of `time_hour`),
+    each day `scale` times over (mlgate.ingest.replay.scale_day)."""
     spec = check_spec(spec or load_spec(DEMO_SPEC))
     table = flights_2013()
     landed = replay.land_frames(
@@ -154,5 +160,6 @@ def simulate(
         table[OUTCOME_COLUMNS] if outcomes else None,
         str(start),
         str(end),
+        scale=scale,
     )
     return landed.days
