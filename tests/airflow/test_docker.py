@@ -44,6 +44,8 @@ LONG_RUNNING = {
     "airflow-triggerer",
     "airflow-worker-1",
     "airflow-worker-2",
+    "dask-scheduler",
+    "dask-worker",
 }
 # Environment variables (in the containers) and settings (in .env) that hold a credential.
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET_KEY|ACCESS_KEY|REDISCLI_AUTH|ROOT_USER")
@@ -404,6 +406,31 @@ def test_workers_reach_the_lake_and_mlflow_as_mlgate_settings_expect(resolved):
         assert "AWS_SECRET_ACCESS_KEY" not in all_services[service]["environment"], (
             f"{service} needs no S3 key"
         )
+
+
+def test_the_dask_cluster_is_the_one_the_airflow_services_name(resolved):
+    """The Dask scheduler and worker run the mlgate image's `dask` (not Airflow's entrypoint);
+    every Airflow service names that scheduler in MLGATE_DASK_SCHEDULER, read by
+    mlgate.config.settings; the worker reads the lake the Airflow workers write, with no
+    MLflow login. tests/train/test_dask_engine.py runs these two commands as processes."""
+    all_services = services(resolved)
+    scheduler, worker = all_services["dask-scheduler"], all_services["dask-worker"]
+    for service in (scheduler, worker):
+        assert service["image"] == all_services["airflow-worker-1"]["image"]
+        assert service["entrypoint"] == ["/usr/bin/dumb-init", "--"]
+    assert scheduler["command"][:2] == ["dask", "scheduler"]
+    port = scheduler["command"][scheduler["command"].index("--port") + 1]
+    address = f"tcp://dask-scheduler:{port}"
+    assert worker["command"][:3] == ["dask", "worker", address]
+    for name, service in airflow_services(resolved).items():
+        assert load_settings(service["environment"]).dask_scheduler == address, name
+    lake = load_settings(worker["environment"]).lake_uri
+    assert lake == load_settings(all_services["airflow-worker-1"]["environment"]).lake_uri
+    assert (
+        worker["environment"]["AWS_ACCESS_KEY_ID"]
+        == (all_services["minio-init"]["environment"]["MLGATE_S3_ACCESS_KEY"])
+    )
+    assert not any(key.startswith("MLFLOW_") for key in worker["environment"])
 
 
 def test_mlflow_server_stores_runs_in_postgres_and_artifacts_in_its_bucket(resolved):

@@ -24,3 +24,14 @@ def test_a_tracking_server_places_the_artifacts_itself_unless_told(tmp_path):
         load_settings({**server, "MLGATE_ARTIFACTS_URI": "s3://b/art"}).artifacts_uri
         == "s3://b/art"
     )
+
+
+def test_the_dask_scheduler_is_read_and_handed_to_airflow(tmp_path):
+    settings = load_settings({"MLGATE_HOME": str(tmp_path)})
+    assert settings.dask_scheduler is None
+    assert "MLGATE_DASK_SCHEDULER" not in airflow_env(settings, environ={})
+    settings = load_settings(
+        {"MLGATE_HOME": str(tmp_path), "MLGATE_DASK_SCHEDULER": "tcp://dask-scheduler:8786"}
+    )
+    assert settings.dask_scheduler == "tcp://dask-scheduler:8786"
+    assert airflow_env(settings, environ={})["MLGATE_DASK_SCHEDULER"] == "tcp://dask-scheduler:8786"

@@ -51,6 +51,7 @@ def airflow_env(settings: Settings, environ: Mapping[str, str] | None = None) ->
         "GIT_PYTHON_REFRESH": "quiet",
         # unset with a tracking server: the server places the artifacts (see settings)
         **({"MLGATE_ARTIFACTS_URI": settings.artifacts_uri} if settings.artifacts_uri else {}),
+        **({"MLGATE_DASK_SCHEDULER": settings.dask_scheduler} if settings.dask_scheduler else {}),
     }
     env.update({k: v for k, v in environ.items() if k.startswith("AIRFLOW__") and v})
     if env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite"):

@@ -96,6 +96,7 @@ def Names(default=REQUIRED, doc="") -> Field:
 
 
 TASKS = ("binary", "regression")
+ENGINES = ("local", "dask")  # where training runs (training.engine)
 OBJECTIVE_PREFIX = {"binary": "binary:", "regression": "reg:"}  # XGBoost objectives of a task
 DEFAULT_OBJECTIVE = {"binary": "binary:logistic", "regression": "reg:squarederror"}
 LABEL_MISSING_DROP = "drop"  # regression: rows whose outcome is empty are left out
@@ -248,6 +249,12 @@ TRAINING = Section(
             "the newest labelled day at most this many days before the run's day; older "
             "(a run dated today on old data): the run fails and says so, nothing is registered",
             0,
+        ),
+        "engine": Text(
+            "local",
+            "where XGBoost trains: local (in the task's process) or dask (xgboost.dask on the "
+            "Dask cluster whose scheduler MLGATE_DASK_SCHEDULER names; its workers read the lake)",
+            ENGINES,
         ),
         "seed": Int(42, "XGBoost's seed"),
         "num_boost_round": Int(400, "most boosting rounds", 1),

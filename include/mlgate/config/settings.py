@@ -7,10 +7,14 @@
 | MLFLOW_TRACKING_URI   | sqlite:///$MLGATE_HOME/mlflow.db          |
 | MLGATE_ARTIFACTS_URI  | $MLGATE_HOME/mlartifacts (new experiments)|
 | MLGATE_SPECS_DIR      | include/specs next to the package         |
+| MLGATE_DASK_SCHEDULER | unset; the Dask scheduler's address       |
 
 With an http(s) MLFLOW_TRACKING_URI (an `mlflow server`) and MLGATE_ARTIFACTS_URI unset,
 new experiments get the server's artifact location (`--artifacts-destination`, proxied to
 the clients as `mlflow-artifacts:/`): only the server needs the artifact store's credentials.
+
+A spec with `training.engine: dask` trains on the Dask cluster whose scheduler is at
+MLGATE_DASK_SCHEDULER (`tcp://dask-scheduler:8786` in docker/docker-compose.yaml).
 
 An S3 lake reads the standard AWS variables through boto3 (endpoint, region,
 credentials, retries): see `mlgate.lake.s3.s3_client`.
@@ -33,6 +37,7 @@ class Settings:
     tracking_uri: str
     artifacts_uri: str | None  # None: the tracking server places new experiments' artifacts
     specs_dir: Path
+    dask_scheduler: str | None = None  # a spec with training.engine: dask trains there
 
 
 def load_settings(env: dict | None = None) -> Settings:
@@ -47,6 +52,7 @@ def load_settings(env: dict | None = None) -> Settings:
         artifacts_uri=env.get("MLGATE_ARTIFACTS_URI")
         or (None if is_tracking_server(tracking_uri) else str(home / "mlartifacts")),
         specs_dir=Path(env.get("MLGATE_SPECS_DIR") or DEFAULT_SPECS_DIR).resolve(),
+        dask_scheduler=env.get("MLGATE_DASK_SCHEDULER") or None,
     )
 
 
