@@ -190,18 +190,21 @@ def measure(what: str, home: Path, window_days: int, seed: int) -> dict:
 
 
 def build_lake(home: Path, scale: int, days: int) -> None:
-    """The `days` real days before the target, at `scale`, through the real ingest gate
-    (days already in the cache are kept)."""
-    from mlgate.demo.scale import ingest_scaled_days
+    """The `days` real days before the target, at `scale`, through the real ingest gates
+    (mlgate.demo.scaled); days already in the cache are kept."""
+    from mlgate.demo.scaled import build_scaled_lake
+    from mlgate.lake import names
 
-    settings, lake, spec = context(str(home), days)
+    _, lake, spec = context(str(home), days)
     target = dt.date.fromisoformat(TARGET)
-    first = (target - dt.timedelta(days=days + 7)).isoformat()
-    last = (target - dt.timedelta(days=1)).isoformat()
-    print(f"lake at scale {scale}: {first} .. {last} in {home} (cached) ...", flush=True)
+    wanted = names.dates(target - dt.timedelta(days=days), target - dt.timedelta(days=1))
+    missing = [d for d in wanted if not lake.exists("outcomes", spec.model, d)]
+    print(f"lake at scale {scale}: {wanted[0]} .. {wanted[-1]} in {home}", flush=True)
     start = time.perf_counter()
-    ingest_scaled_days(lake, spec, first, last, scale)
-    print(f"  ready in {time.perf_counter() - start:.0f} s", flush=True)
+    for ds in missing:  # one day at a time: a day is either in the cache or not
+        (day,) = build_scaled_lake(lake, ds, ds, scale, spec)
+        print(f"  {ds}: {day.rows:,} rows, gates {day.features_gate_seconds:.1f} s", flush=True)
+    print(f"  {len(missing)} day(s) ingested in {time.perf_counter() - start:.0f} s", flush=True)
 
 
 def window_days_for(home: Path, rows: float) -> int:
@@ -225,6 +228,7 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=200, help="copies of each real row")
     parser.add_argument("--engines", default="local,dask", help="local and/or dask")
     parser.add_argument("--cache", default=".mlgate/bench-scale", help="where the lake is kept")
+    parser.add_argument("--build-only", action="store_true", help="build the lake and stop")
     args = parser.parse_args()
     if args.one:
         what, home, days, seed = args.one
@@ -233,7 +237,9 @@ def main() -> None:
     sizes = [float(s) * 1e6 for s in args.sizes.split(",")]
     home = Path(args.cache).resolve() / f"scale-{args.scale}"
     per_day = 922 * args.scale  # 2013's mean flights per day
-    build_lake(home, args.scale, math.ceil(max(sizes) / per_day * 1.15) + 2)
+    build_lake(home, args.scale, math.ceil(max(sizes) / per_day * 1.08) + 7)
+    if args.build_only:
+        return
     header = f"{'rows':>11} {'days':>4} | {'what':<34} {'seconds':>8} {'peak RSS':>9} {'ratio':>6}"
     lines = [header, "-" * len(header)]
     for n, size in enumerate(sizes):

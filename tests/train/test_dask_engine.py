@@ -11,6 +11,7 @@ import dataclasses
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,8 @@ from mlgate.lake.names import dates
 from mlgate.lake.store import Lake
 from mlgate.model.features import model_matrix
 from mlgate.promote import stats
-from mlgate.train.booster import train_booster
+from mlgate.train.booster import train_streamed
+from mlgate.train.window import WindowRows, scan_window
 from tests.helpers import REPO, free_port, ingest_real_days, wait_http
 
 TRAIN_DAYS = dates("2013-01-01", "2013-01-10")
@@ -66,9 +68,28 @@ def world(module_settings, spec):
     held-out rows it is scored on."""
     lake = Lake.from_uri(module_settings.lake_uri)
     ingest_real_days(lake, spec, TRAIN_DAYS[0], HELD_OUT[-1])
-    local = train_booster(labelled_frame(lake, spec, TRAIN_DAYS), spec)
+    local = local_engine(lake, spec, TRAIN_DAYS)
     held_out = labelled_frame(lake, spec, HELD_OUT)
     return lake, spec, local, held_out
+
+
+def local_engine(lake, spec, days):
+    """The local engine's (booster, schema, info) on `days`."""
+    rows = WindowRows(lake, spec, days)
+    with tempfile.TemporaryDirectory() as staging:
+        scan = scan_window(rows, staging=Path(staging))
+        booster, info = train_streamed(scan, spec)
+    return booster, scan.schema, info
+
+
+def through_the_engine_setting(lake, settings, spec, days):
+    """(booster, schema, info) as the candidate's training gets them (train.engine)."""
+    from mlgate.train.engine import fit_window
+
+    rows = WindowRows(lake, spec, days)
+    scan = scan_window(rows)
+    booster, info = fit_window(settings, spec, rows, scan)
+    return booster, scan.schema, info
 
 
 def dask_spec(spec):
@@ -198,8 +219,6 @@ def test_the_compose_files_dask_services_train_through_the_setting(
 ):
     from distributed import Client
 
-    from mlgate.train.engine import fit_window
-
     lake, spec, _, _ = world
     monkeypatch.setenv("MLGATE_DASK_SCHEDULER", dask_services)
     settings = load_settings()
@@ -207,17 +226,15 @@ def test_the_compose_files_dask_services_train_through_the_setting(
         client.wait_for_workers(1, timeout=60)
         workers = client.scheduler_info()["workers"]
     assert len(workers) == 1
-    trained = fit_window(lake, settings, dask_spec(spec), TRAIN_DAYS)
+    trained = through_the_engine_setting(lake, settings, dask_spec(spec), TRAIN_DAYS)
     assert_same_contract_and_within_noise(trained, world)
 
 
 def test_the_dask_engine_without_a_scheduler_says_which_setting_to_set(world, monkeypatch):
-    from mlgate.train.engine import fit_window
-
     lake, spec, _, _ = world
     monkeypatch.delenv("MLGATE_DASK_SCHEDULER", raising=False)
     with pytest.raises(ValueError) as caught:
-        fit_window(lake, load_settings(), dask_spec(spec), TRAIN_DAYS)
+        through_the_engine_setting(lake, load_settings(), dask_spec(spec), TRAIN_DAYS)
     assert str(caught.value) == (
         "spec flights.yaml: training.engine is dask, but MLGATE_DASK_SCHEDULER is not set. Set "
         "it to the Dask scheduler's address (for example "

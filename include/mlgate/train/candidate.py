@@ -21,7 +21,8 @@ from mlgate.config.settings import Settings
 from mlgate.config.spec import Spec
 from mlgate.lake.store import Lake
 from mlgate.model import profile
-from mlgate.train.booster import check_overrides, train_streamed
+from mlgate.train.booster import check_overrides
+from mlgate.train.engine import fit_window
 from mlgate.train.window import (
     Window,
     WindowRows,
@@ -154,15 +155,16 @@ def fit_and_register(
     import mlflow
 
     ds = window.ds
+    local = spec.section("training")["engine"] == "local"
     with tempfile.TemporaryDirectory(prefix="mlgate-window-") as staging:
         scan = scan_window(
             rows,
             (overrides or {}).get("drop_features", ()),
             int(spec.section("monitoring")["drift"]["reference_rows"]),
             int(spec.section("training")["seed"]),
-            Path(staging),
+            Path(staging) if local else None,  # the dask workers read the lake themselves
         )
-        booster, info = train_streamed(scan, spec, overrides)
+        booster, info = fit_window(settings, spec, rows, scan, overrides)
     schema = scan.schema
     experiment_id = tracking.ensure_experiment(settings, spec)
     lineage = window_lineage(lake, spec, window.train_days)

@@ -1,9 +1,9 @@
 """Training on a Dask cluster (`training.engine: dask`): the workers read the window's
 validated, labelled days straight from the lake, one day per partition, and XGBoost trains
-with `xgboost.dask`. The contract is `train.booster.train_booster`'s: the same parameters and
-seed, the last `training.validation_share` of the days for early stopping, the same
-(booster, schema, info). The client holds the days' names, their row counts and categories,
-never their rows.
+with `xgboost.dask`. The contract is the local engine's (`train.booster.train_streamed`): the
+same parameters and seed, the last `training.validation_share` of the days for early
+stopping; it returns (booster, schema, info). The client holds the days' names, their row
+counts and categories, never their rows.
 
 The lake must be one the workers reach under the same URI (S3 in production; a folder only
 when the workers share this machine's disk)."""
@@ -18,6 +18,7 @@ from mlgate.config.spec import Spec
 from mlgate.ingest.landing import labelled_frame
 from mlgate.lake.store import Lake
 from mlgate.model.features import FeatureSchema, model_matrix, schema_for
+from mlgate.train.booster import training_params, validation_days
 
 # This machine's thread count, not the model's: a worker trains with its own threads (`dask
 # worker --nthreads`); more threads than its cores make every boosting round wait (the spec's
@@ -27,12 +28,9 @@ MACHINE_PARAMS = ("nthread", "n_jobs")
 
 
 def split_days(spec: Spec, days: list[str]) -> tuple[list[str], list[str]]:
-    """(training days, early-stopping days): the last `training.validation_share` of the
-    sorted days, at least one, stop early (as train_booster splits its frame)."""
-    days = sorted(days)
-    share = float(spec.section("training")["validation_share"])
-    n_valid = max(1, int(round(len(days) * share)))
-    return days[:-n_valid], days[-n_valid:]
+    """(training days, early-stopping days), as the local engine splits them."""
+    held = validation_days(spec, days)
+    return [d for d in sorted(days) if d not in held], held
 
 
 def day_summary(day: str, lake_uri: str, spec: Spec, drop: list[str]) -> tuple[int, FeatureSchema]:
@@ -94,12 +92,11 @@ def _dask_matrix(client, lake_uri: str, spec: Spec, schema: FeatureSchema, days,
 
 def train_on_dask(client, lake: Lake, spec: Spec, days: list[str], overrides: dict | None = None):
     """Train on the validated, labelled `days` on the cluster of `client`
-    (a `distributed.Client`). Returns (booster, schema, info) as train_booster does."""
+    (a `distributed.Client`). Returns (booster, schema, info)."""
     import xgboost.dask as dxgb
 
     cfg = spec.section("training")
-    params = {**cfg["params"], "seed": int(cfg["seed"]), **(overrides or {}).get("params", {})}
-    num_round = int((overrides or {}).get("num_boost_round", cfg["num_boost_round"]))
+    params, num_round = training_params(spec, overrides)
     drop = list((overrides or {}).get("drop_features", ()))
 
     summaries = client.gather(

@@ -1,13 +1,14 @@
 """Where a window is trained, as the spec's `training.engine` says: `local` in this process
-(streamed from the lake, `train.booster.train_from_lake`) or `dask` on the Dask cluster whose
-scheduler MLGATE_DASK_SCHEDULER names (`train.dask_engine`). Both return (booster, schema,
-info) with the contract of `train.booster.train_booster`."""
+(the window's staged days streamed into XGBoost, `train.booster.train_streamed`) or `dask`
+on the Dask cluster whose scheduler MLGATE_DASK_SCHEDULER names (`train.dask_engine`). Both
+give the same (booster, info) to the same MLflow logging and promotion gate."""
 
 from __future__ import annotations
 
 from mlgate.config.settings import Settings
 from mlgate.config.spec import Spec
-from mlgate.lake.store import Lake
+from mlgate.train.booster import train_streamed
+from mlgate.train.window import WindowRows, WindowScan
 
 EXAMPLE_SCHEDULER = "tcp://dask-scheduler:8786"
 
@@ -38,15 +39,26 @@ def dask_client(address: str):
 
 
 def fit_window(
-    lake: Lake, settings: Settings, spec: Spec, days: list[str], overrides: dict | None = None
+    settings: Settings,
+    spec: Spec,
+    rows: WindowRows,
+    scan: WindowScan,
+    overrides: dict | None = None,
 ):
-    """Train on the validated, labelled `days` with the spec's engine; returns
-    (booster, schema, info)."""
-    if spec.section("training")["engine"] == "dask":
-        from mlgate.train.dask_engine import train_on_dask
+    """Train on the window (its `rows`, and the `scan` that staged them for the local engine)
+    with the spec's engine; returns (booster, info)."""
+    if spec.section("training")["engine"] == "local":
+        return train_streamed(scan, spec, overrides)
+    from mlgate.train.dask_engine import train_on_dask
 
-        with dask_client(dask_scheduler(settings, spec)) as client:
-            return train_on_dask(client, lake, spec, days, overrides)
-    from mlgate.train.booster import train_from_lake
-
-    return train_from_lake(lake, spec, days, overrides)
+    with dask_client(dask_scheduler(settings, spec)) as client:
+        booster, schema, info = train_on_dask(
+            client, rows.lake, spec, list(scan.day_rows), overrides
+        )
+    if schema != scan.schema:  # the window changed between the scan and the workers' reads
+        raise RuntimeError(
+            f"{spec.model}: the Dask workers read other rows than the window's scan "
+            f"(categories {schema.categories} against {scan.schema.categories}); "
+            "was a day re-ingested while training? Run the training again."
+        )
+    return booster, info
