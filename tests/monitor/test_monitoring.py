@@ -19,8 +19,8 @@ from mlgate.lake.names import REPORT_FILE, dates, monitor_name
 from mlgate.lake.store import Lake
 from mlgate.model import profile
 from mlgate.monitor import drift
-from mlgate.monitor.day import champion_schema, monitor_day
-from mlgate.promote import registry
+from mlgate.monitor.day import champion_schema, monitor_day, predictions_of
+from mlgate.promote import registry, stats
 from mlgate.promote.apply import apply_decision
 from mlgate.promote.evaluate import evaluate_candidate
 from mlgate.score.batch import score_day
@@ -128,6 +128,33 @@ def test_a_rejected_batch_is_never_counted_as_drift(timeline):
         0.15,
     )
     assert "distance" in counted["drifted"]
+
+
+def test_drift_counted_day_by_day_is_the_drift_of_the_whole_window(timeline):
+    """The monitor counts the window's features one day at a time; its drift section is the
+    one the whole window's feature frame gives: every statistic, p-value and verdict, on a
+    quiet winter window (with quarantined days) and on a drifted spring one."""
+    lake, settings, spec = timeline["lake"], timeline["settings"], timeline["spec"]
+    version, cfg = timeline["champion"], spec.section("monitoring")["drift"]
+    champion = registry.alias_version(tracking.client(settings), spec.model, tracking.CHAMPION)
+    reference = tracking.reference_profile(settings, champion.run_id)
+    schema = champion_schema(settings, spec, version)
+    spring = next(ds for ds, r in timeline["reports"].items() if r["drift"]["drifted"])
+    for ds in ("2013-03-07", spring):
+        report = timeline["reports"][ds]
+        days = report["days"]["validated"]
+        frame = lake.read_frames("validated", spec.model, days, names.FEATURES_FILE)
+        whole = drift.compare(
+            reference,
+            profile.inputs(frame, schema),
+            float(cfg["false_alarm_rate"]),
+            float(cfg["min_drifted_share"]),
+            predictions=predictions_of(lake, spec.model, days, version)["score"],
+            skip=report["integrity"]["skipped"],
+            seed=int(spec.section("training")["seed"]),
+        )
+        assert report["drift"] == stats.finite_or_none(whole), ds
+    assert timeline["reports"][spring]["drift"]["drifted"]
 
 
 def test_the_pause_switch_and_the_cool_down_hold_a_request_back(timeline):

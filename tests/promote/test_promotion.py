@@ -5,10 +5,12 @@ promotions end with one champion, the card says why, and `mlgate evaluate` agree
 
 import copy
 import json
+import re
 import shutil
 import threading
 from contextlib import contextmanager
 from html import escape
+from pathlib import Path
 
 import pytest
 import yaml
@@ -16,6 +18,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from mlgate import tracking
+from mlgate.config.spec import Spec
 from mlgate.demo.simulator import WEATHER_COLUMNS
 from mlgate.lake import names
 from mlgate.lake.names import LABELS_FILE
@@ -289,6 +292,77 @@ def test_a_clearly_better_model_is_promoted_and_its_card_says_why(world):
         and mv.tags["mlgate.promoted_because"] == decision.sentence
     )
     assert mv.tags["mlgate.golden_version"] == decision.lineage["evaluation_set"]["version"]
+
+
+BEFORE_BATCHING = Path(__file__).parents[1] / "data" / "promote" / "decisions_before_batching.json"
+METHOD = re.compile(r"; 95% interval by [^)]*")
+
+
+def same(got, want, where="") -> None:
+    """`got` equals `want` in every key, item and number (floats to 1e-9)."""
+    if isinstance(want, dict):
+        assert set(got) >= set(want), (where, sorted(set(want) - set(got)))
+        for key in want:
+            same(got[key], want[key], f"{where}.{key}")
+    elif isinstance(want, list):
+        assert len(got) == len(want), where
+        for i, (a, b) in enumerate(zip(got, want)):
+            same(a, b, f"{where}[{i}]")
+    elif isinstance(want, float):
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-12), where
+    else:
+        assert got == want, where
+
+
+def test_the_batched_evaluation_decides_as_the_whole_frame_did(world):
+    """Read and scored day by day, the evaluation gives the decisions, metrics, checks and
+    slices the whole-frame evaluation gave on this world (recorded before the batching, in
+    tests/data/promote/decisions_before_batching.json), and says the paired bootstrap made
+    the log-loss interval; with `bootstrap_max_rows` below the set's rows, the CLT makes it,
+    the decision and the card say so, and the decision stays the same."""
+    before = json.loads(BEFORE_BATCHING.read_text())
+    pairs = {
+        "weather_vs_weatherless": ("weather", "weatherless"),
+        "rival_vs_weather": ("rival", "weather"),
+    }
+    for key, (candidate, against) in pairs.items():
+        set_history(world, world[against])
+        decision = judge(world, world[candidate]).to_dict()
+        want = before[key]
+        print(key, decision["sentence"])
+        assert decision["outcome"] == want["outcome"]
+        assert [METHOD.sub("", r) for r in decision["reasons"]] == want["reasons"]
+        same(decision["metrics"], want["metrics"], "metrics")
+        same(decision["slices"], want["slices"], "slices")
+        same(decision["checks"], want["checks"], "checks")
+        lineage = decision["lineage"]
+        assert lineage["evaluation_set"]["rows"] == want["rows"] == 7452
+        assert lineage["rows_sha256"] == want["rows_sha256"]
+        assert decision["metrics"]["logloss_diff"]["interval"] == (
+            "95% interval by the paired bootstrap, 1000 rounds over 7,452 rows"
+        )
+    raw = copy.deepcopy(world["spec"].raw)
+    raw["evaluation"]["bootstrap_max_rows"] = 1000
+    clt_spec = Spec(name=world["spec"].name, raw=raw, path=world["spec"].path)
+    set_history(world, world["weatherless"])
+    decision = judge(world, world["weather"], clt_spec)
+    loss, want = decision.metrics["logloss_diff"], before["weather_vs_weatherless"]
+    assert decision.outcome == want["outcome"] and loss["method"] == "clt"
+    assert any(
+        "log loss change" in r and "by the CLT over 7,452 paired rows" in r
+        for r in decision.reasons
+    )
+    boot = want["metrics"]["logloss_diff"]
+    half = (boot["high"] - boot["low"]) / 2
+    assert loss["diff"] == pytest.approx(boot["diff"], rel=1e-9)
+    assert (
+        abs(loss["low"] - boot["low"]) < 0.12 * half
+        and abs(loss["high"] - boot["high"]) < 0.12 * half
+    )
+    page = open(
+        world["client"].download_artifacts(world["weather"]["run_id"], "promotion_card.html")
+    ).read()
+    assert "log loss: 95% interval by the CLT over 7,452 paired rows" in page
 
 
 def test_two_concurrent_promotions_end_with_exactly_one_champion(world):

@@ -108,3 +108,34 @@ def test_regression_sanity_checks_range_bias_and_constant_training_labels():
     failed = {name for name, c in checks.items() if not c["passed"]}
     assert failed == {"training_labels", "no_nan", "in_range", "bias"}
     assert checks["in_range"]["expected"] == "every score within [-120, 1500]"
+
+
+def test_the_leakage_sample_is_seeded_uniform_and_says_so(spec):
+    """Three real days added one at a time: up to the limit every row is kept, in order;
+    beyond it a seeded sample of the limit, drawn from every day, and the leakage check
+    says it was measured on a sample."""
+    from mlgate.promote.sanity import RowSample, _leakage_check
+
+    days = [simulator.day_frames(ds)[0] for ds in ("2013-03-05", "2013-03-06", "2013-03-07")]
+    whole = pd.concat(days, ignore_index=True)
+    everything = RowSample(len(whole))
+    for day in days:
+        everything.add(day)
+    pd.testing.assert_frame_equal(everything.rows, whole)
+    samples = []
+    for _ in range(2):
+        sample = RowSample(900, seed=0)
+        for i, day in enumerate(days):
+            sample.add(day.assign(day=i))
+        samples.append(sample)
+    first, again = samples
+    assert first.kept == 900 and first.seen == len(whole)
+    pd.testing.assert_frame_equal(first.rows, again.rows)
+    assert first.rows[spec.id_column].is_unique
+    assert set(first.rows[spec.id_column]) <= set(whole[spec.id_column])
+    per_day = first.rows["day"].value_counts()  # about 300 of each day's rows
+    assert len(per_day) == 3 and per_day.min() > 200
+    probe = {"single_feature": {"humid": 0.74}, "single_feature_rows": 900, "rows": len(whole)}
+    check = _leakage_check(spec, probe, spec.section("evaluation")["sanity"])
+    assert check["passed"] and check["observed"]["sample_rows"] == 900
+    assert check["expected"].endswith(f"(on a seeded sample of 900 of the {len(whole):,} rows)")

@@ -274,6 +274,12 @@ EVALUATION = Section(
         "recent_days": Int(7, "most recent labelled days, held out and evaluated", 1),
         "confidence": Num(0.95, "level of every interval", 0.5, 0.999),
         "bootstrap_rounds": Int(1000, "paired bootstrap rounds of the log-loss difference", 100),
+        "bootstrap_max_rows": Int(
+            200_000,
+            "above this many evaluation rows the log-loss difference's interval comes from the "
+            "CLT (mean ± z·sd/√n of the paired per-row differences), not the bootstrap",
+            1000,
+        ),
         "first_model": Section(
             {
                 "min_auc": Share(0.5, "binary: the AUC interval's lower bound"),
@@ -329,6 +335,12 @@ EVALUATION = Section(
                     0.2, "a feature present in the rows but missing in the matrix on more rows"
                 ),
                 "max_single_feature_auc": Share(0.9, "leakage: no feature ranks the label so well"),
+                "leakage_max_rows": Int(
+                    200_000,
+                    "leakage is measured on a seeded sample of this many evaluation rows when "
+                    "there are more",
+                    1000,
+                ),
                 "plausible_range": Field(
                     "range", None, "regression: every prediction within [low, high] (required)"
                 ),

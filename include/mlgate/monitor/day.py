@@ -1,6 +1,8 @@
 """Monitoring: check the window's data first, join the labels that have matured to the
 served predictions, measure live quality (with intervals, per slice) and drift against the
-champion's training data, and decide whether to ask for retraining.
+champion's training data, and decide whether to ask for retraining. The window's features
+are read and counted over the reference's bins day by day (exact: counts add up); only the
+predictions and labels (a few columns) are joined for the whole window.
 
 A request needs evidence that persists (k of the last n monitor runs of this champion),
 must fall outside the cool-down after the last training, and is held back while the pause
@@ -214,29 +216,32 @@ def _shadow_regression(both: pd.DataFrame, label: str, champion_version: str) ->
     }
 
 
-def integrity(reference: dict, current: pd.DataFrame, inventory: dict, cfg: dict) -> dict:
+def integrity(
+    reference: dict, current: pd.DataFrame | drift.WindowCounts, inventory: dict, cfg: dict
+) -> dict:
     """Checks that run before drift: enough rows, and no feature far more often missing
     than in training (a broken feed, not a changed world). Features that fail are left
-    out of drift; quarantined days never reach it (only validated days are read)."""
-    problems, skip = [], {}
+    out of drift; quarantined days never reach it (only validated days are read).
+    `current` is the window's frame or its counts (`drift.count_batches`)."""
+    problems, skip, current = [], {}, drift.as_counts(reference, current)
     for d in inventory["quarantined"]:
         problems.append(f"{d} was quarantined by the gate: not counted")
     for where in inventory.get("odd_folders", []):
         problems.append(
             f"{where} is not a partition (ds=YYYY-MM-DD, a real date): skipped; move or delete it"
         )
-    rows = int(len(current))
+    rows = int(current.rows)
     if rows < int(cfg["drift"]["min_rows"]):
         problems.append(
             f"only {rows} validated rows in the window (drift needs {cfg['drift']['min_rows']}): "
             "drift not judged"
         )
     for col, entry in reference["features"].items():
-        if col not in current.columns:
+        if col not in current.counts:
             skip[col] = "missing from the current data"
             continue
         ref_missing = profile.missing_share(entry, np.asarray(entry["counts"]))
-        now = profile.missing_share(entry, profile.counts_for(entry, current[col]))
+        now = profile.missing_share(entry, current.counts[col])
         if now - ref_missing > float(cfg["integrity"]["max_missing_increase"]):
             skip[col] = f"missing in {now:.0%} of rows against {ref_missing:.0%} in training"
     problems += [f"{col}: {why}: a data problem, left out of drift" for col, why in skip.items()]
@@ -246,6 +251,18 @@ def integrity(reference: dict, current: pd.DataFrame, inventory: dict, cfg: dict
         "skipped": skip,
         "drift_judged": rows >= int(cfg["drift"]["min_rows"]),
     }
+
+
+def window_counts(
+    lake: Lake, spec: Spec, days: list[str], schema: FeatureSchema, reference: dict
+) -> drift.WindowCounts:
+    """The validated features of `days` as the model sees them, counted over the
+    reference's bins one day at a time (the window's feature frame is never held)."""
+    batches = (
+        profile.inputs(lake.read_frame("validated", spec.model, d, FEATURES_FILE), schema)
+        for d in days
+    )
+    return drift.count_batches(reference, batches)
 
 
 def champion_schema(settings: Settings, spec: Spec, version: str) -> FeatureSchema:
@@ -437,10 +454,9 @@ def monitor_day(
     version = str(champion.version)
     reference = tracking.reference_profile(settings, champion.run_id)
     inventory = window_inventory(lake, spec, days)
-    current = pd.DataFrame()
-    if inventory["validated"]:
-        frame = lake.read_frames("validated", spec.model, inventory["validated"], FEATURES_FILE)
-        current = profile.inputs(frame, champion_schema(settings, spec, version))
+    current = window_counts(
+        lake, spec, inventory["validated"], champion_schema(settings, spec, version), reference
+    )
     report.update(champion=version, model_age=model_age(champion, ds), days=inventory)
     report["integrity"] = {
         **integrity(reference, current, inventory, cfg),

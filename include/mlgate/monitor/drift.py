@@ -21,12 +21,14 @@ reference itself.
 
 The reference profile (`mlgate.model.profile`) is small JSON of counts, computed once
 from the training data and logged with the model, so the monitor never re-reads the
-training window.
+training window. The current window is counted over the same bins day by day
+(`count_batches`): counts add up, so the monitor never holds the window's feature frame.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -94,17 +96,51 @@ class FeatureDrift:
     current_shares: list[float]
 
 
+@dataclass(frozen=True)
+class WindowCounts:
+    """The current window as the drift test sees it: each reference feature's counts over
+    its bins, and the rows they came from. Counts add up, so a window counted day by day
+    is the window counted at once, without holding its feature frame."""
+
+    counts: dict[str, np.ndarray]
+    rows: int
+
+
+def count_batches(reference: dict, batches: Iterable[pd.DataFrame]) -> WindowCounts:
+    """Count each reference feature of `batches` (the window's days, one at a time) over
+    its bins; a feature some batch lacks is left out (it is missing from the current
+    data)."""
+    counts: dict[str, np.ndarray] = {}
+    lacking: set[str] = set()
+    rows = 0
+    for batch in batches:
+        rows += len(batch)
+        for col, entry in reference["features"].items():
+            if col not in batch.columns:
+                lacking.add(col)
+            else:
+                counts[col] = counts.get(col, 0) + counts_for(entry, batch[col])
+    return WindowCounts({c: n for c, n in counts.items() if c not in lacking}, rows)
+
+
+def as_counts(reference: dict, current: pd.DataFrame | WindowCounts) -> WindowCounts:
+    """`current` counted over the reference's bins (a frame is one batch)."""
+    return current if isinstance(current, WindowCounts) else count_batches(reference, [current])
+
+
 def test_feature(
     name: str,
     entry: dict,
-    values: pd.Series,
+    values: pd.Series | np.ndarray,
     level: float,
     rounds: int,
     rng: np.random.Generator,
     importance: float = 1.0,
 ) -> FeatureDrift:
-    """One feature's drift test at `level` against its reference entry."""
-    ref, cur = np.asarray(entry["counts"], dtype=np.int64), counts_for(entry, values)
+    """One feature's drift test at `level` against its reference entry; `values` are the
+    current values, or their counts over the entry's bins (an array)."""
+    cur = values if isinstance(values, np.ndarray) else counts_for(entry, values)
+    ref = np.asarray(entry["counts"], dtype=np.int64)
     stat = float(statistic(entry["kind"], ref, cur))
     null = permutation_null(entry["kind"], ref, cur, rounds, rng)
     p_value = float((1 + np.sum(null >= stat - 1e-12)) / (rounds + 1))
@@ -146,22 +182,23 @@ def drifted_importance(results: list[FeatureDrift]) -> float:
 
 def compare(
     reference: dict,
-    current: pd.DataFrame,
+    current: pd.DataFrame | WindowCounts,
     false_alarm_rate: float,
     min_drifted_share: float,
     predictions: pd.Series | None = None,
     skip: dict | None = None,
     seed: int = 0,
 ) -> dict:
-    """Test every reference feature of `current` (and the predictions, when given and
-    profiled). `skip` maps features left out (e.g. failed integrity checks) to the reason.
-    Returns the drift section of a report: `drift` when any test (a feature or the
-    predictions) drifted at the family-wise `false_alarm_rate`; `drifted_importance`, the
-    share of the model's feature importance on the drifted features, and `importance_drift`
-    when it reaches `min_drifted_share` (what the monitor counts as evidence)."""
-    skip = skip or {}
+    """Test every reference feature of `current` (a frame, or its counts gathered day by
+    day: `count_batches`), and the predictions, when given and profiled. `skip` maps
+    features left out (e.g. failed integrity checks) to the reason. Returns the drift
+    section of a report: `drift` when any test (a feature or the predictions) drifted at the
+    family-wise `false_alarm_rate`; `drifted_importance`, the share of the model's feature
+    importance on the drifted features, and `importance_drift` when it reaches
+    `min_drifted_share` (what the monitor counts as evidence)."""
+    skip, current = skip or {}, as_counts(reference, current)
     missing_columns = [
-        c for c in reference["features"] if c not in current.columns and c not in skip
+        c for c in reference["features"] if c not in current.counts and c not in skip
     ]
     if missing_columns:
         raise ValueError(f"the current data lacks the reference's feature(s) {missing_columns}")
@@ -172,7 +209,7 @@ def compare(
     weights = reference["importance"]
     results = [
         test_feature(
-            c, reference["features"][c], current[c], level, rounds, rng, weights.get(c, 0.0)
+            c, reference["features"][c], current.counts[c], level, rounds, rng, weights.get(c, 0.0)
         )
         for c in tested
     ]
@@ -191,7 +228,7 @@ def compare(
         "false_alarm_rate": false_alarm_rate,
         "test_level": round(level, 8),
         "permutations": rounds,
-        "rows": int(len(current)),
+        "rows": int(current.rows),
         "reference_rows": int(reference["rows"]),
         "features": [asdict(f) for f in results],
         "skipped": skip,

@@ -176,6 +176,16 @@ def _interval_sentence(candidate: dict, key: str) -> str:
     )
 
 
+def _methods_sentence(m: dict) -> str:
+    """Which method made each interval of the paired differences, in one sentence."""
+    parts = [
+        f"{key.replace('_diff', '').replace('logloss', 'log loss')}: {m[key]['interval']}"
+        for key in (*DIFFS["binary"], *DIFFS["regression"])
+        if (m.get(key) or {}).get("interval")
+    ]
+    return f"Intervals of the differences: {'; '.join(parts)}." if parts else ""
+
+
 def card_html(spec: Spec, decision, labels: np.ndarray, scores: dict[str, np.ndarray]) -> str:
     """The card as one self-contained HTML page."""
     m, metric = decision.metrics, "rmse" if spec.is_regression else "auc"
@@ -201,7 +211,8 @@ def card_html(spec: Spec, decision, labels: np.ndarray, scores: dict[str, np.nda
 <table><tr><th>metric</th><th>candidate v{decision.candidate}</th><th>champion {champion}</th>
 <th>difference [{m.get("level", "95%")} interval]</th></tr>{_quality_rows(m, spec.task)}</table>
 <p>{_interval_sentence(m.get("candidate", {}), metric)}
-{_churn_sentence(m.get("churn"))}</p>
+{_churn_sentence(m.get("churn"))}
+{_methods_sentence(m)}</p>
 <h2>Sanity checks (fresh process)</h2>{checks}
 <h2>Slices</h2>{slices}
 <h2>Plots</h2><div class="plots">{plots.get("roc", "")}{plots.get("calibration", "")}</div>
@@ -216,8 +227,10 @@ def card_markdown(decision) -> str:
     for key in (*DIFFS["binary"], *DIFFS["regression"]):
         if m.get(key):
             d = m[key]
+            how = f" ({d['interval']})" if d.get("interval") else ""
             lines.append(
                 f"- {key.replace('_', ' ')}: {d['diff']:+.4f} [{d['low']:+.4f}, {d['high']:+.4f}]"
+                + how
             )
     flagged = [s for s in decision.slices if s.get("regressed")]
     lines.append(

@@ -1,11 +1,12 @@
 """The decision: the spec's rules applied to intervals, not points.
 
 Quality on the same rows: DeLong intervals for the AUC difference, a paired bootstrap for
-the log-loss difference, per-slice non-regression with Holm's correction, churn (a
-regression's RMSE and MAE rules are in mlgate.promote.regression). A figure that cannot be
-computed refuses with its reason, never travels as NaN. Any refusal refuses; otherwise an
-interval that straddles a margin asks a person (the gray zone); otherwise promote. The
-decision says why in one sentence, and lists every reason.
+the log-loss difference (the CLT above `evaluation.bootstrap_max_rows` rows), per-slice
+non-regression with Holm's correction, churn (a regression's RMSE and MAE rules are in
+mlgate.promote.regression). A figure that cannot be computed refuses with its reason,
+never travels as NaN. Any refusal refuses; otherwise an interval that straddles a margin
+asks a person (the gray zone); otherwise promote. The decision says why in one sentence,
+and lists every reason.
 """
 
 from __future__ import annotations
@@ -70,9 +71,11 @@ def compare(
     champion: np.ndarray | None,
     level: float,
     rounds: int,
+    max_rows: int | None = None,
 ) -> dict:
     """Both models' quality on the same rows; with a champion, the paired differences
-    (candidate minus champion) of AUC (DeLong) and log loss (bootstrap) and the churn."""
+    (candidate minus champion) of AUC (DeLong) and log loss (the paired bootstrap, or the
+    CLT above `max_rows` rows: `method` and `interval` say which) and the churn."""
     out = {"candidate": stats.quality(labels, candidate)}
     if len(np.unique(labels)) == 2:
         alone = stats.delong(labels, candidate, level=level)
@@ -88,10 +91,19 @@ def compare(
             "high": paired["diff_high"],
             "se": paired["diff_se"],
         }
-    loss = stats.bootstrap_mean(
-        stats.row_logloss(labels, candidate) - stats.row_logloss(labels, champion), level, rounds
+    loss = stats.mean_interval(
+        stats.row_logloss(labels, candidate) - stats.row_logloss(labels, champion),
+        level,
+        rounds,
+        max_rows,
     )
-    out["logloss_diff"] = {"diff": loss["mean"], "low": loss["low"], "high": loss["high"]}
+    out["logloss_diff"] = {
+        "diff": loss["mean"],
+        "low": loss["low"],
+        "high": loss["high"],
+        "method": loss["method"],
+        "interval": loss["interval"],
+    }
     out["churn"] = {
         "mean_abs_change": float(np.mean(np.abs(candidate - champion))),
         "flipped_at_0.5": float(np.mean((candidate >= 0.5) != (champion >= 0.5))),
@@ -263,8 +275,10 @@ def _auc_rule(comparison: dict, rules: dict, fresher: bool | None) -> Reasons:
 
 
 def _logloss_rule(loss: dict, allowed: float) -> Reasons:
-    """The log-loss difference interval against the allowed increase."""
-    text = f"log loss change {stats.interval_text(loss, 4)}"
+    """The log-loss difference interval against the allowed increase (with the method that
+    made the interval, when known)."""
+    how = f"; {loss['interval']}" if loss.get("interval") else ""
+    text = f"log loss change {loss['diff']:+.4f} ({loss['low']:+.4f} to {loss['high']:+.4f}{how})"
     if loss["low"] > allowed:
         return [f"{text}: up by more than the allowed {allowed}"], [], []
     if loss["high"] > allowed:

@@ -1,10 +1,11 @@
 """The promotion gate: is the candidate safe to serve, and is it better than the champion
 by more than noise?
 
-1. The evaluation set (golden days plus the recent labelled days) is read with its
-   version; no row of it may be in either model's training window.
-2. Both models are loaded and score the set in a fresh process, as the score DAG loads
-   them; the candidate's sanity checks must pass (mlgate.promote.sanity).
+1. The evaluation set (golden days plus the recent labelled days) is read day by day with
+   its version, keeping only what the judgment needs (keys, labels, days, slice columns);
+   no row of it may be in either model's training window.
+2. Both models are loaded and score the set day by day in a fresh process, as the score
+   DAG loads them; the candidate's sanity checks must pass (mlgate.promote.sanity).
 3. Both models are compared on the same rows and the spec's rules decide
    (mlgate.promote.decide): promote, refuse, or ask a person (the gray zone).
 
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 
@@ -44,16 +47,23 @@ def evaluate_candidate(
 
     cfg = spec.section("evaluation")
     level, rounds = float(cfg["confidence"]), int(cfg["bootstrap_rounds"])
+    max_rows = int(cfg["bootstrap_max_rows"])
     client = tracking.client(settings)
     label = spec.section("label")["name"]
     candidate_mv = client.get_model_version(spec.model, str(candidate_version))
     champion_mv = _champion_to_judge_against(client, spec, candidate_version)
-    evaluation_set, champion_window = _evaluation_set(lake, settings, spec, window, champion_mv)
-    frame = evaluation_set.frame
     versions = {"candidate": str(candidate_version)}
     if champion_mv is not None:
         versions["champion"] = str(champion_mv.version)
-    probes = _score_in_fresh_process(lake, settings, spec, window, evaluation_set, versions)
+    with tempfile.TemporaryDirectory(prefix="mlgate-evaluation-") as tmp:
+        days = sanity.BatchFiles(Path(tmp))
+        evaluation_set, champion_window = _evaluation_set(
+            lake, settings, spec, window, champion_mv, days
+        )
+        probes = _score_in_fresh_process(
+            lake, settings, spec, window, evaluation_set, versions, days.paths
+        )
+    frame = evaluation_set.frame
     training = client.get_run(candidate_mv.run_id).data.metrics
     checks = sanity.sanity_checks(spec, probes["candidate"], frame, training)
     labels = frame[label].to_numpy(dtype=float if spec.is_regression else int)
@@ -72,7 +82,7 @@ def evaluate_candidate(
         if champion_window:
             fresher = window["train_days"][-1] > champion_window["train_days"][-1]
         decision = _decide_on_scores(
-            spec, frame, labels, scores, checks, versions, fresher, level, rounds
+            spec, frame, labels, scores, checks, versions, fresher, level, (rounds, max_rows)
         )
     decision.checks = checks
     decision.metrics.update(
@@ -100,12 +110,13 @@ def _champion_to_judge_against(client, spec: Spec, candidate_version: str):
 
 
 def _evaluation_set(
-    lake: Lake, settings: Settings, spec: Spec, window: dict, champion_mv
+    lake: Lake, settings: Settings, spec: Spec, window: dict, champion_mv, each_day
 ) -> tuple[golden.EvaluationSet, dict | None]:
-    """The evaluation set, checked to be non-empty and outside both models' training
-    windows; returns it with the champion's training window (None without a champion)."""
+    """The evaluation set (its judged columns; `each_day` gets each day's whole frame as it
+    is read), checked to be non-empty and outside both models' training windows; returns
+    it with the champion's training window (None without a champion)."""
     evaluation_set = golden.build_evaluation_set(
-        lake, spec, window["golden_days"], window["recent_days"]
+        lake, spec, window["golden_days"], window["recent_days"], each_day
     )
     if evaluation_set.frame.empty:
         raise golden.EvaluationError(
@@ -128,12 +139,12 @@ def _score_in_fresh_process(
     window: dict,
     evaluation_set: golden.EvaluationSet,
     versions: dict[str, str],
+    day_files: list[Path],
 ) -> dict:
-    """Both models' probes on the evaluation set, scored in a fresh process; raise if the
-    set changed meanwhile or the champion does not load."""
-    probes = sanity.score_in_fresh_process(
-        settings.tracking_uri, spec, versions, evaluation_set.frame
-    )
+    """Both models' probes on the evaluation set (its days' files, scored one day at a
+    time), in a fresh process; raise if the set changed meanwhile or the champion does not
+    load."""
+    probes = sanity.score_files_in_fresh_process(settings.tracking_uri, spec, versions, day_files)
     golden.verify_unchanged(
         lake, spec, evaluation_set, window["golden_days"], window["recent_days"]
     )
@@ -154,9 +165,10 @@ def _decide_on_scores(
     versions: dict[str, str],
     fresher: bool | None,
     level: float,
-    rounds: int,
+    resampling: tuple[int, int],
 ) -> Decision:
-    """Compare the models on the same rows, per slice too, and apply the spec's rules."""
+    """Compare the models on the same rows, per slice too, and apply the spec's rules;
+    `resampling` is (bootstrap rounds, the most rows the bootstrap is run on)."""
     label = spec.section("label")["name"]
     champion_scores = scores.get("champion")
     if spec.is_regression:
@@ -164,7 +176,7 @@ def _decide_on_scores(
         slices = regression.slice_table(frame, spec, label, scores["candidate"], champion_scores)
     else:
         comparison = binary_rules.compare(
-            labels, scores["candidate"], champion_scores, level, rounds
+            labels, scores["candidate"], champion_scores, level, *resampling
         )
         slices = binary_rules.slice_table(frame, spec, label, scores["candidate"], champion_scores)
     decision = decide(

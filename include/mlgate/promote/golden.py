@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pandas as pd
@@ -27,7 +28,7 @@ class EvaluationError(RuntimeError):
 
 @dataclass(frozen=True)
 class EvaluationSet:
-    frame: pd.DataFrame  # features, label, ds, eval_set ("golden" or "recent")
+    frame: pd.DataFrame  # the judged columns: key, label, ds, eval_set (golden/recent), slices
     manifest: dict  # version, days with hashes and label provenance
 
     @property
@@ -72,19 +73,44 @@ def manifest_for(
     return {"version": digest[:16], "sha256": digest, "days": days}
 
 
-def build_evaluation_set(
-    lake: Lake, spec: Spec, golden_days: list[str], recent_days: list[str]
-) -> EvaluationSet:
-    """Read the golden and recent days and their manifest, versioned by the hashes of
-    what was read; refuses labels that did not come from the outcomes feed."""
-    parts, read = [], {}
+def judged_columns(spec: Spec) -> list[str]:
+    """The evaluation set's columns the judgment needs: the key, the label, the day, the
+    set (golden or recent) and the slice columns (never the whole feature frame)."""
+    wanted = [spec.id_column, spec.section("label")["name"], "ds", "eval_set", *spec.slices]
+    return list(dict.fromkeys(wanted))
+
+
+def evaluation_days(
+    lake: Lake, spec: Spec, golden_days: list[str], recent_days: list[str], read: dict
+) -> Iterator[pd.DataFrame]:
+    """The evaluation set one day at a time, as read (golden days, then recent labelled
+    days), each with its `eval_set` column; the sha256 of every file read goes to `read`."""
     for d in golden_days:
         frame, digest = lake.read_frame_verified("golden", spec.model, d, GOLDEN_FILE)
-        parts.append(frame.assign(eval_set="golden"))
         read["golden", d] = {GOLDEN_FILE: digest}
-    recent = labelled_frame(lake, spec, recent_days, read=read)
-    if not recent.empty:
-        parts.append(recent.assign(eval_set="recent"))
+        yield frame.assign(eval_set="golden")
+    for d in recent_days:
+        frame = labelled_frame(lake, spec, [d], read=read)
+        if not frame.empty:
+            yield frame.assign(eval_set="recent")
+
+
+def build_evaluation_set(
+    lake: Lake,
+    spec: Spec,
+    golden_days: list[str],
+    recent_days: list[str],
+    each_day: Callable[[pd.DataFrame], None] | None = None,
+) -> EvaluationSet:
+    """Read the golden and recent days day by day, with their manifest, versioned by the
+    hashes of what was read; refuses labels that did not come from the outcomes feed. Only
+    the judged columns are kept; `each_day`, when given, gets each day's whole frame as it
+    is read (to be scored)."""
+    parts, read = [], {}
+    for day in evaluation_days(lake, spec, golden_days, recent_days, read):
+        if each_day is not None:
+            each_day(day)
+        parts.append(day[[c for c in judged_columns(spec) if c in day.columns]])
     manifest = manifest_for(lake, spec, golden_days, recent_days, read)
     feed = f"landing/{spec.outcomes_feed['feed']}/"
     foreign = [
