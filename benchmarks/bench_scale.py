@@ -173,7 +173,7 @@ def dask_train(lake, spec, seed: int) -> dict:
         "seconds": seconds,
         "rss_mb": peak_rss_mb() + sum(workers.values()),
         "rows": info["train_rows"] + info["valid_rows"],
-        "rounds": booster.num_boosted_rounds(),
+        "rounds": info["best_iteration"] + 1 + _early_stopping(spec),
     }
 
 
@@ -242,7 +242,8 @@ def main() -> None:
         return
     header = f"{'rows':>11} {'days':>4} | {'what':<34} {'seconds':>8} {'peak RSS':>9} {'ratio':>6}"
     lines = [header, "-" * len(header)]
-    for n, size in enumerate(sizes):
+    first_seed = int(time.time()) % 100_000  # each run trains anew (no reused version)
+    for n, size in enumerate(sizes, first_seed):
         days = window_days_for(home, size)
         bare = measure("bare", home, days, n)
         task = measure("train", home, days, n)

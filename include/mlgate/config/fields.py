@@ -377,7 +377,7 @@ MONITORING = Section(
                 ),
                 "min_rows": Int(1000, "fewer validated rows: drift is not judged", 1),
                 "reference_rows": Int(
-                    500_000,
+                    200_000,
                     "the drift reference profiles a seeded uniform sample of at most this many "
                     "rows of the training window (all rows of a smaller window)",
                     1000,

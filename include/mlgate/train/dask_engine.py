@@ -52,10 +52,15 @@ def merged_schema(schemas: list[FeatureSchema]) -> FeatureSchema:
     return dataclasses.replace(first, categories=categories)
 
 
-def day_matrix(day: str, lake_uri: str, spec: Spec, schema: FeatureSchema) -> pd.DataFrame:
-    """On a worker: the day's model matrix with its label (float) as the last column."""
+def day_matrix(
+    piece: tuple[str, int, int], lake_uri: str, spec: Spec, schema: FeatureSchema
+) -> pd.DataFrame:
+    """On a worker: piece `k` of `n` of a day's rows (`piece` is (day, k, n)) as its model
+    matrix, with the label (float) as the last column."""
+    day, k, n = piece
     label = spec.section("label")["name"]
     rows = labelled_frame(Lake.from_uri(lake_uri), spec, [day])
+    rows = rows.iloc[len(rows) * k // n : len(rows) * (k + 1) // n]
     if rows.empty:
         return empty_matrix(schema, label)
     return model_matrix(rows, schema).assign(**{label: rows[label].astype("float64")})
@@ -68,17 +73,20 @@ def empty_matrix(schema: FeatureSchema, label: str) -> pd.DataFrame:
 
 
 def _dask_matrix(client, lake_uri: str, spec: Spec, schema: FeatureSchema, days, ref=None):
-    """A DaskQuantileDMatrix of `days`, one partition per day read on the workers (the
-    validation matrix takes the training one's bins: `ref`)."""
+    """A DaskQuantileDMatrix of `days`, read on the workers: a partition per day, or per piece
+    of a day when there are fewer days than workers (XGBoost refuses a worker without rows
+    when there are categorical features). The validation matrix takes the training one's
+    bins (`ref`)."""
     import dask
     import dask.dataframe as dd
     from xgboost.dask import DaskQuantileDMatrix
 
     label = spec.section("label")["name"]
+    n = -(-len(client.scheduler_info()["workers"]) // len(days))  # pieces per day
     with dask.config.set({"dataframe.convert-string": False}):  # the local engine's types
         frame = dd.from_map(
             day_matrix,
-            days,
+            [(day, k, n) for day in days for k in range(n)],
             lake_uri=lake_uri,
             spec=spec,
             schema=schema,

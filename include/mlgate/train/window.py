@@ -161,7 +161,7 @@ class WindowScan:
 def scan_window(
     rows: WindowRows,
     drop: list[str] | tuple = (),
-    sample_limit: int = 500_000,
+    sample_limit: int = 200_000,
     seed: int = 0,
     staging: Path | None = None,
 ) -> WindowScan:
