@@ -55,14 +55,9 @@ def evaluate_candidate(
     versions = {"candidate": str(candidate_version)}
     if champion_mv is not None:
         versions["champion"] = str(champion_mv.version)
-    with tempfile.TemporaryDirectory(prefix="mlgate-evaluation-") as tmp:
-        days = sanity.BatchFiles(Path(tmp))
-        evaluation_set, champion_window = _evaluation_set(
-            lake, settings, spec, window, champion_mv, days
-        )
-        probes = _score_in_fresh_process(
-            lake, settings, spec, window, evaluation_set, versions, days.paths
-        )
+    evaluation_set, champion_window, probes = _read_and_score(
+        lake, settings, spec, window, champion_mv, versions
+    )
     frame = evaluation_set.frame
     training = client.get_run(candidate_mv.run_id).data.metrics
     checks = sanity.sanity_checks(spec, probes["candidate"], frame, training)
@@ -96,6 +91,20 @@ def evaluate_candidate(
     if log:
         card.log_card(settings, spec, decision, labels, scores)
     return decision
+
+
+def _read_and_score(lake, settings, spec, window, champion_mv, versions):
+    """The evaluation set (read a day at a time), the champion's window, and both models'
+    scores and probes from a fresh process that reads the days' staged rows."""
+    with tempfile.TemporaryDirectory(prefix="mlgate-evaluation-") as tmp:
+        days = sanity.BatchFiles(Path(tmp))
+        evaluation_set, champion_window = _evaluation_set(
+            lake, settings, spec, window, champion_mv, days
+        )
+        probes = _score_in_fresh_process(
+            lake, settings, spec, window, evaluation_set, versions, days.paths
+        )
+    return evaluation_set, champion_window, probes
 
 
 def _champion_to_judge_against(client, spec: Spec, candidate_version: str):
