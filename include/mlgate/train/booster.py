@@ -138,9 +138,7 @@ def train_streamed(scan: WindowScan, spec: Spec, overrides: dict | None = None):
         max_bin=int(params.get("max_bin", 256)),
         enable_categorical=True,
     )
-    dvalid = xgb.QuantileDMatrix(
-        DayBatches([scan.staged[d] for d in held], schema), ref=dtrain, enable_categorical=True
-    )
+    dvalid = early_stopping_matrix([scan.staged[d] for d in held], schema)
     history: dict = {}
     booster = xgb.train(
         params,
@@ -164,6 +162,21 @@ def train_streamed(scan: WindowScan, spec: Spec, overrides: dict | None = None):
         f"valid_{metric}": float(history["valid"][metric][best]),
     }
     return booster, info
+
+
+def early_stopping_matrix(paths: list[Path], schema: FeatureSchema):
+    """The early-stopping days (`training.validation_share` of the window) as one in-memory
+    DMatrix: XGBoost keeps its predictions from round to round, where a QuantileDMatrix's
+    were made anew each round (at 3M rows, 40% of the training's time)."""
+    import numpy as np
+    import pandas as pd
+
+    days = [staged_day(path, schema) for path in paths]
+    return xgb.DMatrix(
+        pd.concat([matrix for matrix, _ in days], ignore_index=True),
+        np.concatenate([labels for _, labels in days]),
+        enable_categorical=True,
+    )
 
 
 def metric_of(booster, data, metric: str) -> float:
