@@ -16,7 +16,7 @@ import xgboost as xgb
 from mlgate.config.fields import nearest_name
 from mlgate.config.spec import Spec
 from mlgate.model.features import FeatureSchema
-from mlgate.train.window import WindowScan, staged_day
+from mlgate.train.window import WindowScan, staged_days
 
 OVERRIDE_KEYS = {"params": dict, "num_boost_round": int, "drop_features": list}
 
@@ -106,18 +106,33 @@ def validation_days(spec: Spec, days: list[str]) -> list[str]:
     return sorted(days)[-max(1, int(round(len(days) * share))) :]
 
 
-class DayBatches(xgb.DataIter):
-    """An XGBoost data iterator over some of a window's staged days: each batch is one
-    day's model matrix and labels (train.window.stage_day), read again on every pass."""
+BATCH_ROWS = 200_000  # days are read together up to this many rows (a larger day alone)
 
-    def __init__(self, paths: list[Path], schema: FeatureSchema):
-        self.paths, self.schema, self.position = paths, schema, 0
+
+def batches_of(days: list[str], day_rows: dict[str, int]) -> list[list[str]]:
+    """Consecutive days grouped into batches of about BATCH_ROWS rows: few batches for a
+    small window (each batch costs XGBoost a round trip per pass), one day for a large one."""
+    batches: list[list[str]] = []
+    for day in days:
+        if batches and sum(day_rows[d] for d in batches[-1]) + day_rows[day] <= BATCH_ROWS:
+            batches[-1].append(day)
+        else:
+            batches.append([day])
+    return batches
+
+
+class DayBatches(xgb.DataIter):
+    """An XGBoost data iterator over batches of a window's staged days (train.window's
+    stage_day): each batch's model matrix and labels, read again on every pass."""
+
+    def __init__(self, batches: list[list[Path]], schema: FeatureSchema):
+        self.batches, self.schema, self.position = batches, schema, 0
         super().__init__(release_data=True)
 
     def next(self, input_data) -> bool:
-        if self.position == len(self.paths):
+        if self.position == len(self.batches):
             return False
-        matrix, labels = staged_day(self.paths[self.position], self.schema)
+        matrix, labels = staged_days(self.batches[self.position], self.schema)
         input_data(data=matrix, label=labels)
         self.position += 1
         return True
@@ -127,14 +142,15 @@ class DayBatches(xgb.DataIter):
 
 
 def train_streamed(scan: WindowScan, spec: Spec, overrides: dict | None = None):
-    """Train on a window's staged days (train.window.scan_window), one day per batch, with
-    early stopping on its last days. Returns (booster, info)."""
+    """Train on a window's staged days (train.window.scan_window), fed to XGBoost in batches
+    of days, with early stopping on its last days. Returns (booster, info)."""
     params, num_round = training_params(spec, overrides)
     days = list(scan.staged)
     held = validation_days(spec, days)
-    fitted, schema = [scan.staged[d] for d in days if d not in held], scan.schema
+    fitted = batches_of([d for d in days if d not in held], scan.day_rows)
+    schema = scan.schema
     dtrain = xgb.QuantileDMatrix(
-        DayBatches(fitted, schema),
+        DayBatches([[scan.staged[d] for d in batch] for batch in fitted], schema),
         max_bin=int(params.get("max_bin", 256)),
         enable_categorical=True,
     )
@@ -168,15 +184,8 @@ def early_stopping_matrix(paths: list[Path], schema: FeatureSchema):
     """The early-stopping days (`training.validation_share` of the window) as one in-memory
     DMatrix: XGBoost keeps its predictions from round to round, where a QuantileDMatrix's
     were made anew each round (at 3M rows, 40% of the training's time)."""
-    import numpy as np
-    import pandas as pd
-
-    days = [staged_day(path, schema) for path in paths]
-    return xgb.DMatrix(
-        pd.concat([matrix for matrix, _ in days], ignore_index=True),
-        np.concatenate([labels for _, labels in days]),
-        enable_categorical=True,
-    )
+    matrix, labels = staged_days(paths, schema)
+    return xgb.DMatrix(matrix, labels, enable_categorical=True)
 
 
 def metric_of(booster, data, metric: str) -> float:

@@ -237,11 +237,14 @@ def stage_day(folder: Path, ds: str, matrix: pd.DataFrame, labels: pd.Series) ->
     return path
 
 
-def staged_day(path: Path, schema: FeatureSchema) -> tuple[pd.DataFrame, np.ndarray]:
-    """A staged day's model matrix with the window's categories (schema), and its labels."""
+def staged_days(paths: list[Path], schema: FeatureSchema) -> tuple[pd.DataFrame, np.ndarray]:
+    """Staged days' model matrix with the window's categories (schema), and their labels."""
+    import pyarrow as pa
     import pyarrow.feather as feather
 
-    frame = feather.read_table(path, memory_map=True).to_pandas()
+    frame = pa.concat_tables(
+        [feather.read_table(path, memory_map=True) for path in paths], promote_options="permissive"
+    ).to_pandas()
     for c in schema.categorical:
-        frame[c] = frame[c].cat.set_categories(schema.categories[c])
+        frame[c] = frame[c].astype("category").cat.set_categories(schema.categories[c])
     return frame[schema.names], frame[STAGED_LABEL].to_numpy()
