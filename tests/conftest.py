@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_port, home_env
+from tests.helpers import free_port, home_env, stop_processes
 
 SESSION_HOME = Path(tempfile.mkdtemp(prefix="mlgate-tests-"))
 # airflow_env keeps an AIRFLOW_HOME or AIRFLOW__* setting already in the environment: the
@@ -135,13 +135,7 @@ def start_moto():
         _moto_unavailable(f"`python -m moto.server` did not answer on {url} within 30 s")
 
     yield start
-    for proc in servers:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    stop_processes(servers, 10)
 
 
 @pytest.fixture(scope="session")

@@ -81,6 +81,17 @@ def record_alert(alert: dict) -> None:
         out.write(json.dumps(alert) + "\n")
 
 
+def stop_processes(procs, seconds: float) -> None:
+    """Terminate the server processes `procs` in order, killing one that outlives `seconds`."""
+    for proc in procs:
+        proc.terminate()
+        try:
+            proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on (now)."""
     with socket.socket() as sock:

@@ -25,7 +25,7 @@ from mlgate.model.features import model_matrix
 from mlgate.promote import stats
 from mlgate.train.booster import train_streamed
 from mlgate.train.window import WindowRows, scan_window
-from tests.helpers import REPO, free_port, ingest_real_days, wait_http
+from tests.helpers import REPO, free_port, ingest_real_days, stop_processes, wait_http
 
 TRAIN_DAYS = dates("2013-01-01", "2013-01-10")
 HELD_OUT = dates("2013-01-11", "2013-01-13")
@@ -205,13 +205,7 @@ def dask_services(tmp_path):
         )
         yield f"tcp://127.0.0.1:{port}"
     finally:
-        for proc in reversed(started):
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_processes(reversed(started), 30)
 
 
 def test_the_compose_files_dask_services_train_through_the_setting(
