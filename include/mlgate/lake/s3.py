@@ -283,5 +283,9 @@ class S3Store:
             "try again"
         )
 
+    def put(self, key: str, data: bytes) -> None:
+        """Write the object `key` (a PUT replaces an object at once)."""
+        self._put(key, data)
+
     def delete(self, key: str) -> None:
         self._call("delete_object", Key=self._key(key))

@@ -56,6 +56,7 @@ ZONES = (
 LINEAGE_FILE = "_lineage.json"
 CONTROL_PREFIX = "_control"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_DOCUMENT_PART_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,8 @@ def lineage_bytes(lineage: dict) -> bytes:
 # a partition's key is "<zone>/<name>/ds=<ds>") and provides: uri, location(key),
 # read(key), children(prefix), files(partition), read_file(partition, filename, digest),
 # publish(partition, files, lineage, previous), unpublish(partition),
-# create_exclusive(key, data), delete(key). LocalStore is here, S3Store in lake_s3.py.
+# create_exclusive(key, data), put(key, data), delete(key). LocalStore is here, S3Store in
+# lake_s3.py.
 
 
 @dataclass(frozen=True)
@@ -233,6 +235,18 @@ class LocalStore:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         return True
+
+    def put(self, key: str, data: bytes) -> None:
+        """Write the object `key`: a temporary file renamed over it (readers see the old
+        content or the new, never half of it)."""
+        path = self.root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = path.parent / f".tmp-{path.name}-{uuid.uuid4().hex}"
+        try:
+            staging.write_bytes(data)
+            os.replace(staging, path)
+        finally:
+            staging.unlink(missing_ok=True)
 
     def delete(self, key: str) -> None:
         (self.root / key).unlink(missing_ok=True)
@@ -413,6 +427,29 @@ class Lake:
     def delete_control(self, key: str) -> None:
         """Remove the control object `key` (no error when it is already gone)."""
         self.store.delete(self._control_key(key))
+
+    # ---- documents outside the daily partitions -----------------------------
+    def _document(self, zone: str, key: str) -> str:
+        """A document's key: folders and a file name of letters, digits and _.- (no `..`,
+        no `=`, so it is never taken for a partition)."""
+        parts = str(key).split("/")
+        if not all(_DOCUMENT_PART_RE.fullmatch(p) and ".." not in p for p in parts):
+            raise LakeError(
+                f"document {zone}/{key!r}: use folders and a file name of letters, digits and "
+                "_.- separated by /"
+            )
+        return f"{self._zone(zone)}/{key}"
+
+    def write_document(self, zone: str, key: str, data: bytes) -> str:
+        """Put a file outside the daily partitions (a Data Docs index, its styles), replacing
+        the previous one at once; returns its location."""
+        path = self._document(zone, key)
+        self.store.put(path, data)
+        return self.store.location(path)
+
+    def read_document(self, zone: str, key: str) -> bytes | None:
+        """A file written by `write_document`, or None when there is none."""
+        return self.store.read(self._document(zone, key))
 
     # ---- read --------------------------------------------------------------
     def _lineage(self, partition: str) -> dict | None:
