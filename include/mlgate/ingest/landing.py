@@ -11,9 +11,18 @@ import json
 import pandas as pd
 
 from mlgate.config.spec import Spec
-from mlgate.ingest import gate, history
+from mlgate.ingest import docs, gate, history
 from mlgate.ingest.labels import labelled_rows, with_label
-from mlgate.lake.names import FEATURES_FILE, GOLDEN_FILE, LABELS_FILE, REASON_FILE, outcomes_name
+from mlgate.lake.names import (
+    DATA_DOCS_PAGE,
+    FEATURES_FILE,
+    GATE_RESULT_FILE,
+    GOLDEN_FILE,
+    LABELS_FILE,
+    REASON_FILE,
+    gate_report_name,
+    outcomes_name,
+)
 from mlgate.lake.store import Lake, LakeError, sha256_bytes
 
 
@@ -153,39 +162,47 @@ def gate_features(
         "source_sha256": sha256_bytes(data),
         "gate": result.to_dict(),
     }
-    write_gate_report(lake, spec, "features", ds, result, lineage)
+    quarantine_page = write_gate_report(lake, spec, "features", ds, result, lineage)
     if not result.success and not (accept_reason and frame is not None):
+        reason = json.dumps({**result.to_dict(), "what_to_do": gate.WHAT_TO_DO}, indent=2)
         lake.copy_partition(
             "raw",
             "quarantine",
             spec.model,
             ds,
             {
-                REASON_FILE: json.dumps(
-                    {**result.to_dict(), "what_to_do": gate.WHAT_TO_DO}, indent=2
-                ).encode()
+                REASON_FILE: reason.encode(),
+                **docs.quarantine_files(
+                    lake, spec.model, "features", ds, quarantine_page, lineage["source_sha256"]
+                ),
             },
             lineage,
         )
         lake.remove_partition(
             "validated", spec.model, ds
         )  # a re-delivery that fails replaces an earlier pass
+        docs.write_index(lake, spec.model, "features")
         raise GateRejected(result)
     if not result.success:
         lineage["accepted_despite_gate"] = accept_reason
     lake.commit_frame("validated", spec.model, ds, FEATURES_FILE, frame, lineage)
+    docs.write_index(lake, spec.model, "features")
     return result
 
 
 def write_gate_report(
     lake: Lake, spec: Spec, feed: str, ds: str, result: gate.GateResult, lineage: dict
-) -> None:
-    """The gate's verdict as JSON and as a GX Data Docs page, in reports/<model>-gate-<feed>/."""
-    files = {"result.json": json.dumps(result.to_dict(), indent=2).encode()}
-    page = gate.data_docs_page(result)
-    if page is not None:
-        files["validation.html"] = page
-    lake.write_report(f"{spec.model}-gate-{feed}", ds, files, lineage)
+) -> bytes:
+    """The gate's verdict as JSON and as a GX Data Docs page, in reports/<model>-gate-<feed>/
+    (see `docs` for the layout); returns the page made for quarantine, where a rejected day
+    keeps it."""
+    pages = docs.pages(lake, spec.model, feed, result)
+    files = {
+        GATE_RESULT_FILE: json.dumps(result.to_dict(), indent=2).encode(),
+        DATA_DOCS_PAGE: pages[docs.report_page(spec.model, feed, ds)],
+    }
+    lake.write_report(gate_report_name(spec.model, feed), ds, files, lineage)
+    return pages[docs.quarantine_page(spec.model, feed, ds)]
 
 
 def land_outcomes(lake: Lake, spec: Spec, ds: str, run: dict) -> dict | None:
@@ -210,17 +227,25 @@ def land_outcomes(lake: Lake, spec: Spec, ds: str, run: dict) -> dict | None:
         "source_sha256": sha256_bytes(data),
         "gate": result.to_dict(),
     }
-    write_gate_report(lake, spec, "outcomes", ds, result, lineage)
+    quarantine_page = write_gate_report(lake, spec, "outcomes", ds, result, lineage)
     if not result.success:
         lake.commit_partition(
             "quarantine",
             outcomes_name(spec.model),
             ds,
-            {source["file"]: data, REASON_FILE: json.dumps(result.to_dict(), indent=2).encode()},
+            {
+                source["file"]: data,
+                REASON_FILE: json.dumps(result.to_dict(), indent=2).encode(),
+                **docs.quarantine_files(
+                    lake, spec.model, "outcomes", ds, quarantine_page, lineage["source_sha256"]
+                ),
+            },
             lineage,
         )
+        docs.write_index(lake, spec.model, "outcomes")
         raise GateRejected(result)
     committed = lake.commit_frame("outcomes", spec.model, ds, LABELS_FILE, frame, lineage)
+    docs.write_index(lake, spec.model, "outcomes")
     if ds in spec.golden_days and lake.exists("validated", spec.model, ds):
         commit_golden(lake, spec, ds, run)  # a quarantined golden day stays out of the golden set
     return committed

@@ -14,6 +14,10 @@ REASON_FILE = "_reason.json"  # quarantine/<name>: why the gate rejected the bat
 PREDICTIONS_FILE = "predictions.parquet"  # predictions/<model> and predictions/<model>-shadow
 REPORT_FILE = "report.json"  # reports/<model>-monitor: the monitor's daily report
 DRIFT_REPORT_FILE = "drift_report.html"  # reports/<model>-monitor: the same, for a person
+GATE_RESULT_FILE = "result.json"  # reports/<model>-gate-<feed>: the gate's verdict
+DATA_DOCS_PAGE = "validation.html"  # the GX Data Docs page: reports/<model>-gate-<feed>, quarantine
+DATA_DOCS_INDEX = "index.html"  # reports/<model>-gate-<feed>/index.html: every day's page
+DATA_DOCS_STATIC = "_static"  # reports/_static/: the pages' styles, fonts and images
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -57,3 +61,14 @@ def shadow_name(model: str) -> str:
 def monitor_name(model: str) -> str:
     """The reports feed (and MLflow experiment) of the model's monitor."""
     return f"{model}-monitor"
+
+
+def gate_report_name(model: str, feed: str) -> str:
+    """The reports feed of the model's gate on `feed` (features, outcomes): the day's
+    verdict and Data Docs page, and the feed's index of every day."""
+    return f"{model}-gate-{feed}"
+
+
+def quarantine_name(model: str, feed: str) -> str:
+    """Lake name of the quarantine of the model's `feed` (features use the model name)."""
+    return model if feed == "features" else outcomes_name(model)
