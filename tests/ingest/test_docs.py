@@ -91,6 +91,7 @@ def test_a_rejected_day_keeps_its_page_in_quarantine_through_reruns(lake, spec):
     assert quarantined == f"quarantine/{model}/ds={BAD}/validation.html"
     text = assert_reads_offline(lake, quarantined)
     assert status(text) == "Failed" and "carrier" in text
+    assert "prefers-color-scheme: dark" not in text  # the light stylesheet only
     assert lake.exists("quarantine", model, BAD, names.REASON_FILE)
     first = docs.read(lake, quarantined)
     lineage = lake.read_lineage("quarantine", model, BAD)

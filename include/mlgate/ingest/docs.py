@@ -116,6 +116,21 @@ def ensure_static(lake: Lake) -> str:
 
 
 # ---- pages -----------------------------------------------------------------------------------
+def _without_dark_mode(page: str) -> str:
+    """The page without GX's dark-mode rules, which assume the CDN's Bootstrap dark theme (the
+    local stylesheet is light only: a dark browser would otherwise get half of each)."""
+    start = page.find("@media (prefers-color-scheme: dark)")
+    while start != -1:
+        depth, end = 0, page.index("{", start)
+        for end in range(end, len(page)):
+            depth += {"{": 1, "}": -1}.get(page[end], 0)
+            if depth == 0:
+                break
+        page = page[:start] + page[end + 1 :]
+        start = page.find("@media (prefers-color-scheme: dark)")
+    return page
+
+
 def localize(page: str, where: str, home: str) -> str:
     """A GX page made to read offline at the lake path `where`: the CDN's styles and scripts
     replaced by the lake's static files, GX's images taken from them, "Home" linked to the lake
@@ -126,7 +141,7 @@ def localize(page: str, where: str, home: str) -> str:
     def local(name: str) -> str | None:
         return f"{static}/{shipped[name]}" if name in shipped else None
 
-    page = _CDN_TAG.sub("", page)
+    page = _CDN_TAG.sub("", _without_dark_mode(page))
     page = _REMOTE_SRC.sub(lambda m: f'src="{local(m[1])}"' if local(m[1]) else "", page)
     page = _REMOTE_URL.sub(lambda m: f'url("{local(m[1])}")' if local(m[1]) else "none", page)
     page = _GX_STATIC.sub(lambda m: f"{m[1]}{static}/", page)
