@@ -113,3 +113,24 @@ def test_names_and_dates_cannot_leave_the_lake(lake):
             lake.commit_partition("raw", name, ds, {"a.csv": b"x"}, {})
         with pytest.raises(LakeError, match="nothing outside the lake's partitions"):
             lake.read_lineage("raw", name, ds)
+
+
+def test_a_document_outside_the_partitions_is_replaced_whole_and_never_a_partition(lake):
+    """The Data Docs index and styles: written and read by path, the day's partitions listed
+    as before, and no path that leaves its zone or looks like a partition."""
+    lake.commit_partition("reports", "m", "2013-01-01", {"a.json": b"{}"}, {})
+    assert lake.read_document("reports", "m/index.html") is None
+    lake.write_document("reports", "m/index.html", b"one")
+    lake.write_document("reports", "m/index.html", b"two")
+    lake.write_document("reports", "_static/x/fonts/a.otf", b"font")
+    assert lake.read_document("reports", "m/index.html") == b"two"
+    assert lake.read_document("reports", "_static/x/fonts/a.otf") == b"font"
+    assert (
+        lake.list_partitions("reports", "m") == ["2013-01-01"]
+        and lake.odd_folders("reports", "m") == []
+    )
+    for key in ("../raw/m/x", "m/ds=2013-01-01/a.json", "/etc/passwd", "m//x", "m/.."):
+        with pytest.raises(LakeError):
+            lake.write_document("reports", key, b"x")
+    with pytest.raises(LakeError):
+        lake.write_document("nowhere", "m/index.html", b"x")
