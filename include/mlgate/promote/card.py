@@ -258,7 +258,7 @@ def decision_description(
     lines += ["Reasons:", "", *[f"- {r}" for r in decision.reasons], ""]
     link = tracking.airflow_run_link(settings, run)
     if link:
-        lines.append(f"Airflow run: {link}")
+        lines += [f"Airflow run: {link}", ""]
     lines.append(
         "The promotion card (`promotion_card.html`) is in the artifacts of "
         f"v{decision.candidate}'s run."
