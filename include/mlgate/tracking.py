@@ -1,7 +1,7 @@
 """The one place that talks to MLflow: the client, the tracking URI, experiments, the
-names mlgate writes on runs, model versions and the registered model, and reading back
-what one stage logged for another (the training window, the reference profile, the
-feature schema, the evaluation AUC).
+names mlgate writes on runs, model versions and the registered model, their descriptions
+(Markdown, linking back to the Airflow run), and reading back what one stage logged for
+another (the training window, the reference profile, the feature schema, the evaluation AUC).
 
 Stages never spell a tag name themselves: they use the constants below, so what the card
 writes is what the monitor reads.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -58,11 +59,19 @@ CHAMPION_HISTORY_TAG = "mlgate.champion_history"  # JSON list of the champions, 
 # why, at, owner): written first, removed last, so any later promotion or rollback finishes it
 PROMOTION_INTENT_TAG = "mlgate.promotion_intent"
 SPEC_TAG = "mlgate.spec"  # on an experiment: the spec file it belongs to
+# MLflow's own: what an experiment is for, so its UI opens on model training (runs, metrics,
+# models), not on the GenAI dashboard (traces); a kind someone chose in the UI is kept
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+MODEL_TRAINING_KIND = "custom_model_development"  # the UI's "Machine learning"
+# MLflow's own: a run's description (Markdown), shown on the run's page
+DESCRIPTION_TAG = "mlflow.note.content"
 
-# Tags on the monitor's runs (experiment `<model>-monitor`, one run per monitored day).
-MONITOR_DS_TAG = "mlgate.monitor_ds"  # the monitored day
+# Tags on the monitor's runs (experiment `<model>-monitor`): one long-lived run per champion
+# version, "monitor: <model> v<N>", resumed each day; its metrics have the day as step.
+MONITOR_KIND = "monitor"  # KIND_TAG of a monitor run
+MONITOR_DS_TAG = "mlgate.monitor_ds"  # the latest day monitored
 MONITOR_CHAMPION_TAG = "mlgate.champion"  # the champion version monitored
-RETRAIN_TAG = "mlgate.retrain"  # "true" when the day asked for retraining
+RETRAIN_TAG = "mlgate.retrain"  # "true" when the latest day monitored asked for retraining
 
 # Artifacts a candidate's run carries.
 LINEAGE_ARTIFACT = "lineage.json"  # the training window and the hashes of its days
@@ -98,9 +107,40 @@ def ensure_experiment(settings: Settings, spec: Spec, name: str | None = None) -
     if exp is None:
         base = settings.artifacts_uri
         location = f"{base.rstrip('/')}/{name}" if base else None
-        tags = {SPEC_TAG: str(spec.path.name)}
+        tags = {SPEC_TAG: str(spec.path.name), EXPERIMENT_KIND_TAG: MODEL_TRAINING_KIND}
         return mlflow.create_experiment(name, artifact_location=location, tags=tags)
+    if not exp.tags.get(EXPERIMENT_KIND_TAG):  # made before mlgate set the kind
+        client(settings).set_experiment_tag(
+            exp.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING_KIND
+        )
     return exp.experiment_id
+
+
+def airflow_run_url(settings: Settings, dag_id: str, run_id: str) -> str:
+    """The Airflow UI's page of a DAG run (Airflow 3: `<base>/dags/<dag_id>/runs/<run_id>`)."""
+    return f"{settings.airflow_url}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+
+
+def airflow_run_link(settings: Settings, run: dict | str | None) -> str | None:
+    """A Markdown link to an Airflow run, from a run dict (`dag_id`, `run_id`) or a RUN_TAG
+    value ("<dag_id>/<run_id>"); None without one."""
+    if isinstance(run, str):
+        dag_id, _, run_id = run.partition("/")
+        run = {"dag_id": dag_id, "run_id": run_id}
+    if not run or not run.get("dag_id") or not run.get("run_id"):
+        return None
+    text = f"`{run['dag_id']}/{run['run_id']}`"
+    return f"[{text}]({airflow_run_url(settings, run['dag_id'], run['run_id'])})"
+
+
+def describe(settings: Settings, model: str, version: str, markdown: str) -> None:
+    """Write `markdown` as the description of a model version and of its run (what the MLflow
+    UI shows on their pages)."""
+    mlflow_client = client(settings)
+    markdown = markdown[:5000]  # MLflow's limit on a tag value
+    mv = mlflow_client.update_model_version(model, str(version), description=markdown)
+    if mv.run_id:
+        mlflow_client.set_tag(mv.run_id, DESCRIPTION_TAG, markdown)
 
 
 def reference_profile(settings: Settings, run_id: str) -> dict:

@@ -6,6 +6,7 @@ days after it are written straight to the validated and outcomes zones, as the g
 would, to keep the test short, except the broken deliveries, which go through the gate.
 """
 
+import datetime as dt
 import json
 
 import pytest
@@ -19,7 +20,8 @@ from mlgate.lake.names import REPORT_FILE, dates, monitor_name
 from mlgate.lake.store import Lake
 from mlgate.model import profile
 from mlgate.monitor import drift
-from mlgate.monitor.day import champion_schema, monitor_day, predictions_of
+from mlgate.monitor.day import champion_schema, monitor_day, predictions_of, summary_lines
+from mlgate.monitor.report import day_step
 from mlgate.promote import registry, stats
 from mlgate.promote.apply import apply_decision
 from mlgate.promote.evaluate import evaluate_candidate
@@ -103,6 +105,64 @@ def test_every_report_carries_coverage_age_and_intervals(timeline):
         )
 
 
+def test_mlflow_plots_the_figures_one_point_per_day_on_one_run_per_champion(timeline):
+    """The monitor logs each day's figures on the champion's one monitor run, the day as
+    step and its midnight as timestamp: a metric history per figure, one point a day, that
+    a re-run of a day leaves as it was."""
+    lake, settings, spec, reports = (timeline[k] for k in ("lake", "settings", "spec", "reports"))
+    client, champion = tracking.client(settings), timeline["champion"]
+    (run_id,) = {r["mlflow_run_id"] for r in reports.values()}
+    run = client.get_run(run_id)
+    assert run.info.run_name == f"monitor: {spec.model} v{champion}"
+    assert run.data.tags[tracking.KIND_TAG] == "monitor"
+    assert run.data.tags[tracking.MONITOR_CHAMPION_TAG] == champion
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.name == monitor_name(spec.model)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+
+    def midnight(ds):
+        return int(dt.datetime.fromisoformat(f"{ds}T00:00:00+00:00").timestamp() * 1000)
+
+    figures = {
+        "live_auc": lambda r: r["live"]["auc"],
+        "live_coverage": lambda r: r["live"]["coverage"],
+        "live_labelled_rows": lambda r: r["live"]["labelled_rows"],
+        "drifted_importance": lambda r: r["drift"]["drifted_importance"],
+        "retrain": lambda r: r["retrain"],
+    }
+
+    def histories():
+        return {
+            key: sorted(
+                (m.step, m.timestamp, m.value) for m in client.get_metric_history(run_id, key)
+            )
+            for key in figures
+        }
+
+    before = histories()
+    for key, figure in figures.items():
+        assert before[key] == [
+            (
+                (dt.date.fromisoformat(ds) - dt.date(1970, 1, 1)).days,
+                midnight(ds),
+                float(figure(reports[ds])),
+            )
+            for ds in WEEKLY
+        ], key
+    # the description is the latest day's verdict, with the link to its Airflow run
+    described = run.data.tags["mlflow.note.content"]
+    assert described.startswith(f"**{spec.model} v{champion}, monitored {WEEKLY[-1]}: ")
+    assert f"({tracking.airflow_run_url(settings, 'test', 'monitor')})" in described
+    # a re-run of an earlier day finds the same run and adds no point; its report is there
+    again = monitor_day(lake, settings, spec, WEEKLY[3], run_info("monitor-again"))
+    assert again["mlflow_run_id"] == run_id and "mlflow_kept" not in again
+    assert histories() == before
+    assert client.get_run(run_id).data.tags["mlflow.note.content"] == described
+    page = f"monitor/ds={WEEKLY[3]}/drift_report.html"
+    assert [a.path for a in client.list_artifacts(run_id, f"monitor/ds={WEEKLY[3]}")] == [page]
+    assert "Live quality" in open(client.download_artifacts(run_id, page)).read()
+
+
 def test_a_rejected_batch_is_never_counted_as_drift(timeline):
     settings, spec = timeline["settings"], timeline["spec"]
     report = timeline["reports"]["2013-03-07"]
@@ -170,6 +230,11 @@ def test_the_pause_switch_and_the_cool_down_hold_a_request_back(timeline):
         pause_variable="mlgate_flights_late_retraining_paused",
     )
     assert paused["retrain"] is False and paused["alert"] == "retrain_paused" and paused["evidence"]
+    # MLflow keeps the day's first point, and the report and the log say what this run measured
+    assert paused["mlflow_kept"] == {"retrain": {"mlflow": 1.0, "now": 0.0}}
+    history = tracking.client(settings).get_metric_history(paused["mlflow_run_id"], "retrain")
+    assert [m.value for m in history if m.step == day_step(ds)] == [1.0]
+    assert "  MLflow keeps this day's first figures: retrain 1 (now 0)" in summary_lines(paused)
     assert any(
         "paused (Airflow Variable mlgate_flights_late_retraining_paused)" in q
         for q in paused["quiet_reasons"]

@@ -96,6 +96,12 @@ def judge(world, candidate, spec=None):
     )
 
 
+def descriptions(client, model: str, version: str) -> tuple[str, str]:
+    """The description (Markdown) of a model version and of its run, as the MLflow UI shows."""
+    mv = client.get_model_version(model, str(version))
+    return mv.description, client.get_run(mv.run_id).data.tags["mlflow.note.content"]
+
+
 def test_the_evaluation_set_is_versioned_and_never_trained_on(world):
     lake, spec = world["lake"], world["spec"]
     window = plan_window(lake, spec, DS)
@@ -280,7 +286,18 @@ def test_a_clearly_better_model_is_promoted_and_its_card_says_why(world):
         == decision.lineage["evaluation_set"]["version"]
     )
     assert escape(decision.sentence) in html and html.count("<svg") == 2 and "carrier=MQ" in html
-    assert apply_decision(lake, settings, better_rule, decision, run_info("weather"))
+    # the decision is the description of the run and the version, with a link to the Airflow
+    # run that trained it (judged outside Airflow: the run tag's)
+    trained = f"({tracking.airflow_run_url(settings, 'test', 'weather')})"
+    described = descriptions(client, spec.model, candidate["version"])
+    for text in described:
+        assert text.startswith(f"**{decision.sentence}**") and trained in text
+        assert f"- {decision.reasons[-1]}" in text and "Promoted" not in text
+    assert apply_decision(lake, settings, better_rule, decision, run_info("promote-weather"))
+    promoted_by = f"({tracking.airflow_run_url(settings, 'test', 'promote-weather')})"
+    for text in descriptions(client, spec.model, candidate["version"]):
+        assert text.startswith(f"**{decision.sentence}**\n\nPromoted: v{candidate['version']} ")
+        assert promoted_by in text
     mv = client.get_model_version(spec.model, candidate["version"])
     assert champion_of(world) == candidate["version"]
     assert (
@@ -288,7 +305,7 @@ def test_a_clearly_better_model_is_promoted_and_its_card_says_why(world):
         == world["weatherless"]["version"]
     )
     assert (
-        mv.tags["mlgate.promoted_by"] == "test/weather"
+        mv.tags["mlgate.promoted_by"] == "test/promote-weather"
         and mv.tags["mlgate.promoted_because"] == decision.sentence
     )
     assert mv.tags["mlgate.golden_version"] == decision.lineage["evaluation_set"]["version"]
@@ -680,6 +697,8 @@ def test_a_refused_or_rejected_candidate_leaves_no_challenger_and_is_not_shadow_
         assert done == f"v{rival} is no longer the challenger nor scored in shadow: {why}"
         assert registry.alias_version(client, spec.model, challenger) is None
         assert client.get_model_version(spec.model, rival).tags[tracking.NOT_PROMOTED_TAG] == why
+        for text in descriptions(client, spec.model, rival):
+            assert text.startswith(f"**{decision.sentence}**\n\nNot promoted: {why}\n")
     lineage = score_day(lake, settings, spec, "2013-03-09", run_info("score"), rescore=True)
     assert "shadow_version" not in lineage and lineage["model_version"] == champion_of(world)
     assert not lake.exists("predictions", shadow_name(spec.model), "2013-03-09")

@@ -8,6 +8,7 @@
 | MLGATE_ARTIFACTS_URI  | $MLGATE_HOME/mlartifacts (new experiments)|
 | MLGATE_SPECS_DIR      | include/specs next to the package         |
 | MLGATE_DASK_SCHEDULER | unset; the Dask scheduler's address       |
+| MLGATE_AIRFLOW_URL    | AIRFLOW__API__BASE_URL, else http://localhost:8080 |
 
 With an http(s) MLFLOW_TRACKING_URI (an `mlflow server`) and MLGATE_ARTIFACTS_URI unset,
 new experiments get the server's artifact location (`--artifacts-destination`, proxied to
@@ -15,6 +16,11 @@ the clients as `mlflow-artifacts:/`): only the server needs the artifact store's
 
 A spec with `training.engine: dask` trains on the Dask cluster whose scheduler is at
 MLGATE_DASK_SCHEDULER (`tcp://dask-scheduler:8786` in docker/docker-compose.yaml).
+
+MLGATE_AIRFLOW_URL is the Airflow UI as a person's browser reaches it: the MLflow runs and
+model versions link back to their Airflow run there (`<url>/dags/<dag_id>/runs/<run_id>`,
+Airflow 3's UI route). Unset, it is Airflow's own `[api] base_url` (AIRFLOW__API__BASE_URL,
+which `mlgate up` sets); set it when that one names a host only the workers reach.
 
 An S3 lake reads the standard AWS variables through boto3 (endpoint, region,
 credentials, retries): see `mlgate.lake.s3.s3_client`.
@@ -28,6 +34,7 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # include/mlgate
 DEFAULT_SPECS_DIR = PACKAGE_DIR.parent / "specs"
+DEFAULT_AIRFLOW_URL = "http://localhost:8080"  # `airflow standalone`, `mlgate up`, docker
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,7 @@ class Settings:
     artifacts_uri: str | None  # None: the tracking server places new experiments' artifacts
     specs_dir: Path
     dask_scheduler: str | None = None  # a spec with training.engine: dask trains there
+    airflow_url: str = DEFAULT_AIRFLOW_URL  # the Airflow UI, for links back from MLflow
 
 
 def load_settings(env: dict | None = None) -> Settings:
@@ -53,6 +61,11 @@ def load_settings(env: dict | None = None) -> Settings:
         or (None if is_tracking_server(tracking_uri) else str(home / "mlartifacts")),
         specs_dir=Path(env.get("MLGATE_SPECS_DIR") or DEFAULT_SPECS_DIR).resolve(),
         dask_scheduler=env.get("MLGATE_DASK_SCHEDULER") or None,
+        airflow_url=(
+            env.get("MLGATE_AIRFLOW_URL")
+            or env.get("AIRFLOW__API__BASE_URL")
+            or DEFAULT_AIRFLOW_URL
+        ).rstrip("/"),
     )
 
 

@@ -482,13 +482,16 @@ def monitor_day(
 
 
 def commit_report(lake: Lake, settings: Settings, spec: Spec, report: dict, run: dict) -> dict:
-    """Write the report (JSON and HTML) to the lake's reports zone and log it to MLflow."""
+    """Write the report (JSON and HTML) to the lake's reports zone and log it to MLflow (the
+    champion's monitor run, the day as step)."""
     from mlgate.monitor.report import log_to_mlflow, report_html
 
     report.update(stats.finite_or_none(report))  # no NaN reaches JSON, XCom or MLflow
     page = report_html(report)
     report["location"] = lake.location("reports", monitor_name(spec.model), report["ds"])
-    report["mlflow_run_id"] = log_to_mlflow(settings, spec, report, page)
+    report["mlflow_run_id"], kept = log_to_mlflow(settings, spec, report, page, run)
+    if kept:  # a re-run that measured otherwise: MLflow keeps the day's first point
+        report["mlflow_kept"] = kept
     lake.write_report(
         monitor_name(spec.model),
         report["ds"],
@@ -529,5 +532,9 @@ def summary_lines(report: dict) -> list[str]:
             f"  drift: {drift.verdict_text(d)} ({d['drifted_importance']:.0%} of the "
             f"importance drifted; retraining counts it from {d['min_drifted_share']:.0%})"
         )
+    kept = report.get("mlflow_kept") or {}
+    if kept:
+        figures = ", ".join(f"{k} {v['mlflow']:g} (now {v['now']:g})" for k, v in kept.items())
+        lines.append(f"  MLflow keeps this day's first figures: {figures}")
     lines.append(f"  report: {report.get('location')}")
     return lines

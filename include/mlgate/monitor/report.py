@@ -1,10 +1,12 @@
 """The drift report a person reads: the decision and its reasons, the data checks, live
 quality with intervals, and one plot per feature (the reference's shares per bin against
-the current window's). Written to the lake's reports zone and logged to MLflow (one run
-per monitored day in the experiment `<model>-monitor`)."""
+the current window's). Written to the lake's reports zone and logged to MLflow: one run per
+champion version in the experiment `<model>-monitor`, its metrics one point per monitored
+day (the day as step), so the MLflow UI plots live quality, drift and coverage over time."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import math
 
@@ -185,37 +187,156 @@ def _interval(q: dict, key: str, bound: str | None = None) -> str:
     return f"{q[key]:.4f} ({low:.4f} to {high:.4f})" if low is not None else f"{q[key]:.4f}"
 
 
-def log_to_mlflow(settings: Settings, spec: Spec, report: dict, page: str) -> str:
-    """Log the report to the monitored day's run in `<model>-monitor` (the same run when
-    the day is monitored again); returns the run id."""
-    import mlflow
+# the live figures the monitor plots in MLflow, as `live_<name>`
+LIVE_METRICS = (
+    "auc",
+    "auc_low",
+    "auc_high",
+    "rmse",
+    "rmse_low",
+    "rmse_high",
+    "mae",
+    "coverage",
+    "labelled_rows",
+    "mean_prediction",
+    "positive_rate",
+    "mean_label",
+    "bias",
+)
+EPOCH = dt.date(1970, 1, 1)
 
+
+def day_step(ds: str) -> int:
+    """A day as an MLflow step: days since 1970-01-01 (evenly spaced, the same for every
+    re-run of the day)."""
+    return (dt.date.fromisoformat(ds) - EPOCH).days
+
+
+def day_timestamp(ds: str) -> int:
+    """Midnight UTC of a day in milliseconds: the metrics' timestamp, so the MLflow UI's
+    "Time (wall)" axis reads the monitored dates."""
+    midnight = dt.datetime.combine(dt.date.fromisoformat(ds), dt.time(), dt.timezone.utc)
+    return int(midnight.timestamp() * 1000)
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def day_metrics(report: dict) -> dict[str, float]:
+    """The day's figures as MLflow metrics: the verdict (retrain, evidence), the drift
+    (drift, drifted_importance: the share of the model's importance that drifted,
+    drifted_features), the live quality (`live_auc`, `live_coverage`, ... with their
+    intervals), the quarantined days and the champion's age. A figure that was not
+    computed is left out."""
+    out = {"retrain": float(report["retrain"]), "evidence": float(len(report["evidence"]))}
+    if report.get("drift"):
+        d = report["drift"]
+        out.update(
+            drift=float(d["drift"]),
+            drifted_importance=d["drifted_importance"],
+            drifted_features=float(len(d.get("drifted", []))),
+        )
+    for key in LIVE_METRICS:
+        out[f"live_{key}"] = (report.get("live") or {}).get(key)
+    out["quarantined_days"] = len((report.get("days") or {}).get("quarantined", []))
+    out["days_since_training_data"] = (report.get("model_age") or {}).get(
+        "days_since_training_data"
+    )
+    return {k: float(v) for k, v in out.items() if _finite(v)}
+
+
+def monitor_run(settings: Settings, spec: Spec, version: str) -> str:
+    """The long-lived MLflow run that monitors champion `version` ("monitor: <model> v<N>" in
+    `<model>-monitor`), found by its tags, made the first time. The monitor DAG runs one
+    day at a time (max_active_runs=1), so two days never race to make it; should two exist,
+    the oldest is used."""
     experiment_id = tracking.ensure_experiment(settings, spec, monitor_name(spec.model))
     client = tracking.client(settings)
-    earlier = client.search_runs(
-        [experiment_id], f"tags.`{tracking.MONITOR_DS_TAG}` = '{report['ds']}'", max_results=1
+    tags = {
+        tracking.KIND_TAG: tracking.MONITOR_KIND,
+        tracking.MODEL_TAG: spec.model,
+        tracking.MONITOR_CHAMPION_TAG: str(version),
+    }
+    found = client.search_runs(
+        [experiment_id],
+        " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items()),
+        order_by=["attributes.start_time ASC"],
+        max_results=1,
     )
-    metrics = {"retrain": float(report["retrain"]), "evidence": float(len(report["evidence"]))}
-    if report.get("drift"):
-        metrics["drifted_importance"] = report["drift"]["drifted_importance"]
-        metrics["drift"] = float(report["drift"]["drift"])
-    for key in ("auc", "rmse", "mae", "coverage", "mean_prediction", "positive_rate", "bias"):
-        value = (report.get("live") or {}).get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            metrics[f"live_{key}"] = float(value)
-    with mlflow.start_run(
-        run_id=earlier[0].info.run_id if earlier else None,
-        experiment_id=experiment_id,
-        run_name=f"monitor {report['ds']}",
-    ) as run:
-        mlflow.set_tags(
-            {
-                tracking.MONITOR_DS_TAG: report["ds"],
-                tracking.MODEL_TAG: spec.model,
-                tracking.MONITOR_CHAMPION_TAG: str(report.get("champion")),
-                tracking.RETRAIN_TAG: str(report["retrain"]).lower(),
-            }
+    if found:
+        return found[0].info.run_id
+    return client.create_run(
+        experiment_id, tags=tags, run_name=f"monitor: {spec.model} v{version}"
+    ).info.run_id
+
+
+def log_day_metrics(client, run_id: str, ds: str, metrics: dict[str, float]) -> dict:
+    """Log the day's figures at its step, each only if that step is not in its history yet:
+    MLflow keeps every point logged, two at one step included, so a re-run or a backfill of
+    a day adds nothing and the first figures of the day stay. Returns the figures a re-run
+    measured differently: {name: {"mlflow": kept, "now": measured}}."""
+    from mlflow.entities import Metric
+
+    step, stamp, new, kept = day_step(ds), day_timestamp(ds), [], {}
+    for key, value in metrics.items():
+        there = [m.value for m in client.get_metric_history(run_id, key) if m.step == step]
+        if not there:
+            new.append(Metric(key, value, stamp, step))
+        elif not math.isclose(there[0], value, rel_tol=1e-9, abs_tol=1e-12):
+            kept[key] = {"mlflow": there[0], "now": value}
+    if new:
+        client.log_batch(run_id, metrics=new)
+    return kept
+
+
+def monitor_description(settings: Settings, report: dict, run: dict | None) -> str:
+    """The monitor run's description (Markdown): its latest day's verdict and reasons, a
+    link to that day's Airflow run, and how to read the run."""
+    verdict = (
+        "retraining requested"
+        if report["retrain"]
+        else "retraining held back"
+        if report.get("alert") == "retrain_paused"
+        else "no retraining"
+    )
+    lines = [
+        f"**{report['model']} v{report['champion']}, monitored {report['ds']}: {verdict}.**",
+        "",
+        *[f"- {r}" for r in report.get("evidence", []) + report.get("quiet_reasons", [])],
+        "",
+    ]
+    link = tracking.airflow_run_link(settings, run)
+    if link:
+        lines.append(f"Airflow run of {report['ds']}: {link}")
+    lines.append(
+        "One run per champion version: each monitored day's figures (live quality, drift, "
+        "label coverage) are its metrics, with the day as step (days since 1970-01-01) and "
+        f"its date as timestamp; each day's report is `monitor/ds=<day>/{DRIFT_REPORT_FILE}`."
+    )
+    return "\n".join(lines)
+
+
+def log_to_mlflow(
+    settings: Settings, spec: Spec, report: dict, page: str, run: dict | None = None
+) -> tuple[str | None, dict]:
+    """Log the day to the champion's monitor run (`monitor_run`): its figures at the day's
+    step (`log_day_metrics`), its report as `monitor/ds=<day>/drift_report.html`, and, when it
+    is the latest day monitored, the run's tags and description. Returns the run id (None
+    without a champion: nothing is monitored) and the figures MLflow kept from an earlier
+    run of the day."""
+    if not report.get("champion"):
+        return None, {}
+    client = tracking.client(settings)
+    run_id = monitor_run(settings, spec, report["champion"])
+    kept = log_day_metrics(client, run_id, report["ds"], day_metrics(report))
+    client.log_text(run_id, page, f"monitor/ds={report['ds']}/{DRIFT_REPORT_FILE}")
+    latest = client.get_run(run_id).data.tags.get(tracking.MONITOR_DS_TAG)
+    if latest is None or report["ds"] >= latest:
+        client.set_tag(run_id, tracking.MONITOR_DS_TAG, report["ds"])
+        client.set_tag(run_id, tracking.RETRAIN_TAG, str(report["retrain"]).lower())
+        client.set_tag(
+            run_id, tracking.DESCRIPTION_TAG, monitor_description(settings, report, run)[:5000]
         )
-        mlflow.log_metrics(metrics)
-        mlflow.log_text(page, DRIFT_REPORT_FILE)
-        return run.info.run_id
+    client.set_terminated(run_id, "FINISHED")
+    return run_id, kept

@@ -10,6 +10,7 @@ from mlgate.config.settings import Settings
 from mlgate.config.spec import Spec
 from mlgate.lake.store import Lake
 from mlgate.promote import registry
+from mlgate.promote.card import decision_description
 from mlgate.promote.decide import ASK, PROMOTE, Decision
 
 
@@ -48,7 +49,8 @@ def apply_decision(
     """Move the aliases if the decision (or a person, for a gray zone) says so; returns
     whether the champion changed. Backfill runs never promote (`run['run_type']`). The move is a
     compare-and-set under the model's promotion lock: a champion that changed since the
-    evaluation is never overwritten (PromotionError says to re-evaluate)."""
+    evaluation is never overwritten (PromotionError says to re-evaluate). The candidate's run
+    and model version then say so in their description."""
     client = tracking.client(settings)
     if registry.alias_version_number(client, spec.model, tracking.CHALLENGER) == decision.candidate:
         client.delete_registered_model_alias(spec.model, tracking.CHALLENGER)
@@ -60,6 +62,7 @@ def apply_decision(
         if decision.promote
         else f"approved by {approved_by} in the gray zone: {decision.sentence}"
     )
+    at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     with registry.promotion_lock(lake, spec.model):
         note = registry.promote(
             client,
@@ -70,9 +73,7 @@ def apply_decision(
                 tracking.PROMOTED_BY_TAG: f"{run['dag_id']}/{run['run_id']}"
                 + (f" (approved by {approved_by})" if approved_by else ""),
                 tracking.PROMOTED_BECAUSE_TAG: why[:5000],
-                tracking.PROMOTED_AT_TAG: dt.datetime.now(dt.timezone.utc).isoformat(
-                    timespec="seconds"
-                ),
+                tracking.PROMOTED_AT_TAG: at,
                 tracking.GOLDEN_VERSION_TAG: decision.lineage.get("evaluation_set", {}).get(
                     "version", ""
                 ),
@@ -80,6 +81,14 @@ def apply_decision(
         )
     if note:  # an interrupted promotion or rollback was finished (or undone) first
         print(f"{spec.model}: {note}")
+    approval = f", approved by {approved_by} in the gray zone" if approved_by else ""
+    applied = f"Promoted: v{decision.candidate} became the champion at {at}{approval}."
+    tracking.describe(
+        settings,
+        spec.model,
+        decision.candidate,
+        decision_description(settings, decision, run, applied),
+    )
     return True
 
 
@@ -109,7 +118,8 @@ def release_challenger(
 ) -> str | None:
     """A candidate that was not promoted stops being the `challenger` (so the score DAG no
     longer scores it in shadow); its version keeps why (tracking.NOT_PROMOTED_TAG), beside
-    the decision tags and the card. Returns what was done, for the log."""
+    the decision tags and the card, and in the description of its run and version. Returns
+    what was done, for the log."""
     why = not_promoted_because(spec, decision, run_type, gray_zone, answer)
     candidate, client = str(decision["candidate"]), tracking.client(settings)
     if why is None or registry.alias_version_number(client, spec.model, tracking.CHAMPION) == (
@@ -117,6 +127,15 @@ def release_challenger(
     ):
         return None
     client.set_model_version_tag(spec.model, candidate, tracking.NOT_PROMOTED_TAG, why[:5000])
+    judged = Decision.from_dict(decision)
+    tracking.describe(
+        settings,
+        spec.model,
+        candidate,
+        decision_description(
+            settings, judged, judged.lineage.get("airflow"), f"Not promoted: {why}"
+        ),
+    )
     if registry.alias_version_number(client, spec.model, tracking.CHALLENGER) != candidate:
         return f"v{candidate} not promoted ({why}); another version is the challenger now"
     client.delete_registered_model_alias(spec.model, tracking.CHALLENGER)

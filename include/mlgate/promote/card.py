@@ -1,7 +1,9 @@
 """The promotion card: the decision in one sentence, the reasons, the metric differences
 with their intervals, the sanity checks, the slice table, ROC and calibration plots and
 the lineage. Logged to the candidate's MLflow run as `promotion_card.html` and
-`promotion_card.json`; its Markdown form is what an approver reads in Airflow.
+`promotion_card.json`; its Markdown form is what an approver reads in Airflow. The
+decision sentence, its reasons and a link to the Airflow run are the description of the
+candidate's run and model version in MLflow (`decision_description`).
 """
 
 from __future__ import annotations
@@ -244,6 +246,26 @@ def card_markdown(decision) -> str:
     return "\n".join(lines)
 
 
+def decision_description(
+    settings: Settings, decision, run: dict | str | None, applied: str | None = None
+) -> str:
+    """The description (Markdown) of the candidate's MLflow run and model version: the
+    decision sentence, its reasons, what was done about it (`applied`: promoted, or why
+    not) and a link to the Airflow run (`run`: a run dict or a RUN_TAG value)."""
+    lines = [f"**{decision.sentence}**", ""]
+    if applied:
+        lines += [applied, ""]
+    lines += ["Reasons:", "", *[f"- {r}" for r in decision.reasons], ""]
+    link = tracking.airflow_run_link(settings, run)
+    if link:
+        lines += [f"Airflow run: {link}", ""]
+    lines.append(
+        "The promotion card (`promotion_card.html`) is in the artifacts of "
+        f"v{decision.candidate}'s run."
+    )
+    return "\n".join(lines)
+
+
 def flat_metrics(decision) -> dict:
     """The decision's numbers as MLflow metrics (eval_candidate_auc, eval_auc_diff_low,
     eval_rmse_diff_high, ...); a figure that is not a finite number is left out."""
@@ -264,7 +286,8 @@ def flat_metrics(decision) -> dict:
 def log_card(
     settings: Settings, spec: Spec, decision, labels: np.ndarray, scores: dict[str, np.ndarray]
 ) -> None:
-    """Log the card, the metrics and the decision to the candidate's run and model version."""
+    """Log the card, the metrics and the decision to the candidate's run and model version,
+    and describe both with the decision (Markdown, linking to the Airflow run)."""
     import mlflow
 
     client = tracking.client(settings)
@@ -293,3 +316,7 @@ def log_card(
         tags[tag] = f"{baseline:.6f}"
     for name, value in tags.items():
         client.set_model_version_tag(spec.model, decision.candidate, name, value)
+    run = decision.lineage.get("airflow") or mv.tags.get(tracking.RUN_TAG)
+    tracking.describe(
+        settings, spec.model, decision.candidate, decision_description(settings, decision, run)
+    )
