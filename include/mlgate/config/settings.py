@@ -8,6 +8,10 @@
 | MLGATE_ARTIFACTS_URI  | $MLGATE_HOME/mlartifacts (new experiments)|
 | MLGATE_SPECS_DIR      | include/specs next to the package         |
 | MLGATE_DASK_SCHEDULER | unset; the Dask scheduler's address       |
+| MLGATE_MLFLOW_UI_URL  | the tracking server when http(s), else http://localhost:5000 |
+
+MLGATE_MLFLOW_UI_URL is where a person's browser reaches the MLflow UI (`make up` serves it
+on port 5000): the Airflow plugin's links to runs and model versions start with it.
 
 With an http(s) MLFLOW_TRACKING_URI (an `mlflow server`) and MLGATE_ARTIFACTS_URI unset,
 new experiments get the server's artifact location (`--artifacts-destination`, proxied to
@@ -38,6 +42,7 @@ class Settings:
     artifacts_uri: str | None  # None: the tracking server places new experiments' artifacts
     specs_dir: Path
     dask_scheduler: str | None = None  # a spec with training.engine: dask trains there
+    mlflow_ui_url: str = "http://localhost:5000"  # the MLflow UI, for links from Airflow
 
 
 def load_settings(env: dict | None = None) -> Settings:
@@ -53,6 +58,10 @@ def load_settings(env: dict | None = None) -> Settings:
         or (None if is_tracking_server(tracking_uri) else str(home / "mlartifacts")),
         specs_dir=Path(env.get("MLGATE_SPECS_DIR") or DEFAULT_SPECS_DIR).resolve(),
         dask_scheduler=env.get("MLGATE_DASK_SCHEDULER") or None,
+        mlflow_ui_url=(
+            env.get("MLGATE_MLFLOW_UI_URL")
+            or (tracking_uri if is_tracking_server(tracking_uri) else "http://localhost:5000")
+        ).rstrip("/"),
     )
 
 
