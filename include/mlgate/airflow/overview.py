@@ -23,6 +23,7 @@ from mlgate.config.settings import Settings
 from mlgate.config.spec import Spec
 from mlgate.lake.names import REASON_FILE, REPORT_FILE, monitor_name, outcomes_name
 from mlgate.lake.store import Lake, LakeError
+from mlgate.promote import registry
 
 log = logging.getLogger(__name__)
 GATE_FEEDS = ("features", "outcomes")  # the gate's verdicts: reports/<model>-gate-<feed>/
@@ -82,11 +83,7 @@ def registry_story(settings: Settings, model: str, limit: int = 20) -> dict:
             "lineage": [],
         }
     lineage = json.loads(registered.tags.get(tracking.CHAMPION_HISTORY_TAG, "[]"))
-    aliases = {}
     versions = _versions(client, model)
-    for mv in versions:
-        for alias in mv.aliases or []:
-            aliases[alias] = mv
     history, candidates = [], []
     for mv in versions:
         tags = mv.tags or {}
@@ -117,22 +114,21 @@ def registry_story(settings: Settings, model: str, limit: int = 20) -> dict:
                     "why": tags[tracking.ROLLED_BACK_TAG],
                 }
             )
-        if tags.get(tracking.DECISION_TAG) or tags.get(tracking.KIND_TAG) == "candidate":
-            candidates.append(
-                {
-                    "version": str(mv.version),
-                    "run_id": mv.run_id,
-                    "created": _time(mv.creation_timestamp),
-                    "decision": tags.get(tracking.DECISION_TAG, "not judged yet"),
-                    "reasons": tags.get(tracking.REASONS_TAG, ""),
-                    "not_promoted": tags.get(tracking.NOT_PROMOTED_TAG),
-                    "promoted": bool(tags.get(tracking.PROMOTED_AT_TAG)),
-                    "window": tags.get(tracking.WINDOW_TAG),
-                }
-            )
+        candidates.append(  # every version was registered as a candidate
+            {
+                "version": str(mv.version),
+                "run_id": mv.run_id,
+                "created": _time(mv.creation_timestamp),
+                "decision": tags.get(tracking.DECISION_TAG, "not judged"),
+                "reasons": tags.get(tracking.REASONS_TAG, ""),
+                "not_promoted": tags.get(tracking.NOT_PROMOTED_TAG),
+                "promoted": bool(tags.get(tracking.PROMOTED_AT_TAG)),
+                "window": tags.get(tracking.WINDOW_TAG),
+            }
+        )
     history.sort(key=lambda event: event["at"] or "", reverse=True)
-    champion = aliases.get(tracking.CHAMPION)
-    previous = aliases.get(tracking.PREVIOUS)
+    champion = registry.alias_version(client, model, tracking.CHAMPION)  # a search's versions
+    previous = registry.alias_version(client, model, tracking.PREVIOUS)  # carry no aliases
     return {
         "champion": champion
         and {
