@@ -153,7 +153,7 @@ def test_the_page_renders_the_champion_history_and_the_pending_approval(world):
         ),
     )
     v1 = world["first"]["version"]
-    assert f"Champion: <a href='http://mlflow/{MODEL}/{v1}'>v{v1}</a>" in html
+    assert f"Champion: <a href='http://mlflow/{MODEL}/{v1}' target='_blank'" in html
     assert "rolled back" in html and "the second seed serves worse" in html
     assert "Promote flights_late v9? (gray zone)" in html and "/required_actions" in html
     assert f"/mlgate/lake/quarantine/{MODEL}/ds={QUARANTINED}" in html or QUARANTINED in html
@@ -372,7 +372,7 @@ def test_the_report_app_needs_a_login(server, world):
     assert ok.headers["content-type"].startswith("application/json")
     # the UI's login cookie is a login too (what the external views' frames send)
     page = requests.get(f"{base}/mlgate/", cookies={"_token": server["token"]}, timeout=60)
-    assert page.status_code == 200 and f">v{world['first']['version']}</a>" in page.text
+    assert page.status_code == 200 and f">v{world['first']['version']}</a></strong>" in page.text
 
 
 def test_the_report_app_refuses_paths_that_leave_the_report_zones(server):

@@ -84,66 +84,78 @@ def registry_story(settings: Settings, model: str, limit: int = 20) -> dict:
         }
     lineage = json.loads(registered.tags.get(tracking.CHAMPION_HISTORY_TAG, "[]"))
     versions = _versions(client, model)
-    history, candidates = [], []
-    for mv in versions:
-        tags = mv.tags or {}
-        if tags.get(tracking.PROMOTED_AT_TAG):
-            history.append(
-                {
-                    "kind": "promoted",
-                    "version": str(mv.version),
-                    "at": tags[tracking.PROMOTED_AT_TAG],
-                    "by": tags.get(tracking.PROMOTED_BY_TAG, ""),
-                    "why": tags.get(tracking.PROMOTED_BECAUSE_TAG, ""),
-                    "decision": tags.get(tracking.DECISION_TAG, ""),
-                }
-            )
-        if tags.get(tracking.ROLLED_BACK_TAG):
-            restored = [
-                str(other.version)
-                for other in versions
-                if (other.tags or {}).get(tracking.RESTORED_TAG) == tags[tracking.ROLLED_BACK_TAG]
-                and other.version != mv.version
-            ]
-            history.append(
-                {
-                    "kind": "rolled back",
-                    "version": str(mv.version),
-                    "to": restored[-1] if restored else None,
-                    "at": _time(mv.last_updated_timestamp),
-                    "why": tags[tracking.ROLLED_BACK_TAG],
-                }
-            )
-        candidates.append(  # every version was registered as a candidate
-            {
-                "version": str(mv.version),
-                "run_id": mv.run_id,
-                "created": _time(mv.creation_timestamp),
-                "decision": tags.get(tracking.DECISION_TAG, "not judged"),
-                "reasons": tags.get(tracking.REASONS_TAG, ""),
-                "not_promoted": tags.get(tracking.NOT_PROMOTED_TAG),
-                "promoted": bool(tags.get(tracking.PROMOTED_AT_TAG)),
-                "window": tags.get(tracking.WINDOW_TAG),
-            }
-        )
+    history = [event for mv in versions for event in _events(mv, versions)]
     history.sort(key=lambda event: event["at"] or "", reverse=True)
     champion = registry.alias_version(client, model, tracking.CHAMPION)  # a search's versions
     previous = registry.alias_version(client, model, tracking.PREVIOUS)  # carry no aliases
     return {
-        "champion": champion
-        and {
-            "version": str(champion.version),
-            "run_id": champion.run_id,
-            "promoted_by": (champion.tags or {}).get(tracking.PROMOTED_BY_TAG),
-            "promoted_because": (champion.tags or {}).get(tracking.PROMOTED_BECAUSE_TAG),
-            "promoted_at": (champion.tags or {}).get(tracking.PROMOTED_AT_TAG),
-            "decision": (champion.tags or {}).get(tracking.DECISION_TAG),
-            "window": (champion.tags or {}).get(tracking.WINDOW_TAG),
-        },
+        "champion": champion and _champion(champion),
         "previous_champion": previous and str(previous.version),
         "history": history,
-        "candidates": candidates[::-1][:limit],
+        "candidates": [_candidate(mv) for mv in versions][::-1][:limit],
         "lineage": [str(v) for v in lineage],
+    }
+
+
+def _events(mv, versions: list) -> list[dict]:
+    """What the registry says happened to version `mv`: promoted (by whom, when, why), and
+    rolled back (to the version restored for the same reason, when, why)."""
+    tags, events = mv.tags or {}, []
+    if tags.get(tracking.PROMOTED_AT_TAG):
+        events.append(
+            {
+                "kind": "promoted",
+                "version": str(mv.version),
+                "at": tags[tracking.PROMOTED_AT_TAG],
+                "by": tags.get(tracking.PROMOTED_BY_TAG, ""),
+                "why": tags.get(tracking.PROMOTED_BECAUSE_TAG, ""),
+                "decision": tags.get(tracking.DECISION_TAG, ""),
+            }
+        )
+    if tags.get(tracking.ROLLED_BACK_TAG):
+        restored = [
+            str(other.version)
+            for other in versions
+            if (other.tags or {}).get(tracking.RESTORED_TAG) == tags[tracking.ROLLED_BACK_TAG]
+            and other.version != mv.version
+        ]
+        events.append(
+            {
+                "kind": "rolled back",
+                "version": str(mv.version),
+                "to": restored[-1] if restored else None,
+                "at": _time(mv.last_updated_timestamp),
+                "why": tags[tracking.ROLLED_BACK_TAG],
+            }
+        )
+    return events
+
+
+def _candidate(mv) -> dict:
+    """A registered version as a candidate the promotion gate judged (or not yet)."""
+    tags = mv.tags or {}
+    return {
+        "version": str(mv.version),
+        "run_id": mv.run_id,
+        "created": _time(mv.creation_timestamp),
+        "decision": tags.get(tracking.DECISION_TAG, "not judged"),
+        "reasons": tags.get(tracking.REASONS_TAG, ""),
+        "not_promoted": tags.get(tracking.NOT_PROMOTED_TAG),
+        "promoted": bool(tags.get(tracking.PROMOTED_AT_TAG)),
+        "window": tags.get(tracking.WINDOW_TAG),
+    }
+
+
+def _champion(mv) -> dict:
+    tags = mv.tags or {}
+    return {
+        "version": str(mv.version),
+        "run_id": mv.run_id,
+        "promoted_by": tags.get(tracking.PROMOTED_BY_TAG),
+        "promoted_because": tags.get(tracking.PROMOTED_BECAUSE_TAG),
+        "promoted_at": tags.get(tracking.PROMOTED_AT_TAG),
+        "decision": tags.get(tracking.DECISION_TAG),
+        "window": tags.get(tracking.WINDOW_TAG),
     }
 
 

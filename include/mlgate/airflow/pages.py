@@ -49,7 +49,11 @@ def message_page(title: str, text: str) -> str:
 
 
 def _a(url: str | None, text: str) -> str:
-    return f"<a href='{escape(url)}'>{escape(text)}</a>" if url else escape(text)
+    """A link; one to another site (the MLflow UI) opens apart, out of Airflow's frame."""
+    if not url:
+        return escape(text)
+    away = " target='_blank' rel='noopener'" if url.startswith(("http://", "https://")) else ""
+    return f"<a href='{escape(url)}'{away}>{escape(text)}</a>"
 
 
 def _decision(decision: str | None) -> str:
