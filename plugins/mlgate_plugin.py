@@ -26,6 +26,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from mlgate.airflow.timetable import DeliveredDaily
 
+# A report is content from the lake or MLflow, served in Airflow's origin: it runs sandboxed
+# (its scripts run, but in an origin of its own, so they cannot act as the logged-in user).
+SANDBOX = {
+    "Content-Security-Policy": "sandbox allow-scripts allow-popups "
+    "allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation",
+    "X-Content-Type-Options": "nosniff",
+}
 LINK_NAMES = ("MLflow run", "Model version", "Promotion card", "Data Docs", "Drift report")
 _CACHE: dict[tuple, tuple[float, dict]] = {}  # links of a task instance, for a few seconds
 
@@ -155,7 +162,7 @@ def lake_report(path: str) -> Response:
         return Response(str(exc), status_code=exc.status, media_type="text/plain")
     except IntegrityError as exc:
         return Response(f"damaged report: {exc}", status_code=500, media_type="text/plain")
-    return Response(data, media_type=content_type(path.rsplit("/", 1)[-1]))
+    return Response(data, media_type=content_type(path.rsplit("/", 1)[-1]), headers=SANDBOX)
 
 
 def _card(model: str, version: str) -> HTMLResponse:
@@ -173,7 +180,7 @@ def _card(model: str, version: str) -> HTMLResponse:
             ),
             404,
         )
-    return HTMLResponse(card)
+    return HTMLResponse(card, headers=SANDBOX)
 
 
 @app.get("/models/{model}/versions/{version}/card", response_class=HTMLResponse)
@@ -243,7 +250,7 @@ def run_report(dag_id: str, run_id: str) -> Response:
             ),
             404,
         )
-    return HTMLResponse(lake.read_bytes("reports", name, ds, DRIFT_REPORT_FILE))
+    return HTMLResponse(lake.read_bytes("reports", name, ds, DRIFT_REPORT_FILE), headers=SANDBOX)
 
 
 class MlgatePlugin(AirflowPlugin):

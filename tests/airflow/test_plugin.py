@@ -370,6 +370,7 @@ def test_the_report_app_needs_a_login(server, world):
     )
     assert ok.status_code == 200 and ok.json()["ds"] == "2013-01-24"
     assert ok.headers["content-type"].startswith("application/json")
+    assert ok.headers["content-security-policy"].startswith("sandbox")  # reports run apart
     # the UI's login cookie is a login too (what the external views' frames send)
     page = requests.get(f"{base}/mlgate/", cookies={"_token": server["token"]}, timeout=60)
     assert page.status_code == 200 and f">v{world['first']['version']}</a></strong>" in page.text
@@ -410,6 +411,12 @@ def test_the_card_and_report_views_serve_what_belongs_to_the_run(server, world):
         f"{base}/mlgate/runs/mlgate_{MODEL}_ingest/x/card", headers=auth, timeout=60
     )
     assert none.status_code == 404 and "not an mlgate train DAG" in none.text
+    for dag_id, why in (
+        (f"mlgate_{MODEL}_train", "not an mlgate monitor DAG"),
+        (f"mlgate_{MODEL}_monitor", "no monitor report"),
+    ):
+        report = requests.get(f"{base}/mlgate/runs/{dag_id}/x/report", headers=auth, timeout=60)
+        assert report.status_code == 404 and why in report.text
     missing = requests.get(
         f"{base}/mlgate/runs/mlgate_{MODEL}_train/x/card", headers=auth, timeout=60
     )
