@@ -169,8 +169,9 @@ def _json(lake: Lake, zone: str, name: str, ds: str, filename: str) -> dict | No
 
 def gate_verdicts(lake: Lake, spec: Spec, limit: int = 10) -> list[dict]:
     """The data gate's last `limit` verdicts of `spec`'s model, newest day first, over both
-    feeds: {ds, feed, passed, rows, reasons, quarantined, page} where `page` is the lake path
-    of the day's Data Docs page (in quarantine for a rejected day, else in the docs or the
+    feeds: {ds, feed, passed, rows, reasons, quarantined, page}: `reasons` are the failed
+    checks (for a day quarantined and then re-delivered, why it was quarantined), `page` the
+    lake path of the day's Data Docs page (in quarantine for a rejected day, else in the docs or the
     reports zone) or None."""
     out = []
     for feed in GATE_FEEDS:
