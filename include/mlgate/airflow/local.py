@@ -48,6 +48,7 @@ def airflow_env(settings: Settings, environ: Mapping[str, str] | None = None) ->
         "MLGATE_HOME": str(settings.home),
         "MLGATE_LAKE_URI": settings.lake_uri,
         "MLFLOW_TRACKING_URI": settings.tracking_uri,
+        "MLGATE_MLFLOW_UI_URL": settings.mlflow_ui_url,  # the plugin's links to MLflow
         "GIT_PYTHON_REFRESH": "quiet",
         # unset with a tracking server: the server places the artifacts (see settings)
         **({"MLGATE_ARTIFACTS_URI": settings.artifacts_uri} if settings.artifacts_uri else {}),

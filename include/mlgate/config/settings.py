@@ -9,6 +9,10 @@
 | MLGATE_SPECS_DIR      | include/specs next to the package         |
 | MLGATE_DASK_SCHEDULER | unset; the Dask scheduler's address       |
 | MLGATE_AIRFLOW_URL    | AIRFLOW__API__BASE_URL, else http://localhost:8080 |
+| MLGATE_MLFLOW_UI_URL  | the tracking server when http(s), else http://localhost:5000 |
+
+MLGATE_MLFLOW_UI_URL is where a person's browser reaches the MLflow UI (`make up` serves it
+on port 5000): the Airflow plugin's links to runs and model versions start with it.
 
 With an http(s) MLFLOW_TRACKING_URI (an `mlflow server`) and MLGATE_ARTIFACTS_URI unset,
 new experiments get the server's artifact location (`--artifacts-destination`, proxied to
@@ -46,6 +50,7 @@ class Settings:
     specs_dir: Path
     dask_scheduler: str | None = None  # a spec with training.engine: dask trains there
     airflow_url: str = DEFAULT_AIRFLOW_URL  # the Airflow UI, for links back from MLflow
+    mlflow_ui_url: str = "http://localhost:5000"  # the MLflow UI, for links from Airflow
 
 
 def load_settings(env: dict | None = None) -> Settings:
@@ -65,6 +70,10 @@ def load_settings(env: dict | None = None) -> Settings:
             env.get("MLGATE_AIRFLOW_URL")
             or env.get("AIRFLOW__API__BASE_URL")
             or DEFAULT_AIRFLOW_URL
+        ).rstrip("/"),
+        mlflow_ui_url=(
+            env.get("MLGATE_MLFLOW_UI_URL")
+            or (tracking_uri if is_tracking_server(tracking_uri) else "http://localhost:5000")
         ).rstrip("/"),
     )
 

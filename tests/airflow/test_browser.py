@@ -1,0 +1,228 @@
+"""The mlgate plugin in a real browser (Debian's `chromium`, driven by Playwright's Python
+package through `executable_path`): a real train run in a real Airflow (`airflow dags test`
+on 24 real days, the first model promoted by the gate), a real API server with the plugin.
+
+It logs into Airflow, opens the train run, follows its promotion-card link and reads the
+decision sentence, follows the evaluate task's "Promotion card" extra link, opens the mlgate
+page from the navigation and reads the champion's history; on an ingest run whose gate
+quarantined the day, it finds the validate task's "Data Docs" link among its extra links and
+follows it to the failing day's page. The report app answers 401 without a login.
+Screenshots go to a folder the test prints.
+
+Without chromium or Playwright the test is skipped and says what to install (under
+CI=true it fails instead: `.ci/run` installs chromium)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import requests
+
+from mlgate.airflow.local import UI_PASSWORD, UI_USER
+from mlgate.lake.store import Lake
+from tests.airflow.test_plugin import api_server, login
+from tests.helpers import ingest_real_days
+
+pytestmark = pytest.mark.slow
+MODEL = "flights_late"
+TRAIN = f"mlgate_{MODEL}_train"
+INGEST = f"mlgate_{MODEL}_ingest"
+BAD_DAY = "2013-01-25"  # delivered with the carrier codes in lower case: quarantined
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium (`apt-get install chromium`), or another chromium on the PATH."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def missing_browser() -> str | None:
+    """What to install for this test, or None when everything is there."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright's Python package (dev extras: `pip install -e '.[dev]'`)"
+    if chromium_path() is None:
+        return "chromium (`apt-get install -y chromium`; .ci/run installs it)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    missing = missing_browser()
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the browser test must run under CI; missing: {missing}")
+        pytest.skip(f"the browser test needs {missing}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        launched = driver.chromium.launch(
+            executable_path=chromium_path(), args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def airflow_with_a_train_run(browser, module_settings, spec):
+    """An API server on a home where the train DAG ran for 2013-01-25 (a real Airflow run,
+    through `airflow dags test`) on the real days 01-01..01-24."""
+    from mlgate.airflow import dagkit
+    from mlgate.demo import incidents
+
+    settings = module_settings
+    lake = Lake.from_uri(settings.lake_uri)
+    ingest_real_days(lake, spec, "2013-01-01", "2013-01-24")
+    lake.write_landing("flights", BAD_DAY, "flights.csv", incidents.inject("case_change", BAD_DAY))
+    with api_server(settings, settings.home) as server:
+
+        def dag_test(dag_id: str, ds: str, conf: dict):
+            day = dagkit.day_start(spec, ds).isoformat()
+            return subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "airflow",
+                    "dags",
+                    "test",
+                    dag_id,
+                    day,
+                    "-c",
+                    json.dumps(conf),
+                ],
+                env=server["env"],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+
+        done = dag_test(TRAIN, "2013-01-25", {"gray_zone": "refuse", "trigger": "test"})
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        dag_test(INGEST, BAD_DAY, {})  # the gate quarantines the day: the run fails
+        assert lake.exists("quarantine", MODEL, BAD_DAY)
+        token = login(server["base"])
+
+        def only_run(dag_id):
+            runs = requests.get(
+                f"{server['base']}/api/v2/dags/{dag_id}/dagRuns",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=60,
+            ).json()["dag_runs"]
+            assert len(runs) == 1, runs
+            return runs[0]
+
+        assert only_run(INGEST)["state"] == "failed"
+        yield {
+            **server,
+            "token": token,
+            "run_id": only_run(TRAIN)["dag_run_id"],
+            "ingest_run_id": only_run(INGEST)["dag_run_id"],
+        }
+
+
+@pytest.fixture(scope="module")
+def shots():
+    folder = Path(tempfile.mkdtemp(prefix="mlgate-browser-"))
+    print(f"\nscreenshots of the browser test: {folder}")
+    return folder
+
+
+def test_a_user_follows_the_promotion_card_and_reads_the_champion_s_history(
+    browser, airflow_with_a_train_run, shots
+):
+    server = airflow_with_a_train_run
+    base, run_id = server["base"], server["run_id"]
+    assert requests.get(f"{base}/mlgate/", timeout=30).status_code == 401  # no login: no page
+    auth = {"Authorization": f"Bearer {server['token']}"}
+    ti = f"{base}/api/v2/dags/{TRAIN}/dagRuns/{quote(run_id, safe='')}/taskInstances/evaluate"
+    links = requests.get(
+        f"{ti}/links",
+        headers=auth,
+        timeout=60,
+    )
+    assert links.status_code == 200, links.text
+    card_link = links.json()["extra_links"]["Promotion card"]
+    assert card_link and card_link.startswith(f"/mlgate/models/{MODEL}/versions/")
+    assert links.json()["extra_links"]["Model version"].startswith("http")
+    decision = requests.get(
+        f"{ti}/xcomEntries/return_value",
+        headers=auth,
+        timeout=60,
+    ).json()["value"]
+    sentence = (
+        decision["sentence"] if isinstance(decision, dict) else json.loads(decision)["sentence"]
+    )
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{base}/", wait_until="networkidle")
+    page.fill("input[name=username]", UI_USER)
+    page.fill("input[name=password]", UI_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/auth/" not in url, timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(shots / "1-logged-in.png"))
+
+    page.goto(f"{base}/dags/{TRAIN}/runs/{quote(run_id, safe='')}", wait_until="networkidle")
+    page.get_by_text("Promotion card", exact=True).first.click()
+    frame = page.frame_locator("iframe").first
+    frame.locator("body").get_by_text(sentence[:60]).first.wait_for(timeout=60_000)
+    page.screenshot(path=str(shots / "2-train-run-promotion-card.png"), full_page=True)
+
+    page.goto(f"{base}{card_link}", wait_until="networkidle")  # the evaluate task's link
+    assert sentence[:60] in page.inner_text("body")
+    page.screenshot(path=str(shots / "3-evaluate-extra-link-card.png"), full_page=True)
+
+    page.goto(f"{base}/", wait_until="networkidle")
+    page.get_by_text("mlgate", exact=True).first.click()
+    frame = page.frame_locator("iframe").first
+    frame.locator("h2", has_text=MODEL).wait_for(timeout=60_000)
+    text = frame.locator("body").inner_text()
+    assert "Champion: v" in text and "Champion history" in text, text[:2000]
+    assert "promoted v" in text and f"{TRAIN}/{run_id}" in text, text[:2000]
+    page.screenshot(path=str(shots / "4-mlgate-page.png"), full_page=True)
+    page.close()
+
+
+def test_a_user_follows_the_data_docs_link_of_a_quarantined_day(
+    browser, airflow_with_a_train_run, shots
+):
+    server = airflow_with_a_train_run
+    base, run_id = server["base"], server["ingest_run_id"]
+    ti = f"{base}/api/v2/dags/{INGEST}/dagRuns/{quote(run_id, safe='')}/taskInstances/validate"
+    found = requests.get(
+        f"{ti}/links", headers={"Authorization": f"Bearer {server['token']}"}, timeout=60
+    )
+    assert found.status_code == 200, found.text
+    docs = found.json()["extra_links"]["Data Docs"]  # the failed task returned nothing
+    # the failing day's page: kept in quarantine (or, before that, beside the gate's verdict)
+    assert docs and docs.startswith("/mlgate/lake/") and f"/ds={BAD_DAY}/" in docs, docs
+    assert requests.get(f"{base}{docs}", timeout=30).status_code == 401
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{base}/", wait_until="networkidle")
+    page.fill("input[name=username]", UI_USER)
+    page.fill("input[name=password]", UI_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/auth/" not in url, timeout=60_000)
+    page.goto(
+        f"{base}/dags/{INGEST}/runs/{quote(run_id, safe='')}/tasks/validate/details",
+        wait_until="networkidle",
+    )
+    page.get_by_text("Data Docs", exact=True).first.wait_for(timeout=60_000)  # "Extra Links"
+    page.screenshot(path=str(shots / "5-quarantined-validate-task-links.png"))
+    page.goto(f"{base}{docs}", wait_until="networkidle")
+    assert "carrier" in page.inner_text("body")
+    page.screenshot(path=str(shots / "6-quarantined-day-data-docs.png"))
+    page.close()
