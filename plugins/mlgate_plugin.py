@@ -8,7 +8,8 @@
   version, the promotion card, the Data Docs page of the day and the drift report (a link
   shows only where it makes sense and the thing exists);
 - `fastapi_apps`: an app mounted at /mlgate in the API server, for logged-in Airflow users
-  only (the UI's `_token` cookie or a Bearer token; 401 without): the lake's reports
+  only (the UI's `_token` cookie or a Bearer token; 401 without; the Data Docs' static
+  files, GX's styles and fonts, are public): the lake's reports
   (`/mlgate/lake/<zone>/<name>/ds=D/<file>`, report zones only), promotion cards, the monitor
   report of a run, and the mlgate page;
 - `external_views`: the promotion card on a run's page, the monitor report on a run's page,
@@ -21,10 +22,11 @@ import time
 
 from airflow.plugins_manager import AirflowPlugin
 from airflow.sdk import BaseOperatorLink
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
 from mlgate.airflow.timetable import DeliveredDaily
+from mlgate.lake.names import DATA_DOCS_STATIC
 
 # A report is content from the lake or MLflow, served in Airflow's origin: it runs sandboxed
 # (its scripts run, but in an origin of its own, so they cannot act as the logged-in user).
@@ -101,8 +103,9 @@ async def logged_in_user(request: Request):
 app = FastAPI(
     title="mlgate",
     description="mlgate's reports, promotion cards and overview, for logged-in Airflow users",
-    dependencies=[Depends(logged_in_user)],
 )
+# Every route but the Data Docs' static files needs a logged-in user.
+users = APIRouter(dependencies=[Depends(logged_in_user)])
 
 
 def _html(text: str, status: int = 200) -> HTMLResponse:
@@ -128,7 +131,7 @@ def _page_links():
     )
 
 
-@app.get("/", response_class=HTMLResponse)
+@users.get("/", response_class=HTMLResponse)
 def overview() -> HTMLResponse:
     """The mlgate page: per model the champion and its history, the gates' last verdicts,
     the monitor's verdict and drift trend, the approvals waiting."""
@@ -147,10 +150,23 @@ def overview() -> HTMLResponse:
     )
 
 
-@app.get("/lake/{path:path}")
+@app.get("/lake/reports/_static/{path:path}")
+def data_docs_static(path: str) -> Response:
+    """The Data Docs pages' styles, fonts and images (GX's own, copied from the installed
+    package, and mlgate's stand-in for the CDN's): served without a login, because a
+    sandboxed page loads them without the user's cookie; they hold nothing of the lake's
+    data."""
+    return _lake_file(f"reports/{DATA_DOCS_STATIC}/{path}", {"Access-Control-Allow-Origin": "*"})
+
+
+@users.get("/lake/{path:path}")
 def lake_report(path: str) -> Response:
     """A report of the lake: 400 for a path that tries to leave it, 404 outside the report
     zones or for no such file, 500 (with the partition and the repair) for a damaged one."""
+    return _lake_file(path, SANDBOX)
+
+
+def _lake_file(path: str, headers: dict) -> Response:
     from mlgate.airflow import dagkit
     from mlgate.airflow.reports import ReportPathError, content_type, read_report
     from mlgate.lake.store import IntegrityError
@@ -162,7 +178,7 @@ def lake_report(path: str) -> Response:
         return Response(str(exc), status_code=exc.status, media_type="text/plain")
     except IntegrityError as exc:
         return Response(f"damaged report: {exc}", status_code=500, media_type="text/plain")
-    return Response(data, media_type=content_type(path.rsplit("/", 1)[-1]), headers=SANDBOX)
+    return Response(data, media_type=content_type(path.rsplit("/", 1)[-1]), headers=headers)
 
 
 def _card(model: str, version: str) -> HTMLResponse:
@@ -183,13 +199,13 @@ def _card(model: str, version: str) -> HTMLResponse:
     return HTMLResponse(card, headers=SANDBOX)
 
 
-@app.get("/models/{model}/versions/{version}/card", response_class=HTMLResponse)
+@users.get("/models/{model}/versions/{version}/card", response_class=HTMLResponse)
 def version_card(model: str, version: str) -> HTMLResponse:
     """The promotion card of a model version (from its MLflow run)."""
     return _card(model, version)
 
 
-@app.get("/runs/{dag_id}/{run_id}/card", response_class=HTMLResponse)
+@users.get("/runs/{dag_id}/{run_id}/card", response_class=HTMLResponse)
 def run_card(dag_id: str, run_id: str) -> HTMLResponse:
     """The promotion card of the candidate an Airflow train run trained (or reused)."""
     from mlgate.airflow import links
@@ -218,7 +234,7 @@ def run_card(dag_id: str, run_id: str) -> HTMLResponse:
     return _card(parsed[0], str(candidate["version"]))
 
 
-@app.get("/runs/{dag_id}/{run_id}/report", response_class=HTMLResponse)
+@users.get("/runs/{dag_id}/{run_id}/report", response_class=HTMLResponse)
 def run_report(dag_id: str, run_id: str) -> Response:
     """The monitor's report (drift_report.html) of an Airflow monitor run's day."""
     from mlgate.airflow import dagkit, links
@@ -251,6 +267,9 @@ def run_report(dag_id: str, run_id: str) -> Response:
             404,
         )
     return HTMLResponse(lake.read_bytes("reports", name, ds, DRIFT_REPORT_FILE), headers=SANDBOX)
+
+
+app.include_router(users)
 
 
 class MlgatePlugin(AirflowPlugin):

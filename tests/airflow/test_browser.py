@@ -206,8 +206,8 @@ def test_a_user_follows_the_data_docs_link_of_a_quarantined_day(
     )
     assert found.status_code == 200, found.text
     docs = found.json()["extra_links"]["Data Docs"]  # the failed task returned nothing
-    # the failing day's page: kept in quarantine (or, before that, beside the gate's verdict)
-    assert docs and docs.startswith("/mlgate/lake/") and f"/ds={BAD_DAY}/" in docs, docs
+    # the failing day's page, kept in quarantine beside _reason.json
+    assert docs == f"/mlgate/lake/quarantine/{MODEL}/ds={BAD_DAY}/validation.html", docs
     assert requests.get(f"{base}{docs}", timeout=30).status_code == 401
 
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -223,6 +223,18 @@ def test_a_user_follows_the_data_docs_link_of_a_quarantined_day(
     page.get_by_text("Data Docs", exact=True).first.wait_for(timeout=60_000)  # "Extra Links"
     page.screenshot(path=str(shots / "5-quarantined-validate-task-links.png"))
     page.goto(f"{base}{docs}", wait_until="networkidle")
-    assert "carrier" in page.inner_text("body")
-    page.screenshot(path=str(shots / "6-quarantined-day-data-docs.png"))
+    # styled from the lake's own static files (no CDN here): GX's font and the local sheet
+    styled = page.evaluate(
+        "() => [getComputedStyle(document.body).fontFamily,"
+        " document.fonts.check('16px \"HK Grotesk\"'),"
+        " getComputedStyle(document.querySelector('table')).borderCollapse]"
+    )
+    assert "HK Grotesk" in styled[0] and styled[1] is True and styled[2] == "collapse", styled
+    page.get_by_text("Failed Only", exact=True).first.click()  # the page's own filter
+    rows = page.locator("tr:visible")
+    failed = rows.filter(has=page.locator(".fa-times, .fa-times-circle"))
+    assert failed.count() >= 1 and "belong to this set" in " ".join(failed.all_inner_texts())
+    assert rows.filter(has=page.locator(".fa-check, .fa-check-circle")).count() == 0
+    failed.first.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "6-quarantined-day-data-docs.png"), full_page=False)
     page.close()

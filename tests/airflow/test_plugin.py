@@ -22,6 +22,7 @@ import requests
 from mlgate import tracking
 from mlgate.airflow import links, overview, pages, reports
 from mlgate.airflow.local import UI_PASSWORD, UI_USER, airflow_env
+from mlgate.ingest import docs
 from mlgate.lake.store import Lake
 from tests.helpers import free_port, ingest_real_days, run_info, stop_processes, wait_http
 
@@ -266,7 +267,7 @@ def test_the_report_zones_are_served_and_a_missing_report_is_404(world):
     assert reason["success"] is False
     for missing in (
         f"reports/{MODEL}-monitor/ds=2013-01-01/report.json",
-        "docs/nothing/index.html",
+        f"reports/{MODEL}-gate-features/ds=2013-01-01/nothing.html",
     ):
         with pytest.raises(reports.ReportPathError) as refused:
             reports.read_report(lake, missing)
@@ -374,6 +375,21 @@ def test_the_report_app_needs_a_login(server, world):
     # the UI's login cookie is a login too (what the external views' frames send)
     page = requests.get(f"{base}/mlgate/", cookies={"_token": server["token"]}, timeout=60)
     assert page.status_code == 200 and f">v{world['first']['version']}</a></strong>" in page.text
+    # the Data Docs' styles and fonts are public (a sandboxed page loads them without the
+    # cookie), the pages themselves are not
+    static = f"{base}/mlgate/lake/reports/{docs.static_folder()}"
+    sheet = requests.get(f"{static}/data-docs.css", timeout=30)
+    assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/css")
+    assert sheet.headers["access-control-allow-origin"] == "*"
+    assert requests.get(
+        f"{static}/../../{MODEL}-monitor/ds=2013-01-24/report.json"
+    ).status_code in (
+        400,
+        401,
+        404,
+    )
+    day_page = f"{base}/mlgate/lake/{docs.quarantine_page(MODEL, 'features', QUARANTINED)}"
+    assert requests.get(day_page, timeout=30).status_code == 401
 
 
 def test_the_report_app_refuses_paths_that_leave_the_report_zones(server):

@@ -21,22 +21,20 @@ import logging
 from mlgate import tracking
 from mlgate.config.settings import Settings
 from mlgate.config.spec import Spec
-from mlgate.lake.names import REASON_FILE, REPORT_FILE, monitor_name, outcomes_name
+from mlgate.ingest import docs
+from mlgate.lake.names import (
+    REASON_FILE,
+    REPORT_FILE,
+    gate_report_name,
+    monitor_name,
+    partition_date,
+    quarantine_name,
+)
 from mlgate.lake.store import Lake, LakeError
 from mlgate.promote import registry
 
 log = logging.getLogger(__name__)
 GATE_FEEDS = ("features", "outcomes")  # the gate's verdicts: reports/<model>-gate-<feed>/
-
-
-def gate_report_name(model: str, feed: str) -> str:
-    """The reports feed of the data gate's verdicts on `feed` (features or outcomes)."""
-    return f"{model}-gate-{feed}"
-
-
-def quarantine_name(model: str, feed: str) -> str:
-    """Where the gate quarantines a rejected `feed` of `model`."""
-    return model if feed == "features" else outcomes_name(model)
 
 
 def _time(millis: int | None) -> str | None:
@@ -201,19 +199,18 @@ def gate_verdicts(lake: Lake, spec: Spec, limit: int = 10) -> list[dict]:
 
 def data_docs_page(lake: Lake, spec: Spec, feed: str, ds: str) -> str | None:
     """The lake path of the Data Docs page of the gate's run on `feed` for day `ds`: a
-    failing day's page kept in quarantine first, then the docs zone's page, then the page
-    beside the gate's verdict in reports; None when there is none."""
-    from mlgate.airflow.reports import first_page
-
-    for zone, name in (
-        ("quarantine", quarantine_name(spec.model, feed)),
-        ("docs", gate_report_name(spec.model, feed)),
-        ("docs", spec.model if feed == "features" else outcomes_name(spec.model)),
-        ("reports", gate_report_name(spec.model, feed)),
+    rejected day's page kept in quarantine first, else the page of the day's last run beside
+    the gate's verdict in reports; None when there is none."""
+    for page in (
+        docs.quarantine_page(spec.model, feed, ds),
+        docs.report_page(spec.model, feed, ds),
     ):
-        page = first_page(lake, zone, name, ds)
-        if page:
-            return page
+        zone, name, day, filename = page.split("/")
+        try:
+            if lake.exists(zone, name, partition_date(day), filename):
+                return page
+        except LakeError:  # a store error while drawing a link: no link
+            return None
     return None
 
 

@@ -6,7 +6,8 @@ Served zones:
 
 - `reports/<name>/...`: the monitor's reports (`reports/<model>-monitor/ds=D/report.json`,
   `drift_report.html`) and the gate's verdicts (`reports/<model>-gate-<feed>/ds=D/`);
-- `docs/...`: the GX Data Docs (a page per day, an index per model and feed, their styles);
+  beside each gate verdict its GX Data Docs page, with an index per model and feed
+  (`reports/<model>-gate-<feed>/index.html`) and the pages' styles (`reports/_static/`);
 - `quarantine/<name>/ds=D/<file>`: only what explains a rejection (`_reason.json` and the
   failing day's Data Docs page, `.html`), never the quarantined data itself.
 
@@ -22,7 +23,7 @@ import re
 from mlgate.lake.names import REASON_FILE, partition_date
 from mlgate.lake.store import ZONES, Lake, LakeError
 
-REPORT_ZONES = ("reports", "docs", "quarantine")
+REPORT_ZONES = ("reports", "quarantine")
 _PART_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.=+-]*")
 _TYPES = {".json": "application/json", ".html": "text/html; charset=utf-8"}
 
