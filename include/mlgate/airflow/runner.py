@@ -126,11 +126,15 @@ def task_log(ti):
             )
             thread.start()
             forwarders.append(thread)
+        streams = sys.stdout, sys.stderr  # Python's own, or a test runner's capture
+        sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
         try:
             yield path
         finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
+            sys.stdout.close()
+            sys.stderr.close()
+            sys.stdout, sys.stderr = streams
             os.dup2(saved[0], 1)  # closes the pipes' last write ends: the forwarders finish
             os.dup2(saved[1], 2)
             for thread in forwarders:
