@@ -4,7 +4,9 @@ The simulator plays the upstream (features each day, outcomes a day later, one b
 delivery that is re-delivered), and the DAGs run as Airflow would run them: ingest,
 score and monitor daily, train on its cron and whenever the monitor emits a retrain
 request Asset event. Everything the timeline reports is read back from the lake, the
-Airflow metadata DB and the MLflow registry. Task logs go to MLGATE_HOME/demo.log.
+Airflow metadata DB and the MLflow registry. Each task's log is where the Airflow UI reads
+it; the whole output goes to MLGATE_HOME/demo.log. When the last candidate was in the gray
+zone, the demo leaves it waiting in Airflow's Required Actions for `make up`.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def run_demo(start: str, end: str, fresh: bool = True, echo=print) -> int:
     prepare_home(settings, fresh)
     echo(
         f"mlgate demo: {start} .. {end}, state in {settings.home} "
-        f"(task logs: {settings.home / LOG_NAME})"
+        f"(output: {settings.home / LOG_NAME}; task logs in the Airflow UI)"
     )
     spec = load_spec(DEMO_SPEC)
     simulator.simulate(Lake.from_uri(settings.lake_uri), start, end, spec=spec)
