@@ -158,10 +158,10 @@ def _run_with_log(run_task):
 
 
 def _create_run(get_or_create):
-    """dag.test()'s `get_or_create_dagrun`, started now (not at its 2013 logical date) and by
-    `mlgate`. A run with a logical date replaces the day's run, as dag.test() does (Airflow
-    keeps one run per logical date); a run without one (a day's re-run: the day is in its
-    conf) is a run of its own, next to the others."""
+    """dag.test()'s `get_or_create_dagrun`, started now (not at its logical date, the data's
+    day) and by `mlgate`. A run with a logical date replaces the day's run, as dag.test()
+    does (Airflow keeps one run per logical date); a run without one (a day's re-run: the
+    day is in its conf) is a run of its own, next to the others."""
 
     def create(*, dag, run_id, logical_date, data_interval, run_after, conf, session, **kwargs):
         from airflow.sdk import DagRunState, timezone
