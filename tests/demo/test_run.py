@@ -194,6 +194,18 @@ def _forget_runs(dag_id: str, since) -> None:
         session.query(DagModel).filter(DagModel.dag_id == dag_id).update({"is_paused": True})
 
 
+def _task_state(run, task_id: str) -> str:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return str(
+            session.query(TaskInstance.state)
+            .filter_by(dag_id=run.dag_id, run_id=run.run_id, task_id=task_id)
+            .scalar()
+        )
+
+
 def _task_log(run, task_id: str) -> str:
     """What the Airflow UI shows as the log of a task of `run` (its last try)."""
     from airflow.models.taskinstance import TaskInstance
@@ -218,6 +230,8 @@ def test_a_quarantined_days_failed_run_stays_beside_its_re_run(played):
     assert failed.run_id != rerun.run_id
     assert failed.logical_date.date().isoformat() == PLAYED  # New York midnight, in UTC
     assert rerun.logical_date is None and rerun.conf == {"ds": PLAYED}
+    assert _task_state(failed, "validate") == "failed"  # the re-run cleared none of its tasks
+    assert _task_state(rerun, "validate") == "success"
     assert [r["event"] for r in played["runner"].timeline[:2]] == [
         "batch quarantined",
         "re-delivered, re-run",
