@@ -110,3 +110,194 @@ def test_a_home_from_a_demo_before_the_marker_is_still_the_demos(tmp_path):
     assert is_demo_home(tmp_path)
     (tmp_path / "other").mkdir()
     assert not is_demo_home(tmp_path)
+
+
+# ---- the demo as a user sees it in the Airflow UI: real runs through the Runner ----------
+
+FIRST, LAST = "2013-01-01", "2013-01-24"  # ingested as the ingest DAG would (library calls)
+PLAYED = "2013-01-25"  # broken, quarantined, re-delivered and re-run; then the gray zone
+
+
+@pytest.fixture(scope="module")
+def played(airflow_db, module_settings, tmp_path_factory):
+    """A Runner on real days: the demo's incident on PLAYED (its ingest run fails at the
+    gate, the upstream re-delivers, the day is re-run), then the first model, whose AUC
+    interval straddles the spec's first-model minimum, left waiting in Required Actions as
+    the demo leaves its last gray-zone candidate."""
+    import yaml
+    from airflow.dag_processing.dagbag import DagBag
+
+    from mlgate.airflow.local import DAGS_FOLDER
+    from mlgate.airflow.runner import Runner
+    from mlgate.config.spec import load_spec
+    from mlgate.demo import simulator
+    from mlgate.demo.run import _incident, leave_gray_zone_waiting
+    from mlgate.lake.store import Lake
+    from mlgate.promote.evaluate import evaluate_candidate
+    from mlgate.train.candidate import train_candidate
+    from tests.helpers import ingest_real_days, run_info
+
+    settings = module_settings
+    lake, spec = Lake.from_uri(settings.lake_uri), load_spec("flights")
+    ingest_real_days(lake, spec, FIRST, LAST)
+    # the same data trains the same model: its interval tells where the gray zone is
+    probe = train_candidate(lake, settings, spec, PLAYED, run_info("probe"), "test")
+    auc = evaluate_candidate(
+        lake, settings, spec, probe["version"], probe["window"], log=False
+    ).metrics["candidate"]
+    specs = tmp_path_factory.mktemp("specs")
+    for path in settings.specs_dir.glob("*.yaml"):
+        (specs / path.name).write_text(path.read_text())
+    raw = spec.raw | {
+        "evaluation": {
+            **spec.raw["evaluation"],
+            "first_model": {"min_auc": round(float(auc["auc_low"] + auc["auc_high"]) / 2, 6)},
+        }
+    }
+    (specs / "flights.yaml").write_text(yaml.safe_dump(raw))
+    log_path = settings.home / "run.log"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLGATE_SPECS_DIR", str(specs))
+        gray = load_spec("flights")
+        bag = DagBag(str(DAGS_FOLDER))
+        dags = {kind: bag.dags[f"mlgate_{spec.model}_{kind}"] for kind in ("ingest", "train")}
+        began = dt.datetime.now(dt.timezone.utc)
+        runner = Runner(settings, gray, dags, log_path)
+        simulator.deliver_outcomes(lake, LAST)
+        runner.play_day(PLAYED, _incident)
+        runner.note(PLAYED, "gray zone, unattended: refused (schedule)", "v1", "", "")
+        waiting = leave_gray_zone_waiting(runner)
+        ended = dt.datetime.now(dt.timezone.utc)
+    yield {"runner": runner, "waiting": waiting, "began": began, "ended": ended}
+    _forget_runs(runner.dags["train"].dag_id, began)  # the session's DB: nothing left waiting
+
+
+def _runs(dag_id: str, since) -> list:
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        runs = session.query(DagRun).filter(DagRun.dag_id == dag_id, DagRun.run_after >= since)
+        runs = sorted(runs, key=lambda run: run.run_after)
+        session.expunge_all()
+        return runs
+
+
+def _forget_runs(dag_id: str, since) -> None:
+    from airflow.models.dag import DagModel
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        for run in session.query(DagRun).filter(DagRun.dag_id == dag_id, DagRun.run_after >= since):
+            session.delete(run)
+        session.query(DagModel).filter(DagModel.dag_id == dag_id).update({"is_paused": True})
+
+
+def _task_state(run, task_id: str) -> str:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return str(
+            session.query(TaskInstance.state)
+            .filter_by(dag_id=run.dag_id, run_id=run.run_id, task_id=task_id)
+            .scalar()
+        )
+
+
+def _task_log(run, task_id: str) -> str:
+    """What the Airflow UI shows as the log of a task of `run` (its last try)."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.log.log_reader import TaskLogReader
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        ti = (
+            session.query(TaskInstance)
+            .filter_by(dag_id=run.dag_id, run_id=run.run_id, task_id=task_id)
+            .one()
+        )
+        lines, _ = TaskLogReader().read_log_chunks(ti, ti.try_number, {})
+        return "\n".join(str(line) for line in lines)
+
+
+@pytest.mark.slow
+def test_a_quarantined_days_failed_run_stays_beside_its_re_run(played):
+    runs = _runs("mlgate_flights_late_ingest", played["began"])
+    assert [str(r.state) for r in runs] == ["failed", "success"], runs
+    failed, rerun = runs
+    assert failed.run_id != rerun.run_id
+    assert failed.logical_date.date().isoformat() == PLAYED  # New York midnight, in UTC
+    assert rerun.logical_date is None and rerun.conf == {"ds": PLAYED}
+    assert _task_state(failed, "validate") == "failed"  # the re-run cleared none of its tasks
+    assert _task_state(rerun, "validate") == "success"
+    assert [r["event"] for r in played["runner"].timeline[:2]] == [
+        "batch quarantined",
+        "re-delivered, re-run",
+    ]
+
+
+@pytest.mark.slow
+def test_every_task_log_is_where_the_airflow_ui_reads_it(played):
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    failed, rerun = _runs("mlgate_flights_late_ingest", played["began"])
+    for run in (failed, rerun, *_runs("mlgate_flights_late_train", played["began"])):
+        with create_session() as session:
+            tasks = session.query(TaskInstance).filter_by(dag_id=run.dag_id, run_id=run.run_id)
+            ran = [ti.task_id for ti in tasks if ti.try_number > 0]
+        assert ran, run
+        for task_id in ran:
+            assert "Log file not found" not in _task_log(run, task_id), (run.run_id, task_id)
+    refused = _task_log(failed, "validate")
+    assert "rejected by the gate" in refused and "column 'carrier'" in refused
+    assert "Task failed with exception" in refused
+    assert f"{PLAYED}: passed the gate" in _task_log(rerun, "validate")  # its stdout
+    assert "[DAG TEST]" not in refused  # dag.test()'s own loop is not the task's log
+
+
+@pytest.mark.slow
+def test_runs_start_and_end_when_they_ran_not_on_their_2013_day(played):
+    runs = [
+        *_runs("mlgate_flights_late_ingest", played["began"]),
+        *_runs("mlgate_flights_late_train", played["began"]),
+    ]
+    assert len(runs) == 3
+    for run in runs:
+        assert played["began"] <= run.start_date <= played["ended"], run
+        if run.end_date is not None:  # the run left waiting has not ended
+            assert run.start_date <= run.end_date <= played["ended"], run
+        assert run.triggering_user_name == "mlgate"
+    assert runs[0].data_interval_start.year == 2013
+
+
+@pytest.mark.slow
+def test_the_last_gray_zone_candidate_waits_in_required_actions(played):
+    from airflow.models.dag import DagModel
+    from airflow.models.hitl import HITLDetail
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    (train,) = _runs("mlgate_flights_late_train", played["began"])
+    assert str(train.state) == "running" and train.conf["ds"] == PLAYED
+    assert train.conf["gray_zone"] == "ask"
+    with create_session() as session:
+        ti = (
+            session.query(TaskInstance)
+            .filter_by(dag_id=train.dag_id, run_id=train.run_id, task_id="approve")
+            .one()
+        )
+        assert str(ti.state) == "awaiting_input"
+        detail = session.query(HITLDetail).filter_by(ti_id=ti.id).one()
+        assert detail.response_received is False
+        assert detail.subject == "Promote flights_late v1? (gray zone)"
+        assert "straddles the first-model minimum" in detail.body
+        assert detail.defaults == ["Reject"]
+        paused = session.query(DagModel.is_paused).filter_by(dag_id=train.dag_id).scalar()
+    assert paused is False  # the scheduler of `make up` finishes the run once answered
+    waiting = played["waiting"]
+    assert waiting["event"] == "gray zone: waiting in Required Actions"
+    assert waiting["model_version"] == "v1" and train.run_id in waiting["reason"]
+    assert played["runner"].champion() is None

@@ -16,6 +16,9 @@ import json
 import logging
 import os
 import sys
+import threading
+import time
+from unittest import mock
 
 from mlgate import tracking
 from mlgate.airflow.local import DAGS_FOLDER, apply
@@ -24,6 +27,7 @@ from mlgate.lake.names import REASON_FILE, REPORT_FILE, dates, monitor_name, out
 from mlgate.lake.store import Lake
 
 TIMELINE_KEYS = ("date", "event", "model_version", "metric", "reason")
+GRAY_ZONE_REFUSED = "gray zone, unattended: refused"  # a train event of the timeline
 
 
 @contextlib.contextmanager
@@ -44,6 +48,220 @@ def output_to(path):
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
+
+
+def _forward_lines(read_fd: int, raw_fd: int, logger_name: str, level: str) -> None:
+    """Copy what a task writes to stdout or stderr: each line to the task's log (as Airflow's
+    supervisor does, logger `task.stdout` / `task.stderr`) and, as is, to the run's log."""
+    import structlog
+
+    log = structlog.get_logger(logger_name)
+    with os.fdopen(read_fd, "rb") as pipe:
+        for line in pipe:
+            with contextlib.suppress(OSError):
+                os.write(raw_fd, line)
+            with contextlib.suppress(Exception):  # the task's log may be closed already
+                getattr(log, level)(line.rstrip(b"\n").decode("utf-8", errors="replace"))
+
+
+# What runs in this process around a task but is not its log on a worker: dag.test()'s loop
+# and the in-process Execution API server (in Airflow they log elsewhere).
+NOT_THE_TASKS_OWN = ("airflow.sdk.definitions.dag", "airflow.api_fastapi")
+
+
+def _not_the_tasks_own(logger, method_name, event_dict):
+    """A structlog processor that keeps NOT_THE_TASKS_OWN out of a task's log (the records
+    of Python's logging are filtered by their handler: `_the_tasks_own`)."""
+    import structlog
+
+    own = not str(event_dict.get("logger", "")).startswith(NOT_THE_TASKS_OWN)
+    if own or "_record" in event_dict:
+        return event_dict
+    raise structlog.DropEvent
+
+
+def _the_tasks_own(record: logging.LogRecord) -> bool:
+    """A logging filter: not a record of NOT_THE_TASKS_OWN."""
+    return not record.name.startswith(NOT_THE_TASKS_OWN)
+
+
+@contextlib.contextmanager
+def task_log(ti):
+    """While a task instance runs in this process (`dag.test()`), write its log where the
+    Airflow UI reads it: the file task handler's file for its try
+    (`dag_id=.../run_id=.../task_id=.../attempt=N.log` under the base log folder), as JSON
+    lines, with the task's logging and its stdout and stderr. What it prints still reaches
+    the run's log too."""
+    import structlog
+    from airflow.configuration import conf
+    from airflow.logging_config import configure_logging as configure_process_logging
+    from airflow.sdk._shared.logging import configure_logging
+    from airflow.sdk.log import init_log_file, reset_logging
+    from airflow.utils.log.file_task_handler import FileTaskHandler
+
+    handler = FileTaskHandler(conf.get("logging", "base_log_folder"))
+    path = init_log_file(handler._render_filename(ti, ti.try_number))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    hook = sys.excepthook
+    with open(path, "ab", buffering=0) as log_file:
+        reset_logging()
+        configure_logging(
+            json_output=True,
+            log_level=conf.get("logging", "logging_level", fallback="INFO"),
+            output=log_file,
+            cache_logger_on_first_use=False,
+            extra_processors=[_not_the_tasks_own],
+        )
+        for log_handler in logging.getLogger().handlers:
+            log_handler.addFilter(_the_tasks_own)
+        forwarders = []
+        for fd, name, level in ((1, "task.stdout", "info"), (2, "task.stderr", "error")):
+            read_fd, write_fd = os.pipe()
+            os.dup2(write_fd, fd)
+            os.close(write_fd)
+            thread = threading.Thread(
+                target=_forward_lines, args=(read_fd, saved[fd - 1], name, level), daemon=True
+            )
+            thread.start()
+            forwarders.append(thread)
+        streams = sys.stdout, sys.stderr  # Python's own, or a test runner's capture
+        sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+        try:
+            yield path
+        finally:
+            sys.stdout.close()
+            sys.stderr.close()
+            sys.stdout, sys.stderr = streams
+            os.dup2(saved[0], 1)  # closes the pipes' last write ends: the forwarders finish
+            os.dup2(saved[1], 2)
+            for thread in forwarders:
+                thread.join(timeout=10)  # a child process the task left running holds a pipe
+            reset_logging()
+            structlog.reset_defaults()
+            configure_process_logging()
+            sys.excepthook = hook
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def _run_with_log(run_task):
+    """dag.test()'s `_run_task`, with the task instance's log written for the UI."""
+
+    def run(*, ti, task, run_triggerer: bool = False):
+        with task_log(ti):
+            return run_task(ti=ti, task=task, run_triggerer=run_triggerer)
+
+    return run
+
+
+def _create_run(get_or_create):
+    """dag.test()'s `get_or_create_dagrun`, started now (not at its logical date, the data's
+    day) and by `mlgate`. A run with a logical date replaces the day's run, as dag.test()
+    does (Airflow keeps one run per logical date); a run without one (a day's re-run: the
+    day is in its conf) is a run of its own, next to the others."""
+
+    def create(*, dag, run_id, logical_date, data_interval, run_after, conf, session, **kwargs):
+        from airflow.sdk import DagRunState, timezone
+        from airflow.utils.types import DagRunType
+
+        now = timezone.utcnow()
+        if logical_date is not None:
+            kwargs.update(start_date=now, triggering_user_name=RUN_USER)
+            return get_or_create(
+                dag=dag,
+                run_id=run_id,
+                logical_date=logical_date,
+                data_interval=data_interval,
+                run_after=run_after,
+                conf=conf,
+                session=session,
+                **kwargs,
+            )
+        return dag.create_dagrun(
+            run_id=run_id,
+            logical_date=None,
+            data_interval=None,
+            run_after=run_after,
+            conf=conf,
+            run_type=DagRunType.MANUAL,
+            state=DagRunState.RUNNING,
+            triggered_by=kwargs["triggered_by"],
+            triggering_user_name=RUN_USER,
+            start_date=now,
+            session=session,
+        )
+
+    return create
+
+
+RUN_USER = "mlgate"  # who triggered the runs `mlgate run` and `mlgate demo` make
+
+
+@contextlib.contextmanager
+def as_the_ui_sees_it():
+    """Runs made by `dag.test()` as a user of the Airflow UI expects them: every task's log
+    in the file the UI reads, the run's start and end when it ran (its logical date and
+    data interval stay the data's day), a re-run without a logical date its own run (it
+    clears no other run's tasks)."""
+    import airflow.models.dagrun as dagrun_module
+    import airflow.sdk.definitions.dag as dag_module
+    from airflow.serialization.definitions.dag import SerializedDAG
+
+    clear = SerializedDAG.clear_dags.__func__
+
+    def clear_the_day(cls, dags, *, start_date=None, end_date=None, **kwargs):
+        if start_date is None:  # no logical date: a new run, nothing of another run to clear
+            return 0
+        return clear(cls, dags, start_date=start_date, end_date=end_date, **kwargs)
+
+    with (
+        mock.patch.object(dag_module, "_run_task", _run_with_log(dag_module._run_task)),
+        mock.patch.object(
+            dagrun_module,
+            "get_or_create_dagrun",
+            _create_run(dagrun_module.get_or_create_dagrun),
+        ),
+        mock.patch.object(SerializedDAG, "clear_dags", classmethod(clear_the_day)),
+    ):
+        yield
+
+
+class _Parked(Exception):
+    """A run's task waits for a person (Airflow's AWAITING_INPUT): dag.test() stops here."""
+
+
+def _awaiting_input(dag_id: str) -> set[tuple[str, str]]:
+    """The (run id, task id) of the DAG's tasks that wait for a person's answer."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+
+    with create_session() as session:
+        rows = (
+            session.query(TaskInstance.run_id, TaskInstance.task_id)
+            .filter(
+                TaskInstance.dag_id == dag_id,
+                TaskInstance.state == TaskInstanceState.AWAITING_INPUT,
+            )
+            .all()
+        )
+        return {(run_id, task_id) for run_id, task_id in rows}
+
+
+def _hand_over_to_the_scheduler(dag_id: str) -> None:
+    """Unpause the DAG (the scheduler runs no task of a paused DAG's runs, an answered
+    approval included) and drop its queued Asset triggers (the runner already acted on each
+    retrain request, as the scheduler would have)."""
+    from airflow.models.asset import AssetDagRunQueue
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        session.query(DagModel).filter(DagModel.dag_id == dag_id).update({"is_paused": False})
+        session.query(AssetDagRunQueue).filter(AssetDagRunQueue.target_dag_id == dag_id).delete()
 
 
 def cron_due(cron: str, day: dt.date) -> bool:
@@ -164,19 +382,62 @@ class Runner:
         self.client = tracking.client(settings)
         self.timeline: list[dict] = []
         self.failures: list[str] = []
+        self.played: set[tuple[str, str]] = set()  # (DAG kind, day) run by this Runner
         self.request_uri = dagkit.retrain_request_asset(spec).uri
         events = _retrain_events_after(self.request_uri, 0)
         self.last_event = events[-1][0] if events else 0
 
     def run(self, kind: str, ds: str, **conf) -> str:
         """Run one DAG for day `ds` (its logical date: local midnight in the spec's time
-        zone), its output to the log; returns its state."""
+        zone), its output to the log; returns its state. A DAG that already ran for the day
+        in this Runner runs again as a run of its own (`rerun`)."""
         from mlgate.airflow import dagkit
 
-        with output_to(self.log_path):
+        if (kind, ds) in self.played:
+            return self.rerun(kind, ds, **conf)
+        self.played.add((kind, ds))
+
+        with output_to(self.log_path), as_the_ui_sees_it():
             dag_run = self.dags[kind].test(
                 logical_date=dagkit.day_start(self.spec, ds), run_conf=conf or None
             )
+        return str(dag_run.state)
+
+    def ask(self, ds: str, trigger: str) -> str | None:
+        """Train for day `ds` again in a run of its own that asks a person in the gray zone
+        (`gray_zone="ask"`), and leave it there: its `approve` task waits in Airflow's
+        Required Actions with the promotion card, and the train DAG is unpaused so that an
+        answer given there (in `make up`) lets the scheduler finish the run (promote, or
+        release the challenger). Returns the waiting run's id, or None when the run ended
+        without asking (the candidate is no longer in the gray zone)."""
+        from mlgate.airflow import dagkit
+
+        dag_id = dagkit.dag_id(self.spec, "train")
+        waiting_before = _awaiting_input(dag_id)
+        real_sleep = time.sleep
+
+        def sleep(seconds):  # dag.test() waits for the answer in this loop: stop waiting
+            if _awaiting_input(dag_id) - waiting_before:
+                raise _Parked
+            real_sleep(seconds)
+
+        try:
+            with mock.patch.object(time, "sleep", sleep):
+                self.rerun("train", ds, trigger=trigger, gray_zone="ask")
+        except _Parked:
+            pass
+        waiting = _awaiting_input(dag_id) - waiting_before
+        if not waiting:
+            return None
+        _hand_over_to_the_scheduler(dag_id)
+        return sorted(waiting)[0][0]
+
+    def rerun(self, kind: str, ds: str, **conf) -> str:
+        """Run one DAG again for day `ds` as a run of its own (no logical date; the day is
+        its conf's `ds`), as an operator re-runs a day from the Airflow UI: the day's earlier
+        run stays as it ended. Returns its state."""
+        with output_to(self.log_path), as_the_ui_sees_it():
+            dag_run = self.dags[kind].test(logical_date=None, run_conf={"ds": ds, **conf})
         return str(dag_run.state)
 
     def champion(self):
@@ -330,7 +591,7 @@ class Runner:
         decision = mv.tags.get(tracking.DECISION_TAG)
         reused_champion = str(mv.version) == str(before) and decision == "promote"
         if self.champion() == before and not reused_champion:
-            return "gray zone, unattended: refused" if decision == "ask" else "candidate refused"
+            return GRAY_ZONE_REFUSED if decision == "ask" else "candidate refused"
         history = registry.champion_history(self.client, self.spec.model)
         return "first champion" if history and history[0] == str(mv.version) else "promoted"
 

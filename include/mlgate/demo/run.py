@@ -4,7 +4,9 @@ The simulator plays the upstream (features each day, outcomes a day later, one b
 delivery that is re-delivered), and the DAGs run as Airflow would run them: ingest,
 score and monitor daily, train on its cron and whenever the monitor emits a retrain
 request Asset event. Everything the timeline reports is read back from the lake, the
-Airflow metadata DB and the MLflow registry. Task logs go to MLGATE_HOME/demo.log.
+Airflow metadata DB and the MLflow registry. Each task's log is where the Airflow UI reads
+it; the whole output goes to MLGATE_HOME/demo.log. When the last candidate was in the gray
+zone, the demo leaves it waiting in Airflow's Required Actions for `make up`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import shutil
 import time
 
 from mlgate.airflow.local import UI_PASSWORD, UI_USER
-from mlgate.airflow.runner import format_timeline, run_spec
+from mlgate.airflow.runner import GRAY_ZONE_REFUSED, format_timeline, run_spec
 from mlgate.config.settings import load_settings
 from mlgate.config.spec import load_spec
 from mlgate.demo import simulator
@@ -40,7 +42,7 @@ def run_demo(start: str, end: str, fresh: bool = True, echo=print) -> int:
     prepare_home(settings, fresh)
     echo(
         f"mlgate demo: {start} .. {end}, state in {settings.home} "
-        f"(task logs: {settings.home / LOG_NAME})"
+        f"(output: {settings.home / LOG_NAME}; task logs in the Airflow UI)"
     )
     spec = load_spec(DEMO_SPEC)
     simulator.simulate(Lake.from_uri(settings.lake_uri), start, end, spec=spec)
@@ -53,12 +55,41 @@ def run_demo(start: str, end: str, fresh: bool = True, echo=print) -> int:
     except RuntimeError as exc:  # a DAG file does not import
         echo(str(exc))
         return 1
+    waiting = leave_gray_zone_waiting(runner)
     elapsed = time.monotonic() - began
     echo("")
     echo(format_timeline(runner.timeline))
     echo(f"\ndemo finished in {elapsed / 60:.1f} min; champion is v{runner.champion()}.")
-    echo(ui_instructions(settings))
+    echo(ui_instructions(settings, waiting))
     return 1 if runner.failures else 0
+
+
+CANDIDATE_EVENTS = ("first champion", "promoted", "candidate refused", GRAY_ZONE_REFUSED)
+
+
+def leave_gray_zone_waiting(runner) -> dict | None:
+    """When the demo's last candidate was in the gray zone (refused, unattended), ask for it
+    again in a train run of its own that waits in Airflow's Required Actions with its card:
+    `make up` shows it, and an approval there promotes it through the gate. Returns the
+    timeline row of the waiting candidate (None when there is none)."""
+    candidates = [r for r in runner.timeline if r["event"].startswith(CANDIDATE_EVENTS)]
+    if not candidates or not candidates[-1]["event"].startswith(GRAY_ZONE_REFUSED):
+        return None
+    last = candidates[-1]
+    trigger = last["event"].rsplit("(", 1)[-1].rstrip(")")
+    run_id = runner.ask(last["date"], trigger)
+    if run_id is None:
+        return None
+    waiting = {
+        "date": last["date"],
+        "event": "gray zone: waiting in Required Actions",
+        "model_version": last["model_version"],
+        "metric": last["metric"],
+        "reason": f"approve or reject {last['model_version']} in the Airflow UI (make up); "
+        f"train run {run_id}",
+    }
+    runner.timeline.append(waiting)
+    return waiting
 
 
 def prepare_home(settings, fresh: bool) -> None:
@@ -111,8 +142,9 @@ def _deliver_broken(lake: Lake, ds: str) -> None:
     )
 
 
-def ui_instructions(settings) -> str:
-    return (
+def ui_instructions(settings, waiting: dict | None = None) -> str:
+    """How to open the UIs on the demo's state (and the candidate waiting for a person)."""
+    text = (
         "\nOpen the UIs on this state:  make up\n"
         f"  Airflow UI  http://localhost:8080  (login {UI_USER} / {UI_PASSWORD}; "
         "DAGs mlgate_flights_late_*)\n"
@@ -120,3 +152,9 @@ def ui_instructions(settings) -> str:
         "(experiment flights_late, model flights_late with its aliases)\n"
         f"  lake        {settings.lake_uri}\n"
     )
+    if waiting:
+        text += (
+            f"  waiting     {waiting['model_version']} of {waiting['date']} is in the gray zone: "
+            "Airflow's Required Actions shows its promotion card; Approve promotes it\n"
+        )
+    return text
