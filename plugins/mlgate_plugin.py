@@ -113,8 +113,9 @@ def _html(text: str, status: int = 200) -> HTMLResponse:
 
 
 def _page_links():
-    from urllib.parse import quote
+    import dataclasses
 
+    from mlgate import tracking
     from mlgate.airflow import dagkit, links
     from mlgate.airflow.pages import Links
 
@@ -123,10 +124,10 @@ def _page_links():
     return Links(
         lake=lambda path: links.lake_url(path, base),
         card=lambda model, version: links.card_url(model, version, base),
-        mlflow_version=lambda model, version: (
-            f"{settings.mlflow_ui_url}/#/models/{quote(model)}/versions/{quote(str(version))}"
+        mlflow_version=lambda model, version: links.mlflow_version_page(settings, model, version),
+        airflow_run=lambda dag_id, run_id: tracking.airflow_run_url(
+            dataclasses.replace(settings, airflow_url=base), dag_id, run_id
         ),
-        airflow_run=lambda dag_id, run_id: f"{base}/dags/{quote(dag_id)}/runs/{quote(run_id)}",
         required_actions=f"{base}/required_actions",
     )
 

@@ -14,6 +14,7 @@ CI=true it fails instead: `.ci/run` installs chromium)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -29,7 +30,7 @@ import requests
 from mlgate.airflow.local import UI_PASSWORD, UI_USER
 from mlgate.lake.store import Lake
 from tests.airflow.test_plugin import api_server, login
-from tests.helpers import ingest_real_days
+from tests.helpers import free_port, ingest_real_days, stop_processes, wait_http
 
 pytestmark = pytest.mark.slow
 MODEL = "flights_late"
@@ -82,7 +83,18 @@ def airflow_with_a_train_run(browser, module_settings, spec):
     from mlgate.airflow import dagkit
     from mlgate.demo import incidents
 
-    settings = module_settings
+    # the MLflow UI on the same store; the plugin's links to MLflow point at it
+    mlflow_port = free_port()
+    mlflow_log = module_settings.home / "mlflow-ui.log"
+    with open(mlflow_log, "w") as out:
+        mlflow_ui = subprocess.Popen(
+            [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri"]
+            + [module_settings.tracking_uri, "--host", "127.0.0.1", "--port", str(mlflow_port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    mlflow_url = f"http://127.0.0.1:{mlflow_port}"
+    settings = dataclasses.replace(module_settings, mlflow_ui_url=mlflow_url)
     lake = Lake.from_uri(settings.lake_uri)
     ingest_real_days(lake, spec, "2013-01-01", "2013-01-24")
     lake.write_landing("flights", BAD_DAY, "flights.csv", incidents.inject("case_change", BAD_DAY))
@@ -124,12 +136,17 @@ def airflow_with_a_train_run(browser, module_settings, spec):
             return runs[0]
 
         assert only_run(INGEST)["state"] == "failed"
-        yield {
-            **server,
-            "token": token,
-            "run_id": only_run(TRAIN)["dag_run_id"],
-            "ingest_run_id": only_run(INGEST)["dag_run_id"],
-        }
+        wait_http(f"{mlflow_url}/health", mlflow_ui, mlflow_log)
+        try:
+            yield {
+                **server,
+                "token": token,
+                "run_id": only_run(TRAIN)["dag_run_id"],
+                "ingest_run_id": only_run(INGEST)["dag_run_id"],
+                "mlflow": mlflow_url,
+            }
+        finally:
+            stop_processes([mlflow_ui], 30)
 
 
 @pytest.fixture(scope="module")
@@ -237,4 +254,45 @@ def test_a_user_follows_the_data_docs_link_of_a_quarantined_day(
     assert rows.filter(has=page.locator(".fa-check, .fa-check-circle")).count() == 0
     failed.first.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "6-quarantined-day-data-docs.png"), full_page=False)
+    page.close()
+
+
+def test_a_data_scientist_reads_the_decision_in_mlflow_and_follows_the_link_back_to_airflow(
+    browser, airflow_with_a_train_run, shots
+):
+    server = airflow_with_a_train_run
+    base, run_id = server["base"], server["run_id"]
+    auth = {"Authorization": f"Bearer {server['token']}"}
+    ti = f"{base}/api/v2/dags/{TRAIN}/dagRuns/{quote(run_id, safe='')}/taskInstances/evaluate"
+    mlflow_run = requests.get(f"{ti}/links", headers=auth, timeout=60).json()["extra_links"][
+        "MLflow run"
+    ]
+    assert mlflow_run.startswith(f"{server['mlflow']}/#/experiments/"), mlflow_run
+    decision = requests.get(f"{ti}/xcomEntries/return_value", headers=auth, timeout=60).json()
+    value = decision["value"]
+    sentence = (value if isinstance(value, dict) else json.loads(value))["sentence"]
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{base}/", wait_until="networkidle")  # the user is logged into Airflow
+    page.fill("input[name=username]", UI_USER)
+    page.fill("input[name=password]", UI_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/auth/" not in url, timeout=60_000)
+    page.goto(mlflow_run)  # the evaluate task's "MLflow run" link
+    page.get_by_text(sentence[:50]).first.wait_for(timeout=60_000)  # the run's description
+    back = page.locator(f"a[href='{base}/dags/{TRAIN}/runs/{quote(run_id, safe='')}']")
+    back.first.wait_for(timeout=30_000)
+    page.screenshot(path=str(shots / "7-mlflow-run-description.png"), full_page=True)
+    with page.context.expect_page() as opened:  # MLflow opens a description's link in a tab
+        back.first.click()
+    airflow_page = opened.value
+    airflow_page.wait_for_load_state()
+    airflow_page.wait_for_url(f"{base}/dags/{TRAIN}/runs/**", timeout=60_000)
+    airflow_page.wait_for_load_state("networkidle")
+    airflow_page.screenshot(path=str(shots / "8-back-in-airflow.png"))
+    body = airflow_page.inner_text("body")
+    assert TRAIN in body and "train_candidate" in body, body[:2000]
+    page.goto(server["mlflow"])
+    page.wait_for_timeout(3000)
+    page.screenshot(path=str(shots / "9-mlflow-home.png"))
     page.close()

@@ -170,8 +170,10 @@ def test_the_train_tasks_link_to_the_run_the_version_and_the_card(world):
     found = links.task_links(settings, lake, f"mlgate_{MODEL}_train", "r", "evaluate", xcom)
     experiment = tracking.client(settings).get_run(first["run_id"]).info.experiment_id
     assert found == {
-        "MLflow run": f"{settings.mlflow_ui_url}/#/experiments/{experiment}/runs/{first['run_id']}",
-        "Model version": f"{settings.mlflow_ui_url}/#/models/{MODEL}/versions/{first['version']}",
+        "MLflow run": f"{settings.mlflow_ui_url}/#/experiments/{experiment}/runs/{first['run_id']}"
+        + links.ML_VIEW,
+        "Model version": f"{settings.mlflow_ui_url}/#/models/{MODEL}/versions/{first['version']}"
+        + links.ML_VIEW,
         "Promotion card": f"/mlgate/models/{MODEL}/versions/{first['version']}/card",
     }
     # train_candidate has no card link (the card comes with the evaluation)
@@ -209,7 +211,7 @@ def test_the_ingest_and_monitor_tasks_link_to_the_day_s_data_docs_and_drift_repo
     assert found["Drift report"] == (
         f"/mlgate/lake/reports/{MODEL}-monitor/ds=2013-01-24/drift_report.html"
     )
-    assert found["MLflow run"].endswith(f"/runs/{world['report']['mlflow_run_id']}")
+    assert found["MLflow run"].endswith(f"/runs/{world['report']['mlflow_run_id']}{links.ML_VIEW}")
     assert (
         links.task_links(settings, lake, monitor, "r", "measure", {}.get, day("2013-01-10")) == {}
     )

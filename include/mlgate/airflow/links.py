@@ -39,6 +39,10 @@ CANDIDATE_TASKS = ("train_candidate", "evaluate", "approve", "promote", "release
 CARD_TASKS = ("evaluate", "approve", "promote", "release_challenger")
 DOCS_TASKS = {"validate": "features", "labels": "outcomes"}
 DRIFT_TASKS = ("measure", "request_retrain")
+# MLflow 3's UI shows a run or a version in its GenAI or its model-training view, by this
+# query parameter, else by the view the browser used last (GenAI at first): mlgate's models
+# are model training
+ML_VIEW = "?workflowType=machine_learning"
 
 
 def parse_dag_id(dag_id: str) -> tuple[str, str] | None:
@@ -84,7 +88,7 @@ def mlflow_run_url(settings: Settings, run_id: str | None) -> str | None:
         run = tracking.client(settings).get_run(run_id)
     except MlflowException:
         return None
-    return f"{settings.mlflow_ui_url}/#/experiments/{run.info.experiment_id}/runs/{run_id}"
+    return f"{settings.mlflow_ui_url}/#/experiments/{run.info.experiment_id}/runs/{run_id}{ML_VIEW}"
 
 
 def model_version_url(settings: Settings, model: str, version: str | None) -> str | None:
@@ -97,7 +101,14 @@ def model_version_url(settings: Settings, model: str, version: str | None) -> st
         tracking.client(settings).get_model_version(model, str(version))
     except MlflowException:
         return None
-    return f"{settings.mlflow_ui_url}/#/models/{quote(model)}/versions/{quote(str(version))}"
+    return mlflow_version_page(settings, model, version)
+
+
+def mlflow_version_page(settings: Settings, model: str, version) -> str:
+    """The MLflow UI's page of model version `version` (not checked to exist)."""
+    return (
+        f"{settings.mlflow_ui_url}/#/models/{quote(model)}/versions/{quote(str(version))}{ML_VIEW}"
+    )
 
 
 def card_exists(settings: Settings, run_id: str | None) -> bool:
