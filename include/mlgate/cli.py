@@ -309,7 +309,7 @@ def cmd_run(args) -> int:
     progress = sys.stderr if args.json else sys.stdout
     print(
         f"mlgate run: {spec.model}, {args.start} .. {args.end}, state in {settings.home} "
-        f"(task logs: {settings.home / 'run.log'})",
+        f"(output: {settings.home / 'run.log'}; task logs in the Airflow UI)",
         file=progress,
         flush=True,
     )
@@ -551,9 +551,10 @@ def _add_run(sub) -> None:
         description="Runs ingest, score and monitor for every day in START..END whose "
         "features have landed, train on the spec's train_cron and on the monitor's retrain "
         "requests (unattended: a gray zone is refused), with dag.test() in the current "
-        "MLGATE_HOME (nothing is deleted; task logs in MLGATE_HOME/run.log). Prints a line "
-        "per day, then the timeline. Exit 0 when every task ran (quarantines and refusals "
-        "are outcomes), 1 when a task failed, 2 usage error.",
+        "MLGATE_HOME (nothing is deleted; the whole output in MLGATE_HOME/run.log, each "
+        "task's log in the Airflow UI). Prints a line per day, then the timeline. Exit 0 "
+        "when every task ran (quarantines and refusals are outcomes), 1 when a task failed, "
+        "2 usage error.",
     )
     p.add_argument("--spec", required=True, help=SPEC_HELP)
     p.add_argument("--start", type=_date, required=True)
