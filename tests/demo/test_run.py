@@ -228,6 +228,9 @@ def test_a_quarantined_days_failed_run_stays_beside_its_re_run(played):
     assert [str(r.state) for r in runs] == ["failed", "success"], runs
     failed, rerun = runs
     assert failed.run_id != rerun.run_id
+    # both named after the day, so that an operator finds them in the UI's list of runs
+    assert failed.run_id.startswith(f"mlgate__{PLAYED}__"), failed.run_id
+    assert rerun.run_id.startswith(f"mlgate__{PLAYED}__"), rerun.run_id
     assert failed.logical_date.date().isoformat() == PLAYED  # New York midnight, in UTC
     assert rerun.logical_date is None and rerun.conf == {"ds": PLAYED}
     assert _task_state(failed, "validate") == "failed"  # the re-run cleared none of its tasks

@@ -157,17 +157,25 @@ def _run_with_log(run_task):
     return run
 
 
-def _create_run(get_or_create):
-    """dag.test()'s `get_or_create_dagrun`, started now (not at its logical date, the data's
-    day) and by `mlgate`. A run with a logical date replaces the day's run, as dag.test()
-    does (Airflow keeps one run per logical date); a run without one (a day's re-run: the
-    day is in its conf) is a run of its own, next to the others."""
+def run_id_for(ds: str, now) -> str:
+    """The id of a run `mlgate run` makes for day `ds`: the day first, so that an operator
+    finds a day's runs in the Airflow UI's list, then when it ran (a day's re-run differs)."""
+    return f"{RUN_USER}__{ds}__{now.isoformat(timespec='microseconds')}"
+
+
+def _create_run(get_or_create, ds: str):
+    """dag.test()'s `get_or_create_dagrun`, named after the day `ds` (run_id_for), started
+    now (not at its logical date, the data's day) and by `mlgate`. A run with a logical
+    date replaces the day's run, as dag.test() does (Airflow keeps one run per logical
+    date); a run without one (a day's re-run: the day is in its conf) is a run of its own,
+    next to the others."""
 
     def create(*, dag, run_id, logical_date, data_interval, run_after, conf, session, **kwargs):
         from airflow.sdk import DagRunState, timezone
         from airflow.utils.types import DagRunType
 
         now = timezone.utcnow()
+        run_id = run_id_for(ds, now)
         if logical_date is not None:
             kwargs.update(start_date=now, triggering_user_name=RUN_USER)
             return get_or_create(
@@ -201,11 +209,11 @@ RUN_USER = "mlgate"  # who triggered the runs `mlgate run` and `mlgate demo` mak
 
 
 @contextlib.contextmanager
-def as_the_ui_sees_it():
-    """Runs made by `dag.test()` as a user of the Airflow UI expects them: every task's log
-    in the file the UI reads, the run's start and end when it ran (its logical date and
-    data interval stay the data's day), a re-run without a logical date its own run (it
-    clears no other run's tasks)."""
+def as_the_ui_sees_it(ds: str):
+    """Runs made by `dag.test()` for day `ds` as a user of the Airflow UI expects them: named
+    after the day, every task's log in the file the UI reads, the run's start and end when
+    it ran (its logical date and data interval stay the data's day), a re-run without a
+    logical date its own run (it clears no other run's tasks)."""
     import airflow.models.dagrun as dagrun_module
     import airflow.sdk.definitions.dag as dag_module
     from airflow.serialization.definitions.dag import SerializedDAG
@@ -222,7 +230,7 @@ def as_the_ui_sees_it():
         mock.patch.object(
             dagrun_module,
             "get_or_create_dagrun",
-            _create_run(dagrun_module.get_or_create_dagrun),
+            _create_run(dagrun_module.get_or_create_dagrun, ds),
         ),
         mock.patch.object(SerializedDAG, "clear_dags", classmethod(clear_the_day)),
     ):
@@ -397,7 +405,7 @@ class Runner:
             return self.rerun(kind, ds, **conf)
         self.played.add((kind, ds))
 
-        with output_to(self.log_path), as_the_ui_sees_it():
+        with output_to(self.log_path), as_the_ui_sees_it(ds):
             dag_run = self.dags[kind].test(
                 logical_date=dagkit.day_start(self.spec, ds), run_conf=conf or None
             )
@@ -436,7 +444,7 @@ class Runner:
         """Run one DAG again for day `ds` as a run of its own (no logical date; the day is
         its conf's `ds`), as an operator re-runs a day from the Airflow UI: the day's earlier
         run stays as it ended. Returns its state."""
-        with output_to(self.log_path), as_the_ui_sees_it():
+        with output_to(self.log_path), as_the_ui_sees_it(ds):
             dag_run = self.dags[kind].test(logical_date=None, run_conf={"ds": ds, **conf})
         return str(dag_run.state)
 
