@@ -99,6 +99,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def airflow_server_env(settings, port: int, **extra: str) -> dict[str, str]:
+    """The environment of Airflow processes (API server, scheduler, CLI) on `settings`' own
+    home (its own Airflow home and SQLite DB, not the session's), the API server on `port`
+    of 127.0.0.1, the login admin/admin written to the simple auth manager's file."""
+    from mlgate.airflow.local import UI_PASSWORD, UI_USER, airflow_env
+
+    env = {
+        **os.environ,
+        **airflow_env(settings, environ={}),
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        **extra,
+    }
+    Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).write_text(
+        json.dumps({UI_USER: UI_PASSWORD})
+    )
+    return env
+
+
 def wait_http(url: str, proc: subprocess.Popen, log: Path, seconds: float = 180) -> None:
     """Wait until `url` answers 2xx; fail with the end of `log` when the process `proc`
     exits first or `seconds` pass."""

@@ -149,6 +149,17 @@ def airflow_with_a_train_run(browser, module_settings, spec):
             stop_processes([mlflow_ui], 30)
 
 
+def logged_in_page(browser, base: str):
+    """A new browser page (a context of its own) logged into the Airflow UI at `base`."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{base}/", wait_until="networkidle")
+    page.fill("input[name=username]", UI_USER)
+    page.fill("input[name=password]", UI_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/auth/" not in url, timeout=60_000)
+    return page
+
+
 @pytest.fixture(scope="module")
 def shots():
     folder = Path(tempfile.mkdtemp(prefix="mlgate-browser-"))
@@ -182,12 +193,7 @@ def test_a_user_follows_the_promotion_card_and_reads_the_champion_s_history(
         decision["sentence"] if isinstance(decision, dict) else json.loads(decision)["sentence"]
     )
 
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{base}/", wait_until="networkidle")
-    page.fill("input[name=username]", UI_USER)
-    page.fill("input[name=password]", UI_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/auth/" not in url, timeout=60_000)
+    page = logged_in_page(browser, base)
     page.wait_for_load_state("networkidle")
     page.screenshot(path=str(shots / "1-logged-in.png"))
 
@@ -227,12 +233,7 @@ def test_a_user_follows_the_data_docs_link_of_a_quarantined_day(
     assert docs == f"/mlgate/lake/quarantine/{MODEL}/ds={BAD_DAY}/validation.html", docs
     assert requests.get(f"{base}{docs}", timeout=30).status_code == 401
 
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{base}/", wait_until="networkidle")
-    page.fill("input[name=username]", UI_USER)
-    page.fill("input[name=password]", UI_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/auth/" not in url, timeout=60_000)
+    page = logged_in_page(browser, base)
     page.goto(
         f"{base}/dags/{INGEST}/runs/{quote(run_id, safe='')}/tasks/validate/details",
         wait_until="networkidle",
@@ -272,12 +273,7 @@ def test_a_data_scientist_reads_the_decision_in_mlflow_and_follows_the_link_back
     value = decision["value"]
     sentence = (value if isinstance(value, dict) else json.loads(value))["sentence"]
 
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{base}/", wait_until="networkidle")  # the user is logged into Airflow
-    page.fill("input[name=username]", UI_USER)
-    page.fill("input[name=password]", UI_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/auth/" not in url, timeout=60_000)
+    page = logged_in_page(browser, base)
     page.goto(mlflow_run)  # the evaluate task's "MLflow run" link
     page.get_by_text(sentence[:50]).first.wait_for(timeout=60_000)  # the run's description
     back = page.locator(f"a[href='{base}/dags/{TRAIN}/runs/{quote(run_id, safe='')}']")

@@ -10,7 +10,6 @@ two days scored and a monitor report, in a real MLflow SQLite store and a real l
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -21,10 +20,17 @@ import requests
 
 from mlgate import tracking
 from mlgate.airflow import links, overview, pages, reports
-from mlgate.airflow.local import UI_PASSWORD, UI_USER, airflow_env
+from mlgate.airflow.local import UI_PASSWORD, UI_USER
 from mlgate.ingest import docs
 from mlgate.lake.store import Lake
-from tests.helpers import free_port, ingest_real_days, run_info, stop_processes, wait_http
+from tests.helpers import (
+    airflow_server_env,
+    free_port,
+    ingest_real_days,
+    run_info,
+    stop_processes,
+    wait_http,
+)
 
 pytestmark = pytest.mark.slow
 MODEL = "flights_late"
@@ -296,18 +302,7 @@ def api_server(settings, home: Path):
     """`airflow api-server` with the project's plugins on `settings`' home (its own
     Airflow home and SQLite DB, login admin/admin); yields {base, env}."""
     port = free_port()
-    env = {
-        **os.environ,
-        **airflow_env(settings, environ={}),
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-    }
-    Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
-    Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).write_text(
-        json.dumps({UI_USER: UI_PASSWORD})
-    )
+    env = airflow_server_env(settings, port)
     for args in (("db", "migrate"), ("dags", "reserialize")):
         done = airflow(env, *args)
         assert done.returncode == 0, done.stderr[-2000:]

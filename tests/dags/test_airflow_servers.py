@@ -2,20 +2,18 @@
 through the REST API (with a login), and the scheduler runs a backfill of the ingest
 DAG over three real days; running the same backfill again changes nothing."""
 
-import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from mlgate import tracking
-from mlgate.airflow.local import UI_PASSWORD, UI_USER, airflow_env
+from mlgate.airflow.local import UI_PASSWORD, UI_USER
 from mlgate.demo import simulator
 from mlgate.lake.store import Lake
-from tests.helpers import free_port, ingest_real_days, run_info, wait_http
+from tests.helpers import airflow_server_env, free_port, ingest_real_days, run_info, wait_http
 
 pytestmark = pytest.mark.slow
 MODEL = "flights_late"
@@ -37,19 +35,11 @@ def airflow(env, *args, timeout=120):
 def servers(module_settings):
     settings, home = module_settings, module_settings.home
     port = free_port()
-    env = {
-        **os.environ,
-        **airflow_env(settings, environ={}),  # its own home, not the session's
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-    }
-    Path(env["AIRFLOW_HOME"]).mkdir(parents=True)
-    Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).write_text(
-        f'{{"{UI_USER}": "{UI_PASSWORD}"}}'
+    env = airflow_server_env(
+        settings,
+        port,
+        AIRFLOW__CORE__PARALLELISM="4",
+        AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="2",
     )
     for args in (("db", "migrate"), ("dags", "reserialize")):
         done = airflow(env, *args)

@@ -52,15 +52,19 @@ def _row(cells) -> str:
     return "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>"
 
 
+def verdict_of(report: dict) -> str:
+    """The monitor's verdict on a day, in words: "Retraining requested", "... held back"
+    (the pause switch or the cool-down) or "No retraining"."""
+    if report["retrain"]:
+        return "Retraining requested"
+    if report.get("alert") == "retrain_paused":
+        return "Retraining held back"
+    return "No retraining"
+
+
 def _verdict_parts(report: dict) -> list[str]:
     """The title, the verdict and its reasons (the evidence, then why it stayed quiet)."""
-    verdict = (
-        "Retraining requested"
-        if report["retrain"]
-        else "Retraining held back"
-        if report.get("alert") == "retrain_paused"
-        else "No retraining"
-    )
+    verdict = verdict_of(report)
     parts = [
         f"<h1>{html.escape(report['model'])}: monitor {report['ds']}</h1>",
         f"<h2>{verdict}</h2>",
@@ -293,13 +297,7 @@ def log_day_metrics(client, run_id: str, ds: str, metrics: dict[str, float]) -> 
 def monitor_description(settings: Settings, report: dict, run: dict | None) -> str:
     """The monitor run's description (Markdown): its latest day's verdict and reasons, a
     link to that day's Airflow run, and how to read the run."""
-    verdict = (
-        "retraining requested"
-        if report["retrain"]
-        else "retraining held back"
-        if report.get("alert") == "retrain_paused"
-        else "no retraining"
-    )
+    verdict = verdict_of(report).lower()
     lines = [
         f"**{report['model']} v{report['champion']}, monitored {report['ds']}: {verdict}.**",
         "",
