@@ -417,6 +417,35 @@ def cmd_evaluate(args) -> int:
     return {PROMOTE: EXIT_OK, ASK: EXIT_ASK}.get(decision.outcome, EXIT_REJECTED)
 
 
+def cmd_decisions(args) -> int:
+    from mlgate.config.settings import load_settings
+    from mlgate.lake.store import Lake
+    from mlgate.monitor import hindsight
+
+    spec = _spec(args.spec)
+    settings = load_settings()
+    judged = hindsight.judge_all(Lake.from_uri(settings.lake_uri), settings, spec)
+    if args.record:
+        hindsight.record(settings, spec, judged)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "model": spec.model,
+                    "decisions": [j.to_dict() for j in judged],
+                    "summary": hindsight.share_right(judged),
+                },
+                indent=2,
+                default=_jsonable,
+            )
+        )
+    elif not judged:
+        print(f"{spec.model}: no decision against a champion recorded in {settings.tracking_uri}")
+    else:
+        print(hindsight.table(judged))
+    return EXIT_OK
+
+
 def cmd_demo(args) -> int:
     from mlgate.demo.run import DemoError, run_demo
 
@@ -489,6 +518,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_simulate,
         _add_evaluate,
         _add_rollback,
+        _add_decisions,
         _add_drill,
         _add_env,
         _add_up,
@@ -668,6 +698,38 @@ def _add_rollback(sub) -> None:
     p.add_argument("--model", required=True, help="spec name of the model")
     p.add_argument("--reason", default="manual rollback from the command line")
     p.set_defaults(func=cmd_rollback)
+
+
+def _add_decisions(sub) -> None:
+    """`mlgate decisions`: every decision of the gate, judged by the days after it."""
+    p = sub.add_parser(
+        "decisions",
+        help="list the promotion gate's decisions, each judged in hindsight: right, wrong or "
+        "pending",
+        description="Every decision of the promotion gate (promote, refuse, ask, rollback) "
+        "against the champion of its moment, judged on the labelled days after it "
+        "(monitoring.hindsight.days from its day on, neither model trained on them): both "
+        "versions score those rows and the paired change, candidate minus champion (log loss; "
+        "RMSE for a regression) with evaluation.confidence, says which was better. A decision "
+        "is right unless the version it kept serving was measurably worse than the one it "
+        "passed over; pending until those days' labels are in (monitoring.hindsight.min_rows). "
+        "A first model has no champion to compare and is not listed.",
+    )
+    p.add_argument("--spec", required=True, help=SPEC_HELP)
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print {model, decisions: [{ds, decision, candidate, champion, promoted, "
+        "sentence, verdict, why, days, rows, change}], summary: {right, wrong, pending, judged, "
+        "share}}",
+    )
+    p.add_argument(
+        "--record",
+        action="store_true",
+        help="also tag each judged version in the registry (mlgate.hindsight, "
+        "mlgate.hindsight_why; mlgate.rollback_hindsight on a version rolled back from)",
+    )
+    p.set_defaults(func=cmd_decisions)
 
 
 def _add_drill(sub) -> None:

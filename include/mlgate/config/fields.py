@@ -404,6 +404,18 @@ MONITORING = Section(
                 "n": Int(3, "... of the last n monitor runs to request retraining", 1, 100),
             }
         ),
+        "hindsight": Section(
+            {
+                "days": Int(
+                    14,
+                    "a decision is judged on the labelled days from its day on, this many",
+                    1,
+                    366,
+                ),
+                "min_rows": Int(500, "fewer labelled rows in those days: not judged yet", 2),
+            },
+            "every decision of the gate judged by the days after it (`mlgate decisions`)",
+        ),
     },
 )
 

@@ -31,6 +31,7 @@ from mlgate.tracking import (
     PROMOTED_BY_TAG,
     PROMOTION_INTENT_TAG,
     RESTORED_TAG,
+    ROLLED_BACK_DS_TAG,
     ROLLED_BACK_TAG,
 )
 
@@ -234,13 +235,18 @@ def promote(
 
 
 def rollback(
-    client: MlflowClient, model: str, reason: str, check=None, by: str = "rollback"
+    client: MlflowClient,
+    model: str,
+    reason: str,
+    check=None,
+    by: str = "rollback",
+    ds: str | None = None,
 ) -> dict:
     """Move `champion` one step back in the promotion history (an interrupted promotion or
     rollback is finished first); returns {'from', 'to'} and, when it finished one,
     'finished'. A retry (same `by` and `reason`) of an interrupted rollback finishes it and
     goes no further back. `check(version)` may raise to refuse a target (for example: it
-    no longer loads)."""
+    no longer loads). `ds`, the data day it happens on, is kept for hindsight."""
     retried = promotion_intent(client, model) or {}
     note = finish_interrupted(client, model)
     if retried.get("action") == "rollback" and (retried["by"], retried["why"]) == (by, reason):
@@ -260,7 +266,10 @@ def rollback(
         "to": target,
         "before": history,
         "after": history[:-1],
-        "version_tags": {current: {ROLLED_BACK_TAG: reason}, target: {RESTORED_TAG: reason}},
+        "version_tags": {
+            current: {ROLLED_BACK_TAG: reason, **({ROLLED_BACK_DS_TAG: ds} if ds else {})},
+            target: {RESTORED_TAG: reason},
+        },
         "by": by,
         "why": reason,
     }

@@ -47,8 +47,10 @@ def roll_back(
 ) -> dict:
     """Move `champion` back one step (under the promotion lock); returns {'from', 'to'}, and
     'finished' when an interrupted promotion or rollback was finished (or undone) first.
-    `by` (who, or which Airflow run) tells a retry of an interrupted rollback from a new one."""
+    `by` (who, or which Airflow run) tells a retry of an interrupted rollback from a new one.
+    The rollback's day, for hindsight, is the newest validated day."""
     client = tracking.client(settings)
+    days = lake.list_partitions("validated", spec.model)
     with registry.promotion_lock(lake, spec.model):
         return registry.rollback(
             client,
@@ -56,4 +58,5 @@ def roll_back(
             reason,
             check=lambda v: check_target(lake, settings, spec, v),
             by=by,
+            ds=days[-1] if days else None,
         )
