@@ -8,7 +8,7 @@
 GX renders its pages for a Data Docs site of its own and links their styles and scripts
 to CDNs. Here every link is relative and points into the lake: the pages read the same
 from the folder lake opened in a browser and from the lake served under any URL prefix
-(`read` gives a served path's bytes, on either backend)."""
+(the Airflow plugin serves them: mlgate.airflow.reports)."""
 
 from __future__ import annotations
 
@@ -26,9 +26,7 @@ from mlgate.lake.names import (
     DATA_DOCS_INDEX,
     DATA_DOCS_PAGE,
     DATA_DOCS_STATIC,
-    REASON_FILE,
     gate_report_name,
-    partition_date,
     quarantine_name,
 )
 from mlgate.lake.store import Lake, LakeError
@@ -350,30 +348,3 @@ def write_index(lake: Lake, model: str, feed: str) -> str:
     zone, key = path.split("/", 1)
     lake.write_document(zone, key, index_html(model, feed, days(lake, model, feed)).encode())
     return path
-
-
-# ---- serving ---------------------------------------------------------------------------------
-def read(lake: Lake, path: str) -> bytes | None:
-    """The bytes behind a Data Docs link, by its lake path (`reports/...` or
-    `quarantine/.../validation*.html` and `_reason.json`), on either backend; None for a path
-    that is not a report, a page or a static file, or that does not exist."""
-    parts = str(path).strip("/").split("/")
-    if len(parts) < 2 or any(p in ("", ".", "..") for p in parts):
-        return None
-    zone = parts[0]
-    if zone not in ("reports", "quarantine"):
-        return None
-    try:
-        if len(parts) == 4 and partition_date(parts[2]):
-            if zone == "quarantine" and not (
-                parts[3] in (DATA_DOCS_PAGE, REASON_FILE) or _EARLIER_PAGE_RE.fullmatch(parts[3])
-            ):
-                return None  # quarantine holds the rejected data too: only its pages are served
-            if not lake.exists(zone, parts[1], partition_date(parts[2]), parts[3]):
-                return None
-            return lake.read_bytes(zone, parts[1], partition_date(parts[2]), parts[3])
-        if zone == "reports":
-            return lake.read_document(zone, "/".join(parts[1:]))
-    except LakeError:
-        return None
-    return None
