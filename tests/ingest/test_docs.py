@@ -131,6 +131,31 @@ def test_a_rejected_day_keeps_its_page_in_quarantine_through_reruns(lake, spec):
     assert home_of(index, listing) == index
 
 
+def test_a_gate_run_reads_only_its_day_for_the_index_unless_index_json_is_damaged(
+    lake, spec, monkeypatch
+):
+    """A gate run updates its day's row of the rows kept in index.json; rows it cannot read
+    are read again from the days' lineages: the index loses no day."""
+    assert gate(lake, spec, GOOD)
+    assert not gate(lake, spec, BAD, lowercase_carrier(BAD))
+    index = docs.index_page(spec.model, "features")
+    listing = read_report(lake, index)
+    rows = f"{names.gate_report_name(spec.model, 'features')}/{names.DATA_DOCS_INDEX_ROWS}"
+    assert [row["ds"] for row in json.loads(lake.read_document("reports", rows))] == [GOOD, BAD]
+    read, day_row = [], docs.day_row
+    monkeypatch.setattr(docs, "day_row", lambda *a: read.append(a[-1]) or day_row(*a))
+    for damaged, days in (
+        (None, [GOOD]),
+        (b"{not json", [GOOD, BAD]),
+        (json.dumps([{"ds": BAD, "success": True}]).encode(), [GOOD, BAD]),  # a field short
+    ):
+        if damaged is not None:
+            lake.write_document("reports", rows, damaged)
+        read.clear()
+        assert gate(lake, spec, GOOD)  # a re-run of the other day
+        assert sorted(read) == days and read_report(lake, index) == listing
+
+
 def test_a_file_gx_cannot_read_gets_a_page_of_its_own(lake, spec):
     assert not gate(lake, spec, BAD, b"")
     page = assert_reads_offline(lake, docs.quarantine_page(spec.model, "features", BAD))
