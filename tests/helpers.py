@@ -121,6 +121,17 @@ def airflow_server_env(settings, port: int, **extra: str) -> dict[str, str]:
     return env
 
 
+def airflow(env: dict, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    """Run the `airflow` command (this interpreter's) with `args` in `env`, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "airflow", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def wait_http(url: str, proc: subprocess.Popen, log: Path, seconds: float = 180) -> None:
     """Wait until `url` answers 2xx; fail with the end of `log` when the process `proc`
     exits first or `seconds` pass."""

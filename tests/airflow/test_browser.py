@@ -160,6 +160,18 @@ def logged_in_page(browser, base: str):
     return page
 
 
+def task_api(server, dag_id: str, run_id: str, task_id: str, endpoint: str) -> dict:
+    """The REST API's answer (200) at `endpoint` of a task instance (`links`: its extra links,
+    `xcomEntries/return_value`), asked with the test's login."""
+    run = quote(run_id, safe="")
+    ti = f"{server['base']}/api/v2/dags/{dag_id}/dagRuns/{run}/taskInstances/{task_id}"
+    answer = requests.get(
+        f"{ti}/{endpoint}", headers={"Authorization": f"Bearer {server['token']}"}, timeout=60
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
 @pytest.fixture(scope="module")
 def shots():
     folder = Path(tempfile.mkdtemp(prefix="mlgate-browser-"))
@@ -173,22 +185,11 @@ def test_a_user_follows_the_promotion_card_and_reads_the_champion_s_history(
     server = airflow_with_a_train_run
     base, run_id = server["base"], server["run_id"]
     assert requests.get(f"{base}/mlgate/", timeout=30).status_code == 401  # no login: no page
-    auth = {"Authorization": f"Bearer {server['token']}"}
-    ti = f"{base}/api/v2/dags/{TRAIN}/dagRuns/{quote(run_id, safe='')}/taskInstances/evaluate"
-    links = requests.get(
-        f"{ti}/links",
-        headers=auth,
-        timeout=60,
-    )
-    assert links.status_code == 200, links.text
-    card_link = links.json()["extra_links"]["Promotion card"]
+    links = task_api(server, TRAIN, run_id, "evaluate", "links")["extra_links"]
+    card_link = links["Promotion card"]
     assert card_link and card_link.startswith(f"/mlgate/models/{MODEL}/versions/")
-    assert links.json()["extra_links"]["Model version"].startswith("http")
-    decision = requests.get(
-        f"{ti}/xcomEntries/return_value",
-        headers=auth,
-        timeout=60,
-    ).json()["value"]
+    assert links["Model version"].startswith("http")
+    decision = task_api(server, TRAIN, run_id, "evaluate", "xcomEntries/return_value")["value"]
     sentence = (
         decision["sentence"] if isinstance(decision, dict) else json.loads(decision)["sentence"]
     )
@@ -223,12 +224,8 @@ def test_a_user_follows_the_data_docs_link_of_a_quarantined_day(
 ):
     server = airflow_with_a_train_run
     base, run_id = server["base"], server["ingest_run_id"]
-    ti = f"{base}/api/v2/dags/{INGEST}/dagRuns/{quote(run_id, safe='')}/taskInstances/validate"
-    found = requests.get(
-        f"{ti}/links", headers={"Authorization": f"Bearer {server['token']}"}, timeout=60
-    )
-    assert found.status_code == 200, found.text
-    docs = found.json()["extra_links"]["Data Docs"]  # the failed task returned nothing
+    links = task_api(server, INGEST, run_id, "validate", "links")["extra_links"]
+    docs = links["Data Docs"]  # the failed task returned nothing
     # the failing day's page, kept in quarantine beside _reason.json
     assert docs == f"/mlgate/lake/quarantine/{MODEL}/ds={BAD_DAY}/validation.html", docs
     assert requests.get(f"{base}{docs}", timeout=30).status_code == 401
@@ -263,14 +260,9 @@ def test_a_data_scientist_reads_the_decision_in_mlflow_and_follows_the_link_back
 ):
     server = airflow_with_a_train_run
     base, run_id = server["base"], server["run_id"]
-    auth = {"Authorization": f"Bearer {server['token']}"}
-    ti = f"{base}/api/v2/dags/{TRAIN}/dagRuns/{quote(run_id, safe='')}/taskInstances/evaluate"
-    mlflow_run = requests.get(f"{ti}/links", headers=auth, timeout=60).json()["extra_links"][
-        "MLflow run"
-    ]
+    mlflow_run = task_api(server, TRAIN, run_id, "evaluate", "links")["extra_links"]["MLflow run"]
     assert mlflow_run.startswith(f"{server['mlflow']}/#/experiments/"), mlflow_run
-    decision = requests.get(f"{ti}/xcomEntries/return_value", headers=auth, timeout=60).json()
-    value = decision["value"]
+    value = task_api(server, TRAIN, run_id, "evaluate", "xcomEntries/return_value")["value"]
     sentence = (value if isinstance(value, dict) else json.loads(value))["sentence"]
 
     page = logged_in_page(browser, base)

@@ -24,6 +24,7 @@ from mlgate.airflow.local import UI_PASSWORD, UI_USER
 from mlgate.ingest import docs
 from mlgate.lake.store import Lake
 from tests.helpers import (
+    airflow,
     airflow_server_env,
     free_port,
     ingest_real_days,
@@ -285,16 +286,6 @@ def test_the_report_zones_are_served_and_a_missing_report_is_404(world):
 
 
 # ---- a real API server with the plugin ----------------------------------------------------
-
-
-def airflow(env, *args, timeout=180):
-    return subprocess.run(
-        [sys.executable, "-m", "airflow", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 @contextmanager

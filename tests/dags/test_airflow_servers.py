@@ -13,22 +13,19 @@ from mlgate import tracking
 from mlgate.airflow.local import UI_PASSWORD, UI_USER
 from mlgate.demo import simulator
 from mlgate.lake.store import Lake
-from tests.helpers import airflow_server_env, free_port, ingest_real_days, run_info, wait_http
+from tests.helpers import (
+    airflow,
+    airflow_server_env,
+    free_port,
+    ingest_real_days,
+    run_info,
+    wait_http,
+)
 
 pytestmark = pytest.mark.slow
 MODEL = "flights_late"
 INGEST = f"mlgate_{MODEL}_ingest"
 DAYS = ["2013-01-01", "2013-01-02", "2013-01-03"]
-
-
-def airflow(env, *args, timeout=120):
-    return subprocess.run(
-        [sys.executable, "-m", "airflow", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +39,7 @@ def servers(module_settings):
         AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="2",
     )
     for args in (("db", "migrate"), ("dags", "reserialize")):
-        done = airflow(env, *args)
+        done = airflow(env, *args, timeout=120)
         assert done.returncode == 0, done.stderr[-2000:]
     logs = {name: open(home / f"{name}.log", "w") for name in ("api-server", "scheduler")}
     procs = [
@@ -130,6 +127,7 @@ def backfill_and_wait(servers, *extra):
         "--max-active-runs",
         "1",
         *extra,
+        timeout=120,
     )  # in date order: each day's gate uses the days before
     assert created.returncode == 0, created.stderr[-2000:]
     scheduler = subprocess.Popen(

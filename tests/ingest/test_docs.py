@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from mlgate.airflow.reports import ReportPathError, read_report
 from mlgate.demo import simulator
 from mlgate.ingest import docs, landing
 from mlgate.lake import names
@@ -53,19 +54,16 @@ def resolve(page: str, link: str) -> str:
 def assert_reads_offline(lake, path: str) -> str:
     """The page at the lake path `path`, after checking that what it loads (stylesheets,
     scripts, images, fonts) is local and in the lake."""
-    page = docs.read(lake, path)
-    assert page is not None, path
-    text = page.decode()
+    text = read_report(lake, path).decode()
     loaded = _LINKED.findall(text) + _CSS_URL.findall(text)
     assert loaded and not [u for u in loaded if re.match(r"(https?:)?//", u)], loaded
     for link in loaded:
         target = resolve(path, link)
-        data = docs.read(lake, target)
-        assert data is not None, f"{path} loads {link}: {target} is not in the lake"
+        data = read_report(lake, target)  # ReportPathError(404): not in the lake
         if target.endswith(".css"):  # the stylesheet's fonts and images, too
             for inner in _CSS_URL.findall(data.decode()):
                 assert not re.match(r"(https?:)?//", inner), inner
-                assert docs.read(lake, resolve(target, inner)) is not None, inner
+                assert read_report(lake, resolve(target, inner)), inner
     return text
 
 
@@ -93,7 +91,7 @@ def test_a_rejected_day_keeps_its_page_in_quarantine_through_reruns(lake, spec):
     assert status(text) == "Failed" and "carrier" in text
     assert "prefers-color-scheme: dark" not in text  # the light stylesheet only
     assert lake.exists("quarantine", model, BAD, names.REASON_FILE)
-    first = docs.read(lake, quarantined)
+    first = read_report(lake, quarantined)
     lineage = lake.read_lineage("quarantine", model, BAD)
 
     assert not gate(lake, spec, BAD, lowercase_carrier(BAD))  # the task retried
@@ -104,7 +102,7 @@ def test_a_rejected_day_keeps_its_page_in_quarantine_through_reruns(lake, spec):
     files = lake.read_lineage("quarantine", model, BAD)["files"]
     earlier = f"validation-{lineage['source_sha256'][:12]}.html"
     assert lake.read_bytes("quarantine", model, BAD, earlier) == first
-    assert b"origin" in docs.read(lake, quarantined) and set(files) >= {
+    assert b"origin" in read_report(lake, quarantined) and set(files) >= {
         names.REASON_FILE,
         names.DATA_DOCS_PAGE,
         earlier,
@@ -112,13 +110,13 @@ def test_a_rejected_day_keeps_its_page_in_quarantine_through_reruns(lake, spec):
 
     assert gate(lake, spec, BAD)  # the upstream fixed it: the re-run passes
     assert lake.read_bytes("quarantine", model, BAD, earlier) == first
-    assert b"origin" in docs.read(lake, quarantined)
+    assert b"origin" in read_report(lake, quarantined)
     passed = assert_reads_offline(lake, docs.report_page(model, "features", BAD))
     assert status(passed) == "Succeeded"
 
     index = docs.index_page(model, "features")
     assert index == f"reports/{model}-gate-features/index.html"
-    assert home_of(quarantined, docs.read(lake, quarantined).decode()) == index
+    assert home_of(quarantined, read_report(lake, quarantined).decode()) == index
     assert home_of(docs.report_page(model, "features", BAD), passed) == index
     listing = assert_reads_offline(lake, index)
     rows = {ds: row for ds, row in re.findall(r'<tr id="ds-([\d-]+)">(.*?)</tr>', listing, re.S)}
@@ -131,6 +129,31 @@ def test_a_rejected_day_keeps_its_page_in_quarantine_through_reruns(lake, spec):
         f"quarantine/{model}/ds={BAD}/{earlier}": "earlier rejection",
     }
     assert home_of(index, listing) == index
+
+
+def test_a_gate_run_reads_only_its_day_for_the_index_unless_index_json_is_damaged(
+    lake, spec, monkeypatch
+):
+    """A gate run updates its day's row of the rows kept in index.json; rows it cannot read
+    are read again from the days' lineages: the index loses no day."""
+    assert gate(lake, spec, GOOD)
+    assert not gate(lake, spec, BAD, lowercase_carrier(BAD))
+    index = docs.index_page(spec.model, "features")
+    listing = read_report(lake, index)
+    rows = f"{names.gate_report_name(spec.model, 'features')}/{names.DATA_DOCS_INDEX_ROWS}"
+    assert [row["ds"] for row in json.loads(lake.read_document("reports", rows))] == [GOOD, BAD]
+    read, day_row = [], docs.day_row
+    monkeypatch.setattr(docs, "day_row", lambda *a: read.append(a[-1]) or day_row(*a))
+    for damaged, days in (
+        (None, [GOOD]),
+        (b"{not json", [GOOD, BAD]),
+        (json.dumps([{"ds": BAD, "success": True}]).encode(), [GOOD, BAD]),  # a field short
+    ):
+        if damaged is not None:
+            lake.write_document("reports", rows, damaged)
+        read.clear()
+        assert gate(lake, spec, GOOD)  # a re-run of the other day
+        assert sorted(read) == days and read_report(lake, index) == listing
 
 
 def test_a_file_gx_cannot_read_gets_a_page_of_its_own(lake, spec):
@@ -160,7 +183,7 @@ def test_a_rejected_outcomes_day_has_its_page_in_the_outcomes_quarantine(lake, s
     assert f'<tr id="ds-{BAD}">' in listing and f'<tr id="ds-{GOOD}">' in listing
     other = docs.index_page(spec.model, "features")  # the feeds' indexes link to each other
     assert other in {resolve(index, url) for url, _ in _HREF.findall(listing)}
-    assert docs.read(lake, other) is not None
+    assert read_report(lake, other)
 
 
 def test_the_static_files_are_copied_once_per_lake(lake, spec, monkeypatch):
@@ -175,7 +198,7 @@ def test_the_static_files_are_copied_once_per_lake(lake, spec, monkeypatch):
 def test_only_pages_reports_and_static_files_are_served(lake, spec):
     assert not gate(lake, spec, BAD, lowercase_carrier(BAD))
     model = spec.model
-    assert docs.read(lake, f"quarantine/{model}/ds={BAD}/{names.REASON_FILE}") is not None
+    assert read_report(lake, f"quarantine/{model}/ds={BAD}/{names.REASON_FILE}")
     for path in (
         f"quarantine/{model}/ds={BAD}/flights.csv",  # the rejected data itself
         f"raw/{model}/ds={BAD}/flights.csv",
@@ -184,7 +207,8 @@ def test_only_pages_reports_and_static_files_are_served(lake, spec):
         f"reports/{model}-gate-features/ds={BAD}/nothing.html",
         "reports/_static/../../raw",
     ):
-        assert docs.read(lake, path) is None, path
+        with pytest.raises(ReportPathError):
+            read_report(lake, path)
 
 
 def test_the_pages_of_a_rejection_read_offline_on_s3(s3_lake, spec):
@@ -193,7 +217,7 @@ def test_the_pages_of_a_rejection_read_offline_on_s3(s3_lake, spec):
     quarantined = docs.quarantine_page(model, "features", BAD)
     first = assert_reads_offline(s3_lake, quarantined)
     assert gate(s3_lake, spec, BAD)
-    assert docs.read(s3_lake, quarantined).decode() == first
+    assert read_report(s3_lake, quarantined).decode() == first
     index = docs.index_page(model, "features")
     assert home_of(quarantined, first) == index
     listing = assert_reads_offline(s3_lake, index)

@@ -2,13 +2,14 @@
 
     reports/_static/data-docs-gx<version>/          styles, fonts and images, once per lake
     reports/<model>-gate-<feed>/index.html          every day of the feed: verdict and links
+    reports/<model>-gate-<feed>/index.json          the index's rows, which a gate run updates
     reports/<model>-gate-<feed>/ds=D/validation.html  the day's last gate run
     quarantine/<name>/ds=D/validation.html          the page of the rejection, beside _reason.json
 
 GX renders its pages for a Data Docs site of its own and links their styles and scripts
 to CDNs. Here every link is relative and points into the lake: the pages read the same
 from the folder lake opened in a browser and from the lake served under any URL prefix
-(`read` gives a served path's bytes, on either backend)."""
+(the Airflow plugin serves them: mlgate.airflow.reports)."""
 
 from __future__ import annotations
 
@@ -24,11 +25,10 @@ from mlgate.ingest import gate
 from mlgate.ingest.docs_static import SCRIPT, STYLESHEET
 from mlgate.lake.names import (
     DATA_DOCS_INDEX,
+    DATA_DOCS_INDEX_ROWS,
     DATA_DOCS_PAGE,
     DATA_DOCS_STATIC,
-    REASON_FILE,
     gate_report_name,
-    partition_date,
     quarantine_name,
 )
 from mlgate.lake.store import Lake, LakeError
@@ -49,6 +49,7 @@ _REMOTE_URL = re.compile(r"""url\(\s*["']?https?://[^)"']*?([^/)"'?]+)["']?\s*\)
 _GX_STATIC = re.compile(r"""(["'])(?:\.\./)+static/""")
 _HOME = re.compile(r"""href=(["'])(?:\.\./)*index\.html\1""")
 _SUITE_LINK = re.compile(r"""<a href=["'](?:\.\./)*expectations/[^"']*["']\s*>(.*?)</a>""")
+_ROW_FIELDS = {"ds", "success", "failures", "page", "quarantined", "earlier"}  # index.json
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -254,40 +255,39 @@ def quarantine_files(
 
 
 # ---- the index -------------------------------------------------------------------------------
-def days(lake: Lake, model: str, feed: str) -> list[dict]:
-    """Every day the gate judged on `feed`: {ds, success, failures, quarantined, earlier}
-    (the last run's verdict; whether a page of a rejection is in quarantine; the pages of
-    earlier rejected deliveries)."""
-    name = gate_report_name(model, feed)
-    qname = quarantine_name(model, feed)
-    quarantined = set(lake.list_partitions("quarantine", qname))
-    out = []
-    for ds in lake.list_partitions("reports", name):
-        try:
-            lineage = lake.read_lineage("reports", name, ds) or {}
-        except LakeError:
-            lineage = {}
-        verdict = lineage.get("gate") or {}
-        earlier: list[str] = []
-        in_quarantine = False
-        if ds in quarantined:
-            try:
-                files = (lake.read_lineage("quarantine", qname, ds) or {}).get("files", {})
-            except LakeError:
-                files = {}
-            in_quarantine = DATA_DOCS_PAGE in files
-            earlier = sorted(f for f in files if _EARLIER_PAGE_RE.fullmatch(f))
-        out.append(
-            {
-                "ds": ds,
-                "success": verdict.get("success"),
-                "failures": [f.get("reason", "") for f in verdict.get("failures", [])],
-                "page": DATA_DOCS_PAGE in lineage.get("files", {}),
-                "quarantined": in_quarantine,
-                "earlier": earlier,
-            }
-        )
-    return out
+def day_row(lake: Lake, model: str, feed: str, ds: str) -> dict:
+    """The index's row of a day the gate judged on `feed`, from its lineages: {ds, success,
+    failures, page, quarantined, earlier} (the last run's verdict; whether a page of a
+    rejection is in quarantine; the pages of earlier rejected deliveries)."""
+    try:
+        lineage = lake.read_lineage("reports", gate_report_name(model, feed), ds) or {}
+    except LakeError:
+        lineage = {}
+    try:
+        jailed = lake.read_lineage("quarantine", quarantine_name(model, feed), ds) or {}
+    except LakeError:
+        jailed = {}
+    verdict = lineage.get("gate") or {}
+    files = jailed.get("files", {})
+    return {
+        "ds": ds,
+        "success": verdict.get("success"),
+        "failures": [f.get("reason", "") for f in verdict.get("failures", [])],
+        "page": DATA_DOCS_PAGE in lineage.get("files", {}),
+        "quarantined": DATA_DOCS_PAGE in files,
+        "earlier": sorted(f for f in files if _EARLIER_PAGE_RE.fullmatch(f)),
+    }
+
+
+def stored_rows(lake: Lake, model: str, feed: str) -> dict[str, dict]:
+    """The index's rows as the last gate run stored them, {ds: row}; none when they are
+    missing or unreadable (a row lacking a field is left out)."""
+    key = f"{gate_report_name(model, feed)}/{DATA_DOCS_INDEX_ROWS}"
+    try:
+        rows = json.loads(lake.read_document("reports", key) or "[]")
+        return {row["ds"]: row for row in rows if set(row) >= _ROW_FIELDS}
+    except (LakeError, ValueError, TypeError, KeyError):
+        return {}
 
 
 def index_html(model: str, feed: str, entries: list[dict]) -> str:
@@ -342,38 +342,21 @@ def index_html(model: str, feed: str, entries: list[dict]) -> str:
     return _plain_page(f"{model} gate: {feed}", body, where, where)
 
 
-def write_index(lake: Lake, model: str, feed: str) -> str:
-    """Rebuild the feed's index from the lake (every run rewrites it whole, so a run that
-    raced another's is put right by the next); returns its lake path."""
+def write_index(lake: Lake, model: str, feed: str, ds: str) -> str:
+    """Update the feed's index after a gate run of day `ds`: that day's row is read from its
+    lineages, the other days' rows are the stored ones (index.json). A day without a stored
+    row (index.json missing or unreadable, or a run that raced another's) is read from its
+    lineages too, so deleting index.json rebuilds the index (and puts right a row that such
+    a race left stale). Returns its lake path."""
     ensure_static(lake)
+    name = gate_report_name(model, feed)
+    stored = stored_rows(lake, model, feed)
+    rows = [
+        stored[day] if day in stored and day != ds else day_row(lake, model, feed, day)
+        for day in lake.list_partitions("reports", name)
+    ]
+    lake.write_document("reports", f"{name}/{DATA_DOCS_INDEX_ROWS}", json.dumps(rows).encode())
     path = index_page(model, feed)
     zone, key = path.split("/", 1)
-    lake.write_document(zone, key, index_html(model, feed, days(lake, model, feed)).encode())
+    lake.write_document(zone, key, index_html(model, feed, rows).encode())
     return path
-
-
-# ---- serving ---------------------------------------------------------------------------------
-def read(lake: Lake, path: str) -> bytes | None:
-    """The bytes behind a Data Docs link, by its lake path (`reports/...` or
-    `quarantine/.../validation*.html` and `_reason.json`), on either backend; None for a path
-    that is not a report, a page or a static file, or that does not exist."""
-    parts = str(path).strip("/").split("/")
-    if len(parts) < 2 or any(p in ("", ".", "..") for p in parts):
-        return None
-    zone = parts[0]
-    if zone not in ("reports", "quarantine"):
-        return None
-    try:
-        if len(parts) == 4 and partition_date(parts[2]):
-            if zone == "quarantine" and not (
-                parts[3] in (DATA_DOCS_PAGE, REASON_FILE) or _EARLIER_PAGE_RE.fullmatch(parts[3])
-            ):
-                return None  # quarantine holds the rejected data too: only its pages are served
-            if not lake.exists(zone, parts[1], partition_date(parts[2]), parts[3]):
-                return None
-            return lake.read_bytes(zone, parts[1], partition_date(parts[2]), parts[3])
-        if zone == "reports":
-            return lake.read_document(zone, "/".join(parts[1:]))
-    except LakeError:
-        return None
-    return None

@@ -163,7 +163,8 @@ def gate_features(
         "gate": result.to_dict(),
     }
     quarantine_page = write_gate_report(lake, spec, "features", ds, result, lineage)
-    if not result.success and not (accept_reason and frame is not None):
+    rejected = not result.success and not (accept_reason and frame is not None)
+    if rejected:
         reason = json.dumps({**result.to_dict(), "what_to_do": gate.WHAT_TO_DO}, indent=2)
         lake.copy_partition(
             "raw",
@@ -181,12 +182,13 @@ def gate_features(
         lake.remove_partition(
             "validated", spec.model, ds
         )  # a re-delivery that fails replaces an earlier pass
-        docs.write_index(lake, spec.model, "features")
+    else:
+        if not result.success:
+            lineage["accepted_despite_gate"] = accept_reason
+        lake.commit_frame("validated", spec.model, ds, FEATURES_FILE, frame, lineage)
+    docs.write_index(lake, spec.model, "features", ds)
+    if rejected:
         raise GateRejected(result)
-    if not result.success:
-        lineage["accepted_despite_gate"] = accept_reason
-    lake.commit_frame("validated", spec.model, ds, FEATURES_FILE, frame, lineage)
-    docs.write_index(lake, spec.model, "features")
     return result
 
 
@@ -242,10 +244,11 @@ def land_outcomes(lake: Lake, spec: Spec, ds: str, run: dict) -> dict | None:
             },
             lineage,
         )
-        docs.write_index(lake, spec.model, "outcomes")
+    else:
+        committed = lake.commit_frame("outcomes", spec.model, ds, LABELS_FILE, frame, lineage)
+    docs.write_index(lake, spec.model, "outcomes", ds)
+    if not result.success:
         raise GateRejected(result)
-    committed = lake.commit_frame("outcomes", spec.model, ds, LABELS_FILE, frame, lineage)
-    docs.write_index(lake, spec.model, "outcomes")
     if ds in spec.golden_days and lake.exists("validated", spec.model, ds):
         commit_golden(lake, spec, ds, run)  # a quarantined golden day stays out of the golden set
     return committed

@@ -17,6 +17,7 @@ DRIFT_REPORT_FILE = "drift_report.html"  # reports/<model>-monitor: the same, fo
 GATE_RESULT_FILE = "result.json"  # reports/<model>-gate-<feed>: the gate's verdict
 DATA_DOCS_PAGE = "validation.html"  # the GX Data Docs page: reports/<model>-gate-<feed>, quarantine
 DATA_DOCS_INDEX = "index.html"  # reports/<model>-gate-<feed>/index.html: every day's page
+DATA_DOCS_INDEX_ROWS = "index.json"  # beside it: the index's rows, one per day
 DATA_DOCS_STATIC = "_static"  # reports/_static/: the pages' styles, fonts and images
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
