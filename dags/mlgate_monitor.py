@@ -9,6 +9,11 @@ the predictions against the champion's training data, at the spec's false-alarm 
 The report (JSON and HTML) goes to `reports/<model>-monitor/` and to MLflow
 (`<model>-monitor`).
 
+`live_decisions` runs first: a gray-zone challenger nobody answered is settled on live
+labels (promoted or refused), a champion under watch after its promotion is compared with
+the previous one and rolled back (with an alert) when measurably worse, and the gate's
+decisions whose next days have their labels are judged in hindsight (`mlgate decisions`).
+
 `request_retrain` emits the *retrain request* Asset (reasons in its extra), on which the
 train DAG is scheduled, only when the evidence persists (k of the last n runs), outside
 the cool-down after the last training, and while the Airflow Variable
@@ -38,9 +43,22 @@ def build(spec):
         )
     )
     def monitor():
+        @task
+        @dagkit.fail_on_damage
+        def live_decisions(**context) -> dict:
+            from mlgate.monitor.evidence import live_decisions as decide_live
+            from mlgate.monitor.evidence import summary_lines
+
+            lake, settings = dagkit.lake_and_settings()
+            decided = decide_live(
+                lake, settings, spec, dagkit.run_ds(context), dagkit.run_info(context)
+            )
+            print("\n".join(summary_lines(decided)) or "nothing for live evidence to decide")
+            return decided
+
         @task(on_success_callback=dagkit.monitor_alert(spec))
         @dagkit.fail_on_damage
-        def measure(**context) -> dict:
+        def measure(decisions: dict, **context) -> dict:
             from mlgate.monitor.day import monitor_day, summary_lines
 
             lake, settings = dagkit.lake_and_settings()
@@ -52,6 +70,7 @@ def build(spec):
                 dagkit.run_info(context),
                 paused=dagkit.retraining_paused(spec),
                 pause_variable=dagkit.pause_variable(spec),
+                decisions=decisions,
             )
             print("\n".join(summary_lines(report)))
             return {k: report[k] for k in ("ds", "retrain", "reasons", "quiet_reasons", "paused")}
@@ -77,7 +96,7 @@ def build(spec):
             print("retraining requested: " + "; ".join(report["reasons"]))
             return report
 
-        request_retrain(measure())
+        request_retrain(measure(live_decisions()))
 
     return monitor()
 

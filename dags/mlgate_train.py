@@ -10,9 +10,12 @@ and compares the two on the same rows with confidence intervals and per-slice ch
 - **promote**: the aliases move (compare-and-set; `previous_champion` is kept).
 - **refuse**: the champion stays; the reasons are in the `evaluate` log and the card.
 - **ask**: an interval straddles a margin; `approve` waits for a person in *Required
-  Actions* with the promotion card. No answer before the spec's timeout: no promotion.
-- **release_challenger**: a candidate that was not promoted (refused, rejected, unanswered,
-  a backfill) loses the `challenger` alias, so the score DAG stops scoring it in shadow;
+  Actions* with the promotion card. No answer before the spec's timeout (or an unattended
+  run, `gray_zone: evidence`): the candidate stays the challenger, scored in shadow, and
+  the monitor settles it on live labels (the spec's `evaluation.evidence`); a person who
+  answers first decides.
+- **release_challenger**: a candidate that was not promoted (refused, rejected, a
+  backfill) loses the `challenger` alias, so the score DAG stops scoring it in shadow;
   its model version is tagged `mlgate.not_promoted` with why.
 
 The promotion card (`promotion_card.html`) is on the candidate's MLflow run.
@@ -22,8 +25,8 @@ data) fails without retrying and registers nothing: land newer data, or run it f
 data's dates (`{"ds": "YYYY-MM-DD"}`).
 
 **Manual run parameters**: `overrides` (e.g. `{"params": {"max_depth": 3}}`) for an
-experiment judged like any candidate; `gray_zone`: `ask` (default) or `refuse` for an
-unattended run.
+experiment judged like any candidate; `gray_zone`: `ask` (default), `evidence` (unattended:
+live labels settle it) or `refuse`.
 """
 
 from __future__ import annotations
@@ -58,8 +61,10 @@ def build(spec):
                 ),
                 "gray_zone": Param(
                     "ask",
-                    enum=["ask", "refuse"],
-                    description="In the gray zone: ask a person, or refuse (unattended runs).",
+                    enum=["ask", "evidence", "refuse"],
+                    description="In the gray zone: ask a person; leave it to live evidence "
+                    "(unattended runs: the challenger is scored in shadow and the monitor "
+                    "settles it); or refuse.",
                 ),
             },
         )
@@ -133,7 +138,8 @@ def build(spec):
             subject=f"Promote {spec.model} v"
             "{{ ti.xcom_pull(task_ids='evaluate')['candidate'] }}? (gray zone)",
             body="{{ ti.xcom_pull(task_ids='evaluate')['card_markdown'] }}",
-            defaults="Reject",
+            defaults="Reject",  # no answer in time: left to live evidence (release_challenger)
+            ignore_downstream_trigger_rules=False,  # a rejection skips promote, not the release
             response_timeout=dt.timedelta(minutes=float(approval.get("timeout_minutes", 1440))),
         )
 

@@ -727,7 +727,8 @@ def _add_decisions(sub) -> None:
         "--record",
         action="store_true",
         help="also tag each judged version in the registry (mlgate.hindsight, "
-        "mlgate.hindsight_why; mlgate.rollback_hindsight on a version rolled back from)",
+        "mlgate.hindsight_why; mlgate.rollback_hindsight and its _why on a version rolled "
+        "back from)",
     )
     p.set_defaults(func=cmd_decisions)
 

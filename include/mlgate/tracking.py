@@ -49,11 +49,13 @@ EVAL_RMSE_TAG = "mlgate.eval_rmse"
 PROMOTED_BY_TAG = "mlgate.promoted_by"  # the Airflow run, and the approver in a gray zone
 PROMOTED_BECAUSE_TAG = "mlgate.promoted_because"  # the decision sentence (or the approval)
 PROMOTED_AT_TAG = "mlgate.promoted_at"  # UTC time of the promotion
+PROMOTED_DS_TAG = "mlgate.promoted_ds"  # the data day it became champion (its watch starts)
 ROLLED_BACK_TAG = "mlgate.rolled_back"  # on the version a rollback moved away from: the reason
 ROLLED_BACK_DS_TAG = "mlgate.rolled_back_ds"  # ... and the day it happened (a data day)
 HINDSIGHT_TAG = "mlgate.hindsight"  # right | wrong: the decision on this version, judged later
 HINDSIGHT_WHY_TAG = "mlgate.hindsight_why"  # ... the figures that judged it
 ROLLBACK_HINDSIGHT_TAG = "mlgate.rollback_hindsight"  # right | wrong: the rollback away from it
+ROLLBACK_HINDSIGHT_WHY_TAG = "mlgate.rollback_hindsight_why"  # ... the figures that judged it
 RESTORED_TAG = "mlgate.restored_by_rollback"  # on the version a rollback restored: the reason
 NOT_PROMOTED_TAG = "mlgate.not_promoted"  # why a candidate lost its `challenger` alias unpromoted
 

@@ -165,7 +165,7 @@ def played(airflow_db, module_settings, tmp_path_factory):
         runner = Runner(settings, gray, dags, log_path)
         simulator.deliver_outcomes(lake, LAST)
         runner.play_day(PLAYED, _incident)
-        runner.note(PLAYED, "gray zone, unattended: refused (schedule)", "v1", "", "")
+        runner.note(PLAYED, "gray zone, unattended: left to live evidence (schedule)", "v1", "", "")
         waiting = leave_gray_zone_waiting(runner)
         ended = dt.datetime.now(dt.timezone.utc)
     yield {"runner": runner, "waiting": waiting, "began": began, "ended": ended}

@@ -27,7 +27,9 @@ from mlgate.lake.names import REASON_FILE, REPORT_FILE, dates, monitor_name, out
 from mlgate.lake.store import Lake
 
 TIMELINE_KEYS = ("date", "event", "model_version", "metric", "reason")
-GRAY_ZONE_REFUSED = "gray zone, unattended: refused"  # a train event of the timeline
+GRAY_ZONE_LEFT = "gray zone, unattended: left to live evidence"  # a train event of the timeline
+SETTLED = "gray zone settled by live evidence"  # a monitor event: "<SETTLED>: promoted | refused"
+WATCH_ROLLBACK = "rolled back by the watch"  # a monitor event
 
 
 @contextlib.contextmanager
@@ -535,6 +537,7 @@ class Runner:
             self.lake.read_bytes("reports", monitor_name(self.spec.model), ds, REPORT_FILE)
         )
         live = report.get("live", {})
+        self.note_live_decisions(ds, report.get("decisions") or {})
         line += live_progress(live)
         line += f" | drifted importance {report.get('drift', {}).get('drifted_importance', 0):.0%}"
         for event_id, extra in _retrain_events_after(self.request_uri, self.last_event):
@@ -549,11 +552,21 @@ class Runner:
             self.train(ds, "retrain_request", "")
         return line
 
+    def note_live_decisions(self, ds: str, decisions: dict) -> None:
+        """Note what the monitor decided on live labels: a gray zone settled, a champion
+        rolled back by the watch."""
+        settled, watch = decisions.get("settled") or {}, decisions.get("watch") or {}
+        if settled.get("outcome") in ("promoted", "refused"):
+            event = f"{SETTLED}: {settled['outcome']}"
+            self.note(ds, event, f"v{settled['version']}", "", settled["why"])
+        if watch.get("outcome") == "rolled back":
+            self.note(ds, WATCH_ROLLBACK, f"v{watch['champion']}", "", watch["why"])
+
     def train(self, ds: str, trigger: str, reason: str) -> None:
-        """Run the train DAG (unattended: a gray zone is refused) and note what became of
-        its candidate."""
+        """Run the train DAG (unattended: a gray zone is left to live evidence) and note
+        what became of its candidate."""
         before = self.champion()
-        state = self.run("train", ds, trigger=trigger, gray_zone="refuse")
+        state = self.run("train", ds, trigger=trigger, gray_zone="evidence")
         versions = [
             mv
             for mv in self.client.search_model_versions(f"name='{self.spec.model}'")
@@ -599,7 +612,7 @@ class Runner:
         decision = mv.tags.get(tracking.DECISION_TAG)
         reused_champion = str(mv.version) == str(before) and decision == "promote"
         if self.champion() == before and not reused_champion:
-            return GRAY_ZONE_REFUSED if decision == "ask" else "candidate refused"
+            return GRAY_ZONE_LEFT if decision == "ask" else "candidate refused"
         history = registry.champion_history(self.client, self.spec.model)
         return "first champion" if history and history[0] == str(mv.version) else "promoted"
 

@@ -355,8 +355,35 @@ EVALUATION = Section(
         "approval": Section(
             {
                 "ask": Bool(True, "the gray zone asks a person in Airflow (false: refuse)"),
-                "timeout_minutes": Int(1440, "no answer in time: no promotion", 1),
+                "timeout_minutes": Int(
+                    1440, "no answer in time: live evidence settles it (evidence.settle)", 1
+                ),
             }
+        ),
+        "evidence": Section(
+            {
+                "settle": Bool(
+                    True,
+                    "a gray-zone candidate nobody answered stays the challenger, scored in "
+                    "shadow, until the monitor's paired live comparison settles it (false: "
+                    "refused)",
+                ),
+                "min_rows": Int(
+                    2000, "labelled live rows both models scored before evidence decides", 2
+                ),
+                "max_days": Int(
+                    21, "a gray zone still unsettled this many days after its day: refused", 1
+                ),
+                "watch_days": Int(
+                    14,
+                    "after a promotion the previous champion is scored in shadow this long; "
+                    "a new champion measurably worse live beyond the margin is rolled back "
+                    "(0: no watch)",
+                    0,
+                    366,
+                ),
+            },
+            "live labels decide: the gray zone, and the watch after a promotion",
         ),
     },
 )

@@ -16,7 +16,7 @@ import shutil
 import time
 
 from mlgate.airflow.local import UI_PASSWORD, UI_USER
-from mlgate.airflow.runner import GRAY_ZONE_REFUSED, format_timeline, run_spec
+from mlgate.airflow.runner import GRAY_ZONE_LEFT, SETTLED, WATCH_ROLLBACK, format_timeline, run_spec
 from mlgate.config.settings import load_settings
 from mlgate.config.spec import load_spec
 from mlgate.demo import simulator
@@ -64,16 +64,23 @@ def run_demo(start: str, end: str, fresh: bool = True, echo=print) -> int:
     return 1 if runner.failures else 0
 
 
-CANDIDATE_EVENTS = ("first champion", "promoted", "candidate refused", GRAY_ZONE_REFUSED)
+CANDIDATE_EVENTS = (
+    "first champion",
+    "promoted",
+    "candidate refused",
+    GRAY_ZONE_LEFT,
+    SETTLED,
+    WATCH_ROLLBACK,
+)
 
 
 def leave_gray_zone_waiting(runner) -> dict | None:
-    """When the demo's last candidate was in the gray zone (refused, unattended), ask for it
-    again in a train run of its own that waits in Airflow's Required Actions with its card:
-    `make up` shows it, and an approval there promotes it through the gate. Returns the
-    timeline row of the waiting candidate (None when there is none)."""
+    """When the demo's last candidate was in the gray zone and live evidence has not settled
+    it yet, ask for it again in a train run of its own that waits in Airflow's Required
+    Actions with its card: `make up` shows it, and an approval there promotes it through
+    the gate. Returns the timeline row of the waiting candidate (None when there is none)."""
     candidates = [r for r in runner.timeline if r["event"].startswith(CANDIDATE_EVENTS)]
-    if not candidates or not candidates[-1]["event"].startswith(GRAY_ZONE_REFUSED):
+    if not candidates or not candidates[-1]["event"].startswith(GRAY_ZONE_LEFT):
         return None
     last = candidates[-1]
     trigger = last["event"].rsplit("(", 1)[-1].rstrip(")")

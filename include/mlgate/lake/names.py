@@ -59,6 +59,12 @@ def shadow_name(model: str) -> str:
     return f"{model}-shadow"
 
 
+def watch_name(model: str) -> str:
+    """The feed of the previous champion's shadow predictions while a new champion is
+    watched after its promotion."""
+    return f"{model}-watch"
+
+
 def monitor_name(model: str) -> str:
     """The reports feed (and MLflow experiment) of the model's monitor."""
     return f"{model}-monitor"

@@ -17,6 +17,18 @@ import urllib.request
 log = logging.getLogger(__name__)
 
 RUNBOOKS = {
+    "watch_rollback": {
+        "title": "a new champion was rolled back by the watch",
+        "means": "Live labels showed the newly promoted champion measurably worse than the "
+        "champion it replaced, beyond the promotion's margin, on the same rows: the watch "
+        "after its promotion moved @champion back. The evaluation at promotion time did not "
+        "predict the next days.",
+        "look_at": "The figures above; the rolled-back version's promotion card and its "
+        "mlgate.rolled_back tag; what changed between its evaluation days and the days after.",
+        "do": "Nothing is needed to keep serving: the previous champion serves again. Find why "
+        "the evaluation misjudged (evaluation days unlike the live ones, a slice); "
+        "`mlgate decisions` shows how often the gate has been right.",
+    },
     "champion_outside_gate": {
         "title": "the champion was moved outside the gate",
         "means": "The @champion alias points to a version that no promotion or rollback of "

@@ -440,13 +440,17 @@ def monitor_day(
     run: dict,
     paused: bool = False,
     pause_variable: str = "",
+    decisions: dict | None = None,
 ) -> dict:
-    """Monitor the window ending on `ds`; the report says whether to request retraining."""
+    """Monitor the window ending on `ds`; the report says whether to request retraining.
+    `decisions`, what live evidence decided this day (monitor.evidence.live_decisions),
+    goes into the report as it is."""
     cfg = spec.section("monitoring")
     client = tracking.client(settings)
     champion = registry.alias_version(client, spec.model, tracking.CHAMPION)
     days = window_days(ds, int(cfg["window_days"]))
     report = empty_report(spec, ds, days, paused, pause_variable)
+    report["decisions"] = decisions
     report["champion_outside_gate"] = registry.champion_outside_gate(client, spec.model)
     if champion is None:
         report["quiet_reasons"].append("no champion yet")

@@ -46,6 +46,7 @@ class Judged:
     days: list[str] = field(default_factory=list)
     rows: int = 0
     change: dict | None = None  # candidate minus champion: {metric, diff, low, high, level}
+    recorded: bool = False  # the verdict was read from the registry's tags (`record`)
 
     def to_dict(self) -> dict:
         return stats.finite_or_none(asdict(self))
@@ -66,16 +67,19 @@ def recorded_decisions(settings: Settings, spec: Spec) -> list[Judged]:
         tags = mv.tags or {}
         promoted = bool(tags.get(tracking.PROMOTED_AT_TAG))
         if tags.get(tracking.DECISION_TAG) and tags.get(tracking.DS_TAG):
-            card = _card(settings, mv.run_id)
+            card = card_of(settings, mv.run_id)
             if card and card.get("champion"):
                 out.append(
-                    Judged(
-                        ds=tags[tracking.DS_TAG],
-                        decision=tags[tracking.DECISION_TAG],
-                        candidate=str(mv.version),
-                        champion=str(card["champion"]),
-                        promoted=promoted,
-                        sentence=card.get("sentence", ""),
+                    _as_recorded(
+                        Judged(
+                            ds=tags[tracking.DS_TAG],
+                            decision=tags[tracking.DECISION_TAG],
+                            candidate=str(mv.version),
+                            champion=str(card["champion"]),
+                            promoted=promoted,
+                            sentence=card.get("sentence", ""),
+                        ),
+                        tags,
                     )
                 )
         if tags.get(tracking.ROLLED_BACK_TAG) and tags.get(tracking.ROLLED_BACK_DS_TAG):
@@ -87,20 +91,44 @@ def recorded_decisions(settings: Settings, spec: Spec) -> list[Judged]:
             ]
             if restored:
                 out.append(
-                    Judged(
-                        ds=tags[tracking.ROLLED_BACK_DS_TAG],
-                        decision="rollback",
-                        candidate=restored[-1],
-                        champion=str(mv.version),
-                        promoted=True,
-                        sentence=f"Roll back v{mv.version} to v{restored[-1]}: "
-                        + tags[tracking.ROLLED_BACK_TAG],
+                    _as_recorded(
+                        Judged(
+                            ds=tags[tracking.ROLLED_BACK_DS_TAG],
+                            decision="rollback",
+                            candidate=restored[-1],
+                            champion=str(mv.version),
+                            promoted=True,
+                            sentence=f"Roll back v{mv.version} to v{restored[-1]}: "
+                            + tags[tracking.ROLLED_BACK_TAG],
+                        ),
+                        tags,
                     )
                 )
     return sorted(out, key=lambda j: (j.ds, int(j.candidate)))
 
 
-def _card(settings: Settings, run_id: str) -> dict | None:
+def verdict_tags(decision: Judged) -> tuple[str, str, str]:
+    """Where a verdict is kept: (version, verdict tag, why tag); a rollback's on the version
+    it moved away from."""
+    if decision.decision == "rollback":
+        return (
+            decision.champion,
+            tracking.ROLLBACK_HINDSIGHT_TAG,
+            tracking.ROLLBACK_HINDSIGHT_WHY_TAG,
+        )
+    return decision.candidate, tracking.HINDSIGHT_TAG, tracking.HINDSIGHT_WHY_TAG
+
+
+def _as_recorded(decision: Judged, tags: dict) -> Judged:
+    """`decision` with the verdict its version's tags already hold, if any."""
+    _, verdict_tag, why_tag = verdict_tags(decision)
+    if tags.get(verdict_tag) in (RIGHT, WRONG):
+        decision.verdict, decision.why = tags[verdict_tag], tags.get(why_tag, "")
+        decision.recorded = True
+    return decision
+
+
+def card_of(settings: Settings, run_id: str) -> dict | None:
     """The promotion card a run logged (None when it has none)."""
     import mlflow
 
@@ -183,9 +211,14 @@ def verdict_of(decision: Judged) -> tuple[str, str]:
     return WRONG, f"{figure}: v{getattr(decision, better)}, passed over, was better"
 
 
-def judge_all(lake: Lake, settings: Settings, spec: Spec) -> list[Judged]:
-    """Every recorded decision with its verdict, by day."""
-    return [judge(lake, settings, spec, d) for d in recorded_decisions(settings, spec)]
+def judge_all(lake: Lake, settings: Settings, spec: Spec, again: bool = True) -> list[Judged]:
+    """Every recorded decision with its verdict, by day; `again=False` keeps the verdicts
+    already recorded in the registry (a verdict is final: its days are fixed) and judges
+    only the others."""
+    return [
+        d if d.recorded and not again else judge(lake, settings, spec, d)
+        for d in recorded_decisions(settings, spec)
+    ]
 
 
 def share_right(judged: list[Judged]) -> dict:
@@ -206,18 +239,14 @@ def record(settings: Settings, spec: Spec, judged: list[Judged]) -> int:
     rollback, the version it moved away from); returns how many tags changed."""
     client, changed = tracking.client(settings), 0
     for j in judged:
-        if j.verdict == PENDING:
+        if j.verdict == PENDING or j.recorded:
             continue
-        version, tag = (
-            (j.champion, tracking.ROLLBACK_HINDSIGHT_TAG)
-            if j.decision == "rollback"
-            else (j.candidate, tracking.HINDSIGHT_TAG)
-        )
+        version, tag, why_tag = verdict_tags(j)
         tags = client.get_model_version(spec.model, version).tags or {}
-        if tags.get(tag) == j.verdict and tags.get(tracking.HINDSIGHT_WHY_TAG) == j.why[:5000]:
+        if tags.get(tag) == j.verdict and tags.get(why_tag) == j.why[:5000]:
             continue
         client.set_model_version_tag(spec.model, version, tag, j.verdict)
-        client.set_model_version_tag(spec.model, version, tracking.HINDSIGHT_WHY_TAG, j.why[:5000])
+        client.set_model_version_tag(spec.model, version, why_tag, j.why[:5000])
         changed += 1
     return changed
 

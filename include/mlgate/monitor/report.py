@@ -173,12 +173,46 @@ def report_html(report: dict) -> str:
         + _integrity_parts(report)
         + _live_parts(report.get("live") or {})
         + _drift_parts(report.get("drift"))
+        + _decision_parts(report.get("decisions"))
     )
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>mlgate monitor</title>"
         "<style>body{font-family:sans-serif;max-width:70em}"
         "td,th{padding:2px 8px;text-align:left}</style></head>"
         f"<body>{''.join(parts)}</body></html>"
+    )
+
+
+def _decision_parts(decisions: dict | None) -> list[str]:
+    """What live evidence decided this day (a gray zone settled, the watch of a new
+    champion) and the gate's decisions judged in hindsight."""
+    if not decisions:
+        return []
+    items = []
+    if decisions.get("settled"):
+        s = decisions["settled"]
+        items.append(f"Gray zone of v{s['version']}: {s['outcome']}. {s['why']}")
+    if decisions.get("watch"):
+        w = decisions["watch"]
+        items.append(
+            f"Watch of v{w['champion']} against v{w['previous']}: {w['outcome']}. {w['why']}"
+        )
+    for j in decisions["hindsight"]["newly_judged"]:
+        items.append(
+            f"In hindsight, the {j['decision']} of v{j['candidate']} on {j['ds']} "
+            f"was {j['verdict']}: {j['why']}"
+        )
+    summary = decisions["hindsight"]["summary"]
+    share = (
+        f"{summary['right']} of {summary['judged']} decisions of the gate right in hindsight"
+        f" ({summary['pending']} pending)"
+        if summary["judged"]
+        else f"no decision judged in hindsight yet ({summary['pending']} pending)"
+    )
+    return (
+        ["<h3>Decisions on live labels</h3><ul>"]
+        + [f"<li>{html.escape(i)}</li>" for i in items]
+        + [f"<li>{html.escape(share)}</li></ul>"]
     )
 
 
@@ -231,8 +265,9 @@ def day_metrics(report: dict) -> dict[str, float]:
     """The day's figures as MLflow metrics: the verdict (retrain, evidence), the drift
     (drift, drifted_importance: the share of the model's importance that drifted,
     drifted_features), the live quality (`live_auc`, `live_coverage`, ... with their
-    intervals), the quarantined days and the champion's age. A figure that was not
-    computed is left out."""
+    intervals), the quarantined days, the champion's age, and the share of the gate's
+    decisions right in hindsight (`decisions_right_share`, `decisions_wrong`). A figure
+    that was not computed is left out."""
     out = {"retrain": float(report["retrain"]), "evidence": float(len(report["evidence"]))}
     if report.get("drift"):
         d = report["drift"]
@@ -244,6 +279,9 @@ def day_metrics(report: dict) -> dict[str, float]:
     for key in LIVE_METRICS:
         out[f"live_{key}"] = (report.get("live") or {}).get(key)
     out["quarantined_days"] = len((report.get("days") or {}).get("quarantined", []))
+    summary = ((report.get("decisions") or {}).get("hindsight") or {}).get("summary") or {}
+    out["decisions_right_share"] = summary.get("share")
+    out["decisions_wrong"] = summary.get("wrong") if summary.get("judged") else None
     out["days_since_training_data"] = (report.get("model_age") or {}).get(
         "days_since_training_data"
     )

@@ -23,8 +23,9 @@ def route(
     spec: Spec, decision: dict, run_type: str, gray_zone: str = "ask"
 ) -> tuple[str | None, str]:
     """Where the train DAG goes after the gate: ("promote" | "approve" | None, why).
-    Backfill runs never promote; a gray zone asks a person unless the spec or the run
-    (`gray_zone="refuse"`, for unattended runs) says to refuse."""
+    Backfill runs never promote; a gray zone asks a person unless the spec or the run says
+    otherwise (`gray_zone="evidence"`, for unattended runs: live labels settle it;
+    `"refuse"`: refused)."""
     if is_backfill(run_type):
         return None, f"backfill runs never promote; the decision was: {decision['sentence']}"
     if decision["outcome"] == PROMOTE:
@@ -35,7 +36,30 @@ def route(
         and gray_zone == "ask"
     ):
         return "approve", f"gray zone: asking a person in Required Actions. {decision['sentence']}"
+    if left_to_evidence(spec, decision, run_type, gray_zone, None):
+        return None, (
+            f"gray zone: v{decision['candidate']} stays the challenger, scored in shadow, "
+            f"until live labels settle it (evaluation.evidence). {decision['sentence']}"
+        )
     return None, f"champion unchanged: {decision['sentence']}"
+
+
+def left_to_evidence(
+    spec: Spec, decision: dict, run_type: str, gray_zone: str, answer: dict | None
+) -> bool:
+    """Whether a gray-zone candidate waits for live evidence (evaluation.evidence.settle):
+    an unattended run (`gray_zone="evidence"`), or nobody answered in Required Actions
+    before the timeout. A person's answer, and a backfill, are never left to it."""
+    if (
+        decision["outcome"] != ASK
+        or is_backfill(run_type)
+        or not spec.section("evaluation")["evidence"]["settle"]
+    ):
+        return False
+    if gray_zone == "evidence":
+        return True
+    asked = spec.section("evaluation")["approval"]["ask"] and gray_zone == "ask"
+    return asked and answer is not None and not (answer.get("responded_by_user") or {})
 
 
 def apply_decision(
@@ -45,19 +69,30 @@ def apply_decision(
     decision: Decision,
     run: dict,
     approved_by: str | None = None,
+    because: str | None = None,
 ) -> bool:
-    """Move the aliases if the decision (or a person, for a gray zone) says so; returns
-    whether the champion changed. Backfill runs never promote (`run['run_type']`). The move is a
+    """Move the aliases if the decision (or a person, or live evidence, for a gray zone)
+    says so; returns whether the champion changed. Backfill runs never promote
+    (`run['run_type']`); a gray zone already settled (refused) stays so. The move is a
     compare-and-set under the model's promotion lock: a champion that changed since the
-    evaluation is never overwritten (PromotionError says to re-evaluate). The candidate's run
-    and model version then say so in their description."""
+    evaluation is never overwritten (PromotionError says to re-evaluate). `because` replaces
+    the recorded reason. The candidate's run and model version then say so in their
+    description. A candidate that is not left waiting in the gray zone stops being the
+    challenger."""
     client = tracking.client(settings)
-    if registry.alias_version_number(client, spec.model, tracking.CHALLENGER) == decision.candidate:
+    settled = client.get_model_version(spec.model, decision.candidate).tags.get(
+        tracking.NOT_PROMOTED_TAG
+    )
+    allowed = (decision.promote or (decision.outcome == ASK and approved_by)) and not settled
+    if (allowed or decision.outcome != ASK) and registry.alias_version_number(
+        client, spec.model, tracking.CHALLENGER
+    ) == decision.candidate:
         client.delete_registered_model_alias(spec.model, tracking.CHALLENGER)
-    allowed = decision.promote or (decision.outcome == ASK and approved_by)
+    if settled and approved_by:
+        print(f"v{decision.candidate} was settled before {approved_by} answered: {settled}")
     if not allowed or is_backfill(run.get("run_type", "")):
         return False
-    why = (
+    why = because or (
         decision.sentence
         if decision.promote
         else f"approved by {approved_by} in the gray zone: {decision.sentence}"
@@ -74,6 +109,7 @@ def apply_decision(
                 + (f" (approved by {approved_by})" if approved_by else ""),
                 tracking.PROMOTED_BECAUSE_TAG: why[:5000],
                 tracking.PROMOTED_AT_TAG: at,
+                **({tracking.PROMOTED_DS_TAG: run["ds"]} if run.get("ds") else {}),
                 tracking.GOLDEN_VERSION_TAG: decision.lineage.get("evaluation_set", {}).get(
                     "version", ""
                 ),
@@ -120,11 +156,22 @@ def release_challenger(
     longer scores it in shadow); its version keeps why (tracking.NOT_PROMOTED_TAG), beside
     the decision tags and the card, and in the description of its run and version. Returns
     what was done, for the log."""
+    if left_to_evidence(spec, decision, run_type, gray_zone, answer):
+        return (
+            f"v{decision['candidate']} stays the challenger, scored in shadow: the monitor "
+            "settles it on live labels (evaluation.evidence)"
+        )
     why = not_promoted_because(spec, decision, run_type, gray_zone, answer)
+    if why is None:
+        return None
+    return release(settings, spec, decision, why)
+
+
+def release(settings: Settings, spec: Spec, decision: dict, why: str) -> str | None:
+    """The candidate of `decision` is not promoted, because `why`: tagged and described so,
+    and no longer the challenger (nor scored in shadow); None when it is the champion."""
     candidate, client = str(decision["candidate"]), tracking.client(settings)
-    if why is None or registry.alias_version_number(client, spec.model, tracking.CHAMPION) == (
-        candidate
-    ):
+    if registry.alias_version_number(client, spec.model, tracking.CHAMPION) == candidate:
         return None
     client.set_model_version_tag(spec.model, candidate, tracking.NOT_PROMOTED_TAG, why[:5000])
     judged = Decision.from_dict(decision)

@@ -43,14 +43,19 @@ def check_target(lake: Lake, settings: Settings, spec: Spec, version: str) -> No
 
 
 def roll_back(
-    lake: Lake, settings: Settings, spec: Spec, reason: str, by: str = "mlgate rollback"
+    lake: Lake,
+    settings: Settings,
+    spec: Spec,
+    reason: str,
+    by: str = "mlgate rollback",
+    ds: str | None = None,
 ) -> dict:
     """Move `champion` back one step (under the promotion lock); returns {'from', 'to'}, and
     'finished' when an interrupted promotion or rollback was finished (or undone) first.
     `by` (who, or which Airflow run) tells a retry of an interrupted rollback from a new one.
-    The rollback's day, for hindsight, is the newest validated day."""
+    The rollback's day `ds`, for hindsight, is by default the newest validated day."""
     client = tracking.client(settings)
-    days = lake.list_partitions("validated", spec.model)
+    days = [ds] if ds else lake.list_partitions("validated", spec.model)
     with registry.promotion_lock(lake, spec.model):
         return registry.rollback(
             client,

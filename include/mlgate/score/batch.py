@@ -1,10 +1,13 @@
 """Batch scoring: the champion scores a validated day. Each prediction carries a
 prediction id, the model version, the MLflow run id, a hash of its inputs and the slice
 columns. When there is a challenger, it scores the same rows in shadow: its predictions
-go to their own feed (`predictions/<model>-shadow/`) and are never served."""
+go to their own feed (`predictions/<model>-shadow/`) and are never served. While a new
+champion is watched after its promotion, the previous champion scores them too
+(`predictions/<model>-watch/`), so the monitor can compare the two on live labels."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import pandas as pd
@@ -12,7 +15,7 @@ import pandas as pd
 from mlgate import tracking
 from mlgate.config.settings import Settings
 from mlgate.config.spec import Spec
-from mlgate.lake.names import FEATURES_FILE, PREDICTIONS_FILE, shadow_name
+from mlgate.lake.names import FEATURES_FILE, PREDICTIONS_FILE, shadow_name, watch_name
 from mlgate.lake.store import Lake, LakeError
 from mlgate.model.serving import load_model, predict_served
 from mlgate.promote import registry
@@ -102,4 +105,30 @@ def score_day(
             lake, settings, spec, ds, run, features, challenger, shadow_name(spec.model)
         )
         lineage = {**lineage, "shadow_version": shadow["model_version"]}
+    previous = watched_previous(client, spec, champion, ds)
+    if previous is not None:
+        watch = score_with(
+            lake, settings, spec, ds, run, features, previous, watch_name(spec.model)
+        )
+        lineage = {**lineage, "watch_version": watch["model_version"]}
     return lineage
+
+
+def watch_start(champion_mv) -> str | None:
+    """The data day the champion's watch started: the day it was promoted (its training
+    day for a promotion recorded before that day was kept)."""
+    tags = champion_mv.tags or {}
+    return tags.get(tracking.PROMOTED_DS_TAG) or tags.get(tracking.DS_TAG)
+
+
+def watched_previous(client, spec: Spec, champion_mv, ds: str):
+    """The previous champion while the champion is under watch on `ds` (the spec's
+    `evaluation.evidence.watch_days` from its promotion), else None."""
+    watch_days = int(spec.section("evaluation")["evidence"]["watch_days"])
+    start = watch_start(champion_mv)
+    if not watch_days or not start or not champion_mv.tags.get(tracking.PROMOTED_AT_TAG):
+        return None
+    if not start <= ds < (dt.date.fromisoformat(start) + dt.timedelta(days=watch_days)).isoformat():
+        return None
+    previous = registry.alias_version(client, spec.model, tracking.PREVIOUS)
+    return previous if previous is not None and previous.version != champion_mv.version else None
