@@ -580,7 +580,8 @@ def _add_run(sub) -> None:
         help="run the spec's real DAGs day by day over the landed days, then print the timeline",
         description="Runs ingest, score and monitor for every day in START..END whose "
         "features have landed, train on the spec's train_cron and on the monitor's retrain "
-        "requests (unattended: a gray zone is refused), with dag.test() in the current "
+        "requests (unattended: a gray zone is left to live evidence, which the monitor "
+        "settles), with dag.test() in the current "
         "MLGATE_HOME (nothing is deleted; the whole output in MLGATE_HOME/run.log, each "
         "task's log in the Airflow UI). Prints a line per day, then the timeline. Exit 0 "
         "when every task ran (quarantines and refusals are outcomes), 1 when a task failed, "

@@ -127,3 +127,34 @@ def test_an_auc_that_cannot_be_computed_refuses_with_its_reason_and_no_nan(spec)
         json.dumps(decision.to_dict(), allow_nan=False)  # raises on NaN
         json.dumps(card_json(spec, decision), allow_nan=False)
         assert all(np.isfinite(v) for v in flat_metrics(decision).values())
+
+
+def test_a_candidate_under_the_floor_but_better_than_a_champion_under_it_is_not_silently_refused(
+    spec, real_scores
+):
+    """Real scores of a depth-4 model and of stumps on three days of March 2013 (the stumps
+    rank better there), both under a floor of 0.95: the floor alone would keep the worse
+    model; `below_floor` decides."""
+    labels, *scores = real_scores
+    worse_one, better_one = sorted(scores, key=lambda s: quality(labels, s)["auc"])
+    judged = compare(labels, better_one, worse_one, 0.95, 200)
+    assert judged["champion"]["auc"] < judged["candidate"]["auc"] < 0.95
+
+    def outcome(choice, candidate=judged):
+        # wide margins elsewhere: only the floor is in question
+        gate = spec_with(
+            spec, min_auc=0.95, below_floor=choice, auc_margin=0.1, max_logloss_increase=0.1
+        )
+        return decide(gate, candidate, [], [], "2", "1", fresher=True)
+
+    promoted, asked, refused = outcome("promote"), outcome("ask"), outcome("refuse")
+    assert promoted.outcome == PROMOTE and "the better of two models under the floor" in (
+        " ".join(promoted.reasons)
+    )
+    assert asked.outcome == ASK and "lower still" in asked.sentence
+    assert refused.outcome == REFUSE and "refusing keeps the worse model" in refused.sentence
+    # the other way round (the worse against the better as champion): the floor refuses
+    worse = outcome("promote", compare(labels, worse_one, better_one, 0.95, 200))
+    assert worse.outcome == REFUSE and any(
+        r.startswith("AUC") and r.endswith("is below the floor 0.95") for r in worse.reasons
+    )

@@ -298,7 +298,13 @@ EVALUATION = Section(
                 "min_auc_gain": Num(0.0, "rule better: the AUC gain's lower bound above this"),
                 "auc_margin": Share(0.01, "rule non_inferior: AUC change's lower bound > -this"),
                 "max_logloss_increase": Num(0.002, "the log-loss increase's upper bound", 0),
-                "min_auc": Share(0.5, "never promote below this"),
+                "min_auc": Share(0.5, "never promote below this ..."),
+                "below_floor": Text(
+                    "ask",
+                    "... unless the champion is below it too and worse on the same rows: "
+                    "promote, ask (a person or live evidence) or refuse",
+                    ("promote", "ask", "refuse"),
+                ),
                 "min_rows": Int(1000, "fewer evaluation rows: refuse", 1),
                 "min_rmse_gain": Num(
                     0.0, "regression, rule better: RMSE change's upper bound < -this x champion's"

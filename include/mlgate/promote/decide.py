@@ -243,7 +243,8 @@ def _auc_rule(comparison: dict, rules: dict, fresher: bool | None) -> Reasons:
     floor = float(rules["min_auc"])
     cand = comparison["candidate"]
     if cand["auc"] < floor:
-        refuse.append(f"AUC {cand['auc']:.4f} is below the floor {floor}")
+        under = _both_under_the_floor(comparison, floor, rules["below_floor"])
+        (refuse, ask, fine)[("refuse", "ask", "promote").index(under[0])].append(under[1])
     diff = comparison.get("auc_diff")
     if diff is None:
         return refuse, ask, fine
@@ -272,6 +273,28 @@ def _auc_rule(comparison: dict, rules: dict, fresher: bool | None) -> Reasons:
         else:
             ask.append(f"{gain}: the interval straddles the non-inferiority margin -{margin}")
     return refuse, ask, fine
+
+
+def _both_under_the_floor(comparison: dict, floor: float, choice: str) -> tuple[str, str]:
+    """A candidate under the AUC floor: refused, unless the champion is under it too on the
+    same rows and does worse than the candidate (the AUC change's point estimate is
+    positive); then the spec's `promotion.below_floor` says (promote, ask, or refuse),
+    never the floor alone, which would keep the worse model. Returns (what, why)."""
+    cand, champion = comparison["candidate"], comparison.get("champion") or {}
+    diff = comparison.get("auc_diff")
+    below = f"AUC {cand['auc']:.4f} is below the floor {floor}"
+    if diff is None or champion.get("auc") is None or champion["auc"] >= floor or diff["diff"] <= 0:
+        return "refuse", below
+    both = (
+        f"{below}, but the champion's on the same rows is lower still "
+        f"({champion['auc']:.4f}): refusing keeps the worse model"
+    )
+    return choice, {
+        "promote": f"{both}; the better of two models under the floor is promoted "
+        "(promotion.below_floor: promote)",
+        "ask": f"{both}; a person or live evidence decides (promotion.below_floor: ask)",
+        "refuse": f"{both}, under the floor itself (promotion.below_floor: refuse)",
+    }[choice]
 
 
 def _logloss_rule(loss: dict, allowed: float) -> Reasons:
