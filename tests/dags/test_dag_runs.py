@@ -128,10 +128,23 @@ def test_train_makes_the_first_champion_then_score_and_monitor(env):
     monitor = dags["monitor"].test(logical_date=day("2013-01-23"))
     assert str(monitor.state) == "success"
     tis = {ti.task_id: str(ti.state) for ti in monitor.get_task_instances()}
-    assert tis == {"measure": "success", "request_retrain": "skipped"}  # inside the cool-down
+    assert tis == {
+        "live_decisions": "success",
+        "measure": "success",
+        "request_retrain": "skipped",  # inside the cool-down
+    }
     report = json.loads(
         env["lake"].read_bytes("reports", f"{MODEL}-monitor", "2013-01-23", "report.json")
     )
+    # a first champion is no decision between two models: nothing to settle nor judge yet
+    assert report["decisions"] == {
+        "settled": None,
+        "watch": None,
+        "hindsight": {
+            "summary": {"right": 0, "wrong": 0, "pending": 0, "judged": 0, "share": None},
+            "newly_judged": [],
+        },
+    }
     mature = env["lake"].read_lineage("predictions", MODEL, "2013-01-21")["rows"]
     assert (
         report["champion"] == "1" and report["live"]["predicted_rows"] == mature
