@@ -7,7 +7,7 @@ One lake and registry, in the order a deployment lives it:
   v1  25 Jan  first champion
   v2  29 Jan  gray zone, unattended: stays challenger; live labels promote it (4 Feb)
   v3   5 Feb  overfit, gray zone: stays challenger; live labels refuse it (9 Feb)
-  v4  10 Feb  the same overfit model let through by a lax gate; the watch rolls it back (14 Feb)
+  v4  10 Feb  the same overfit model let through by a lax gate; the watch rolls it back (18 Feb)
 """
 
 import copy
@@ -80,7 +80,7 @@ def story(module_settings, spec, tmp_path_factory):
     os.environ.update(
         MLGATE_ALERT_CALLBACK="tests.helpers:record_alert", MLGATE_TEST_ALERTS=str(alerts)
     )
-    ingest_real_days(lake, spec, "2013-01-01", "2013-02-16")
+    ingest_real_days(lake, spec, "2013-01-01", "2013-02-19")
     out = {"lake": lake, "settings": settings, "spec": gate(spec), "alerts": alerts}
 
     v1 = trained(lake, settings, spec, "v1", "2013-01-25")
@@ -132,13 +132,13 @@ def story(module_settings, spec, tmp_path_factory):
     out["v4_decision"] = decision
     apply_decision(lake, settings, lax, decision, {**run_info("v4"), "ds": "2013-02-10"})
     out["champion_after_v4"] = champion(settings, spec.model)
-    score(lake, settings, spec, "2013-02-10", "2013-02-14")
+    score(lake, settings, spec, "2013-02-10", "2013-02-18")
     out["history_before_watch"] = registry.champion_history(tracking.client(settings), spec.model)
     out["v4_watched"] = evidence.watch_champion(
-        lake, settings, spec, "2013-02-14", {**run_info("m-0214"), "ds": "2013-02-14"}
+        lake, settings, spec, "2013-02-18", {**run_info("m-0218"), "ds": "2013-02-18"}
     )
     out["v4_watched_again"] = evidence.watch_champion(
-        lake, settings, spec, "2013-02-14", {**run_info("m-0214"), "ds": "2013-02-14"}
+        lake, settings, spec, "2013-02-18", {**run_info("m-0218"), "ds": "2013-02-18"}
     )
     return out
 
@@ -180,7 +180,7 @@ def test_a_gray_zone_worse_live_is_refused_with_the_live_figures(story):
         lake, settings, spec, story["v3_decision"], run_info("late"), approved_by="ana"
     )
     # meanwhile v2, promoted on 4 Feb, was under watch against v1 and kept
-    assert story["v2_watched"]["outcome"] in ("kept", "waiting"), story["v2_watched"]
+    assert story["v2_watched"]["outcome"] in ("kept", "watching"), story["v2_watched"]
 
 
 def test_a_champion_worse_live_is_rolled_back_by_the_watch_once_with_an_alert(story):
@@ -198,7 +198,7 @@ def test_a_champion_worse_live_is_rolled_back_by_the_watch_once_with_an_alert(st
     )
     v4 = client.get_model_version("flights_late", "4")
     assert v4.tags[tracking.ROLLED_BACK_TAG].startswith("the watch after its promotion")
-    assert v4.tags[tracking.ROLLED_BACK_DS_TAG] == "2013-02-14"
+    assert v4.tags[tracking.ROLLED_BACK_DS_TAG] == "2013-02-18"
     alerts = [json.loads(line) for line in story["alerts"].read_text().splitlines()]
     assert [a["kind"] for a in alerts] == ["watch_rollback"]
     assert alerts[0]["champion"] == "2" and "rolled back to v2" in alerts[0]["title"]
@@ -215,9 +215,9 @@ def test_every_decision_is_judged_in_hindsight(story):
     assert (wrong.champion, wrong.verdict) == ("2", hindsight.WRONG)
     assert wrong.days[0] == "2013-02-10" and wrong.change["low"] > 0
     assert "v2, passed over, was better" in wrong.why
-    rollback = by["rollback", "2"]  # on 14 Feb, judged by 14..20 Feb: labels not in yet
+    rollback = by["rollback", "2"]  # on 18 Feb, judged by 18..24 Feb: labels not in yet
     assert (rollback.champion, rollback.verdict) == ("4", hindsight.PENDING)
-    assert "labels come in up to 2013-02-20" in rollback.why
+    assert "labels come in up to 2013-02-24" in rollback.why
     assert by["ask", "2"].verdict in (hindsight.RIGHT, hindsight.WRONG)
 
 

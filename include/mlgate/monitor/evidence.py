@@ -4,7 +4,8 @@ Both compare two versions on the same live rows, once their labels have come in:
 served champion's predictions against the shadow predictions of the other (the gray-zone
 challenger, or the previous champion while a new one is watched), paired per row
 (candidate minus champion: log loss for a binary model, RMSE for a regression, with
-`evaluation.confidence`; hindsight.paired_change) against the promotion's margin
+`evaluation.confidence` and an interval clustered by day, so that two or three days of
+one weather cannot pass for proof; hindsight.paired_change) against the promotion's margin
 (`promotion.max_logloss_increase`; a regression's `promotion.rmse_margin` times the
 champion's live RMSE).
 
@@ -50,7 +51,11 @@ def paired_live(
     if len(both) < 2:
         return both, None
     change = hindsight.paired_change(
-        spec, both, both["score_o"].to_numpy(dtype=float), both["score"].to_numpy(dtype=float)
+        spec,
+        both,
+        both["score_o"].to_numpy(dtype=float),
+        both["score"].to_numpy(dtype=float),
+        by_day=True,
     )
     return both, change
 
@@ -137,8 +142,9 @@ def settle_gray_zone(lake: Lake, settings: Settings, spec: Spec, ds: str, run: d
 def watch_champion(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dict) -> dict | None:
     """Compare a champion under watch with the previous one on the live rows since its
     promotion; roll it back (and alert) when it is measurably worse beyond the margin.
-    Returns {champion, previous, outcome: kept | rolled back | waiting, why}; None when no
-    champion is under watch."""
+    Returns {champion, previous, outcome: rolled back | kept (not worse beyond the margin) |
+    watching (not known yet) | waiting (too few rows), why}; None when no champion is
+    under watch."""
     cfg = spec.section("evaluation")["evidence"]
     client = tracking.client(settings)
     champion = registry.alias_version(client, spec.model, tracking.CHAMPION)
@@ -184,7 +190,8 @@ def watch_champion(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dic
             }
         )
         return {"champion": version, "previous": previous, "outcome": "rolled back", "why": why}
-    return {"champion": version, "previous": previous, "outcome": "kept", "why": figure}
+    outcome = "kept" if change["low"] >= -allowed else "watching"  # not worse, or not yet known
+    return {"champion": version, "previous": previous, "outcome": outcome, "why": figure}
 
 
 def live_decisions(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dict) -> dict:

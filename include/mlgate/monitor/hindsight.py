@@ -171,23 +171,39 @@ def judge(lake: Lake, settings: Settings, spec: Spec, decision: Judged) -> Judge
     return decision
 
 
-def paired_change(spec: Spec, frame, candidate: np.ndarray, champion: np.ndarray) -> dict:
-    """Candidate minus champion on the same rows, with the spec's confidence: mean log-loss
-    change (CLT on the per-row differences) for a binary model, RMSE change (delta method)
-    for a regression."""
+def paired_change(
+    spec: Spec, frame, candidate: np.ndarray, champion: np.ndarray, by_day: bool = False
+) -> dict:
+    """Candidate minus champion on the same rows of `frame` (with their day, `ds`), with
+    the spec's confidence: the mean log-loss change for a binary model, the RMSE change for
+    a regression (its per-row delta-method terms). The interval is per row (the CLT): what
+    happened on these rows, hindsight's question. `by_day` clusters it by day
+    (stats.clustered_mean), for a forecast from a few days to the weeks after them (live
+    evidence): rows of one day share its weather and are not independent, and a per-row
+    interval over two or three days is far too sure of itself."""
     labels = frame[spec.section("label")["name"]].to_numpy(dtype=float)
     level = float(spec.section("evaluation")["confidence"])
     if spec.is_regression:
-        diff = stats.paired_regression(labels, candidate, champion, level)["rmse_diff"]
-        return {"metric": "rmse", **{k: diff[k] for k in ("diff", "low", "high")}, "level": level}
-    per_row = stats.row_logloss(labels, candidate) - stats.row_logloss(labels, champion)
-    diff = stats.clt_mean(per_row, level)
+        sq_a, sq_b = (candidate - labels) ** 2, (champion - labels) ** 2
+        rmse_a, rmse_b = float(np.sqrt(sq_a.mean())), float(np.sqrt(sq_b.mean()))
+        terms = sq_a / (2 * max(rmse_a, stats.EPS)) - sq_b / (2 * max(rmse_b, stats.EPS))
+        metric, centre = "rmse", rmse_a - rmse_b
+    else:
+        terms = stats.row_logloss(labels, candidate) - stats.row_logloss(labels, champion)
+        metric, centre = "logloss", None
+    diff = (
+        stats.clustered_mean(terms, frame["ds"].to_numpy(), level)
+        if by_day
+        else {**stats.clt_mean(terms, level), "clusters": int(frame["ds"].nunique())}
+    )
+    shift = 0.0 if centre is None else centre - diff["mean"]
     return {
-        "metric": "logloss",
-        "diff": diff["mean"],
-        "low": diff["low"],
-        "high": diff["high"],
+        "metric": metric,
+        "diff": diff["mean"] + shift,
+        "low": diff["low"] + shift,
+        "high": diff["high"] + shift,
         "level": level,
+        "days": diff["clusters"],
     }
 
 

@@ -113,6 +113,37 @@ def clt_mean(values, level: float = 0.95) -> dict:
     return {"mean": around["diff"], "low": around["low"], "high": around["high"], "level": level}
 
 
+def clustered_mean(values, clusters, level: float = 0.95) -> dict:
+    """Mean of per-row values whose rows come in clusters (days: the rows of one day share
+    its weather and its schedule, so they are not independent) with a cluster-robust
+    interval: the spread of the clusters' summed residuals, and Student's t with one degree
+    of freedom fewer than clusters. One cluster gives an unbounded interval: a single day
+    says nothing about the next."""
+    from scipy.stats import t
+
+    values = np.asarray(values, dtype=float)
+    mean = float(values.mean())
+    groups = _cluster_codes(clusters)
+    count = int(groups.max()) + 1 if len(groups) else 0
+    if count < 2:
+        return {"mean": mean, "low": -np.inf, "high": np.inf, "level": level, "clusters": count}
+    sums = np.bincount(groups, weights=values - mean, minlength=count)
+    se = float(np.sqrt(count / (count - 1) * np.sum(sums**2)) / len(values))
+    half = float(t.ppf(0.5 + level / 2, count - 1)) * se
+    return {
+        "mean": mean,
+        "low": mean - half,
+        "high": mean + half,
+        "level": level,
+        "clusters": count,
+    }
+
+
+def _cluster_codes(labels) -> np.ndarray:
+    """Integer codes 0..k-1 of the labels' distinct values."""
+    return np.unique(np.asarray(labels), return_inverse=True)[1].ravel()
+
+
 def mean_interval(
     values, level: float, rounds: int, max_rows: int | None = None, seed: int = 0
 ) -> dict:
