@@ -53,7 +53,7 @@ def build(spec):
             decided = decide_live(
                 lake, settings, spec, dagkit.run_ds(context), dagkit.run_info(context)
             )
-            print("\n".join(summary_lines(decided)) or "nothing for live evidence to decide")
+            print("\n".join(summary_lines(decided)))
             return decided
 
         @task(on_success_callback=dagkit.monitor_alert(spec))

@@ -215,24 +215,26 @@ def live_decisions(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dic
 
 
 def summary_lines(live: dict) -> list[str]:
-    """The live decisions in words, for the task log."""
+    """What live evidence decided, in sentences: for the task log and the report page."""
     lines = []
     if live.get("settled"):
         s = live["settled"]
-        lines.append(f"gray zone v{s['version']}: {s['outcome']}: {s['why']}")
+        lines.append(f"Gray zone of v{s['version']}: {s['outcome']}. {s['why']}")
     if live.get("watch"):
         w = live["watch"]
         lines.append(
-            f"watch of v{w['champion']} against v{w['previous']}: {w['outcome']}: {w['why']}"
+            f"Watch of v{w['champion']} against v{w['previous']}: {w['outcome']}. {w['why']}"
         )
     for j in live["hindsight"]["newly_judged"]:
         lines.append(
-            f"hindsight: {j['decision']} of v{j['candidate']} on {j['ds']}: "
-            f"{j['verdict']}: {j['why']}"
+            f"In hindsight, the {j['decision']} of v{j['candidate']} on {j['ds']} "
+            f"was {j['verdict']}: {j['why']}"
         )
     s = live["hindsight"]["summary"]
-    if s["judged"]:
-        lines.append(
-            f"decisions right in hindsight: {s['right']}/{s['judged']} ({s['pending']} pending)"
-        )
+    lines.append(
+        f"{s['right']} of {s['judged']} decisions of the gate right in hindsight "
+        f"({s['pending']} pending)"
+        if s["judged"]
+        else f"no decision judged in hindsight yet ({s['pending']} pending)"
+    )
     return lines

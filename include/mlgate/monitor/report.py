@@ -188,32 +188,10 @@ def _decision_parts(decisions: dict | None) -> list[str]:
     champion) and the gate's decisions judged in hindsight."""
     if not decisions:
         return []
-    items = []
-    if decisions.get("settled"):
-        s = decisions["settled"]
-        items.append(f"Gray zone of v{s['version']}: {s['outcome']}. {s['why']}")
-    if decisions.get("watch"):
-        w = decisions["watch"]
-        items.append(
-            f"Watch of v{w['champion']} against v{w['previous']}: {w['outcome']}. {w['why']}"
-        )
-    for j in decisions["hindsight"]["newly_judged"]:
-        items.append(
-            f"In hindsight, the {j['decision']} of v{j['candidate']} on {j['ds']} "
-            f"was {j['verdict']}: {j['why']}"
-        )
-    summary = decisions["hindsight"]["summary"]
-    share = (
-        f"{summary['right']} of {summary['judged']} decisions of the gate right in hindsight"
-        f" ({summary['pending']} pending)"
-        if summary["judged"]
-        else f"no decision judged in hindsight yet ({summary['pending']} pending)"
-    )
-    return (
-        ["<h3>Decisions on live labels</h3><ul>"]
-        + [f"<li>{html.escape(i)}</li>" for i in items]
-        + [f"<li>{html.escape(share)}</li></ul>"]
-    )
+    from mlgate.monitor.evidence import summary_lines
+
+    items = [f"<li>{html.escape(line)}</li>" for line in summary_lines(decisions)]
+    return ["<h3>Decisions on live labels</h3><ul>", *items, "</ul>"]
 
 
 def _interval(q: dict, key: str, bound: str | None = None) -> str:

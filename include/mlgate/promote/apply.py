@@ -92,29 +92,10 @@ def apply_decision(
         print(f"v{decision.candidate} was settled before {approved_by} answered: {settled}")
     if not allowed or is_backfill(run.get("run_type", "")):
         return False
-    why = because or (
-        decision.sentence
-        if decision.promote
-        else f"approved by {approved_by} in the gray zone: {decision.sentence}"
-    )
     at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    tags = promotion_tags(decision, run, at, approved_by, because)
     with registry.promotion_lock(lake, spec.model):
-        note = registry.promote(
-            client,
-            spec.model,
-            decision.candidate,
-            decision.champion,
-            {
-                tracking.PROMOTED_BY_TAG: f"{run['dag_id']}/{run['run_id']}"
-                + (f" (approved by {approved_by})" if approved_by else ""),
-                tracking.PROMOTED_BECAUSE_TAG: why[:5000],
-                tracking.PROMOTED_AT_TAG: at,
-                **({tracking.PROMOTED_DS_TAG: run["ds"]} if run.get("ds") else {}),
-                tracking.GOLDEN_VERSION_TAG: decision.lineage.get("evaluation_set", {}).get(
-                    "version", ""
-                ),
-            },
-        )
+        note = registry.promote(client, spec.model, decision.candidate, decision.champion, tags)
     if note:  # an interrupted promotion or rollback was finished (or undone) first
         print(f"{spec.model}: {note}")
     approval = f", approved by {approved_by} in the gray zone" if approved_by else ""
@@ -126,6 +107,27 @@ def apply_decision(
         decision_description(settings, decision, run, applied),
     )
     return True
+
+
+def promotion_tags(
+    decision: Decision, run: dict, at: str, approved_by: str | None, because: str | None
+) -> dict:
+    """The tags a promotion leaves on its version: by whom (the Airflow run, and who
+    approved a gray zone), why (`because`, or the decision or its approval), when (the time
+    and the data day), and the evaluation set's version."""
+    why = because or (
+        decision.sentence
+        if decision.promote
+        else f"approved by {approved_by} in the gray zone: {decision.sentence}"
+    )
+    return {
+        tracking.PROMOTED_BY_TAG: f"{run['dag_id']}/{run['run_id']}"
+        + (f" (approved by {approved_by})" if approved_by else ""),
+        tracking.PROMOTED_BECAUSE_TAG: why[:5000],
+        tracking.PROMOTED_AT_TAG: at,
+        **({tracking.PROMOTED_DS_TAG: run["ds"]} if run.get("ds") else {}),
+        tracking.GOLDEN_VERSION_TAG: decision.lineage.get("evaluation_set", {}).get("version", ""),
+    }
 
 
 def not_promoted_because(
