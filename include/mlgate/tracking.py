@@ -46,6 +46,7 @@ EVAL_AUC_TAG = (
 )
 # a regression candidate's RMSE on the evaluation set: the monitor's baseline
 EVAL_RMSE_TAG = "mlgate.eval_rmse"
+JUDGED_AGAINST_TAG = "mlgate.judged_against"  # the champion the candidate was judged against
 PROMOTED_BY_TAG = "mlgate.promoted_by"  # the Airflow run, and the approver in a gray zone
 PROMOTED_BECAUSE_TAG = "mlgate.promoted_because"  # the decision sentence (or the approval)
 PROMOTED_AT_TAG = "mlgate.promoted_at"  # UTC time of the promotion
@@ -147,6 +148,17 @@ def describe(settings: Settings, model: str, version: str, markdown: str) -> Non
     mv = mlflow_client.update_model_version(model, str(version), description=markdown)
     if mv.run_id:
         mlflow_client.set_tag(mv.run_id, DESCRIPTION_TAG, markdown)
+
+
+def add_to_description(settings: Settings, model: str, version: str, markdown: str) -> None:
+    """Put `markdown` (what happened to a version later: a rollback, a verdict in hindsight)
+    at the top of its description, above what was there (kept, cut to MLflow's limit); a
+    retry that would write it twice writes nothing."""
+    mv = client(settings).get_model_version(model, str(version))
+    earlier = (mv.description or "").strip()
+    if markdown in earlier:
+        return
+    describe(settings, model, version, f"{markdown}\n\n{earlier}" if earlier else markdown)
 
 
 def reference_profile(settings: Settings, run_id: str) -> dict:

@@ -8,6 +8,8 @@ One lake and registry, in the order a deployment lives it:
   v2  29 Jan  gray zone, unattended: stays challenger; live labels promote it (4 Feb)
   v3   5 Feb  overfit, gray zone: stays challenger; live labels refuse it (9 Feb)
   v4  10 Feb  the same overfit model let through by a lax gate; the watch rolls it back (18 Feb)
+  v5  18 Feb  gray zone, unattended: stays challenger until v6 (19 Feb) takes the alias;
+              the monitor releases it, superseded
 """
 
 import copy
@@ -32,6 +34,7 @@ from tests.helpers import champion, ingest_real_days, mlgate, run_info
 
 # deep trees, a high rate, many rounds: overconfident, clearly worse live (stumps are not:
 # in the week of the 8 Feb blizzard their timid scores beat every real model's log loss)
+SMALL = {"num_boost_round": 40}  # a quick real model, for the superseded gray zone
 OVERFIT = {"num_boost_round": 300, "params": {"max_depth": 10, "eta": 0.5, "min_child_weight": 1}}
 
 
@@ -140,6 +143,16 @@ def story(module_settings, spec, tmp_path_factory):
     out["v4_watched_again"] = evidence.watch_champion(
         lake, settings, spec, "2013-02-18", {**run_info("m-0218"), "ds": "2013-02-18"}
     )
+
+    # v5: a gray zone left to evidence, superseded by v6 before the evidence is in
+    v5 = trained(lake, settings, spec, "v5", "2013-02-18", SMALL)
+    asked = in_gray_zone(lake, settings, spec, v5)
+    decision = evaluate_candidate(lake, settings, asked, v5["version"], v5["window"])
+    out["v5_decision"] = decision
+    apply_decision(lake, settings, asked, decision, run_info("v5"))
+    trained(lake, settings, spec, "v6", "2013-02-19", SMALL)
+    out["superseded"] = evidence.release_superseded(settings, gate(spec))
+    out["superseded_again"] = evidence.release_superseded(settings, gate(spec))
     return out
 
 
@@ -199,6 +212,11 @@ def test_a_champion_worse_live_is_rolled_back_by_the_watch_once_with_an_alert(st
     v4 = client.get_model_version("flights_late", "4")
     assert v4.tags[tracking.ROLLED_BACK_TAG].startswith("the watch after its promotion")
     assert v4.tags[tracking.ROLLED_BACK_DS_TAG] == "2013-02-18"
+    # what the MLflow UI shows first on both versions: the rollback, above the decision
+    assert v4.description.startswith("**Rolled back on 2013-02-18**: v2 is the champion again")
+    v2 = client.get_model_version("flights_late", "2")
+    assert v2.description.startswith("**Champion again on 2013-02-18** (rollback from v4")
+    assert "live evidence settled the gray zone" in v2.description  # its decision, kept below
     alerts = [json.loads(line) for line in story["alerts"].read_text().splitlines()]
     assert [a["kind"] for a in alerts] == ["watch_rollback"]
     assert alerts[0]["champion"] == "2" and "rolled back to v2" in alerts[0]["title"]
@@ -208,7 +226,13 @@ def test_every_decision_is_judged_in_hindsight(story):
     lake, settings, spec = story["lake"], story["settings"], story["spec"]
     judged = hindsight.judge_all(lake, settings, spec)
     by = {(j.decision, j.candidate): j for j in judged}
-    assert sorted(by) == [("ask", "2"), ("ask", "3"), ("promote", "4"), ("rollback", "2")]
+    assert sorted(by) == [
+        ("ask", "2"),
+        ("ask", "3"),
+        ("ask", "5"),
+        ("promote", "4"),
+        ("rollback", "2"),
+    ]
     assert by["ask", "3"].verdict == hindsight.RIGHT and not by["ask", "3"].promoted
     assert "v2 was better" in by["ask", "3"].why  # it lost to the champion of 5 Feb
     wrong = by["promote", "4"]  # the lax gate's promotion: wrong, and it says which was better
@@ -229,7 +253,7 @@ def test_mlgate_decisions_prints_the_table_and_records_the_verdicts(story, tmp_p
     lines = shown.stdout.splitlines()
     assert lines[0].split()[:5] == ["day", "decision", "candidate", "champion", "chose"]
     assert any(line.startswith("2013-02-10  promote") and "wrong" in line for line in lines)
-    assert lines[-1].endswith("right, 1 pending")
+    assert lines[-1].endswith("right, 2 pending")  # the rollback and v5, both of 18 Feb
 
     listed = mlgate("decisions", "--spec", str(tmp_path / "flights.yaml"), "--json", "--record")
     assert listed.returncode == 0, listed.stderr
@@ -240,6 +264,21 @@ def test_mlgate_decisions_prints_the_table_and_records_the_verdicts(story, tmp_p
     assert tags["4"][tracking.HINDSIGHT_TAG] == "wrong"
     assert "passed over, was better" in tags["4"][tracking.HINDSIGHT_WHY_TAG]
     assert tracking.ROLLBACK_HINDSIGHT_TAG not in tags["4"]  # the rollback is still pending
+    described = tracking.client(settings).get_model_version(spec.model, "4").description
+    assert described.startswith("**In hindsight, its decision (2013-02-10) was wrong**")
+    assert "**Rolled back on 2013-02-18**" in described
     # recorded verdicts are final: the monitor's judge_all keeps them without scoring again
     kept = hindsight.judge_all(story["lake"], settings, spec, again=False)
     assert {j.candidate for j in kept if j.recorded} >= {"3", "4"}
+
+
+def test_a_gray_zone_superseded_by_a_newer_candidate_is_released_once(story):
+    assert story["v5_decision"].outcome == ASK
+    [released] = story["superseded"]
+    assert released.startswith("v5 not promoted (superseded by v6")
+    assert story["superseded_again"] == []
+    client = tracking.client(story["settings"])
+    v5 = client.get_model_version("flights_late", "5")
+    assert v5.tags[tracking.NOT_PROMOTED_TAG].startswith("superseded by v6, a newer candidate")
+    assert "Not promoted: superseded by v6" in v5.description
+    assert registry.alias_version_number(client, "flights_late", tracking.CHALLENGER) == "6"

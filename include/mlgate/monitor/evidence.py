@@ -30,7 +30,7 @@ from mlgate.lake.names import shadow_name, watch_name
 from mlgate.lake.store import Lake
 from mlgate.monitor import alerts, hindsight
 from mlgate.monitor.day import joined_labels, window_days
-from mlgate.promote import registry
+from mlgate.promote import registry, stats
 from mlgate.promote.apply import apply_decision, release
 from mlgate.promote.decide import ASK, Decision
 from mlgate.promote.rollback import roll_back
@@ -66,9 +66,8 @@ def margin(spec: Spec, rows: pd.DataFrame) -> float:
     rules = spec.section("evaluation")["promotion"]
     if not spec.is_regression:
         return float(rules["max_logloss_increase"])
-    label = rows[spec.section("label")["name"]].to_numpy(dtype=float)
-    rmse = float(((rows["score"].to_numpy(dtype=float) - label) ** 2).mean() ** 0.5)
-    return float(rules["rmse_margin"]) * rmse
+    served = stats.rmse(rows[spec.section("label")["name"]], rows["score"])
+    return float(rules["rmse_margin"]) * served
 
 
 def _figure(change: dict, rows: int, version: str, champion: str, allowed: float) -> str:
@@ -79,23 +78,56 @@ def _figure(change: dict, rows: int, version: str, champion: str, allowed: float
     )
 
 
+def _unsettled(mv) -> bool:
+    """A version left in the gray zone that neither a person nor evidence has settled."""
+    tags = mv.tags or {}
+    return (
+        tags.get(tracking.DECISION_TAG) == ASK
+        and not tags.get(tracking.PROMOTED_AT_TAG)
+        and not tags.get(tracking.NOT_PROMOTED_TAG)
+    )
+
+
+def judged_decision(settings: Settings, spec: Spec, mv) -> Decision:
+    """The gate's decision on version `mv`, from the promotion card its run logged."""
+    card = hindsight.card_of(settings, mv.run_id)
+    if not card:
+        raise RuntimeError(
+            f"{spec.model} v{mv.version} waits in the gray zone but its run {mv.run_id} has "
+            "no promotion_card.json (was the artifact store cleared?): approve or reject it in "
+            "Airflow's Required Actions, or train and judge a new candidate"
+        )
+    return Decision.from_dict(card)
+
+
+def release_superseded(settings: Settings, spec: Spec) -> list[str]:
+    """Gray zones that lost the `challenger` alias to a newer candidate before evidence
+    settled them are not promoted ("superseded by vN"), so that no decision stays open;
+    returns what was done."""
+    client = tracking.client(settings)
+    challenger = registry.alias_version_number(client, spec.model, tracking.CHALLENGER)
+    versions = client.search_model_versions(f"name = '{spec.model}'")
+    newest = max((int(mv.version) for mv in versions), default=0)
+    done = []
+    for mv in versions:
+        if _unsettled(mv) and str(mv.version) != challenger and int(mv.version) < newest:
+            newer = challenger or str(newest)
+            why = f"superseded by v{newer}, a newer candidate, before live evidence settled it"
+            done.append(release(settings, spec, judged_decision(settings, spec, mv).to_dict(), why))
+    return [d for d in done if d]
+
+
 def settle_gray_zone(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dict) -> dict | None:
     """Settle the challenger a gray zone left waiting, when live evidence is enough:
     {version, outcome: promoted | refused | waiting, why}; None when none waits."""
     cfg = spec.section("evaluation")["evidence"]
     client = tracking.client(settings)
     challenger = registry.alias_version(client, spec.model, tracking.CHALLENGER)
-    tags = (challenger.tags or {}) if challenger else {}
-    if (
-        not cfg["settle"]
-        or challenger is None
-        or tags.get(tracking.DECISION_TAG) != ASK
-        or tags.get(tracking.PROMOTED_AT_TAG)
-        or tags.get(tracking.NOT_PROMOTED_TAG)
-    ):
+    if not cfg["settle"] or challenger is None or not _unsettled(challenger):
         return None
-    version, decided_on = str(challenger.version), tags.get(tracking.DS_TAG, ds)
-    decision = Decision.from_dict(hindsight.card_of(settings, challenger.run_id) or {})
+    version = str(challenger.version)
+    decided_on = (challenger.tags or {}).get(tracking.DS_TAG, ds)
+    decision = judged_decision(settings, spec, challenger)
     champion = registry.alias_version_number(client, spec.model, tracking.CHAMPION)
     if champion != decision.champion:
         why = (
@@ -195,14 +227,18 @@ def watch_champion(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dic
 
 
 def live_decisions(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dict) -> dict:
-    """The monitor's decisions on live labels for day `ds`: settle a waiting gray zone,
-    watch a new champion, judge (and record) the gate's decisions whose days have come in.
-    Returns {settled, watch, hindsight: {summary, newly_judged}} for the monitor's report."""
+    """The monitor's decisions on live labels for day `ds`: release gray zones a newer
+    candidate superseded, settle the waiting one, watch a new champion, judge (and record)
+    the gate's decisions whose days have come in. Returns {superseded, settled, watch,
+    hindsight: {summary, newly_judged}} for the monitor's report."""
+    settling = spec.section("evaluation")["evidence"]["settle"]
+    superseded = release_superseded(settings, spec) if settling else []
     settled = settle_gray_zone(lake, settings, spec, ds, run)
     watched = watch_champion(lake, settings, spec, ds, run)
     judged = hindsight.judge_all(lake, settings, spec, again=False)
     hindsight.record(settings, spec, judged)
     return {
+        "superseded": superseded,
         "settled": settled,
         "watch": watched,
         "hindsight": {
@@ -216,7 +252,7 @@ def live_decisions(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dic
 
 def summary_lines(live: dict) -> list[str]:
     """What live evidence decided, in sentences: for the task log and the report page."""
-    lines = []
+    lines = [f"Gray zone: {line}" for line in live.get("superseded", [])]
     if live.get("settled"):
         s = live["settled"]
         lines.append(f"Gray zone of v{s['version']}: {s['outcome']}. {s['why']}")

@@ -67,17 +67,17 @@ def recorded_decisions(settings: Settings, spec: Spec) -> list[Judged]:
         tags = mv.tags or {}
         promoted = bool(tags.get(tracking.PROMOTED_AT_TAG))
         if tags.get(tracking.DECISION_TAG) and tags.get(tracking.DS_TAG):
-            card = card_of(settings, mv.run_id)
-            if card and card.get("champion"):
+            against = judged_against(settings, mv)
+            if against.get("champion"):
                 out.append(
                     _as_recorded(
                         Judged(
                             ds=tags[tracking.DS_TAG],
                             decision=tags[tracking.DECISION_TAG],
                             candidate=str(mv.version),
-                            champion=str(card["champion"]),
+                            champion=str(against["champion"]),
                             promoted=promoted,
-                            sentence=card.get("sentence", ""),
+                            sentence=against.get("sentence", ""),
                         ),
                         tags,
                     )
@@ -126,6 +126,18 @@ def _as_recorded(decision: Judged, tags: dict) -> Judged:
         decision.verdict, decision.why = tags[verdict_tag], tags.get(why_tag, "")
         decision.recorded = True
     return decision
+
+
+def judged_against(settings: Settings, mv) -> dict:
+    """{champion, sentence} of the gate's decision on version `mv`: from its tags, or
+    from its promotion card for a version judged before the tags were kept ({} without)."""
+    tags = mv.tags or {}
+    if tracking.JUDGED_AGAINST_TAG in tags:
+        return {
+            "champion": tags[tracking.JUDGED_AGAINST_TAG],
+            "sentence": tags.get(tracking.DECISION_SENTENCE_TAG, ""),
+        }
+    return card_of(settings, mv.run_id) or {}
 
 
 def card_of(settings: Settings, run_id: str) -> dict | None:
@@ -184,10 +196,8 @@ def paired_change(
     labels = frame[spec.section("label")["name"]].to_numpy(dtype=float)
     level = float(spec.section("evaluation")["confidence"])
     if spec.is_regression:
-        sq_a, sq_b = (candidate - labels) ** 2, (champion - labels) ** 2
-        rmse_a, rmse_b = float(np.sqrt(sq_a.mean())), float(np.sqrt(sq_b.mean()))
-        terms = sq_a / (2 * max(rmse_a, stats.EPS)) - sq_b / (2 * max(rmse_b, stats.EPS))
-        metric, centre = "rmse", rmse_a - rmse_b
+        centre, terms = stats.rmse_change_terms(labels, candidate, champion)
+        metric = "rmse"
     else:
         terms = stats.row_logloss(labels, candidate) - stats.row_logloss(labels, champion)
         metric, centre = "logloss", None
@@ -263,6 +273,13 @@ def record(settings: Settings, spec: Spec, judged: list[Judged]) -> int:
             continue
         client.set_model_version_tag(spec.model, version, tag, j.verdict)
         client.set_model_version_tag(spec.model, version, why_tag, j.why[:5000])
+        what = "the rollback away from it" if j.decision == "rollback" else "its decision"
+        tracking.add_to_description(
+            settings,
+            spec.model,
+            version,
+            f"**In hindsight, {what} ({j.ds}) was {j.verdict}**: {j.why}",
+        )
         changed += 1
     return changed
 

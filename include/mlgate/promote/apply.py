@@ -99,7 +99,9 @@ def apply_decision(
     if note:  # an interrupted promotion or rollback was finished (or undone) first
         print(f"{spec.model}: {note}")
     approval = f", approved by {approved_by} in the gray zone" if approved_by else ""
-    applied = f"Promoted: v{decision.candidate} became the champion at {at}{approval}."
+    applied = f"Promoted: v{decision.candidate} became the champion at {at}{approval}" + (
+        f": {because}" if because else "."
+    )
     tracking.describe(
         settings,
         spec.model,

@@ -306,6 +306,8 @@ def log_card(
     tags = {
         tracking.DECISION_TAG: decision.outcome,
         tracking.REASONS_TAG: "; ".join(decision.reasons)[:5000],
+        tracking.DECISION_SENTENCE_TAG: decision.sentence[:5000],
+        tracking.JUDGED_AGAINST_TAG: str(decision.champion or ""),
         tracking.GOLDEN_VERSION_TAG: decision.lineage.get("evaluation_set", {}).get("version", ""),
     }
     key, tag = (

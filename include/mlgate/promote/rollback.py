@@ -57,7 +57,7 @@ def roll_back(
     client = tracking.client(settings)
     days = [ds] if ds else lake.list_partitions("validated", spec.model)
     with registry.promotion_lock(lake, spec.model):
-        return registry.rollback(
+        moved = registry.rollback(
             client,
             spec.model,
             reason,
@@ -65,3 +65,17 @@ def roll_back(
             by=by,
             ds=days[-1] if days else None,
         )
+    on = f" on {days[-1]}" if days else ""
+    tracking.add_to_description(
+        settings,
+        spec.model,
+        moved["from"],
+        f"**Rolled back{on}**: v{moved['to']} is the champion again, by {by}: {reason}",
+    )
+    tracking.add_to_description(
+        settings,
+        spec.model,
+        moved["to"],
+        f"**Champion again{on}** (rollback from v{moved['from']}, by {by}): {reason}",
+    )
+    return moved

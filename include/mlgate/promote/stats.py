@@ -253,6 +253,16 @@ def regression_quality(labels, predictions, level: float = 0.95) -> dict:
     }
 
 
+def rmse_change_terms(labels, predictions_a, predictions_b) -> tuple[float, np.ndarray]:
+    """RMSE(a) - RMSE(b) and its per-row delta-method terms (e_a^2 / 2 RMSE_a -
+    e_b^2 / 2 RMSE_b): their mean's standard error is the change's."""
+    y = np.asarray(labels, dtype=float)
+    sq_a = (np.asarray(predictions_a, dtype=float) - y) ** 2
+    sq_b = (np.asarray(predictions_b, dtype=float) - y) ** 2
+    rmse_a, rmse_b = float(np.sqrt(sq_a.mean())), float(np.sqrt(sq_b.mean()))
+    return rmse_a - rmse_b, sq_a / (2 * max(rmse_a, EPS)) - sq_b / (2 * max(rmse_b, EPS))
+
+
 def paired_regression(labels, predictions_a, predictions_b, level: float = 0.95) -> dict:
     """RMSE(a) - RMSE(b) and MAE(a) - MAE(b) on the same rows, each {diff, low, high, se}.
     RMSE by the delta method on the paired squared errors (the difference of two
@@ -262,12 +272,10 @@ def paired_regression(labels, predictions_a, predictions_b, level: float = 0.95)
     a, b = np.asarray(predictions_a, dtype=float), np.asarray(predictions_b, dtype=float)
     if len(y) < 2:
         return {}
-    sq_a, sq_b = (a - y) ** 2, (b - y) ** 2
-    rmse_a, rmse_b = float(np.sqrt(sq_a.mean())), float(np.sqrt(sq_b.mean()))
-    influence = sq_a / (2 * max(rmse_a, EPS)) - sq_b / (2 * max(rmse_b, EPS))
+    centre, influence = rmse_change_terms(y, a, b)
     absolute = np.abs(a - y) - np.abs(b - y)
     return {
-        "rmse_diff": _around(rmse_a - rmse_b, _se_of_mean(influence), level),
+        "rmse_diff": _around(centre, _se_of_mean(influence), level),
         "mae_diff": _around(float(absolute.mean()), _se_of_mean(absolute), level),
     }
 
