@@ -171,6 +171,9 @@ def train_streamed(scan: WindowScan, spec: Spec, overrides: dict | None = None):
         "params": params,
         "num_boost_round": num_round,
         "best_iteration": best,
+        # served: every round run, the patience past the best too (serving only the best
+        # rounds measured within noise, slightly worse, over 2013: see the README)
+        "rounds_served": int(booster.num_boosted_rounds()),
         "train_rows": int(dtrain.num_row()),
         "valid_rows": int(dvalid.num_row()),
         "eval_metric": metric,

@@ -242,6 +242,7 @@ def _run_params(spec: Spec, window: Window, schema, info: dict, overrides: dict 
         **{f"xgb.{k}": v for k, v in info["params"].items()},
         "num_boost_round": info["num_boost_round"],
         "best_iteration": info["best_iteration"],
+        "rounds_served": info["rounds_served"],
         "window_first_day": window.train_days[0],
         "window_last_day": window.train_days[-1],
         "window_days": len(window.train_days),

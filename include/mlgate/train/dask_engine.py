@@ -142,6 +142,7 @@ def train_on_dask(client, lake: Lake, spec: Spec, days: list[str], overrides: di
         "params": params,
         "num_boost_round": num_round,
         "best_iteration": int(booster.best_iteration),
+        "rounds_served": int(booster.num_boosted_rounds()),
         "train_rows": sum(rows[d] for d in train_days),
         "valid_rows": sum(rows[d] for d in valid_days),
         "eval_metric": metric,
