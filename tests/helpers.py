@@ -4,12 +4,15 @@ environment: mlgate is imported inside the functions, not here."""
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -44,7 +47,42 @@ def home_env(home: Path) -> dict[str, str]:
 
 def ingest_real_days(lake, spec, first: str, last: str) -> None:
     """The real days `first`..`last` delivered (features and outcomes) and taken through
-    ingest as the ingest DAG takes them: land, gate, land the outcomes."""
+    ingest as the ingest DAG takes them: land, gate, land the outcomes. The gate sees each
+    (spec, first, last) once a session: an empty local lake gets a copy of the lake those
+    days left (nothing in a lake names its folder), made on the longest one already gated
+    for the same spec and first day (`gated_lake`)."""
+    root = getattr(lake.store, "root", None)
+    if root is None or (root.exists() and any(root.iterdir())):
+        deliver_and_ingest(lake, spec, first, last)
+        return
+    shutil.copytree(gated_lake(spec, first, last), root, dirs_exist_ok=True)
+
+
+_GATED: dict[tuple, dict[str, Path]] = {}  # (spec, first day) -> {last day: its lake's folder}
+
+
+def gated_lake(spec, first: str, last: str) -> Path:
+    """The folder of a lake that took the real days `first`..`last` through ingest with
+    `spec`, made once a session (in a temporary folder removed at exit)."""
+    from mlgate.lake.store import Lake
+
+    made = _GATED.setdefault(
+        (spec.name, json.dumps(spec.raw, sort_keys=True, default=str), first), {}
+    )
+    if last not in made:
+        base = max((d for d in made if d < last), default=None)
+        folder = Path(tempfile.mkdtemp(prefix="mlgate-gated-")) / "lake"
+        atexit.register(shutil.rmtree, folder.parent, True)
+        if base:
+            shutil.copytree(made[base], folder)
+        after = dates(base, last)[1:] if base else dates(first, last)
+        deliver_and_ingest(Lake.from_uri(f"file://{folder}"), spec, after[0], after[-1])
+        made[last] = folder
+    return made[last]
+
+
+def deliver_and_ingest(lake, spec, first: str, last: str) -> None:
+    """The simulator delivers the real days `first`..`last` and ingest takes them."""
     from mlgate.demo import simulator
     from mlgate.ingest import landing
 

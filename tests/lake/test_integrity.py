@@ -15,7 +15,7 @@ from mlgate.ingest import landing
 from mlgate.lake.names import FEATURES_FILE
 from mlgate.lake.store import IntegrityError, Lake, LineageError, LocalStore
 from mlgate.train.window import labelled_days, window_lineage
-from tests.helpers import ingest_real_days, run_info
+from tests.helpers import deliver_and_ingest, ingest_real_days, run_info
 
 DS = "2013-01-01"
 MODEL = "flights_late"  # the demo spec's model
@@ -138,3 +138,31 @@ def test_a_missing_lineage_does_not_drop_the_day_from_training(tmp_path, spec):
         window_lineage(lake, spec, [DS])
     ingest(lake, spec)
     assert window_lineage(lake, spec, [DS])[0]["features_sha256"]
+
+
+def test_a_lake_copied_from_the_session_s_gated_days_is_the_lake_ingest_leaves(spec, tmp_path):
+    """The tests' ingest_real_days copies a lake the gate made once a session: the copy
+    holds the same files, byte for byte but the lineage records' times, as ingesting the
+    same days into a new lake."""
+    copied, ingested = (Lake.from_uri(f"file://{tmp_path / n}") for n in ("copied", "ingested"))
+    ingest_real_days(copied, spec, "2013-01-01", "2013-01-02")
+    deliver_and_ingest(ingested, spec, "2013-01-01", "2013-01-02")
+
+    def files(lake):
+        root = lake.store.root
+        return {
+            str(p.relative_to(root)): p.read_bytes()
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != "_lineage.json"
+        }
+
+    got, want = files(copied), files(ingested)
+    assert sorted(got) == sorted(want)
+    assert any(k.startswith("validated/flights_late/ds=2013-01-02/") for k in got)
+    assert [k for k in got if got[k] != want[k] and not k.endswith(".html")] == []
+    lineage = sorted(
+        p.relative_to(copied.store.root) for p in copied.store.root.rglob("_lineage.json")
+    )
+    assert lineage == sorted(
+        p.relative_to(ingested.store.root) for p in ingested.store.root.rglob("_lineage.json")
+    )
