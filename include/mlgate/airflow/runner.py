@@ -30,6 +30,7 @@ TIMELINE_KEYS = ("date", "event", "model_version", "metric", "reason")
 GRAY_ZONE_LEFT = "gray zone, unattended: left to live evidence"  # a train event of the timeline
 SETTLED = "gray zone settled by live evidence"  # a monitor event: "<SETTLED>: promoted | refused"
 WATCH_ROLLBACK = "rolled back by the watch"  # a monitor event
+SUPERSEDED = "gray zone superseded by a newer candidate"  # a monitor event
 
 
 @contextlib.contextmanager
@@ -553,8 +554,10 @@ class Runner:
         return line
 
     def note_live_decisions(self, ds: str, decisions: dict) -> None:
-        """Note what the monitor decided on live labels: a gray zone settled, a champion
-        rolled back by the watch."""
+        """Note what the monitor decided on live labels: a gray zone superseded or settled,
+        a champion rolled back by the watch."""
+        for gone in decisions.get("superseded") or []:
+            self.note(ds, SUPERSEDED, f"v{gone['version']}", "", gone["why"])
         settled, watch = decisions.get("settled") or {}, decisions.get("watch") or {}
         if settled.get("outcome") in ("promoted", "refused"):
             event = f"{SETTLED}: {settled['outcome']}"

@@ -100,10 +100,10 @@ def judged_decision(settings: Settings, spec: Spec, mv) -> Decision:
     return Decision.from_dict(card)
 
 
-def release_superseded(settings: Settings, spec: Spec) -> list[str]:
+def release_superseded(settings: Settings, spec: Spec) -> list[dict]:
     """Gray zones that lost the `challenger` alias to a newer candidate before evidence
     settled them are not promoted ("superseded by vN"), so that no decision stays open;
-    returns what was done."""
+    returns [{version, why}] of those released."""
     client = tracking.client(settings)
     challenger = registry.alias_version_number(client, spec.model, tracking.CHALLENGER)
     versions = client.search_model_versions(f"name = '{spec.model}'")
@@ -113,8 +113,9 @@ def release_superseded(settings: Settings, spec: Spec) -> list[str]:
         if _unsettled(mv) and str(mv.version) != challenger and int(mv.version) < newest:
             newer = challenger or str(newest)
             why = f"superseded by v{newer}, a newer candidate, before live evidence settled it"
-            done.append(release(settings, spec, judged_decision(settings, spec, mv).to_dict(), why))
-    return [d for d in done if d]
+            release(settings, spec, judged_decision(settings, spec, mv).to_dict(), why)
+            done.append({"version": str(mv.version), "why": why})
+    return done
 
 
 def settle_gray_zone(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dict) -> dict | None:
@@ -252,7 +253,10 @@ def live_decisions(lake: Lake, settings: Settings, spec: Spec, ds: str, run: dic
 
 def summary_lines(live: dict) -> list[str]:
     """What live evidence decided, in sentences: for the task log and the report page."""
-    lines = [f"Gray zone: {line}" for line in live.get("superseded", [])]
+    lines = [
+        f"Gray zone of v{s['version']}: not promoted, {s['why']}"
+        for s in live.get("superseded", [])
+    ]
     if live.get("settled"):
         s = live["settled"]
         lines.append(f"Gray zone of v{s['version']}: {s['outcome']}. {s['why']}")
