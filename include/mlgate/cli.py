@@ -729,7 +729,7 @@ def _add_decisions(sub) -> None:
         action="store_true",
         help="also tag each judged version in the registry (mlgate.hindsight, "
         "mlgate.hindsight_why; mlgate.rollback_hindsight and its _why on a version rolled "
-        "back from)",
+        "back from) and put the verdict at the top of its description",
     )
     p.set_defaults(func=cmd_decisions)
 
