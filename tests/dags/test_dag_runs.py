@@ -138,6 +138,7 @@ def test_train_makes_the_first_champion_then_score_and_monitor(env):
     )
     # a first champion is no decision between two models: nothing to settle nor judge yet
     assert report["decisions"] == {
+        "superseded": [],
         "settled": None,
         "watch": None,
         "hindsight": {
