@@ -156,3 +156,44 @@ def test_a_stunted_candidate_worse_beyond_the_margin_is_refused(world):
     assert decision.outcome == REFUSE, decision.reasons
     assert "worse by more than the margin" in decision.sentence
     assert decision.metrics["rmse_diff"]["low"] > 0.01 * decision.metrics["champion"]["rmse"]
+
+
+def test_hindsight_judges_a_regression_decision_by_its_rmse_change(world):
+    """A decision of 8 Feb between `fresh` and the first champion, judged on 8..14 Feb (held
+    out of both windows): the change is RMSE(candidate) - RMSE(champion) on those rows, its
+    interval by the delta method around it, and the verdict says which was better."""
+    import copy
+
+    from mlgate.config.spec import Spec
+    from mlgate.ingest.landing import labelled_frame
+    from mlgate.model.serving import load_model, predict_served
+    from mlgate.monitor import hindsight
+    from mlgate.promote import stats
+
+    lake, settings, spec = world["lake"], world["settings"], world["spec"]
+    raw = copy.deepcopy(spec.raw)
+    raw.setdefault("monitoring", {})["hindsight"] = {"days": 7, "min_rows": 500}
+    seven = Spec(name=spec.name, raw=raw, path=spec.path)
+    decision = hindsight.Judged(
+        ds=FIRST_DS,
+        decision="promote",
+        candidate=world["fresh"]["version"],
+        champion=world["first"]["version"],
+        promoted=True,
+        sentence="",
+    )
+    judged = hindsight.judge(lake, settings, seven, decision)
+    frame = labelled_frame(lake, seven, hindsight.hindsight_days(seven, FIRST_DS))
+    rmse = {
+        role: stats.rmse(
+            frame[spec.section("label")["name"]],
+            predict_served(load_model(settings.tracking_uri, spec.model, version), frame),
+        )
+        for role, version in (("fresh", decision.candidate), ("first", decision.champion))
+    }
+    change = judged.change
+    assert change["metric"] == "rmse" and judged.rows == len(frame) > 500
+    assert change["diff"] == pytest.approx(rmse["fresh"] - rmse["first"], rel=1e-9)
+    assert change["low"] < change["diff"] < change["high"]
+    assert judged.verdict in (hindsight.RIGHT, hindsight.WRONG)
+    assert judged.why.startswith(f"rmse change of v{decision.candidate} against v")
