@@ -52,7 +52,9 @@ from mlgate.ingest.labels import derive_label, labelled_rows
 from mlgate.lake.names import dates
 from mlgate.model.features import FeatureSchema
 from mlgate.model.serving import predict_rows
+from mlgate.monitor.hindsight import measurably_better
 from mlgate.promote import stats
+from mlgate.promote.decide import _logloss_rule
 from mlgate.train.booster import train_streamed
 from mlgate.train.window import Window, WindowRows, plan_window, scan_window
 
@@ -126,12 +128,8 @@ def shifted(ds: str, days: int) -> str:
 
 def estimate(values: np.ndarray, level: float) -> dict:
     """Mean of paired differences with its CLT interval and standard error."""
-    out = stats.clt_mean(values, level)
-    return {
-        **out,
-        "se": (out["high"] - out["low"]) / (2 * stats.z_value(level)),
-        "rows": len(values),
-    }
+    se = stats._se_of_mean(np.asarray(values, dtype=float))  # the one clt_mean's interval uses
+    return {**stats.clt_mean(values, level), "se": se, "rows": len(values)}
 
 
 def weighted(golden: dict, recent: dict, level: float) -> dict:
@@ -162,16 +160,10 @@ def compare_pair(cand: Model, champ: Model, day: np.ndarray, level: float) -> di
     }
 
 
-def better_in_hindsight(truth: dict) -> str | None:
-    """Which model the next days measurably favour (as monitor.hindsight.verdict_of)."""
-    return "candidate" if truth["high"] < 0 else "champion" if truth["low"] > 0 else None
-
-
 def decision(est: dict, allowed: float) -> str:
-    """The log-loss rule (promote.decide._logloss_rule): promote, gray zone or refuse."""
-    if est["low"] > allowed:
-        return "refuse"
-    return "gray" if est["high"] > allowed else "promote"
+    """The gate's log-loss rule (promote.decide._logloss_rule): promote, gray zone or refuse."""
+    refuse, ask, _ = _logloss_rule({"diff": est["mean"], **est}, allowed)
+    return "refuse" if refuse else "gray" if ask else "promote"
 
 
 def judged(pair: dict, est: dict, allowed: float) -> tuple[str, bool]:
@@ -179,7 +171,7 @@ def judged(pair: dict, est: dict, allowed: float) -> tuple[str, bool]:
     champion: nobody answered)."""
     made = decision(est, allowed)
     kept = "candidate" if made == "promote" else "champion"
-    better = better_in_hindsight(pair["truth"])
+    better = measurably_better(pair["truth"])
     return made, better is not None and better != kept
 
 
@@ -187,9 +179,9 @@ def set_summary(pairs: list[dict], name: str, allowed: float) -> dict:
     """How well one evaluation set forecast the truth over `pairs`."""
     est = np.array([p["sets"][name]["mean"] for p in pairs])
     truth = np.array([p["truth"]["mean"] for p in pairs])
-    decisive = [p for p in pairs if better_in_hindsight(p["truth"])]
+    decisive = [p for p in pairs if measurably_better(p["truth"])]
     agree = sum(
-        (p["sets"][name]["mean"] < 0) == (better_in_hindsight(p["truth"]) == "candidate")
+        (p["sets"][name]["mean"] < 0) == (measurably_better(p["truth"]) == "candidate")
         for p in decisive
     )
     covers = sum(
@@ -215,7 +207,7 @@ def set_summary(pairs: list[dict], name: str, allowed: float) -> dict:
 
 def baseline_wrong(pairs: list[dict]) -> dict:
     """Wrong decisions of the two rules that ignore the evaluation set."""
-    better = [better_in_hindsight(p["truth"]) for p in pairs]
+    better = [measurably_better(p["truth"]) for p in pairs]
     return {
         "always_promote": sum(b == "champion" for b in better),
         "never_promote": sum(b == "candidate" for b in better),
@@ -307,7 +299,7 @@ def print_pairs(pairs: list[dict], allowed: float) -> None:
             cells.append(f"{milli(p['sets'][name])} {mark[made]}{' ✗' if wrong else ''}")
         print(
             f"| {p['ds']} | {p['champion']} | {len(p['golden_days'])} | {' | '.join(cells)} "
-            f"| {milli(p['truth'])} | {better_in_hindsight(p['truth']) or '-'} |"
+            f"| {milli(p['truth'])} | {measurably_better(p['truth']) or '-'} |"
         )
 
 

@@ -217,6 +217,12 @@ def paired_change(
     }
 
 
+def measurably_better(change: dict) -> str | None:
+    """Which of the two a change (candidate minus champion, lower is better) says was
+    measurably better: "candidate", "champion", or None when its interval holds 0."""
+    return "candidate" if change["high"] < 0 else "champion" if change["low"] > 0 else None
+
+
 def verdict_of(decision: Judged) -> tuple[str, str]:
     """Right unless the version the decision kept serving was measurably worse than the one
     it passed over (lower is better for both metrics); the reason in words."""
@@ -226,9 +232,7 @@ def verdict_of(decision: Judged) -> tuple[str, str]:
         f"{c['diff']:+.4f} ({c['low']:+.4f} to {c['high']:+.4f}) on {decision.rows} rows "
         f"of {decision.days[0]}..{decision.days[-1]}"
     )
-    better = (
-        "candidate" if c["high"] < 0 else "champion" if c["low"] > 0 else None
-    )  # measurably better in hindsight
+    better = measurably_better(c)
     kept = "candidate" if decision.promoted else "champion"
     if better is None:
         return RIGHT, f"{figure}: no measurable difference"
