@@ -536,8 +536,15 @@ def _add_demo(sub) -> None:
     p = sub.add_parser(
         "demo", help="run the real DAGs over a compressed 2013 timeline and print the timeline"
     )
-    p.add_argument("--start", type=_date, default="2013-01-01")
-    p.add_argument("--end", type=_date, default="2013-06-30")
+    p.add_argument("--start", type=_date, default="2013-01-01", help="first day (2013-01-01)")
+    p.add_argument(
+        "--end",
+        type=_date,
+        default=None,
+        help="last day; without it the demo plays to 2013-06-30, then on day by day until a "
+        "candidate is left in the gray zone (2013-12-31 at the latest), and leaves that "
+        "candidate waiting in Airflow's Required Actions for `make up`",
+    )
     p.add_argument(
         "--keep",
         action="store_true",
