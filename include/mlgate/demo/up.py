@@ -13,7 +13,9 @@ from mlgate.config.settings import load_settings
 
 
 def run_up(airflow_port: int = 8080, mlflow_port: int = 5000) -> int:
+    """Start both UIs on the demo's state until Ctrl-C (or SIGTERM), then stop both."""
     settings = load_settings()
+    signal.signal(signal.SIGTERM, _stop)
     env = {
         **os.environ,
         **apply(settings),
@@ -22,7 +24,9 @@ def run_up(airflow_port: int = 8080, mlflow_port: int = 5000) -> int:
         "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     procs = [
-        subprocess.Popen([sys.executable, "-m", "airflow", "standalone"], env=env),
+        subprocess.Popen(
+            [sys.executable, "-m", "airflow", "standalone"], env=env, start_new_session=True
+        ),
         subprocess.Popen(
             [
                 sys.executable,
@@ -37,6 +41,7 @@ def run_up(airflow_port: int = 8080, mlflow_port: int = 5000) -> int:
                 str(mlflow_port),
             ],
             env=env,
+            start_new_session=True,
         ),
     ]
     print(
@@ -50,12 +55,32 @@ def run_up(airflow_port: int = 8080, mlflow_port: int = 5000) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-        for p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
     return 0
+
+
+def stop_all(procs, seconds: float = 60) -> None:
+    """Stop each process with everything it started (its own process group: the scheduler,
+    the triggerer, the API server, the workers): SIGINT, as Ctrl-C would, then SIGKILL for
+    whatever is left after `seconds`."""
+    for p in procs:
+        _signal_group(p, signal.SIGINT)
+    for p in procs:
+        try:
+            p.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            pass
+        _signal_group(p, signal.SIGKILL)  # what outlived its parent, or the parent itself
+        p.wait()
+
+
+def _signal_group(proc, signum) -> None:
+    try:
+        os.killpg(proc.pid, signum)
+    except ProcessLookupError:  # the whole group has ended
+        pass
+
+
+def _stop(signum, frame):
+    """SIGTERM stops `mlgate up` as Ctrl-C does: its Airflow and MLflow go with it."""
+    raise KeyboardInterrupt
