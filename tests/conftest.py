@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_port, home_env, stop_processes
+from tests.helpers import chromium_path, free_port, home_env, missing_browser, stop_processes
 
 SESSION_HOME = Path(tempfile.mkdtemp(prefix="mlgate-tests-"))
 # airflow_env keeps an AIRFLOW_HOME or AIRFLOW__* setting already in the environment: the
@@ -87,6 +87,25 @@ def airflow_db():
 
     apply(load_settings())
     return SESSION_HOME / "airflow" / "airflow.db"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium, headless, driven by Playwright: skipped with what to install when
+    either is missing (under CI=true it fails instead: `.ci/run` installs chromium)."""
+    missing = missing_browser()
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the browser test must run under CI; missing: {missing}")
+        pytest.skip(f"the browser test needs {missing}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        launched = driver.chromium.launch(
+            executable_path=chromium_path(), args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield launched
+        launched.close()
 
 
 # ---- S3: moto's server, a real separate process over HTTP --------------------

@@ -206,3 +206,39 @@ def hotel_tables(folder: Path) -> tuple[Path, Path]:
     features.to_parquet(folder / "arrivals.parquet", index=False)
     table[HOTEL_OUTCOMES].to_csv(folder / "assignments.csv", index=False)
     return folder / "arrivals.parquet", folder / "assignments.csv"
+
+
+# ---- a real browser: Debian's chromium driven by Playwright ---------------------------
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium (`apt-get install chromium`), or another chromium on the PATH."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def missing_browser() -> str | None:
+    """What to install for a browser test, or None when everything is there."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright's Python package (dev extras: `pip install -e '.[dev]'`)"
+    if chromium_path() is None:
+        return "chromium (`apt-get install -y chromium`; .ci/run installs it)"
+    return None
+
+
+def logged_in_page(browser, base: str):
+    """A new browser page (a context of its own) logged into the Airflow UI at `base`."""
+    from mlgate.airflow.local import UI_PASSWORD, UI_USER
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{base}/", wait_until="networkidle")
+    page.fill("input[name=username]", UI_USER)
+    page.fill("input[name=password]", UI_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/auth/" not in url, timeout=60_000)
+    return page

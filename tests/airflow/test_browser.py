@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,53 +25,21 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from mlgate.airflow.local import UI_PASSWORD, UI_USER
 from mlgate.lake.store import Lake
 from tests.airflow.test_plugin import api_server, login
-from tests.helpers import free_port, ingest_real_days, stop_processes, wait_http
+from tests.helpers import (
+    free_port,
+    ingest_real_days,
+    logged_in_page,
+    stop_processes,
+    wait_http,
+)
 
 pytestmark = pytest.mark.slow
 MODEL = "flights_late"
 TRAIN = f"mlgate_{MODEL}_train"
 INGEST = f"mlgate_{MODEL}_ingest"
 BAD_DAY = "2013-01-25"  # delivered with the carrier codes in lower case: quarantined
-
-
-def chromium_path() -> str | None:
-    """Debian's chromium (`apt-get install chromium`), or another chromium on the PATH."""
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-def missing_browser() -> str | None:
-    """What to install for this test, or None when everything is there."""
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright's Python package (dev extras: `pip install -e '.[dev]'`)"
-    if chromium_path() is None:
-        return "chromium (`apt-get install -y chromium`; .ci/run installs it)"
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    missing = missing_browser()
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the browser test must run under CI; missing: {missing}")
-        pytest.skip(f"the browser test needs {missing}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as driver:
-        launched = driver.chromium.launch(
-            executable_path=chromium_path(), args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -147,17 +113,6 @@ def airflow_with_a_train_run(browser, module_settings, spec):
             }
         finally:
             stop_processes([mlflow_ui], 30)
-
-
-def logged_in_page(browser, base: str):
-    """A new browser page (a context of its own) logged into the Airflow UI at `base`."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{base}/", wait_until="networkidle")
-    page.fill("input[name=username]", UI_USER)
-    page.fill("input[name=password]", UI_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/auth/" not in url, timeout=60_000)
-    return page
 
 
 def task_api(server, dag_id: str, run_id: str, task_id: str, endpoint: str) -> dict:

@@ -304,3 +304,83 @@ def test_the_last_gray_zone_candidate_waits_in_required_actions(played):
     assert waiting["event"] == "gray zone: waiting in Required Actions"
     assert waiting["model_version"] == "v1" and train.run_id in waiting["reason"]
     assert played["runner"].champion() is None
+
+
+@pytest.mark.slow
+def test_approving_the_waiting_candidate_in_make_up_s_airflow_ui_promotes_it(
+    played, browser, module_settings, tmp_path
+):
+    """What `make up` shows after the demo, in a real browser: Required Actions lists the
+    waiting candidate; a person opens its card, reads the decision and clicks Approve; the
+    scheduler of `mlgate up` resumes the run (`approve` -> `promote`) and the version becomes
+    the champion, tagged with who approved it. Stopping `mlgate up` stops every process it
+    started. (Runs last: the tests above read the run while it waits.)"""
+    import signal
+
+    import psutil
+
+    from mlgate import tracking
+    from mlgate.airflow.local import UI_USER
+    from mlgate.promote import registry
+    from tests.helpers import MLGATE, free_port, logged_in_page, wait_http
+
+    (train,) = _runs("mlgate_flights_late_train", played["began"])
+    port, log = free_port(), tmp_path / "up.log"
+    with open(log, "w") as out:
+        up = subprocess.Popen(
+            [MLGATE, "up", "--airflow-port", str(port), "--mlflow-port", str(free_port())],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base, started = f"http://localhost:{port}", []
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    print(f"\nscreenshots of the approval: {shots}")
+    try:
+        wait_http(f"{base}/api/v2/monitor/health", up, log, seconds=300)
+        started = psutil.Process(up.pid).children(recursive=True)
+        page = logged_in_page(browser, base)
+        page.goto(f"{base}/required_actions?response_received=false", wait_until="networkidle")
+        page.get_by_text("Promote flights_late v1? (gray zone)").first.click()
+        page.get_by_text("straddles the first-model minimum").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(shots / "1-the-card-in-required-actions.png"), full_page=True)
+        page.get_by_role("button", name="Approve", exact=True).click()
+        page.get_by_text(f"from {UI_USER}").first.wait_for(timeout=60_000)  # response received
+        state = _wait_until_ended(train, seconds=300)
+        page.goto(f"{base}/dags/{train.dag_id}/runs/{train.run_id}", wait_until="networkidle")
+        page.screenshot(path=str(shots / "2-the-run-after-approval.png"), full_page=True)
+        page.close()
+    finally:
+        up.send_signal(signal.SIGTERM)  # as Ctrl-C: mlgate up stops what it started
+        up.wait(timeout=180)
+    assert state == "success", log.read_text()[-4000:]
+    assert _task_state(train, "promote") == "success"
+    client = tracking.client(module_settings)
+    champion = registry.alias_version(client, "flights_late", tracking.CHAMPION)
+    assert champion is not None and str(champion.version) == "1"
+    assert (
+        champion.tags["mlgate.promoted_by"]
+        == f"{train.dag_id}/{train.run_id} (approved by {UI_USER})"
+    )
+    assert champion.tags["mlgate.promoted_because"].startswith(
+        f"approved by {UI_USER} in the gray zone: "
+    )
+    assert started and not [p for p in started if p.is_running() and p.status() != "zombie"]
+
+
+def _wait_until_ended(run, seconds: float) -> str:
+    """The state of `run` once it is no longer running (or still "running" after `seconds`)."""
+    import time
+
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    deadline = time.monotonic() + seconds
+    while True:
+        with create_session() as session:
+            state = str(
+                session.query(DagRun.state).filter_by(dag_id=run.dag_id, run_id=run.run_id).scalar()
+            )
+        if state != "running" or time.monotonic() > deadline:
+            return state
+        time.sleep(2)
