@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-demo: $(STAMP)   ## run the real DAGs over six months of 2013 (fresh state in .mlgate/)
+demo: $(STAMP)   ## run the real DAGs over 2013 until a candidate waits for you (fresh state in .mlgate/)
 	$(BIN)/mlgate demo
 
 test: lint      ## the whole suite (what CI runs): ruff, then pytest
