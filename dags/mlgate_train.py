@@ -108,6 +108,7 @@ def build(spec):
         @dagkit.fail_on_damage
         def evaluate(candidate: dict, **context) -> dict:
             from mlgate import tracking
+            from mlgate.airflow import links
             from mlgate.promote.card import card_markdown
             from mlgate.promote.evaluate import evaluate_candidate
 
@@ -121,7 +122,8 @@ def build(spec):
             print(decision.sentence)
             for reason in decision.reasons:
                 print(f"  - {reason}")
-            return {**decision.to_dict(), "card_markdown": card_markdown(decision)}
+            urls = links.candidate_links(settings, spec.model, candidate)
+            return {**decision.to_dict(), "card_markdown": card_markdown(decision, urls)}
 
         @task.branch
         def route(decision: dict, **context):

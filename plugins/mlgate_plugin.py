@@ -39,15 +39,6 @@ LINK_NAMES = ("MLflow run", "Model version", "Promotion card", "Data Docs", "Dri
 _CACHE: dict[tuple, tuple[float, dict]] = {}  # links of a task instance, for a few seconds
 
 
-def _base_path() -> str:
-    """The API server's own path prefix (the path of `[api] base_url`), usually empty."""
-    from urllib.parse import urlparse
-
-    from airflow.configuration import conf
-
-    return urlparse(conf.get("api", "base_url", fallback="") or "").path.rstrip("/")
-
-
 def _links_of(ti_key) -> dict[str, str]:
     """Every mlgate link of a task instance (computed once for all five link buttons)."""
     from mlgate.airflow import dagkit, links
@@ -67,7 +58,7 @@ def _links_of(ti_key) -> dict[str, str]:
             ti_key.run_id,
             ti_key.task_id,
             run_day=lambda spec: links.dag_run_day(ti_key.dag_id, ti_key.run_id, spec),
-            base_path=_base_path(),
+            base_path=links.api_base_path(),
         )
     if len(_CACHE) > 1000:
         _CACHE.clear()
@@ -120,7 +111,7 @@ def _page_links():
     from mlgate.airflow.pages import Links
 
     _, settings = dagkit.lake_and_settings()
-    base = _base_path()
+    base = links.api_base_path()
     return Links(
         lake=lambda path: links.lake_url(path, base),
         card=lambda model, version: links.card_url(model, version, base),

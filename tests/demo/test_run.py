@@ -297,6 +297,7 @@ def test_the_last_gray_zone_candidate_waits_in_required_actions(played):
         assert detail.response_received is False
         assert detail.subject == "Promote flights_late v1? (gray zone)"
         assert "straddles the first-model minimum" in detail.body
+        assert "[promotion card](/mlgate/models/flights_late/versions/1/card)" in detail.body
         assert detail.defaults == ["Reject"]
         paused = session.query(DagModel.is_paused).filter_by(dag_id=train.dag_id).scalar()
     assert paused is False  # the scheduler of `make up` finishes the run once answered
@@ -344,6 +345,10 @@ def test_approving_the_waiting_candidate_in_make_up_s_airflow_ui_promotes_it(
         page.get_by_text("Promote flights_late v1? (gray zone)").first.click()
         page.get_by_text("straddles the first-model minimum").first.wait_for(timeout=60_000)
         page.screenshot(path=str(shots / "1-the-card-in-required-actions.png"), full_page=True)
+        whole_card = page.get_by_role("link", name="promotion card").get_attribute("href")
+        assert whole_card == "/mlgate/models/flights_late/versions/1/card"
+        answer = page.context.request.get(f"{base}{whole_card}")  # with the user's login
+        assert answer.ok and "straddles the first-model minimum" in answer.text()
         page.get_by_role("button", name="Approve", exact=True).click()
         page.get_by_text(f"from {UI_USER}").first.wait_for(timeout=60_000)  # response received
         state = _wait_until_ended(train, seconds=300)
@@ -384,3 +389,26 @@ def _wait_until_ended(run, seconds: float) -> str:
         if state != "running" or time.monotonic() > deadline:
             return state
         time.sleep(2)
+
+
+def test_the_demo_goes_on_until_a_candidate_is_left_open_in_the_gray_zone():
+    """The stopping rule of `mlgate demo` without --end: the last candidate event of the
+    timeline is a gray zone that nothing settled since (evidence, or a newer candidate)."""
+    from types import SimpleNamespace
+
+    from mlgate.airflow.runner import GRAY_ZONE_LEFT, SETTLED, SUPERSEDED
+    from mlgate.demo.run import open_gray_zone
+
+    def timeline(*events):
+        rows = [{"date": f"2013-06-{i + 10}", "event": e} for i, e in enumerate(events)]
+        return SimpleNamespace(timeline=rows)
+
+    gray = f"{GRAY_ZONE_LEFT} (retrain_request)"
+    assert open_gray_zone(timeline()) is None
+    assert open_gray_zone(timeline("promoted (schedule)")) is None
+    assert open_gray_zone(timeline(gray, "retrain requested (monitor)"))["date"] == "2013-06-10"
+    assert open_gray_zone(timeline(gray, f"{SETTLED}: promoted")) is None  # evidence settled it
+    assert open_gray_zone(timeline(gray, "candidate refused (schedule)")) is None
+    # a newer candidate supersedes an open gray zone: the newer one is what counts
+    assert open_gray_zone(timeline(gray, "promoted (schedule)", SUPERSEDED)) is None
+    assert open_gray_zone(timeline(gray, gray, SUPERSEDED))["date"] == "2013-06-11"

@@ -62,6 +62,15 @@ def spec_of(model: str) -> Spec | None:
 # ---- URLs ----------------------------------------------------------------------------
 
 
+def api_base_path() -> str:
+    """The API server's own path prefix (the path of `[api] base_url`), usually empty."""
+    from urllib.parse import urlparse
+
+    from airflow.configuration import conf
+
+    return urlparse(conf.get("api", "base_url", fallback="") or "").path.rstrip("/")
+
+
 def app_url(path: str, base_path: str = "") -> str:
     """The URL path of `path` in the plugin's app (`base_path`: the API server's own prefix,
     the path of its `[api] base_url`, when it is served under one)."""
@@ -76,6 +85,17 @@ def lake_url(lake_path: str, base_path: str = "") -> str:
 def card_url(model: str, version: str, base_path: str = "") -> str:
     """The URL of a model version's promotion card in the plugin's app."""
     return app_url(f"models/{quote(model)}/versions/{quote(str(version))}/card", base_path)
+
+
+def candidate_links(settings: Settings, model: str, candidate: dict) -> dict[str, str]:
+    """Where an approver reads more about a candidate ({"version": N, "run_id": R}): its
+    promotion card in the plugin's app, its MLflow run and its model version."""
+    found = {
+        "promotion card": card_url(model, candidate["version"], api_base_path()),
+        "MLflow run": mlflow_run_url(settings, candidate.get("run_id")),
+        "model version": mlflow_version_page(settings, model, candidate["version"]),
+    }
+    return {label: url for label, url in found.items() if url}
 
 
 def mlflow_run_url(settings: Settings, run_id: str | None) -> str | None:

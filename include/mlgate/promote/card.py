@@ -222,8 +222,9 @@ def card_html(spec: Spec, decision, labels: np.ndarray, scores: dict[str, np.nda
 </body></html>"""
 
 
-def card_markdown(decision) -> str:
-    """The short form an approver reads in Airflow's Required Actions view."""
+def card_markdown(decision, links: dict[str, str] | None = None) -> str:
+    """The short form an approver reads in Airflow's Required Actions view, ending with
+    `links` ({label: URL}: the whole card, the MLflow run, the model version)."""
     m = decision.metrics
     lines = [f"**{decision.sentence}**", "", "Reasons:", *[f"- {r}" for r in decision.reasons], ""]
     for key in (*DIFFS["binary"], *DIFFS["regression"]):
@@ -243,6 +244,8 @@ def card_markdown(decision) -> str:
         f"candidate run {decision.lineage.get('candidate', {}).get('run_id')} "
         "(promotion_card.html in MLflow)"
     )
+    if links:
+        lines += ["", "Open: " + " · ".join(f"[{label}]({url})" for label, url in links.items())]
     return "\n".join(lines)
 
 
