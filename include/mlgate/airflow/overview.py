@@ -38,9 +38,10 @@ GATE_FEEDS = ("features", "outcomes")  # the gate's verdicts: reports/<model>-ga
 
 
 def _time(millis: int | None) -> str | None:
+    """A registry time in the form of the promotion tags (`2013-01-26T09:00:00+00:00`)."""
     if not millis:
         return None
-    return dt.datetime.fromtimestamp(millis / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.fromtimestamp(millis / 1000, dt.UTC).isoformat(timespec="seconds")
 
 
 def _versions(client, model: str) -> list:
