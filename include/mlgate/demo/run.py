@@ -106,7 +106,8 @@ def play_until_a_person_is_asked(runner, first: str, last: str, echo, hooks: dic
     """Deliver and play the days from `first`, one at a time, until a candidate is left in
     the gray zone (open_gray_zone) or `last` is played."""
     for ds in dates(first, last):
-        simulator.simulate(runner.lake, ds, ds, spec=runner.spec)
+        simulator.deliver_features(runner.lake, ds)  # the same partitions as `simulate`,
+        simulator.deliver_outcomes(runner.lake, ds)  # without splitting the year again
         run_days(runner, ds, ds, echo, hooks)
         if open_gray_zone(runner) is not None:
             return
